@@ -1,0 +1,790 @@
+"""Figure builders for the 2-D Gaussian-mixture page ("2-D blobs").
+
+Every builder is a pure function ``(data, trace, s, ...) -> plotly Figure``: no Streamlit,
+no fitting. The page fits (through emui/emcore) and hands the trace to these functions.
+
+Coordinates
+-----------
+The fit may run on standardised features (z-scores) while the learner looks at the data
+in its own units (minutes, millimetres). :class:`Scaling` carries that affine map; every
+builder draws in *display* units, mapping a fitted mean ``m`` to ``center + scale * m`` and
+a covariance ``S`` to ``diag(scale) S diag(scale)``. An affine map sends a Gaussian to a
+Gaussian, so ellipses, trajectories and density contours drawn this way are exactly those
+of the fitted model expressed in the original units.
+
+Colours
+-------
+A point's colour is the responsibility-weighted blend of the component colours,
+``rgb_i = sum_k r_ik * rgb(colour_k)``: a point owned by one component has that
+component's colour, a point shared half-half has the midpoint colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
+
+from emviz.palette import NEUTRAL, component_color, hex_to_rgb, rgba
+
+# ----------------------------------------------------------------------------------------
+# display settings
+# ----------------------------------------------------------------------------------------
+
+#: Points drawn in one figure at most (the fit always uses every row).
+MAX_POINTS = 2000
+#: Points drawn in each animation frame at most.
+MAX_ANIMATION_POINTS = 800
+#: Frames of the client-side animation at most (half-steps are thinned evenly beyond that).
+MAX_FRAMES = 40
+#: Density grid resolution (per axis) for the static figure and for animation frames.
+GRID_STATIC = 70
+GRID_ANIMATION = 36
+#: Vertices of a drawn ellipse.
+ELLIPSE_POINTS = 73
+#: Probability mass inside the n-sigma ellipse of a 2-D Gaussian: 1 - exp(-n^2 / 2).
+ELLIPSE_MASS = {1: 1.0 - np.exp(-0.5), 2: 1.0 - np.exp(-2.0)}
+
+_TRANSPARENT = "rgba(0,0,0,0)"
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Affine map from fitted coordinates to display coordinates: ``x = center + scale * z``.
+
+    Parameters
+    ----------
+    center : ndarray, shape (D,)
+    scale : ndarray, shape (D,)
+        Strictly positive.
+    """
+
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def identity(cls, n_features: int) -> Scaling:
+        """The map that changes nothing."""
+        return cls(np.zeros(n_features), np.ones(n_features))
+
+    @classmethod
+    def standardise(cls, X: np.ndarray) -> Scaling:
+        """Z-scores of the columns of ``X`` (N, D): mean 0 and standard deviation 1 (ddof=0).
+
+        A constant column keeps scale 1 so that the map stays invertible.
+        """
+        X = np.asarray(X, dtype=float)
+        sd = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(sd > 0, sd, 1.0))
+
+    @property
+    def is_identity(self) -> bool:
+        return bool(np.all(self.center == 0) and np.all(self.scale == 1))
+
+    def to_fit(self, X: np.ndarray) -> np.ndarray:
+        """Display coordinates (N, D) -> fitted coordinates (N, D)."""
+        return (np.asarray(X, dtype=float) - self.center) / self.scale
+
+    def to_display(self, Z: np.ndarray) -> np.ndarray:
+        """Fitted coordinates (N, D) -> display coordinates (N, D)."""
+        return self.center + self.scale * np.asarray(Z, dtype=float)
+
+    def means(self, means: np.ndarray) -> np.ndarray:
+        """Component means (K, D) in display units."""
+        return self.to_display(means)
+
+    def covariances(self, covariances: np.ndarray) -> np.ndarray:
+        """Covariances (K, D, D) in display units: ``diag(s) S_k diag(s)``."""
+        s = self.scale
+        return np.asarray(covariances, dtype=float) * s[None, :, None] * s[None, None, :]
+
+    @property
+    def log_jacobian(self) -> float:
+        """``sum_d log s_d``: ℓ in display units = ℓ in fitted units − N · log_jacobian."""
+        return float(np.sum(np.log(self.scale)))
+
+
+# ----------------------------------------------------------------------------------------
+# small pure helpers (tested directly)
+# ----------------------------------------------------------------------------------------
+
+
+def ellipse_xy(
+    mean: np.ndarray, cov: np.ndarray, n_sigma: float = 1.0, n_points: int = ELLIPSE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the n-sigma ellipse ``{x : (x-μ)ᵀ Σ⁻¹ (x-μ) = n_sigma²}``.
+
+    From the eigen-decomposition ``Σ = V diag(λ) Vᵀ``: the semi-axes point along the
+    eigenvectors and have lengths ``n_sigma * sqrt(λ)``.
+
+    Parameters
+    ----------
+    mean : ndarray, shape (2,)
+    cov : ndarray, shape (2, 2)
+        Symmetric positive semi-definite.
+    n_sigma : float
+        Mahalanobis radius.
+    n_points : int
+        Number of vertices; the first and last coincide so the outline is closed.
+
+    Returns
+    -------
+    x, y : ndarray, shape (n_points,)
+    """
+    mean = np.asarray(mean, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    eigval, eigvec = np.linalg.eigh(0.5 * (cov + cov.T))
+    radii = n_sigma * np.sqrt(np.clip(eigval, 0.0, None))
+    angle = np.linspace(0.0, 2.0 * np.pi, n_points)
+    unit = np.stack([np.cos(angle), np.sin(angle)])  # (2, n_points)
+    pts = mean[:, None] + eigvec @ (radii[:, None] * unit)
+    return pts[0], pts[1]
+
+
+def blend_colors(resp: np.ndarray, colors: Sequence[str] | None = None) -> np.ndarray:
+    """Responsibility-weighted blend of component colours.
+
+    Parameters
+    ----------
+    resp : ndarray, shape (N, K)
+        Rows sum to one.
+    colors : sequence of K hex colours, optional
+        Defaults to ``component_color(k)``.
+
+    Returns
+    -------
+    rgb : ndarray of int, shape (N, 3)
+        ``round(sum_k r_ik * rgb_k)`` per channel, in 0..255.
+    """
+    resp = np.asarray(resp, dtype=float)
+    K = resp.shape[1]
+    if colors is None:
+        colors = [component_color(k) for k in range(K)]
+    palette = np.array([hex_to_rgb(c) for c in colors], dtype=float)  # (K, 3)
+    rgb = resp @ palette
+    return np.clip(np.rint(rgb), 0, 255).astype(int)
+
+
+def rgb_strings(rgb: np.ndarray) -> list[str]:
+    """(N, 3) ints -> CSS ``"rgb(r,g,b)"`` strings."""
+    return [f"rgb({r},{g},{b})" for r, g, b in np.asarray(rgb, dtype=int)]
+
+
+def display_sample(n: int, max_points: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
+    """Indices of the rows drawn: all of them when ``n <= max_points``, else a fixed
+    random subset of ``max_points`` rows (sorted), the same on every step."""
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
+def sampling_note(n: int, max_points: int = MAX_POINTS) -> str | None:
+    """The sentence shown under a figure when it draws a sample, else None."""
+    if n <= max_points:
+        return None
+    return f"Showing {max_points:,} of {n:,} points (a fixed random sample); the fit uses all {n:,}."
+
+
+def theta_index(s: int) -> int:
+    """Index t of the parameters θ_t shown at half-step ``s`` (0 → θ₀, E-step t+1 → θ_t,
+    M-step t+1 → θ_{t+1})."""
+    return s // 2
+
+
+def frame_steps(n_half_steps: int, max_frames: int = MAX_FRAMES) -> list[int]:
+    """Half-steps used as animation frames: all of them, or ``max_frames`` evenly spread
+    ones that always include the first and the last."""
+    if n_half_steps <= max_frames:
+        return list(range(n_half_steps))
+    picks = np.unique(np.rint(np.linspace(0, n_half_steps - 1, max_frames)).astype(int))
+    return [int(p) for p in picks]
+
+
+def plot_extent(X: np.ndarray, pad: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges covering the data with a margin, fixed for every step of a run."""
+    X = np.asarray(X, dtype=float)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    width = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - pad * width, hi + pad * width
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def mixture_density_grid(
+    params,
+    scaling: Scaling,
+    xrange: tuple[float, float],
+    yrange: tuple[float, float],
+    n: int = GRID_STATIC,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mixture density ``p(x) = sum_k π_k N(x | μ_k, Σ_k)`` on a display-unit grid.
+
+    The model lives in fitted coordinates ``z = (x - c)/s``, so the density in display
+    units is ``p_z(z) / prod(s)`` (change of variables).
+
+    Returns
+    -------
+    xs : ndarray, shape (n,)
+    ys : ndarray, shape (n,)
+    density : ndarray, shape (n, n)
+        ``density[j, i]`` is the density at ``(xs[i], ys[j])`` (Plotly's contour layout).
+    """
+    import emcore
+
+    xs = np.linspace(*xrange, n)
+    ys = np.linspace(*yrange, n)
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    log_comp = emcore.component_log_density(scaling.to_fit(grid), params)  # (n*n, K)
+    log_p = logsumexp(log_comp + np.log(np.asarray(params.weights)), axis=1)
+    density = np.exp(log_p - scaling.log_jacobian)
+    return xs, ys, density.reshape(n, n)
+
+
+def match_components(reference_means: np.ndarray, fitted_means: np.ndarray) -> np.ndarray:
+    """Pair fitted components with reference ones (e.g. the true ones) by the assignment
+    that minimises the total squared distance between means.
+
+    Returns
+    -------
+    order : ndarray of int, shape (K_ref,)
+        ``order[j]`` is the fitted component matched to reference component ``j``
+        (requires K_fit >= K_ref).
+    """
+    a = np.asarray(reference_means, dtype=float)
+    b = np.asarray(fitted_means, dtype=float)
+    cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(len(a), dtype=int)
+    order[rows] = cols
+    return order
+
+
+def label_agreement(labels: np.ndarray, resp: np.ndarray) -> tuple[float, dict]:
+    """Share of points whose hard assignment (argmax responsibility) agrees with the true
+    label, after the best one-to-one pairing of components with labels.
+
+    Returns
+    -------
+    agreement : float in [0, 1]
+    pairing : dict label -> component index (labels left unpaired when K < #labels)
+    """
+    labels = np.asarray(labels)
+    assign = np.asarray(resp).argmax(axis=1)
+    classes = list(dict.fromkeys(labels.tolist()))
+    K = resp.shape[1]
+    table = np.zeros((len(classes), K))
+    for ci, c in enumerate(classes):
+        table[ci] = np.bincount(assign[labels == c], minlength=K)
+    rows, cols = linear_sum_assignment(-table)
+    agree = table[rows, cols].sum() / len(labels)
+    return float(agree), {classes[r]: int(c) for r, c in zip(rows, cols, strict=True)}
+
+
+# ----------------------------------------------------------------------------------------
+# the traces of one half-step
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Everything drawn at one half-step, in display units."""
+
+    label: str
+    colors: list[str]  # per drawn point
+    resp: np.ndarray | None  # (n_drawn, K) or None at θ₀
+    means: np.ndarray  # (K, 2)
+    covs: np.ndarray  # (K, 2, 2)
+    weights: np.ndarray  # (K,)
+    paths: np.ndarray  # (t+1, K, 2) means θ_0..θ_t
+    density: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+
+
+def _frame(trace, s, idx, scaling, extent, grid_n, contours, all_means) -> _Frame:
+    """Collect what is drawn at half-step ``s`` for the drawn rows ``idx``."""
+    hs = trace.half_step(s)
+    params = hs.params
+    if hs.resp is None:
+        resp = None
+        colors = [NEUTRAL] * len(idx)
+    else:
+        resp = np.asarray(hs.resp)[idx]
+        colors = rgb_strings(blend_colors(resp))
+    t = theta_index(s)
+    density = (
+        mixture_density_grid(params, scaling, extent[0], extent[1], grid_n) if contours else None
+    )
+    return _Frame(
+        label=hs.label,
+        colors=colors,
+        resp=resp,
+        means=scaling.means(np.asarray(params.means)),
+        covs=scaling.covariances(np.asarray(params.covariances)),
+        weights=np.asarray(params.weights, dtype=float),
+        paths=all_means[: t + 1],
+        density=density,
+    )
+
+
+def _all_means(trace, scaling) -> np.ndarray:
+    """(n_iter+1, K, 2) means of θ_0..θ_n in display units."""
+    return np.stack([scaling.means(np.asarray(p.means)) for p in trace.params])
+
+
+def _traces(
+    fr: _Frame,
+    X_shown: np.ndarray,
+    *,
+    K: int,
+    feature_names: Sequence[str],
+    show_ellipses: bool,
+    show_trajectories: bool,
+    show_contours: bool,
+    hover: bool,
+    showlegend: bool = True,
+) -> list:
+    """Plotly traces of one frame, always the same number and order (needed by frames)."""
+    out: list = []
+    if show_contours:
+        xs, ys, dens = fr.density
+        top = float(dens.max()) if np.isfinite(dens.max()) and dens.max() > 0 else 1.0
+        out.append(
+            go.Contour(
+                x=xs,
+                y=ys,
+                z=dens,
+                name="mixture density",
+                showscale=False,
+                contours=dict(
+                    coloring="lines", start=0.1 * top, end=0.9 * top, size=0.2 * top
+                ),
+                colorscale=[[0, NEUTRAL], [1, NEUTRAL]],
+                line=dict(width=1.2),
+                hoverinfo="skip",
+                showlegend=showlegend,
+            )
+        )
+    fx, fy = feature_names[0], feature_names[1]
+    scatter = dict(
+        x=X_shown[:, 0],
+        y=X_shown[:, 1],
+        mode="markers",
+        name="data (colour = responsibilities)",
+        marker=dict(color=fr.colors, size=7, opacity=0.85, line=dict(width=0.5, color="white")),
+        showlegend=False,
+    )
+    if hover and fr.resp is not None:
+        scatter["customdata"] = np.round(fr.resp, 3)
+        parts = " · ".join(f"r{k + 1}=%{{customdata[{k}]:.3f}}" for k in range(K))
+        scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>{parts}<extra></extra>"
+    elif hover:
+        scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>no responsibilities yet<extra></extra>"
+    else:
+        scatter["hoverinfo"] = "skip"
+    out.append(go.Scatter(**scatter))
+    if show_ellipses:
+        for k in range(K):
+            col = component_color(k)
+            for n_sigma, dash, width in ((2, "dash", 1.6), (1, "solid", 2.6)):
+                ex, ey = ellipse_xy(fr.means[k], fr.covs[k], n_sigma)
+                out.append(
+                    go.Scatter(
+                        x=ex,
+                        y=ey,
+                        mode="lines",
+                        line=dict(color=col, width=width, dash=dash),
+                        name=f"component {k + 1}: {n_sigma}σ",
+                        legendgroup=f"c{k}",
+                        showlegend=showlegend and n_sigma == 1,
+                        hoverinfo="skip",
+                    )
+                )
+    if show_trajectories:
+        for k in range(K):
+            out.append(
+                go.Scatter(
+                    x=fr.paths[:, k, 0],
+                    y=fr.paths[:, k, 1],
+                    mode="lines+markers",
+                    line=dict(color=component_color(k), width=2),
+                    marker=dict(size=4, color=component_color(k)),
+                    name=f"path of μ{k + 1}",
+                    legendgroup=f"c{k}",
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+    out.append(
+        go.Scatter(
+            x=fr.means[:, 0],
+            y=fr.means[:, 1],
+            mode="markers",
+            marker=dict(
+                symbol="x",
+                size=15,
+                color=[component_color(k) for k in range(K)],
+                line=dict(width=1.5, color="white"),
+            ),
+            customdata=np.column_stack([np.arange(1, K + 1), fr.weights]),
+            hovertemplate=(
+                "μ%{customdata[0]}: (%{x:.3g}, %{y:.3g})<br>π=%{customdata[1]:.3f}<extra></extra>"
+            ),
+            name="means μk",
+            showlegend=False,
+        )
+    )
+    return out
+
+
+def _truth_traces(true_params, K_true: int) -> list:
+    """Grey dotted 2σ ellipses and diamonds at the true means (synthetic data)."""
+    out = []
+    means = np.asarray(true_params.means, dtype=float)
+    covs = np.asarray(true_params.covariances, dtype=float)
+    for k in range(K_true):
+        ex, ey = ellipse_xy(means[k], covs[k], 2.0)
+        out.append(
+            go.Scatter(
+                x=ex,
+                y=ey,
+                mode="lines",
+                line=dict(color=NEUTRAL, width=1.6, dash="dot"),
+                name="true 2σ ellipses",
+                legendgroup="truth",
+                showlegend=k == 0,
+                hoverinfo="skip",
+            )
+        )
+    out.append(
+        go.Scatter(
+            x=means[:, 0],
+            y=means[:, 1],
+            mode="markers",
+            marker=dict(symbol="diamond-open", size=13, color=NEUTRAL, line=dict(width=2.5)),
+            name="true means",
+            legendgroup="truth",
+            hovertemplate="true mean: (%{x:.3g}, %{y:.3g})<extra></extra>",
+        )
+    )
+    return out
+
+
+def _layout(fig: go.Figure, title: str, feature_names, extent, height: int) -> None:
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=50),
+        paper_bgcolor=_TRANSPARENT,
+        plot_bgcolor=_TRANSPARENT,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        uirevision="blobs",
+    )
+    fig.update_xaxes(title_text=feature_names[0], range=list(extent[0]), showgrid=True,
+                     gridcolor="rgba(127,127,127,0.2)", zeroline=False)
+    fig.update_yaxes(title_text=feature_names[1], range=list(extent[1]), showgrid=True,
+                     gridcolor="rgba(127,127,127,0.2)", zeroline=False)
+
+
+# ----------------------------------------------------------------------------------------
+# public figure builders
+# ----------------------------------------------------------------------------------------
+
+
+def blobs_figure(
+    X: np.ndarray,
+    trace,
+    s: int,
+    *,
+    feature_names: Sequence[str] = ("x1", "x2"),
+    scaling: Scaling | None = None,
+    show_ellipses: bool = True,
+    show_trajectories: bool = True,
+    show_contours: bool = True,
+    true_params=None,
+    title: str | None = None,
+    max_points: int = MAX_POINTS,
+    height: int = 520,
+    extent=None,
+) -> go.Figure:
+    """The 2-D mixture at half-step ``s``.
+
+    Points are coloured by the responsibility-weighted blend of component colours (grey at
+    θ₀, before any E-step); each component gets its 1σ (solid) and 2σ (dashed) covariance
+    ellipse, the path of its mean over θ₀..θ_t, and the mixture density is drawn as grey
+    contour lines at 10 %, 30 %, 50 %, 70 % and 90 % of its highest value.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, 2)
+        Data in display units (the trace was fitted on ``scaling.to_fit(X)``).
+    trace : emcore Trace
+        A Gaussian-mixture trace with D = 2.
+    s : int
+        Half-step, 0 <= s < trace.n_half_steps.
+    feature_names : (str, str)
+        Axis titles, with units.
+    scaling : Scaling, optional
+        Fitted -> display map; identity when None.
+    true_params : GaussianParams, optional
+        True parameters (display units) drawn as grey dotted 2σ ellipses and diamonds.
+    max_points : int
+        At most this many points are drawn (a fixed sample; see :func:`display_sample`).
+    extent : ((x0, x1), (y0, y1)), optional
+        Axis ranges; defaults to the data range with a margin.
+    """
+    X = np.asarray(X, dtype=float)
+    scaling = scaling or Scaling.identity(2)
+    extent = extent or plot_extent(X)
+    idx = display_sample(len(X), max_points)
+    K = trace.n_components
+    fr = _frame(trace, s, idx, scaling, extent, GRID_STATIC, show_contours,
+                _all_means(trace, scaling))
+    fig = go.Figure()
+    for tr in _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
+                      show_trajectories=show_trajectories, show_contours=show_contours,
+                      hover=True):
+        fig.add_trace(tr)
+    if true_params is not None:
+        for tr in _truth_traces(true_params, len(np.asarray(true_params.weights))):
+            fig.add_trace(tr)
+    _layout(fig, title or f"{fr.label}", feature_names, extent, height)
+    return fig
+
+
+def blobs_animation(
+    X: np.ndarray,
+    trace,
+    *,
+    feature_names: Sequence[str] = ("x1", "x2"),
+    scaling: Scaling | None = None,
+    show_ellipses: bool = True,
+    show_trajectories: bool = True,
+    show_contours: bool = True,
+    title: str = "EM, half-step by half-step",
+    max_frames: int = MAX_FRAMES,
+    max_points: int = MAX_ANIMATION_POINTS,
+    frame_ms: int = 450,
+    height: int = 560,
+) -> go.Figure:
+    """Client-side Plotly animation of the whole run: one frame per half-step (thinned
+    evenly to ``max_frames``), play/pause buttons and a frame slider.
+
+    Colours, ellipses, paths and contours are those of :func:`blobs_figure` at each
+    half-step; the points shown are a fixed sample of at most ``max_points`` rows and the
+    density grid is coarser, so the figure's JSON stays small whatever N is.
+    """
+    X = np.asarray(X, dtype=float)
+    scaling = scaling or Scaling.identity(2)
+    extent = plot_extent(X)
+    idx = display_sample(len(X), max_points)
+    K = trace.n_components
+    means = _all_means(trace, scaling)
+    steps = frame_steps(trace.n_half_steps, max_frames)
+    kw = dict(K=K, feature_names=feature_names, show_ellipses=show_ellipses,
+              show_trajectories=show_trajectories, show_contours=show_contours, hover=False)
+    frames = []
+    first_traces = None
+    for s in steps:
+        fr = _frame(trace, s, idx, scaling, extent, GRID_ANIMATION, show_contours, means)
+        traces = _traces(fr, X[idx], **kw)
+        if first_traces is None:
+            first_traces = traces
+        frames.append(go.Frame(data=traces, name=str(s),
+                               layout=dict(title_text=f"{title} — {fr.label}")))
+    fig = go.Figure(data=first_traces, frames=frames)
+    _layout(fig, f"{title} — {trace.half_step(steps[0]).label}", feature_names, extent, height)
+    fig.update_layout(uirevision=None)
+    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
+                 mode="immediate")
+    fig.update_layout(
+        margin=dict(l=60, r=20, t=60, b=110),
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                showactive=False,
+                x=0.0,
+                y=-0.13,
+                xanchor="left",
+                yanchor="top",
+                pad=dict(r=8, t=0),
+                buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, play]),
+                    dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.18,
+                len=0.82,
+                y=-0.1,
+                yanchor="top",
+                currentvalue=dict(prefix="half-step ", visible=True),
+                pad=dict(t=0),
+                steps=[
+                    dict(
+                        label=str(s),
+                        method="animate",
+                        args=[[str(s)], dict(frame=dict(duration=0, redraw=True),
+                                             mode="immediate", transition=dict(duration=0))],
+                    )
+                    for s in steps
+                ],
+            )
+        ],
+    )
+    return fig
+
+
+def restarts_figure(
+    X: np.ndarray,
+    traces: Sequence,
+    *,
+    feature_names: Sequence[str] = ("x1", "x2"),
+    scaling: Scaling | None = None,
+    seeds: Sequence[int] | None = None,
+    max_points: int = 800,
+    height: int = 330,
+) -> go.Figure:
+    """Final fits of several restarts side by side (one panel each): points coloured by
+    their final responsibilities, 1σ/2σ ellipses, and the final log-likelihood in the
+    panel title, so different local optima are visible at a glance."""
+    X = np.asarray(X, dtype=float)
+    scaling = scaling or Scaling.identity(2)
+    extent = plot_extent(X)
+    idx = display_sample(len(X), max_points)
+    n = len(traces)
+    seeds = list(seeds) if seeds is not None else list(range(n))
+    best = int(np.argmax([tr.log_likelihood[-1] for tr in traces]))
+    titles = [
+        f"seed {seeds[i]}: ℓ = {tr.log_likelihood[-1]:,.2f}" + (" (best)" if i == best else "")
+        for i, tr in enumerate(traces)
+    ]
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.04,
+                        shared_yaxes=True)
+    for i, tr in enumerate(traces):
+        s_last = tr.n_half_steps - 1
+        fr = _frame(tr, s_last, idx, scaling, extent, 0, False, _all_means(tr, scaling))
+        for t in _traces(fr, X[idx], K=tr.n_components, feature_names=feature_names,
+                         show_ellipses=True, show_trajectories=False, show_contours=False,
+                         hover=False, showlegend=False):
+            if isinstance(t, go.Scatter) and t.mode == "markers" and t.marker.size == 7:
+                t.marker.size = 5
+            fig.add_trace(t, row=1, col=i + 1)
+    fig.update_layout(height=height, margin=dict(l=50, r=10, t=50, b=45),
+                      paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT, showlegend=False,
+                      title=None)
+    fig.update_xaxes(range=list(extent[0]), gridcolor="rgba(127,127,127,0.2)", zeroline=False)
+    fig.update_yaxes(range=list(extent[1]), gridcolor="rgba(127,127,127,0.2)", zeroline=False)
+    for i in range(n):
+        fig.update_xaxes(title_text=feature_names[0], row=1, col=i + 1)
+    fig.update_yaxes(title_text=feature_names[1], row=1, col=1)
+    for ann in fig.layout.annotations:
+        ann.font.size = 12
+    return fig
+
+
+def truth_table(true_params, trace, scaling: Scaling | None = None) -> list[dict]:
+    """Rows comparing true and fitted parameters (display units), components paired by
+    :func:`match_components` on the final means.
+
+    Returns
+    -------
+    list of dict with keys "component", "true π", "fitted π", "true μ", "fitted μ",
+    "true σ (sd per axis)", "fitted σ (sd per axis)", "true ρ", "fitted ρ".
+    """
+    scaling = scaling or Scaling.identity(2)
+    final = trace.params[-1]
+    f_means = scaling.means(np.asarray(final.means))
+    f_covs = scaling.covariances(np.asarray(final.covariances))
+    f_w = np.asarray(final.weights)
+    t_means = np.asarray(true_params.means, dtype=float)
+    t_covs = np.asarray(true_params.covariances, dtype=float)
+    t_w = np.asarray(true_params.weights, dtype=float)
+    order = match_components(t_means, f_means)
+
+    def fmt_vec(v):
+        return "(" + ", ".join(f"{x:.3g}" for x in v) + ")"
+
+    def sd_rho(c):
+        sd = np.sqrt(np.diag(c))
+        return sd, c[0, 1] / (sd[0] * sd[1])
+
+    rows = []
+    for j, k in enumerate(order):
+        tsd, trho = sd_rho(t_covs[j])
+        fsd, frho = sd_rho(f_covs[k])
+        rows.append({
+            "true component": j + 1,
+            "fitted component": int(k) + 1,
+            "true π": round(float(t_w[j]), 3),
+            "fitted π": round(float(f_w[k]), 3),
+            "true μ": fmt_vec(t_means[j]),
+            "fitted μ": fmt_vec(f_means[k]),
+            "true sd": fmt_vec(tsd),
+            "fitted sd": fmt_vec(fsd),
+            "true ρ": round(float(trho), 3),
+            "fitted ρ": round(float(frho), 3),
+        })
+    return rows
+
+
+def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
+    """Two or three plain sentences on what differs between the soft and the hard panel at
+    the shown half-steps (numbers from the traces)."""
+    hs_soft = soft.half_step(s_soft)
+    sentences = []
+    if hs_soft.resp is not None:
+        r = np.asarray(hs_soft.resp)
+        shared = float(np.mean(r.max(axis=1) < 0.9))
+        sentences.append(
+            f"Soft EM splits each point between components: {shared:.0%} of the points give "
+            "no component more than 90 % of their weight, so their colours are blends."
+        )
+    else:
+        sentences.append("At θ₀ neither run has assigned any point yet.")
+    sentences.append(
+        "Hard EM gives every point wholly to its most probable component (pure colours) and "
+        "fits round, spherical clusters; with equal weights and one shared variance this is "
+        "exactly k-means, the limit of soft EM as that variance shrinks to zero."
+    )
+    sentences.append(
+        f"Soft EM {'has converged' if soft.converged else 'stopped'} after {soft.n_iter} "
+        f"iterations with ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM after {hard.n_iter} "
+        f"with ℓ = {hard.log_likelihood[-1]:,.2f} (the soft-EM likelihood of its parameters)."
+    )
+    return " ".join(sentences)
+
+
+__all__ = [
+    "ELLIPSE_MASS",
+    "MAX_ANIMATION_POINTS",
+    "MAX_FRAMES",
+    "MAX_POINTS",
+    "Scaling",
+    "blend_colors",
+    "blobs_animation",
+    "blobs_figure",
+    "display_sample",
+    "ellipse_xy",
+    "frame_steps",
+    "label_agreement",
+    "match_components",
+    "mixture_density_grid",
+    "plot_extent",
+    "restarts_figure",
+    "rgb_strings",
+    "sampling_note",
+    "soft_vs_hard_sentence",
+    "theta_index",
+    "truth_table",
+]
