@@ -30,7 +30,7 @@ from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
-from emviz.palette import NEUTRAL, component_color, hex_to_rgb, rgba
+from emviz.palette import NEUTRAL, component_color, hex_to_rgb
 
 # ----------------------------------------------------------------------------------------
 # display settings

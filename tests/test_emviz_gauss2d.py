@@ -125,7 +125,7 @@ def test_match_components_equals_brute_force():
         b = rng.normal(size=(4, 2))
         order = g.match_components(a, b)
 
-        def cost(p):
+        def cost(p, a=a, b=b):
             return sum(((a[j] - b[p[j]]) ** 2).sum() for j in range(4))
 
         best = min(itertools.permutations(range(4)), key=cost)
