@@ -1,0 +1,104 @@
+"""EM Explorer — entry point: page config, navigation and the Home page.
+
+Run with ``make run`` (or ``streamlit run app.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+
+#: (file, title, icon, one-line summary for the Home card). Files that do not exist yet are
+#: skipped, so the app always starts.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("pages/house_prices.py", "1-D house prices", "🏠",
+     "Two neighbourhoods hidden in one list of sale prices. Watch two bell curves split the "
+     "histogram, and see the E- and M-step formulas with one house's actual numbers."),
+    ("pages/blobs_2d.py", "2-D blobs", "🫧",
+     "Old Faithful's eruptions in two dimensions: covariance ellipses, density contours, and a "
+     "hard-EM switch that turns EM into k-means."),
+    ("pages/baskets.py", "Market baskets", "🛒",
+     "A mixture of multinomials finds shopper segments in real grocery baskets; choose the "
+     "number of segments with BIC and ICL."),
+    ("pages/why_em_works.py", "Why EM works", "📐",
+     "The proof that the likelihood never goes down, line by line, with the numbers of the "
+     "current fit, and the lower bound that touches and then lifts it."),
+    ("pages/your_data.py", "Your data", "📁",
+     "Upload a CSV: pick columns and the app picks the model, then shows the same views."),
+]
+
+
+def available_pages() -> list[tuple[str, str, str, str]]:
+    """The entries of :data:`PAGES` whose files exist."""
+    return [p for p in PAGES if (ROOT / p[0]).exists()]
+
+
+def home() -> None:
+    """The Home page: what EM is about, one card per page, how to drive the step slider."""
+    st.title("EM Explorer")
+    st.markdown(
+        "#### Watch the Expectation-Maximization algorithm find hidden groups, one half-step at a time"
+    )
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown(
+            "A **latent variable** is something that shaped the data but was never recorded: "
+            "the neighbourhood a house sits in, the kind of eruption a geyser had, the type of "
+            "shopper who filled a basket. A **mixture model** says each observation first drew "
+            "such a hidden label $z$ — group $k$ with probability $\\pi_k$ — and was then drawn "
+            "from that group's own distribution $p(x \\mid \\theta_k)$:"
+        )
+        st.latex(r"p(x \mid \theta) = \sum_{k=1}^{K} \pi_k \, p(x \mid \theta_k)")
+        st.markdown(
+            "If we knew the labels, fitting each group would be easy; if we knew the groups, "
+            "guessing the labels would be easy. **EM** alternates the two:\n"
+            "- the **E-step** keeps the parameters fixed and gives every point its "
+            "*responsibilities* — how likely each group is to have produced it;\n"
+            "- the **M-step** keeps those responsibilities fixed and re-estimates every group "
+            "from the points, each weighted by its responsibility.\n\n"
+            "Each round can only raise the log-likelihood $\\ell(\\theta)$ — the *Why EM works* "
+            "page proves it with your fit's own numbers."
+        )
+    with right:
+        with st.container(border=True):
+            st.markdown("**How to use the step slider**")
+            st.markdown(
+                "Every fitting page records the whole run. The **Step** slider walks through it "
+                "in half-steps:\n\n"
+                "`θ₀ (start)` → `E-step 1` → `M-step 1` → `E-step 2` → …\n\n"
+                "- **◀ / ▶** move one half-step; drag the slider to jump.\n"
+                "- On an **E-step** the curves stay put and the colours (responsibilities) change.\n"
+                "- On an **M-step** the colours stay put and the curves move.\n"
+                "- **▶ Play** under an animated chart replays the run in the browser.\n"
+                "- The sidebar holds the fit settings: number of components K, the starting "
+                "guess (including your own), the seed, regularisation, iterations, tolerance."
+            )
+    st.subheader("Pages")
+    pages = available_pages()
+    cols = st.columns(min(3, max(1, len(pages))), gap="medium")
+    for i, (path, title, icon, summary) in enumerate(pages):
+        with cols[i % len(cols)], st.container(border=True, height="stretch"):
+            st.page_link(path, label=f"**{title}**", icon=icon)
+            st.markdown(summary)
+    missing = [p for p in PAGES if p not in pages]
+    if missing:
+        st.caption("Coming soon: " + ", ".join(p[1] for p in missing) + ".")
+    st.caption(
+        "Further reading: the story follows four blog posts on Gaussian mixtures, the EM "
+        "algorithm and its lower-bound proof, the closed-form M-step, and multinomial mixtures "
+        "for shopper segmentation; Bishop's *Pattern Recognition and Machine Learning*, §9."
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="EM Explorer", page_icon="📈", layout="wide",
+                       initial_sidebar_state="expanded")
+    pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
+    pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
+    st.navigation(pages).run()
+
+
+main()
