@@ -1,0 +1,62 @@
+"""emcore: the EM algorithm for Gaussian and multinomial mixtures, with a full iteration trace.
+
+numpy + scipy only. See ``docs/CONTRACTS.md`` for the public names and ``Trace`` for the
+meaning of every recorded quantity.
+"""
+
+from .api import (
+    bound_curve,
+    component_log_density,
+    e_step,
+    entropy,
+    expected_complete_loglik,
+    log_likelihood,
+    log_prior,
+)
+from .em import HalfStep, Trace, fit_gaussian_mixture, fit_multinomial_mixture
+from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
+from .sampling import (
+    make_gaussian_mixture_data,
+    make_multinomial_mixture_data,
+    params_from_means,
+    sample,
+)
+from .selection import (
+    Selection,
+    aic,
+    best_trace,
+    bic,
+    fit_restarts,
+    icl,
+    n_parameters,
+    select_n_components,
+)
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "GaussianParams",
+    "MultinomialParams",
+    "Trace",
+    "HalfStep",
+    "fit_gaussian_mixture",
+    "fit_multinomial_mixture",
+    "component_log_density",
+    "e_step",
+    "log_likelihood",
+    "expected_complete_loglik",
+    "entropy",
+    "log_prior",
+    "bound_curve",
+    "n_parameters",
+    "bic",
+    "aic",
+    "icl",
+    "fit_restarts",
+    "select_n_components",
+    "Selection",
+    "best_trace",
+    "sample",
+    "params_from_means",
+    "make_gaussian_mixture_data",
+    "make_multinomial_mixture_data",
+]

@@ -1,0 +1,258 @@
+"""Stand-alone functions of θ and the data: densities, E-step, Q, H, log prior, bound curve.
+
+These work on any ``GaussianParams`` / ``MultinomialParams`` and the data as given to a fit.
+They evaluate all N rows at once (they are for display and checking; the fit loop itself
+streams over row chunks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .em import _data_pass
+from .gaussian import GaussianFamily
+from .multinomial import MultinomialFamily
+from .params import GaussianParams, MultinomialParams
+
+__all__ = [
+    "component_log_density",
+    "e_step",
+    "log_likelihood",
+    "expected_complete_loglik",
+    "entropy",
+    "log_prior",
+    "bound_curve",
+]
+
+
+def _family_for(params, covariance_type="full", reg=0.0, alpha=1.0):
+    if isinstance(params, GaussianParams):
+        return GaussianFamily(covariance_type or "full", reg)
+    if isinstance(params, MultinomialParams):
+        return MultinomialFamily(alpha)
+    raise TypeError("params must be GaussianParams or MultinomialParams")
+
+
+def _prepared(X, params, family=None):
+    family = family or _family_for(params)
+    data = family.prepare(X)
+    state = family.state_from_params(params, data)
+    return family, data, state
+
+
+def _log_joint(X, params, weighted=True):
+    family, data, state = _prepared(X, params)
+    N = data.n_samples
+    K = params.n_components
+    out = np.empty((N, K))
+    bw = family.buffer_width(K, data)
+    buf = np.empty((N, bw)) if bw else None
+    family.log_joint_chunk(data, 0, N, state, out, buf, weighted=weighted)
+    if isinstance(params, MultinomialParams):
+        # exact zeros of θ: a category the component never produces makes the row impossible
+        zero = (params.probs == 0).astype(float)
+        if zero.any():
+            hits = np.asarray(data.X @ zero.T) > 0
+            out[hits] = -np.inf
+    return out
+
+
+def component_log_density(X, params):
+    """log p(x_i | θ_k) for every row and component, without the weights.
+
+    Parameters
+    ----------
+    X : array_like (N, D) or counts (N, V), dense or sparse
+    params : GaussianParams | MultinomialParams
+
+    Returns
+    -------
+    ndarray (N, K)
+        Gaussian: log N(x_i | μ_k, Σ_k). Multinomial: log n_i! − Σ_v log x_iv! + Σ_v x_iv log θ_kv
+        (−inf where θ_kv = 0 and x_iv > 0).
+    """
+    return _log_joint(X, params, weighted=False)
+
+
+def e_step(X, params, hard=False):
+    """Responsibilities and log-likelihood at θ.
+
+    Returns
+    -------
+    resp : ndarray (N, K)
+        p(z_i = k | x_i, θ) (rows sum to 1); the one-hot argmax when ``hard``.
+    loglik : float
+        ℓ(θ) = Σ_i log Σ_k π_k p(x_i | θ_k).
+    """
+    family, data, state = _prepared(X, params)
+    resp = np.empty((data.n_samples, params.n_components))
+    res = _data_pass(family, data, state, hard, False, resp_out=resp)
+    if not res.ok:
+        return resp, float(log_likelihood(X, params))
+    return resp, float(res.loglik)
+
+
+def log_likelihood(X, params):
+    """ℓ(θ) = Σ_i log Σ_k π_k p(x_i | θ_k) (full density), a float (−inf if some row is impossible)."""
+    lj = _log_joint(X, params)
+    with np.errstate(divide="ignore"):
+        lj = lj + np.log(params.weights)
+    return float(np.sum(logsumexp(lj, axis=1)))
+
+
+def expected_complete_loglik(X, resp, params):
+    """Q = Σ_i Σ_k r_ik [log π_k + log p(x_i | θ_k)], with 0·log 0 = 0.
+
+    Parameters
+    ----------
+    X : data (N, D) or counts (N, V)
+    resp : ndarray (N, K)
+    params : θ at which the complete-data log-likelihood is evaluated
+    """
+    resp = np.asarray(resp, dtype=float)
+    lj = _log_joint(X, params, weighted=False)
+    with np.errstate(divide="ignore"):
+        lj = lj + np.log(params.weights)
+    if resp.shape != lj.shape:
+        raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
+    pos = resp > 0
+    return float(np.sum(resp[pos] * lj[pos]))
+
+
+def entropy(resp):
+    """H(q) = −Σ_ik r_ik log r_ik (0 log 0 = 0)."""
+    r = np.asarray(resp, dtype=float)
+    pos = r > 0
+    return float(-np.sum(r[pos] * np.log(r[pos])))
+
+
+def log_prior(params, reg=0.0, alpha=1.0, covariance_type="full"):
+    """The penalty a fit maximises on top of ℓ.
+
+    Gaussian: −(reg/2) Σ_k tr(Σ_k⁻¹), counting the shared matrix once when
+    ``covariance_type="tied"``. Multinomial: (alpha − 1) Σ_kv log θ_kv.
+    """
+    if isinstance(params, GaussianParams):
+        if reg == 0:
+            return 0.0
+        inv_tr = np.array([np.trace(np.linalg.inv(c)) for c in params.covariances])
+        if covariance_type == "tied":
+            return -0.5 * reg * float(inv_tr[0])
+        return -0.5 * reg * float(inv_tr.sum())
+    if isinstance(params, MultinomialParams):
+        if alpha == 1:
+            return 0.0
+        with np.errstate(divide="ignore"):
+            return (alpha - 1.0) * float(np.sum(np.log(params.probs)))
+    raise TypeError("params must be GaussianParams or MultinomialParams")
+
+
+# ----------------------------------------------------------------------------------------------
+# the bound curve
+# ----------------------------------------------------------------------------------------------
+def _to_unconstrained(params):
+    """Coordinates in which a straight line stays a valid θ."""
+    with np.errstate(divide="ignore"):
+        logw = np.log(params.weights)
+    if isinstance(params, GaussianParams):
+        L = np.linalg.cholesky(params.covariances)
+        D = L.shape[-1]
+        logL = L.copy()
+        idx = np.arange(D)
+        logL[:, idx, idx] = np.log(L[:, idx, idx])
+        return logw, params.means, logL
+    with np.errstate(divide="ignore"):
+        return logw, np.log(params.probs)
+
+
+def _from_unconstrained(coords, kind):
+    def softmax(v, axis=-1):
+        v = np.where(np.isfinite(v), v, -np.inf)
+        m = np.max(v, axis=axis, keepdims=True)
+        e = np.exp(v - m)
+        return e / e.sum(axis=axis, keepdims=True)
+
+    if kind == "gaussian":
+        logw, means, logL = coords
+        L = np.tril(logL)
+        D = L.shape[-1]
+        idx = np.arange(D)
+        L[:, idx, idx] = np.exp(logL[:, idx, idx])
+        return GaussianParams(softmax(logw), means, L @ L.transpose(0, 2, 1))
+    logw, logp = coords
+    return MultinomialParams(softmax(logw), softmax(logp, axis=1))
+
+
+def _lerp(c0, c1, a):
+    out = []
+    for u, v in zip(c0, c1, strict=True):
+        both_inf = ~np.isfinite(u) & ~np.isfinite(v)
+        w = (1 - a) * np.where(np.isfinite(u), u, 0.0) + a * np.where(np.isfinite(v), v, 0.0)
+        # a coordinate that is −inf at either end (a zero weight/probability) stays −inf
+        w = np.where(np.isfinite(u) & np.isfinite(v), w, -np.inf)
+        w = np.where(both_inf, -np.inf, w)
+        out.append(w)
+    return tuple(out)
+
+
+def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
+    """ℓ + log prior and the EM lower bound along the path θ_t → θ_{t+1}.
+
+    The path is the straight line θ(a) = (1 − a)·θ_t + a·θ_{t+1} in unconstrained
+    coordinates (log-weights, means, log-Cholesky factors; log-probabilities for multinomials),
+    mapped back to valid parameters (softmax for weights and probabilities).
+
+    Parameters
+    ----------
+    trace : Trace
+    t : int
+        Step index, 0 … n_iter − 1.
+    n_points : int
+    span : (float, float)
+        Range of a.
+
+    Returns
+    -------
+    dict
+        ``a`` (n_points,), ``objective`` (n_points,) = ℓ(θ(a)) + log prior(θ(a)) (for hard EM
+        the classification log-likelihood + prior), ``bound`` (n_points,) =
+        Q(θ(a) | θ_t) + H(q_t) + log prior(θ(a)) = L(q_t, θ(a)) + log prior. The bound touches
+        the objective at a = 0 and peaks at a = 1 (the M-step maximises it).
+    """
+    if not 0 <= t < trace.n_iter:
+        raise IndexError(f"t must be in 0..{trace.n_iter - 1}, got {t}")
+    a = np.linspace(span[0], span[1], int(n_points))
+    for special in (0.0, 1.0):
+        if span[0] <= special <= span[1] and not np.any(a == special):
+            a = np.sort(np.append(a, special))
+    fam = trace._family
+    data = trace._data
+    kind = trace.family
+    c0 = _to_unconstrained(trace.params[t])
+    c1 = _to_unconstrained(trace.params[t + 1])
+    resp = trace.responsibilities(t)
+    H = 0.0 if trace.hard else entropy(resp)
+    pos = resp > 0
+    K = trace.n_components
+    N = data.n_samples
+    obj = np.empty(len(a))
+    bnd = np.empty(len(a))
+    bw = fam.buffer_width(K, data)
+    buf = np.empty((N, bw)) if bw else None
+    lj = np.empty((N, K))
+    for i, ai in enumerate(a):
+        p = _from_unconstrained(_lerp(c0, c1, ai), kind)
+        if ai == 0.0:
+            p = trace.params[t]
+        elif ai == 1.0:
+            p = trace.params[t + 1]
+        state = fam.state_from_params(p, data)
+        fam.log_joint_chunk(data, 0, N, state, lj, buf)
+        lp = fam.log_prior(state)
+        if trace.hard:
+            obj[i] = float(np.sum(lj.max(axis=1))) + lp
+        else:
+            obj[i] = float(np.sum(logsumexp(lj, axis=1))) + lp
+        bnd[i] = float(np.sum(resp[pos] * lj[pos])) + H + lp
+    return {"a": a, "objective": obj, "bound": bnd}

@@ -1,0 +1,590 @@
+"""The generic EM loop (written once for every family) and the ``Trace`` it records.
+
+One pass over the data (in row chunks, so nothing N×K is kept) evaluates, at the current
+θ_t, the log-likelihood ℓ(θ_t), the entropy H(q_t) of the responsibilities and the weighted
+sufficient statistics of q_t. The family turns those statistics into θ_{t+1} (M-step) and
+Q(θ_{t+1} | θ_t) without another pass. Memory is O(chunk·K + K·D²) per iteration.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .gaussian import Degenerate, GaussianFamily
+from .multinomial import LOG0, MultinomialFamily
+from .params import GaussianParams, MultinomialParams
+
+__all__ = ["Trace", "HalfStep", "fit_gaussian_mixture", "fit_multinomial_mixture"]
+
+#: log-responsibility floor below which exp() is exactly 0 in float64 anyway
+_LOG_R_FLOOR = -800.0
+_CACHE_SIZE = 6
+
+
+def _chunk_rows(n_samples, width):
+    """Rows per chunk: keep the (rows × width) work arrays around 256 KB (cache-resident)."""
+    rows = int(32768 // max(width, 1))
+    return int(min(max(rows, 512), 16384, max(n_samples, 1)))
+
+
+@dataclass
+class _Pass:
+    loglik: float
+    entropy: float
+    class_loglik: float
+    acc: np.ndarray | None
+    ok: bool = True
+    bad_row: int = -1
+
+
+def _data_pass(family, data, state, hard, want_stats, resp_out=None, chunk=None):
+    """One pass over the rows at θ = ``state``.
+
+    Returns ℓ(θ), H(q) (0 when hard), the classification log-likelihood Σ_i max_k log π_k p_ik,
+    and, if ``want_stats``, Σ_i r_ik [family statistics]. ``resp_out`` (N, K), if given,
+    receives the responsibilities.
+    """
+    N = data.n_samples
+    K = state.weights.shape[0]
+    width = max(family.buffer_width(K, data), K)
+    chunk = chunk or _chunk_rows(N, width + 2 * K)
+    logj = np.empty((chunk, K))
+    resp = np.empty((chunk, K))
+    bw = family.buffer_width(K, data)
+    buf = np.empty((chunk, bw)) if bw else None
+    acc = np.zeros((K, family.stats_width(data))) if want_stats else None
+    ll = 0.0
+    H = 0.0
+    cll = 0.0
+    for lo in range(0, N, chunk):
+        hi = min(N, lo + chunk)
+        n = hi - lo
+        lj = family.log_joint_chunk(data, lo, hi, state, logj[:n], buf)
+        m = lj.max(axis=1)
+        if not (np.all(np.isfinite(m)) and m.min() > 0.5 * LOG0):
+            bad = np.flatnonzero(~(np.isfinite(m) & (m > 0.5 * LOG0)))
+            return _Pass(np.nan, np.nan, np.nan, None, ok=False, bad_row=lo + int(bad[0]))
+        lj -= m[:, None]
+        r = resp_out[lo:hi] if resp_out is not None else resp[:n]
+        if hard:
+            np.maximum(lj, _LOG_R_FLOOR, out=lj)
+            z = np.argmax(lj, axis=1)
+            np.exp(lj, out=r)
+            s = r.sum(axis=1)
+            ll += float(m.sum() + np.log(s).sum())
+            cll += float(m.sum())
+            r.fill(0.0)
+            r[np.arange(n), z] = 1.0
+        else:
+            np.maximum(lj, _LOG_R_FLOOR, out=lj)
+            np.exp(lj, out=r)
+            s = r.sum(axis=1)
+            r /= s[:, None]
+            logs = np.log(s)
+            sl = float(logs.sum())
+            ll += float(m.sum()) + sl
+            H += sl - float(np.einsum("ij,ij->", r, lj))
+        if want_stats:
+            family.stats_chunk(data, lo, hi, r, acc)
+    return _Pass(ll, H, cll, acc)
+
+
+def _exact_scatter_fn(family, data, state, hard):
+    """Two-pass scatter about given means under q(θ_t), for components that need it."""
+
+    def exact_scatter(components, means):
+        N, D = data.n_samples, data.n_features
+        K = state.weights.shape[0]
+        resp = np.empty((N, K))
+        _data_pass(family, data, state, hard, False, resp_out=resp)
+        Xc = data.Xc
+        out = np.empty((len(components), D, D))
+        for j, k in enumerate(components):
+            d = Xc - means[k]
+            out[j] = (resp[:, k, None] * d).T @ d
+        return out
+
+    return exact_scatter
+
+
+@dataclass(frozen=True)
+class HalfStep:
+    """One position of the step slider.
+
+    Attributes
+    ----------
+    s : int
+        Half-step index, 0 … 2·n_iter.
+    kind : str
+        "init", "E" or "M".
+    t : int
+        Iteration index: θ_t is shown for "init"/"E"; for "M" the step θ_t → θ_{t+1}.
+    params : GaussianParams | MultinomialParams
+        θ_t for "init"/"E", θ_{t+1} for "M".
+    resp : ndarray (N, K) or None
+        q_t = p(z | x, θ_t) for "E" and "M" (the responsibilities the M-step used).
+    label : str
+        "θ₀ (start)", "E-step t+1" or "M-step t+1".
+    """
+
+    s: int
+    kind: str
+    t: int
+    params: object
+    resp: np.ndarray | None
+    label: str
+
+
+class Trace:
+    """Everything EM did, iteration by iteration.
+
+    Per-θ arrays have length ``n_iter + 1`` (t = 0 … n_iter):
+
+    ``params[t]``
+        θ_t (``GaussianParams`` with full (K, D, D) covariances, or ``MultinomialParams``).
+    ``log_likelihood[t]``
+        ℓ(θ_t) = Σ_i log Σ_k π_k p(x_i | θ_k), the full density (multinomial coefficient
+        included).
+    ``log_prior[t]``
+        the penalty actually maximised at θ_t: −(reg/2) Σ tr(Σ⁻¹) (tied: once), or
+        (alpha − 1) Σ log θ_kv; 0 when reg = 0 / alpha = 1.
+    ``objective[t]``
+        ℓ(θ_t) + log_prior[t] (soft EM), never decreasing. With ``hard=True`` it is the
+        classification log-likelihood Σ_i max_k log π_k p(x_i | θ_k) + log_prior[t].
+
+    Per-step arrays have length ``n_iter`` (step t: θ_t → θ_{t+1}), with q_t = p(z | x, θ_t):
+
+    ``q[t]``
+        Q(θ_{t+1} | θ_t) = Σ_i Σ_k q_t(ik) [log π_k + log p(x_i | θ_{t+1,k})], the expected
+        complete-data log-likelihood (no prior).
+    ``entropy[t]``
+        H(q_t) = −Σ_ik q_t log q_t.
+    ``elbo[t]``
+        q[t] + entropy[t] = L(q_t, θ_{t+1}), the lower bound after the M-step.
+    ``kl[t]``
+        log_likelihood[t+1] − elbo[t] = KL(q_t ‖ p(z | x, θ_{t+1})) ≥ 0
+        (= objective[t+1] − (elbo[t] + log_prior[t+1])).
+
+    Identities: Q(θ_t | θ_t) + H(q_t) = ℓ(θ_t) (the bound is tight after each E-step), and
+    elbo[t] + log_prior[t+1] ≥ objective[t] (the M-step cannot lower the bound).
+
+    With ``hard=True`` (classification EM) q_t is the one-hot argmax, ``entropy`` is 0,
+    ``q[t]`` is the classification log-likelihood of θ_{t+1} under the old assignments and
+    ``kl[t]`` (≥ 0) is what re-assigning the points to their best component gains.
+
+    Responsibilities are never stored for all t: ``responsibilities(t)`` recomputes q_t from
+    ``params[t]`` (a few recent ones are cached).
+    """
+
+    def __init__(self, family, data, params, log_likelihood, log_prior, objective, q, entropy,
+                 status, message, settings):
+        self._family = family
+        self._data = data
+        self.family = family.name
+        self.covariance_type = family.covariance_type
+        self.reg = float(getattr(family, "reg", 0.0))
+        self.alpha = float(getattr(family, "alpha", 1.0))
+        self.hard = bool(settings.get("hard", False))
+        self.params = list(params)
+        self.log_likelihood = np.asarray(log_likelihood, dtype=float)
+        self.log_prior = np.asarray(log_prior, dtype=float)
+        self.objective = np.asarray(objective, dtype=float)
+        self.q = np.asarray(q, dtype=float)
+        self.entropy = np.asarray(entropy, dtype=float)
+        self.elbo = self.q + self.entropy
+        # objective − log prior is ℓ (soft) or the classification log-likelihood (hard)
+        self.kl = (self.objective[1:] - self.log_prior[1:]) - self.elbo
+        self.n_iter = len(self.q)
+        self.status = status
+        self.converged = status == "converged"
+        self.message = message
+        self.settings = dict(settings)
+        self.n_samples = data.n_samples
+        self.n_features = data.n_features
+        self.n_components = self.params[0].n_components
+        self._cache = OrderedDict()
+
+    # -- data ----------------------------------------------------------------------------------
+    @property
+    def X(self):
+        """The data the trace was fitted on (as validated: float64 array or CSR matrix)."""
+        return self._data.X
+
+    @property
+    def final_params(self):
+        """θ at the last recorded iteration."""
+        return self.params[-1]
+
+    def responsibilities(self, t):
+        """q_t = p(z | x, θ_t), shape (N, K); one-hot argmax when ``hard``.
+
+        Parameters
+        ----------
+        t : int
+            0 … n_iter (negative indices count from the end).
+        """
+        n = len(self.params)
+        if not -n <= t < n:
+            raise IndexError(f"t must be in 0..{n - 1}, got {t}")
+        t = t % n
+        hit = self._cache.get(t)
+        if hit is not None:
+            self._cache.move_to_end(t)
+            return hit
+        state = self._family.state_from_params(self.params[t], self._data)
+        resp = np.empty((self.n_samples, self.n_components))
+        _data_pass(self._family, self._data, state, self.hard, False, resp_out=resp)
+        resp.setflags(write=False)
+        self._cache[t] = resp
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return resp
+
+    # -- half-steps ----------------------------------------------------------------------------
+    @property
+    def n_half_steps(self):
+        """2·n_iter + 1 slider positions."""
+        return 2 * self.n_iter + 1
+
+    def _half(self, s):
+        if not 0 <= s < self.n_half_steps:
+            raise IndexError(f"half-step must be in 0..{self.n_half_steps - 1}, got {s}")
+        if s == 0:
+            return "init", 0
+        t = (s - 1) // 2
+        return ("E" if s % 2 == 1 else "M"), t
+
+    def half_step(self, s):
+        """The state shown at slider position ``s`` (see ``HalfStep``)."""
+        kind, t = self._half(s)
+        if kind == "init":
+            return HalfStep(0, "init", 0, self.params[0], None, "θ₀ (start)")
+        if kind == "E":
+            return HalfStep(s, "E", t, self.params[t], self.responsibilities(t), f"E-step {t + 1}")
+        return HalfStep(s, "M", t, self.params[t + 1], self.responsibilities(t), f"M-step {t + 1}")
+
+    def half_step_loglik(self, s):
+        """ℓ at half-step s: ℓ(θ_t) for init/E, ℓ(θ_{t+1}) for M."""
+        kind, t = self._half(s)
+        return float(self.log_likelihood[t + 1 if kind == "M" else t])
+
+    # -- export --------------------------------------------------------------------------------
+    def to_dict(self):
+        """JSON-safe dictionary of everything except the data and the responsibilities."""
+        return {
+            "family": self.family,
+            "covariance_type": self.covariance_type,
+            "hard": self.hard,
+            "reg": self.reg,
+            "alpha": self.alpha,
+            "n_samples": int(self.n_samples),
+            "n_features": int(self.n_features),
+            "n_components": int(self.n_components),
+            "n_iter": int(self.n_iter),
+            "converged": bool(self.converged),
+            "status": self.status,
+            "message": self.message,
+            "settings": {k: _jsonable(v) for k, v in self.settings.items()},
+            "params": [p.to_dict() for p in self.params],
+            "log_likelihood": self.log_likelihood.tolist(),
+            "log_prior": self.log_prior.tolist(),
+            "objective": self.objective.tolist(),
+            "q": self.q.tolist(),
+            "entropy": self.entropy.tolist(),
+            "elbo": self.elbo.tolist(),
+            "kl": self.kl.tolist(),
+        }
+
+    def __repr__(self):
+        return (
+            f"Trace(family={self.family!r}, K={self.n_components}, n_iter={self.n_iter}, "
+            f"status={self.status!r}, objective={self.objective[-1]:.6g})"
+        )
+
+
+def _jsonable(v):
+    if isinstance(v, (GaussianParams, MultinomialParams)):
+        return v.to_dict()
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return repr(v)
+
+
+# ----------------------------------------------------------------------------------------------
+# initialisation
+# ----------------------------------------------------------------------------------------------
+def _kmeanspp_indices(Z, K, rng):
+    """k-means++ seeding: first index uniform, then proportional to squared distance."""
+    N = Z.shape[0]
+    idx = [int(rng.integers(N))]
+    d2 = np.sum((Z - Z[idx[0]]) ** 2, axis=1)
+    for _ in range(1, K):
+        tot = d2.sum()
+        if not tot > 0:
+            i = int(rng.integers(N))
+        else:
+            i = int(rng.choice(N, p=d2 / tot))
+        idx.append(i)
+        d2 = np.minimum(d2, np.sum((Z - Z[i]) ** 2, axis=1))
+    return np.array(idx)
+
+
+def _gaussian_start(family, data, means):
+    """θ₀ with the given (centred) means, equal weights and the data's covariance each."""
+    from .gaussian import GaussianState
+
+    K, D = means.shape
+    N = data.n_samples
+    S = data.Xc.T @ data.Xc
+    cov = family.project_covariance(S, N)
+    weights = np.full(K, 1.0 / K)
+    covs = np.broadcast_to(cov, (K, D, D)).copy()
+    try:
+        return GaussianState(weights, means, covs, data.col_var)
+    except Degenerate:
+        # The data are singular (a constant column, collinear columns, one distinct point)
+        # and reg = 0: start from a proper density; the first M-step then reports the collapse.
+        cv = data.col_var
+        scale = np.where(cv > 0, cv, cv.max() if cv.max() > 0 else 1.0)
+        covs = covs + 1e-6 * np.diag(scale)
+        return GaussianState(weights, means, covs, None, check_collapse=False)
+
+
+def _initial_state(family, data, K, init, rng, hard):
+    """Return (state θ₀, description)."""
+    N = data.n_samples
+    if isinstance(init, (GaussianParams, MultinomialParams)):
+        if init.n_components != K:
+            raise ValueError(f"init has {init.n_components} components but n_components = {K}")
+        try:
+            state = family.state_from_params(init, data)
+        except Degenerate as e:
+            raise ValueError(f"invalid starting parameters for component {e.component + 1}: {e.detail}") from None
+        return state, "explicit"
+    if init not in ("kmeans++", "random", "random_from_data"):
+        raise ValueError(
+            f"init must be 'kmeans++', 'random', 'random_from_data' or explicit parameters, got {init!r}"
+        )
+    if isinstance(family, GaussianFamily):
+        if init == "random":
+            resp = rng.random((N, K))
+            resp /= resp.sum(axis=1, keepdims=True)
+            acc = resp.T @ data.G
+            try:
+                state, _ = family.m_step(acc, data, _resp_scatter(data, resp))
+            except Degenerate:
+                state = _gaussian_start(family, data, acc[:, 1 : 1 + data.n_features] / acc[:, :1])
+            return state, init
+        Xc = data.Xc
+        if init == "kmeans++":
+            idx = _kmeanspp_indices(Xc, K, rng)
+        else:
+            idx = rng.choice(N, size=K, replace=False)
+        return _gaussian_start(family, data, Xc[idx].copy()), init
+    # multinomial
+    from .multinomial import MultinomialState
+
+    V = data.n_features
+    totals = data.totals
+    overall = totals / totals.sum() if totals.sum() > 0 else np.full(V, 1.0 / V)
+    if init == "random":
+        resp = rng.random((N, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+        acc = np.zeros((K, family.stats_width(data)))
+        family.stats_chunk(data, 0, N, resp, acc)
+        try:
+            state, _ = family.m_step(acc, data)
+        except Degenerate:
+            state = MultinomialState(np.full(K, 1.0 / K), np.tile(0.9 * overall + 0.1 / V, (K, 1)))
+        return state, init
+    X = data.X
+    n = np.asarray(X.sum(axis=1)).ravel()
+    if init == "kmeans++":
+        dense = X.toarray() if data.sparse else X
+        prof = np.where(n[:, None] > 0, dense / np.where(n > 0, n, 1.0)[:, None], overall)
+        idx = _kmeanspp_indices(prof, K, rng)
+    else:
+        idx = rng.choice(N, size=K, replace=False)
+    rows = X[idx].toarray() if data.sparse else X[idx]
+    nr = rows.sum(axis=1, keepdims=True)
+    prof = np.where(nr > 0, rows / np.where(nr > 0, nr, 1.0), overall)
+    probs = 0.5 * prof + 0.4 * overall + 0.1 / V
+    probs /= probs.sum(axis=1, keepdims=True)
+    return MultinomialState(np.full(K, 1.0 / K), probs), init
+
+
+def _resp_scatter(data, resp):
+    def exact_scatter(components, means):
+        Xc = data.Xc
+        out = np.empty((len(components), data.n_features, data.n_features))
+        for j, k in enumerate(components):
+            d = Xc - means[k]
+            out[j] = (resp[:, k, None] * d).T @ d
+        return out
+
+    return exact_scatter
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+# ----------------------------------------------------------------------------------------------
+def _check_common(n_components, max_iter, tol, n_samples):
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) or n_components < 1:
+        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    if n_components > n_samples:
+        raise ValueError(
+            f"n_components = {n_components} is more than the number of rows ({n_samples})"
+        )
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if tol is not None and not (np.isfinite(tol) and tol >= 0):
+        raise ValueError("tol must be None or a finite number >= 0")
+
+
+def _degenerate_message(e, family, t):
+    k = e.component + 1
+    step = f"M-step {t + 1}"
+    if e.reason == "weight":
+        return (
+            f"Component {k} lost all its points ({e.detail} at {step}): "
+            "start from other values or use fewer components."
+        )
+    if e.reason == "empty":
+        return f"Component {k} has nothing to describe at {step}: {e.detail}. Use fewer components."
+    if family.name == "gaussian":
+        if family.reg == 0:
+            fix = "turn on regularisation (reg > 0) or use fewer components."
+        else:
+            fix = "increase reg (it is tiny for data on this scale) or use fewer components."
+        return (
+            f"Component {k} collapsed ({e.detail}) at {step}; the likelihood grows without bound "
+            f"there, so EM stops: {fix}"
+        )
+    return f"Component {k} degenerated at {step}: {e.detail}."
+
+
+def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
+    """The generic EM loop. Returns a ``Trace``; see ``fit_gaussian_mixture``."""
+    data = family.prepare(X)
+    N = data.n_samples
+    _check_common(n_components, max_iter, tol, N)
+    rng = np.random.default_rng(seed)
+    state, init_label = _initial_state(family, data, int(n_components), init, rng, hard)
+    settings = {
+        "init": init_label if init_label != "explicit" else init,
+        "max_iter": int(max_iter),
+        "tol": tol,
+        "seed": seed,
+        "hard": bool(hard),
+    }
+    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0)
+    if not cur.ok:
+        raise ValueError(
+            f"the starting parameters give row {cur.bad_row} zero density under every component"
+        )
+    params = [family.params_from_state(state, data)]
+    lp = family.log_prior(state)
+    if not np.isfinite(lp):
+        raise ValueError("the starting parameters have zero prior density (a probability is 0 while alpha > 1)")
+    lls = [cur.loglik]
+    lps = [lp]
+    objs = [(cur.class_loglik if hard else cur.loglik) + lp]
+    qs, hs = [], []
+    status, message = "max_iter", ""
+    for t in range(max_iter):
+        try:
+            new_state, mstats = family.m_step(cur.acc, data, _exact_scatter_fn(family, data, state, hard))
+            q = family.q_value(mstats, new_state, data)
+            new_lp = family.log_prior(new_state)
+        except Degenerate as e:
+            status, message = "degenerate", _degenerate_message(e, family, t)
+            break
+        nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter)
+        if not (nxt.ok and np.isfinite(q) and np.isfinite(new_lp)):
+            status = "degenerate"
+            message = (
+                f"M-step {t + 1} produced parameters under which row {nxt.bad_row} has zero "
+                "density in float64 (numerical overflow); EM stops. Turn on regularisation or "
+                "use fewer components."
+            )
+            break
+        params.append(family.params_from_state(new_state, data))
+        lls.append(nxt.loglik)
+        lps.append(new_lp)
+        objs.append((nxt.class_loglik if hard else nxt.loglik) + new_lp)
+        qs.append(q)
+        hs.append(0.0 if hard else cur.entropy)
+        state, cur = new_state, nxt
+        if tol is not None and (objs[-1] - objs[-2]) / N < tol:
+            status = "converged"
+            break
+    if status == "max_iter" and max_iter == 0:
+        status = "max_iter"
+    return Trace(family, data, params, lls, lps, objs, qs, hs, status, message, settings)
+
+
+def fit_gaussian_mixture(X, n_components, covariance_type="full", init="kmeans++", max_iter=100,
+                         tol=1e-6, reg=0.0, seed=None, hard=False):
+    """Fit a Gaussian mixture by EM and record every iteration.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D) or (N,)
+        Data; a 1-D array means D = 1. Must be finite.
+    n_components : int
+        K ≥ 1 (at most N).
+    covariance_type : {"full", "diag", "spherical", "tied"}
+    init : {"kmeans++", "random", "random_from_data"} or GaussianParams
+        "kmeans++" / "random_from_data": means at K data points (k-means++ seeding or uniform
+        without replacement), equal weights, every covariance the data's covariance (made to the
+        type, ridge included). "random": an M-step from random responsibilities. Explicit
+        ``GaussianParams`` are used as θ₀ as given.
+    max_iter : int
+        Maximum number of EM iterations (M-steps).
+    tol : float or None
+        Stop when (objective[t+1] − objective[t]) / N < tol. ``None`` runs exactly
+        ``max_iter`` iterations unless the fit degenerates.
+    reg : float
+        Ridge prior strength: log prior −(reg/2) Σ_k tr(Σ_k⁻¹), M-step Σ_k = (S_k + reg·I)/N_k.
+        0 is plain maximum likelihood.
+    seed : int or None
+        Seed of the initialisation.
+    hard : bool
+        Classification EM: responsibilities are the one-hot argmax (with ``spherical`` this is
+        the k-means limit).
+
+    Returns
+    -------
+    Trace
+    """
+    return run_em(GaussianFamily(covariance_type, reg), X, n_components, init, max_iter, tol, seed, hard)
+
+
+def fit_multinomial_mixture(X_counts, n_components, init="random", max_iter=100, tol=1e-6,
+                            alpha=1.0, seed=None, hard=False):
+    """Fit a mixture of multinomials by EM and record every iteration.
+
+    Parameters
+    ----------
+    X_counts : array_like or scipy.sparse matrix, shape (N, V)
+        Non-negative whole-number counts (dense or sparse give the same trace).
+    n_components : int
+    init : {"random", "kmeans++", "random_from_data"} or MultinomialParams
+        "random": an M-step from random responsibilities. "kmeans++" / "random_from_data":
+        each θ_k starts at the profile of one basket (k-means++ seeding on the row proportions,
+        or uniform), smoothed as 0.5·profile + 0.4·overall share + 0.1·uniform.
+    max_iter, tol, seed, hard
+        As for ``fit_gaussian_mixture``.
+    alpha : float
+        Dirichlet(alpha) prior on each θ_k, alpha ≥ 1; θ_kv ∝ C_kv + alpha − 1. 1 is plain ML.
+
+    Returns
+    -------
+    Trace
+    """
+    return run_em(MultinomialFamily(alpha), X_counts, n_components, init, max_iter, tol, seed, hard)

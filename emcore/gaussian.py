@@ -1,0 +1,356 @@
+"""The Gaussian family: Cholesky-based log-densities and the exact regularised M-step.
+
+Internally the data are centred once (``Xc = X - shift``); every mean inside this module is
+in centred coordinates and is shifted back when a ``GaussianParams`` is built. Centring is an
+exact reparametrisation of the model (EM is translation-equivariant, and the ridge prior does
+not involve the means) and keeps one-pass second moments accurate.
+
+Regularisation is the fixed log-prior ``-(reg/2) * tr(Σ⁻¹)`` per distinct covariance matrix
+(once per component, or once for the shared matrix of ``tied``). Its M-step is
+
+* full:      Σ_k = (S_k + reg·I) / N_k
+* diag:      σ²_kj = (S_kjj + reg) / N_k
+* spherical: σ²_k = (tr S_k / D + reg) / N_k
+* tied:      Σ = (Σ_k S_k + reg·I) / N
+
+where S_k = Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ about the new mean and N_k = Σ_i r_ik. Each is
+the exact maximiser of Q(θ | θ_t) + log prior(θ) within the covariance type, so the
+penalised objective ℓ + log prior never decreases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from .params import COVARIANCE_TYPES, GaussianParams
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+#: a component whose variance (in any direction, relative to the data's variance in that
+#: column) falls below this is declared collapsed
+REL_VAR_TOL = 1e-13
+#: a component whose total responsibility falls below this fraction of N has lost its points
+WEIGHT_TOL = 1e-13
+#: one-pass second moments lose log10(M2/S) digits; beyond this ratio recompute two-pass
+CANCEL_TOL = 1e6
+
+
+class Degenerate(Exception):
+    """Raised by an M-step or a state constructor when a component has degenerated.
+
+    Parameters
+    ----------
+    component : int
+        Zero-based index of the offending component.
+    reason : str
+        "collapse", "weight", "empty" or "overflow".
+    detail : str
+        Human-readable detail (numbers) to be woven into the trace message.
+    """
+
+    def __init__(self, component, reason, detail):
+        super().__init__(detail)
+        self.component = component
+        self.reason = reason
+        self.detail = detail
+
+
+class GaussianData:
+    """Data prepared once per fit: centred copy plus the columns used by the M-step.
+
+    Attributes
+    ----------
+    X : ndarray (N, D)
+        The data as given (float64).
+    shift : ndarray (D,)
+        Column means subtracted from ``X``.
+    G : ndarray (N, 1 + D + M)
+        ``[1, Xc, F]`` where F holds the second-moment features the covariance type needs
+        (upper-triangular products for full, squares for diag/spherical, none for tied).
+    col_var : ndarray (D,)
+        Variance of each column (the scale for the collapse test).
+    total_scatter : ndarray (D, D)
+        ``Xc.T @ Xc`` (used by tied).
+    """
+
+    def __init__(self, X, covariance_type):
+        X = as_gaussian_data(X)
+        self.X = X
+        N, D = X.shape
+        self.n_samples, self.n_features = N, D
+        self.shift = X.mean(axis=0)
+        Xc = X - self.shift
+        self.col_var = Xc.var(axis=0) if N > 0 else np.zeros(D)
+        if covariance_type == "full":
+            self.iu = np.triu_indices(D)
+            F = Xc[:, self.iu[0]] * Xc[:, self.iu[1]]
+        elif covariance_type in ("diag", "spherical"):
+            self.iu = None
+            F = Xc * Xc
+        else:
+            self.iu = None
+            F = np.empty((N, 0))
+        self.G = np.empty((N, 1 + D + F.shape[1]))
+        self.G[:, 0] = 1.0
+        self.G[:, 1 : 1 + D] = Xc
+        self.G[:, 1 + D :] = F
+        self.total_scatter = Xc.T @ Xc if covariance_type == "tied" else None
+
+    @property
+    def Xc(self):
+        """Centred data, a view (N, D)."""
+        return self.G[:, 1 : 1 + self.n_features]
+
+
+def as_gaussian_data(X):
+    """Validate and convert to a float64 (N, D) array (1-D input means D = 1)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise ValueError(f"X must be 1-D or 2-D, got shape {X.shape}")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError("X must have at least one row and one column")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
+    return X
+
+
+class GaussianState:
+    """θ in centred coordinates with its Cholesky factors cached.
+
+    Attributes
+    ----------
+    weights : (K,)   means : (K, D) centred   covariances : (K, D, D)
+    chol : (K, D, D) lower Cholesky factors L_k (Σ_k = L_k L_kᵀ)
+    prec_chol : (K, D, D) P_k = L_k⁻ᵀ (Σ_k⁻¹ = P_k P_kᵀ), so ‖(x − μ_k) P_k‖² is the
+        squared Mahalanobis distance
+    logdet : (K,) log |Σ_k|
+    """
+
+    def __init__(self, weights, means, covariances, col_var=None, check_collapse=True):
+        K, D = means.shape
+        self.weights = weights
+        self.means = means
+        self.covariances = covariances
+        with np.errstate(divide="ignore"):
+            self.log_weights = np.log(weights)
+        for k in range(K):
+            if not weights[k] > 0:
+                raise Degenerate(k, "weight", f"weight {weights[k]:.3g}")
+        chol = np.empty_like(covariances)
+        for k in range(K):
+            try:
+                chol[k] = np.linalg.cholesky(covariances[k])
+            except np.linalg.LinAlgError:
+                d = np.linalg.eigvalsh(covariances[k]).min() if np.all(np.isfinite(covariances[k])) else np.nan
+                raise Degenerate(k, "collapse", f"smallest variance {d:.3g}") from None
+        diag = np.diagonal(chol, axis1=1, axis2=2)
+        if not np.all(np.isfinite(chol)) or np.any(diag <= 0):
+            k = int(np.argmin(np.where(np.isfinite(diag), diag, -np.inf).min(axis=1)))
+            raise Degenerate(k, "collapse", f"smallest variance {diag[k].min() ** 2:.3g}")
+        if check_collapse and col_var is not None:
+            var = diag**2  # conditional variances, (K, D)
+            scale = np.where(col_var > 0, col_var, 1.0)
+            rel = var / scale
+            bad = (rel < REL_VAR_TOL) | (var < 1e-290)
+            if np.any(bad):
+                k, j = np.unravel_index(int(np.argmin(np.where(bad, rel, np.inf))), bad.shape)
+                n_bad = int(bad[k].sum())
+                where = "a single point" if n_bad == D else "a lower-dimensional set"
+                raise Degenerate(
+                    int(k),
+                    "collapse",
+                    f"variance {var[k, j]:.3g} along column {j + 1}, {rel[k, j]:.1g} of the data's; "
+                    f"it is shrinking onto {where}",
+                )
+        self.chol = chol
+        eye = np.eye(D)
+        self.prec_chol = np.empty_like(chol)
+        for k in range(K):
+            self.prec_chol[k] = solve_triangular(chol[k], eye, lower=True).T
+        self.logdet = 2.0 * np.log(diag).sum(axis=1)
+        # E-step operator: Y = [1, Xc] @ W_ext gives (x − μ_k) P_k / √2 for all k side by side
+        s = np.sqrt(0.5)
+        W = self.prec_chol.transpose(1, 0, 2).reshape(D, K * D) * s
+        b = np.einsum("kd,kde->ke", means, self.prec_chol).reshape(K * D) * s
+        self.W_ext = np.vstack([-b[None, :], W])
+        self.const = self.log_weights - 0.5 * (D * LOG_2PI + self.logdet)
+        self.const_density = -0.5 * (D * LOG_2PI + self.logdet)
+
+
+class GaussianFamily:
+    """Gaussian mixture family for one covariance type and ridge ``reg``."""
+
+    name = "gaussian"
+
+    def __init__(self, covariance_type="full", reg=0.0):
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+        reg = float(reg)
+        if not (reg >= 0 and np.isfinite(reg)):
+            raise ValueError("reg must be a finite number >= 0")
+        self.covariance_type = covariance_type
+        self.reg = reg
+
+    # -- data and parameters ---------------------------------------------------------------
+    def prepare(self, X):
+        return GaussianData(X, self.covariance_type)
+
+    def state_from_params(self, params, data, check_collapse=False):
+        if not isinstance(params, GaussianParams):
+            raise TypeError("explicit init for a Gaussian mixture must be a GaussianParams")
+        if params.n_features != data.n_features:
+            raise ValueError(
+                f"init has D = {params.n_features} but X has {data.n_features} column(s)"
+            )
+        return GaussianState(
+            params.weights.copy(),
+            params.means - data.shift,
+            params.covariances.copy(),
+            data.col_var,
+            check_collapse=check_collapse,
+        )
+
+    def params_from_state(self, state, data):
+        return GaussianParams(state.weights, state.means + data.shift, state.covariances)
+
+    # -- E-step pieces -----------------------------------------------------------------------
+    def log_joint_chunk(self, data, lo, hi, state, out, buf, weighted=True):
+        """Fill ``out`` (n, K) with log π_k + log N(x_i | μ_k, Σ_k) for rows lo:hi."""
+        n = hi - lo
+        K, D = state.means.shape
+        Y = np.matmul(data.G[lo:hi, : 1 + D], state.W_ext, out=buf[:n, : K * D])
+        np.square(Y, out=Y)
+        if D == 1:
+            out[...] = Y
+        else:
+            np.sum(Y.reshape(n, K, D), axis=2, out=out)
+        np.subtract(state.const if weighted else state.const_density, out, out=out)
+        return out
+
+    def buffer_width(self, n_components, data):
+        return n_components * data.n_features
+
+    # -- M-step ------------------------------------------------------------------------------
+    def stats_chunk(self, data, lo, hi, resp, acc):
+        """Accumulate ``resp.T @ [1, Xc, F]`` (K, 1 + D + M) into ``acc``."""
+        acc += resp.T @ data.G[lo:hi]
+
+    def stats_width(self, data):
+        return data.G.shape[1]
+
+    def m_step(self, acc, data, exact_scatter):
+        """Closed-form penalised M-step from accumulated statistics.
+
+        Parameters
+        ----------
+        acc : ndarray (K, 1 + D + M)
+            Σ_i r_ik [1, x_i, f(x_i)].
+        exact_scatter : callable(list[int], means) -> ndarray (len, D, D)
+            Two-pass fallback used when one-pass moments would lose too many digits.
+
+        Returns
+        -------
+        state : GaussianState
+        scatter : ndarray (K, D, D)
+            S_k about the new means (unregularised), used for Q.
+        """
+        N, D = data.n_samples, data.n_features
+        K = acc.shape[0]
+        Nk = acc[:, 0].copy()
+        for k in range(K):
+            if not Nk[k] > WEIGHT_TOL * N:
+                raise Degenerate(k, "weight", f"total responsibility {Nk[k]:.3g}")
+        means = acc[:, 1 : 1 + D] / Nk[:, None]
+        ct = self.covariance_type
+        if ct == "full":
+            M2 = np.empty((K, D, D))
+            iu0, iu1 = data.iu
+            M2[:, iu0, iu1] = acc[:, 1 + D :]
+            M2[:, iu1, iu0] = acc[:, 1 + D :]
+            S = M2 - Nk[:, None, None] * means[:, :, None] * means[:, None, :]
+            m2d = np.diagonal(M2, axis1=1, axis2=2)
+            sd = np.diagonal(S, axis1=1, axis2=2)
+            redo = [k for k in range(K) if np.any(sd[k] * CANCEL_TOL <= m2d[k])]
+            if redo:
+                S[redo] = exact_scatter(redo, means)
+        elif ct in ("diag", "spherical"):
+            m2d = acc[:, 1 + D :]
+            sd = m2d - Nk[:, None] * means**2
+            redo = [k for k in range(K) if np.any(sd[k] * CANCEL_TOL <= m2d[k])]
+            if redo:
+                sd = sd.copy()
+                sd[redo] = np.diagonal(exact_scatter(redo, means), axis1=1, axis2=2)
+            S = np.zeros((K, D, D))
+            S[:, np.arange(D), np.arange(D)] = sd
+        else:  # tied
+            S_total = data.total_scatter - np.einsum("k,kd,ke->de", Nk, means, means)
+            m2d = np.diag(data.total_scatter)
+            if np.any(np.diag(S_total) * CANCEL_TOL <= m2d):
+                S_k = exact_scatter(list(range(K)), means)
+                S_total = S_k.sum(axis=0)
+            S = None
+        eye = np.eye(D)
+        reg = self.reg
+        if ct == "full":
+            cov = (S + reg * eye) / Nk[:, None, None]
+        elif ct == "diag":
+            var = (np.diagonal(S, axis1=1, axis2=2) + reg) / Nk[:, None]
+            cov = var[:, :, None] * eye
+        elif ct == "spherical":
+            var = (np.trace(S, axis1=1, axis2=2) / D + reg) / Nk
+            cov = var[:, None, None] * eye
+        else:
+            cov = np.broadcast_to((S_total + reg * eye) / Nk.sum(), (K, D, D)).copy()
+            S = S_total  # the shared scatter Σ_k S_k is all Q needs
+        cov = 0.5 * (cov + cov.transpose(0, 2, 1))
+        weights = Nk / Nk.sum()
+        state = GaussianState(weights, means, cov, data.col_var)
+        return state, (Nk, S)
+
+    def q_value(self, mstats, state, data):
+        """Q(θ' | θ_t) from the statistics of q_t and the new state θ' (no N-sized pass).
+
+        Q = Σ_k N_k [log π'_k − ½(D log 2π + log|Σ'_k|)] − ½ Σ_k tr(Σ'_k⁻¹ S_k(μ'_k)).
+        """
+        Nk, S = mstats
+        D = state.means.shape[1]
+        out = float(np.sum(Nk * (state.log_weights - 0.5 * (D * LOG_2PI + state.logdet))))
+        if self.covariance_type == "tied":
+            P = state.prec_chol[0]
+            out -= 0.5 * float(np.sum((P.T @ S) * P.T))
+        else:
+            # tr(P_kᵀ S_k P_k)
+            out -= 0.5 * float(np.einsum("kdi,kde,kei->", state.prec_chol, S, state.prec_chol))
+        return out
+
+    def log_prior(self, state):
+        """-(reg/2) Σ tr(Σ⁻¹), counting the shared matrix of ``tied`` once."""
+        if self.reg == 0:
+            return 0.0
+        tr = np.sum(state.prec_chol**2, axis=(1, 2))  # tr(P Pᵀ) = tr(Σ⁻¹)
+        if self.covariance_type == "tied":
+            return -0.5 * self.reg * float(tr[0])
+        return -0.5 * self.reg * float(tr.sum())
+
+    def n_parameters(self, n_components, n_features):
+        K, D = n_components, n_features
+        cov = {
+            "full": K * D * (D + 1) // 2,
+            "diag": K * D,
+            "spherical": K,
+            "tied": D * (D + 1) // 2,
+        }[self.covariance_type]
+        return (K - 1) + K * D + cov
+
+    # -- initial covariances -----------------------------------------------------------------
+    def project_covariance(self, S, n):
+        """Covariance of the given type from scatter S (D, D) of n points, with the ridge."""
+        D = S.shape[0]
+        cov = (S + self.reg * np.eye(D)) / n
+        if self.covariance_type in ("diag",):
+            cov = np.diag(np.diag(cov))
+        elif self.covariance_type == "spherical":
+            cov = np.eye(D) * np.trace(cov) / D
+        return cov

@@ -1,0 +1,196 @@
+"""The multinomial family: mixtures of multinomials over V categories with a Dirichlet prior.
+
+log p(x | θ_k) = log n! − Σ_v log x_v! + Σ_v x_v log θ_kv. The multinomial coefficient is
+computed once per row. With the prior Dirichlet(alpha) on each θ_k (alpha ≥ 1) the M-step is
+θ_kv = (C_kv + alpha − 1) / Σ_w (C_kw + alpha − 1), C = Σ_i r_ik x_iv, and the log-prior
+(up to its constant) is (alpha − 1) Σ_kv log θ_kv. Weights keep their plain ML update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import gammaln, xlogy
+
+from .gaussian import WEIGHT_TOL, Degenerate
+from .params import MultinomialParams
+
+#: finite stand-in for log 0 inside matrix products (0 · LOG0 = 0, x · LOG0 → exp() = 0)
+LOG0 = -1e30
+
+
+def as_count_data(X):
+    """Validate counts: (N, V) non-negative integer-valued, dense or scipy.sparse.
+
+    Returns a float64 ndarray or a canonical float64 CSR matrix.
+    """
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64)
+        X.sum_duplicates()
+        data = X.data
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2:
+            raise ValueError(f"counts must be 2-D (N, V), got shape {X.shape}")
+        data = X
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError("counts must have at least one row and one column")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("counts contain NaN or infinite values")
+    if np.any(data < 0):
+        raise ValueError("counts must be non-negative")
+    if np.any(data != np.round(data)):
+        raise ValueError("counts must be whole numbers")
+    return X
+
+
+def log_multinomial_coef(X):
+    """log n_i! − Σ_v log x_iv!  for every row, shape (N,)."""
+    if sp.issparse(X):
+        n = np.asarray(X.sum(axis=1)).ravel()
+        per = X.copy()
+        per.data = gammaln(per.data + 1.0)
+        return gammaln(n + 1.0) - np.asarray(per.sum(axis=1)).ravel()
+    return gammaln(X.sum(axis=1) + 1.0) - gammaln(X + 1.0).sum(axis=1)
+
+
+def safe_log_probs(probs):
+    """log θ with exact zeros mapped to the finite LOG0 (for matrix products)."""
+    out = np.full(probs.shape, LOG0)
+    np.log(probs, out=out, where=probs > 0)
+    return out
+
+
+class MultinomialData:
+    """Counts prepared once per fit.
+
+    Attributes
+    ----------
+    X : ndarray or csr_matrix (N, V)
+    logcoef : ndarray (N,)
+    sum_logcoef : float
+    """
+
+    def __init__(self, X):
+        X = as_count_data(X)
+        self.X = X
+        self.sparse = sp.issparse(X)
+        self.n_samples, self.n_features = X.shape
+        self.logcoef = log_multinomial_coef(X)
+        self.sum_logcoef = float(self.logcoef.sum())
+        self._chunks = {}
+        totals = np.asarray(X.sum(axis=0)).ravel()
+        self.totals = totals
+
+    def rows(self, lo, hi):
+        if not self.sparse:
+            return self.X[lo:hi]
+        key = (lo, hi)
+        blk = self._chunks.get(key)
+        if blk is None:
+            blk = self.X[lo:hi]
+            self._chunks[key] = blk
+        return blk
+
+
+class MultinomialState:
+    """θ with its safe logarithms cached."""
+
+    def __init__(self, weights, probs):
+        self.weights = weights
+        self.probs = probs
+        for k in range(len(weights)):
+            if not weights[k] > 0:
+                raise Degenerate(k, "weight", f"weight {weights[k]:.3g}")
+        self.log_weights = np.log(weights)
+        self.log_probs = safe_log_probs(probs)
+        self.log_probs_T = np.ascontiguousarray(self.log_probs.T)
+
+
+class MultinomialFamily:
+    """Mixture-of-multinomials family with a symmetric Dirichlet(alpha) prior."""
+
+    name = "multinomial"
+    covariance_type = None
+
+    def __init__(self, alpha=1.0):
+        alpha = float(alpha)
+        if not (np.isfinite(alpha) and alpha >= 1.0):
+            raise ValueError("alpha must be a finite number >= 1 (alpha = 1 is plain maximum likelihood)")
+        self.alpha = alpha
+        self.reg = 0.0
+
+    def prepare(self, X):
+        return MultinomialData(X)
+
+    def state_from_params(self, params, data, check_collapse=False):
+        if not isinstance(params, MultinomialParams):
+            raise TypeError("explicit init for a multinomial mixture must be a MultinomialParams")
+        if params.n_categories != data.n_features:
+            raise ValueError(
+                f"init has V = {params.n_categories} categories but the counts have {data.n_features}"
+            )
+        return MultinomialState(params.weights.copy(), params.probs.copy())
+
+    def params_from_state(self, state, data):
+        return MultinomialParams(state.weights, state.probs)
+
+    def log_joint_chunk(self, data, lo, hi, state, out, buf, weighted=True):
+        """Fill ``out`` (n, K) with log π_k + log Mult(x_i | θ_k) for rows lo:hi."""
+        Xb = data.rows(lo, hi)
+        if data.sparse:
+            out[...] = Xb @ state.log_probs_T
+        else:
+            np.matmul(Xb, state.log_probs_T, out=out)
+        out += data.logcoef[lo:hi, None]
+        if weighted:
+            out += state.log_weights
+        return out
+
+    def buffer_width(self, n_components, data):
+        return 0
+
+    def stats_chunk(self, data, lo, hi, resp, acc):
+        """Accumulate [N_k | C_k·] = Σ_i r_ik [1, x_i] into ``acc`` (K, 1 + V)."""
+        Xb = data.rows(lo, hi)
+        acc[:, 0] += resp.sum(axis=0)
+        if data.sparse:
+            acc[:, 1:] += (Xb.T @ resp).T
+        else:
+            acc[:, 1:] += resp.T @ Xb
+
+    def stats_width(self, data):
+        return 1 + data.n_features
+
+    def m_step(self, acc, data, exact_scatter=None):
+        N = data.n_samples
+        K = acc.shape[0]
+        Nk = acc[:, 0].copy()
+        C = acc[:, 1:]
+        for k in range(K):
+            if not Nk[k] > WEIGHT_TOL * N:
+                raise Degenerate(k, "weight", f"total responsibility {Nk[k]:.3g}")
+        num = C + (self.alpha - 1.0)
+        den = num.sum(axis=1)
+        for k in range(K):
+            if not den[k] > 0:
+                raise Degenerate(k, "empty", "its baskets contain no items at all")
+        probs = num / den[:, None]
+        weights = Nk / Nk.sum()
+        return MultinomialState(weights, probs), (Nk, C)
+
+    def q_value(self, mstats, state, data):
+        """Q(θ' | θ_t) = Σ_k N_k log π'_k + Σ_i log coef_i + Σ_kv C_kv log θ'_kv."""
+        Nk, C = mstats
+        return float(np.sum(xlogy(Nk, state.weights)) + np.sum(xlogy(C, state.probs))) + data.sum_logcoef
+
+    def log_prior(self, state):
+        """(alpha − 1) Σ_kv log θ_kv (the Dirichlet's normalising constant dropped)."""
+        if self.alpha == 1.0:
+            return 0.0
+        return (self.alpha - 1.0) * float(np.sum(np.log(state.probs)))
+
+    def n_parameters(self, n_components, n_features):
+        return (n_components - 1) + n_components * (n_features - 1)

@@ -1,0 +1,125 @@
+"""Sampling, simple starting values and synthetic data sets with known true parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .gaussian import as_gaussian_data
+from .params import GaussianParams, MultinomialParams
+
+__all__ = ["sample", "params_from_means", "make_gaussian_mixture_data", "make_multinomial_mixture_data"]
+
+
+def sample(params, n, seed=None, n_trials=None):
+    """Draw n rows from a mixture.
+
+    Parameters
+    ----------
+    params : GaussianParams | MultinomialParams
+    n : int
+    seed : int or None
+    n_trials : int or array_like (n,)
+        Basket sizes; required for multinomial mixtures.
+
+    Returns
+    -------
+    X : ndarray (n, D) floats or (n, V) int64 counts
+    z : ndarray (n,) int
+        The true component of every row.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n)
+    z = rng.choice(params.n_components, size=n, p=params.weights)
+    if isinstance(params, GaussianParams):
+        D = params.n_features
+        X = np.empty((n, D))
+        for k in range(params.n_components):
+            idx = np.flatnonzero(z == k)
+            if idx.size:
+                X[idx] = rng.multivariate_normal(params.means[k], params.covariances[k], size=idx.size,
+                                                 method="cholesky")
+        return X, z
+    if isinstance(params, MultinomialParams):
+        if n_trials is None:
+            raise ValueError("n_trials (basket sizes) is required to sample a multinomial mixture")
+        trials = np.broadcast_to(np.asarray(n_trials, dtype=np.int64), (n,))
+        X = np.empty((n, params.n_categories), dtype=np.int64)
+        for k in range(params.n_components):
+            idx = np.flatnonzero(z == k)
+            if idx.size:
+                X[idx] = rng.multinomial(trials[idx], params.probs[k])
+        return X, z
+    raise TypeError("params must be GaussianParams or MultinomialParams")
+
+
+def params_from_means(X, means):
+    """θ with the given means, equal weights and the data's (ML) covariance for every component.
+
+    Parameters
+    ----------
+    X : array_like (N, D) or (N,)
+    means : array_like (K, D) (or (K,) for D = 1)
+
+    Returns
+    -------
+    GaussianParams
+    """
+    X = as_gaussian_data(X)
+    means = np.asarray(means, dtype=float)
+    if means.ndim == 1:
+        means = means[:, None] if X.shape[1] == 1 else means[None, :]
+    K = means.shape[0]
+    cov = np.cov(X, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
+    return GaussianParams(np.full(K, 1.0 / K), means, np.broadcast_to(cov, (K,) + cov.shape))
+
+
+def make_gaussian_mixture_data(n=500, n_components=3, n_features=2, separation=4.0, seed=0):
+    """Synthetic Gaussian-mixture data with known parameters.
+
+    Means are spread ``separation`` standard deviations apart on average, covariances are
+    random (moderately elongated), weights random but not tiny.
+
+    Returns
+    -------
+    X : ndarray (n, D)
+    z : ndarray (n,)
+    true_params : GaussianParams
+    """
+    rng = np.random.default_rng(seed)
+    K, D = int(n_components), int(n_features)
+    weights = rng.dirichlet(np.full(K, 5.0))
+    means = rng.normal(scale=separation, size=(K, D))
+    covs = np.empty((K, D, D))
+    for k in range(K):
+        A = rng.normal(size=(D, D))
+        Q, _ = np.linalg.qr(A)
+        scales = rng.uniform(0.5, 1.5, size=D)
+        covs[k] = (Q * scales**2) @ Q.T
+    params = GaussianParams(weights, means, covs)
+    X, z = sample(params, n, seed=rng.integers(2**32))
+    return X, z, params
+
+
+def make_multinomial_mixture_data(n=1000, n_components=3, n_categories=12, basket_size=(5, 30),
+                                  concentration=0.3, seed=0):
+    """Synthetic baskets from a mixture of multinomials with known parameters.
+
+    Each segment's category probabilities are drawn from Dirichlet(concentration) (small
+    concentration = distinct, peaked segments); basket sizes are uniform on ``basket_size``.
+
+    Returns
+    -------
+    X : ndarray (n, V) int64
+    z : ndarray (n,)
+    true_params : MultinomialParams
+    """
+    rng = np.random.default_rng(seed)
+    K, V = int(n_components), int(n_categories)
+    weights = rng.dirichlet(np.full(K, 5.0))
+    probs = rng.dirichlet(np.full(V, concentration), size=K)
+    probs = 0.98 * probs + 0.02 / V  # every category possible in every segment
+    probs /= probs.sum(axis=1, keepdims=True)
+    params = MultinomialParams(weights, probs)
+    sizes = rng.integers(basket_size[0], basket_size[1] + 1, size=n)
+    X, z = sample(params, n, seed=rng.integers(2**32), n_trials=sizes)
+    return X, z, params
