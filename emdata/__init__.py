@@ -1,12 +1,60 @@
-"""Datasets and CSV parsing/validation for EM Explorer (pandas allowed, no streamlit).
+"""Datasets, CSV parsing/validation and safe exports for EM Explorer (pandas, no streamlit).
 
 Public names
 ------------
-Dataset, DATASETS, load_dataset      built-in datasets (see ``emdata.datasets``)
-DataError                            the data layer's one exception (message shown on screen)
+Dataset, DATASETS, load_dataset          built-in datasets (``emdata.datasets``)
+DataError                                the one exception; its message is shown on screen
+parse_csv, ParsedTable                   uploads: any bytes -> table or DataError
+gaussian_matrix, counts_matrix,          parsed table -> matrix for a fit, with every
+long_to_counts, Prepared                 dropped row counted in ``notes``
+propose_model, Proposal, MODELS,         which model fits an upload, and
+prepare                                  the matrix for the chosen model
+check_n_components                       refuse K > number of distinct points
+safe_csv, neutralise_cell                CSV exports with formula injection neutralised
 """
 
+from emdata.csvparse import MAX_COLUMNS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ParsedTable, parse_csv
 from emdata.datasets import DATASETS, Dataset, cache_dir, load_dataset
 from emdata.errors import DataError
+from emdata.export import neutralise_cell, safe_csv
+from emdata.prepare import (
+    MAX_FIT_CELLS,
+    MAX_FIT_ROWS,
+    MODELS,
+    SAMPLE_SEED,
+    Prepared,
+    Proposal,
+    check_n_components,
+    counts_matrix,
+    gaussian_matrix,
+    long_to_counts,
+    prepare,
+    propose_model,
+)
 
-__all__ = ["DATASETS", "Dataset", "DataError", "cache_dir", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "MAX_COLUMNS",
+    "MAX_FIT_CELLS",
+    "MAX_FIT_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_MB",
+    "MODELS",
+    "SAMPLE_SEED",
+    "DataError",
+    "Dataset",
+    "ParsedTable",
+    "Prepared",
+    "Proposal",
+    "cache_dir",
+    "check_n_components",
+    "counts_matrix",
+    "gaussian_matrix",
+    "load_dataset",
+    "long_to_counts",
+    "neutralise_cell",
+    "parse_csv",
+    "prepare",
+    "propose_model",
+    "safe_csv",
+]

@@ -1,0 +1,635 @@
+"""From a parsed upload to the matrix a fit uses, counting every row that is left out.
+
+Three shapes of data, as the "Your data" page offers them:
+
+* ``gaussian_matrix``  — chosen numeric columns -> float (N, D) for a Gaussian mixture;
+* ``counts_matrix``    — chosen columns of non-negative integer counts -> int (N, V);
+* ``long_to_counts``   — a long ``basket_id, item[, quantity]`` table -> int (baskets, items).
+
+Each returns a :class:`Prepared` whose ``notes`` say, one sentence each, what was dropped,
+rescaled or sampled (nothing is changed silently), or raises :class:`DataError` with one
+message when nothing sensible can be fitted.  ``propose_model`` guesses which of the three
+an upload is, and ``check_n_components`` refuses a K larger than the number of distinct
+points.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from emdata.csvparse import _MISSING, ParsedTable
+from emdata.errors import DataError
+
+__all__ = [
+    "MAX_FIT_ROWS",
+    "MAX_FIT_CELLS",
+    "SAMPLE_SEED",
+    "Prepared",
+    "Proposal",
+    "gaussian_matrix",
+    "counts_matrix",
+    "long_to_counts",
+    "propose_model",
+    "check_n_components",
+    "prepare",
+    "MODELS",
+]
+
+#: Gaussian fits use at most this many rows; beyond it a random sample (seed SAMPLE_SEED).
+MAX_FIT_ROWS = 200_000
+#: Count matrices are dense: at most this many cells (rows x categories), sampled beyond.
+MAX_FIT_CELLS = 4_000_000
+#: Long tables keep at most this many distinct items (the most frequent ones).
+MAX_ITEMS = 300
+SAMPLE_SEED = 0
+
+#: Model names used by the page.
+MODELS = {
+    "gmm1d": "1-D Gaussian mixture (one numeric column)",
+    "gmm": "Gaussian mixture (two or more numeric columns)",
+    "counts": "Mixture of multinomials (a counts matrix: one row per basket, one column per item)",
+    "long": "Mixture of multinomials (a basket list: basket id, item[, quantity])",
+}
+
+
+@dataclass
+class Prepared:
+    """Data ready for a fit.
+
+    Attributes
+    ----------
+    family : {"gaussian", "multinomial"}
+    X : ndarray, shape (N, D) float or (N, V) int64
+    feature_names : list of str
+    row_names : list of str or None
+        Basket ids for count data; None for Gaussian data.
+    line_numbers : ndarray of int, shape (N,) or None
+        File line of each row (Gaussian and counts data).
+    n_input : int
+        Rows (or, for a basket list, lines) before anything was left out.
+    dropped : dict of str -> int
+        Reason -> number of rows (lines, baskets) left out.
+    scale : ndarray, shape (D,) or None
+        Powers of ten the columns were divided by (Gaussian data), 1 where unchanged.
+    notes : list of str
+        One sentence per change, for the screen.
+    """
+
+    family: str
+    X: np.ndarray
+    feature_names: list[str]
+    row_names: list[str] | None = None
+    line_numbers: np.ndarray | None = None
+    n_input: int = 0
+    dropped: dict = field(default_factory=dict)
+    scale: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_dropped(self) -> int:
+        return int(sum(self.dropped.values()))
+
+
+@dataclass
+class Proposal:
+    """The model the page proposes for an upload (the learner may change it)."""
+
+    model: str  # one of MODELS
+    columns: list[str]  # numeric columns for gmm1d / gmm / counts
+    basket: str | None = None  # long format
+    item: str | None = None
+    quantity: str | None = None
+    reason: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _lines(lines: np.ndarray, mask: np.ndarray, k: int = 3) -> str:
+    idx = lines[mask]
+    shown = ", ".join(str(int(x)) for x in idx[:k])
+    return ("line " if len(idx) == 1 else "lines ") + shown + (", …" if len(idx) > k else "")
+
+
+def _drop_sentence(n_input: int, reasons: list[tuple[str, int, str]], unit: str = "rows") -> str:
+    """'Left out 3 of 200 rows: 2 with a missing value (lines 4, 9), 1 with ...'."""
+    parts = [f"{n:,} {what}" + (f" ({where})" if where else "") for what, n, where in reasons if n]
+    total = sum(n for _, n, _ in reasons)
+    return (
+        f"Left out {total:,} of {n_input:,} {unit}: " + "; ".join(parts) + ". The other "
+        f"{n_input - total:,} {unit} are used; fix those lines in the file if you need them."
+    )
+
+
+def _require_numeric(table: ParsedTable, columns: list[str], purpose: str) -> None:
+    for c in columns:
+        if c not in table.columns:
+            raise DataError(f"There is no column '{c}' in the file. Pick one of its columns.")
+        if c not in table.numeric:
+            example = next((v for v in table.raw[c] if v.lower() not in _MISSING), "")
+            raise DataError(
+                f"Column '{c}' holds text (e.g. '{example[:40]}'), not numbers, so it cannot be "
+                f"used {purpose}. Pick numeric columns only."
+            )
+
+
+def _sample_rows(n: int, limit: int, what: str, notes: list) -> np.ndarray | None:
+    if n <= limit:
+        return None
+    rng = np.random.default_rng(SAMPLE_SEED)
+    idx = np.sort(rng.choice(n, size=limit, replace=False))
+    notes.append(
+        f"The data have {n:,} usable {what}, more than the {limit:,} this app fits at once; "
+        f"a random sample of {limit:,} {what} (seed {SAMPLE_SEED}) is used for the fit."
+    )
+    return idx
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian data
+# ----------------------------------------------------------------------------------------------
+
+
+def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_FIT_ROWS) -> Prepared:
+    """Chosen numeric columns as a float matrix for a Gaussian mixture.
+
+    Parameters
+    ----------
+    table : ParsedTable
+    columns : list of str
+        Numeric columns, in the order they become features.
+    max_rows : int
+        More usable rows than this are sampled (seed ``SAMPLE_SEED``), and the note says so.
+
+    Returns
+    -------
+    Prepared
+        ``X`` of shape (N, D), float64, finite; columns whose spread is far from 1 are
+        divided by a power of ten (``scale``; the feature name and a note say so).
+
+    Raises
+    ------
+    DataError
+        No column chosen, a text column, no usable rows, fewer than two rows, or a constant
+        column.
+    """
+    columns = list(dict.fromkeys(columns))
+    if not columns:
+        raise DataError("Pick at least one numeric column to fit.")
+    _require_numeric(table, columns, "in a Gaussian mixture")
+    notes: list[str] = []
+    n = table.n_rows
+    V = np.column_stack([table.numeric[c] for c in columns])
+    text = np.column_stack([table.text_cells[c] for c in columns]).any(axis=1)
+    missing = np.isnan(V).any(axis=1) & ~text
+    infinite = np.isinf(V).any(axis=1) & ~text & ~missing
+    bad = text | missing | infinite
+    lines = table.line_numbers
+    if bad.any():
+        reasons = []
+        if text.any():
+            j = int(np.flatnonzero(text)[0])
+            col = next(c for c in columns if table.text_cells[c][j])
+            reasons.append(
+                (f"with text in a numeric column (line {lines[j]}: '{table.raw[col].iat[j][:30]}')",
+                 int(text.sum()), "")
+            )
+        reasons.append(("with a missing value", int(missing.sum()), _lines(lines, missing)))
+        reasons.append(("with an infinite value", int(infinite.sum()), _lines(lines, infinite)))
+        notes.append(_drop_sentence(n, reasons))
+    X = V[~bad]
+    kept_lines = lines[~bad]
+    if len(X) == 0:
+        raise DataError(
+            "No row has a number in every chosen column (cells are empty, text or infinite). "
+            "Pick other columns or fill in the numbers, then upload again."
+        )
+    if len(X) == 1:
+        raise DataError(
+            "Only one row has a number in every chosen column; a mixture needs many rows. "
+            "Pick other columns or fill in the missing numbers."
+        )
+    for j, c in enumerate(columns):
+        if np.ptp(X[:, j]) == 0:
+            raise DataError(
+                f"Column '{c}' has the same value ({X[0, j]:g}) in every usable row, so it "
+                "cannot tell groups apart and its variance is zero. Pick another column."
+            )
+    n_dup = len(X) - len(np.unique(X, axis=0))
+    if n_dup:
+        notes.append(
+            f"{n_dup:,} of {len(X):,} rows repeat an earlier row exactly. They are kept as "
+            "separate observations; remove them from the file if they are copies by mistake."
+        )
+    # Rescale columns whose spread is far from 1 by a power of ten (stated, never silent).
+    scale = np.ones(len(columns))
+    names = list(columns)
+    for j, c in enumerate(columns):
+        sd = float(np.std(X[:, j]))
+        if sd >= 1e6 or sd <= 1e-4:
+            p = int(np.floor(np.log10(sd)))
+            scale[j] = 10.0**p
+            names[j] = f"{c} (×1e{p})"
+            notes.append(
+                f"Column '{c}' has a standard deviation of {sd:.2g}; it is fitted in units of "
+                f"1e{p} (values divided by 1e{p}) so that the numbers stay readable and the "
+                "regularisation keeps its meaning."
+            )
+    X = X / scale
+    idx = _sample_rows(len(X), max_rows, "rows", notes)
+    if idx is not None:
+        X, kept_lines = X[idx], kept_lines[idx]
+    return Prepared(
+        family="gaussian",
+        X=np.ascontiguousarray(X, dtype=np.float64),
+        feature_names=names,
+        line_numbers=kept_lines,
+        n_input=n,
+        dropped={
+            "text": int(text.sum()),
+            "missing": int(missing.sum()),
+            "infinite": int(infinite.sum()),
+        },
+        scale=scale,
+        notes=notes,
+    )
+
+
+def check_n_components(X: np.ndarray, n_components: int) -> None:
+    """Refuse K larger than the number of distinct points (EM would leave components empty).
+
+    Raises
+    ------
+    DataError
+    """
+    X = np.asarray(X)
+    distinct = len(np.unique(X.reshape(len(X), -1), axis=0))
+    if distinct < n_components:
+        raise DataError(
+            f"The data have only {distinct} distinct point(s), fewer than the K = {n_components} "
+            f"components asked for. Choose K ≤ {distinct}, or upload more varied data."
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Count data
+# ----------------------------------------------------------------------------------------------
+
+
+def _count_problems(V: np.ndarray, text: np.ndarray):
+    missing = np.isnan(V).any(axis=1) & ~text
+    infinite = np.isinf(V).any(axis=1) & ~text & ~missing
+    ok = ~(text | missing | infinite)
+    with np.errstate(invalid="ignore"):
+        negative = ok & (V < 0).any(axis=1)
+        fractional = ok & ~negative & (np.floor(V) != V).any(axis=1)
+    return text, missing, infinite, negative, fractional
+
+
+def counts_matrix(
+    table: ParsedTable,
+    columns: list[str],
+    id_column: str | None = None,
+    max_cells: int = MAX_FIT_CELLS,
+) -> Prepared:
+    """Chosen columns as a counts matrix (one row per basket, one column per item).
+
+    Rows with a missing, infinite, negative or fractional count, text in a count column, or
+    no items at all are left out and counted.
+
+    Parameters
+    ----------
+    table : ParsedTable
+    columns : list of str
+        Count columns (at least two).
+    id_column : str or None
+        Column naming the rows (basket or customer id), if any.
+    max_cells : int
+        Beyond ``max_cells / len(columns)`` rows a random sample is used (stated).
+
+    Returns
+    -------
+    Prepared
+        ``X`` int64 of shape (N, V).
+    """
+    columns = [c for c in dict.fromkeys(columns) if c != id_column]
+    if len(columns) < 2:
+        raise DataError(
+            "A counts matrix needs at least two count columns (one per item or category). "
+            "Pick more columns."
+        )
+    _require_numeric(table, columns, "as counts")
+    n = table.n_rows
+    V = np.column_stack([table.numeric[c] for c in columns])
+    text = np.column_stack([table.text_cells[c] for c in columns]).any(axis=1)
+    text, missing, infinite, negative, fractional = _count_problems(V, text)
+    bad = text | missing | infinite | negative | fractional
+    with np.errstate(invalid="ignore"):
+        empty = ~bad & (np.nan_to_num(V).sum(axis=1) == 0)
+    bad |= empty
+    lines = table.line_numbers
+    notes: list[str] = []
+    if bad.any():
+        notes.append(
+            _drop_sentence(
+                n,
+                [
+                    ("with text in a count column", int(text.sum()), _lines(lines, text)),
+                    ("with a missing count", int(missing.sum()), _lines(lines, missing)),
+                    ("with an infinite count", int(infinite.sum()), _lines(lines, infinite)),
+                    ("with a negative count", int(negative.sum()), _lines(lines, negative)),
+                    ("with a fractional count", int(fractional.sum()), _lines(lines, fractional)),
+                    ("with no items at all", int(empty.sum()), _lines(lines, empty)),
+                ],
+            )
+        )
+    if (~bad).sum() == 0:
+        raise DataError(
+            "No row is a valid basket: counts must be whole numbers ≥ 0 with at least one item "
+            "per row. Check that you picked the count columns."
+        )
+    if (V[~bad] > 2**31).any():
+        raise DataError(
+            "Some counts are larger than two billion; these are not item counts. Check that "
+            "you picked the count columns."
+        )
+    X = V[~bad].astype(np.int64)
+    kept_lines = lines[~bad]
+    rows = None
+    if id_column is not None and id_column in table.columns:
+        rows = table.raw[id_column].to_numpy(dtype=object)[~bad].astype(str).tolist()
+    idx = _sample_rows(len(X), max(1000, max_cells // X.shape[1]), "rows", notes)
+    if idx is not None:
+        X, kept_lines = X[idx], kept_lines[idx]
+        rows = [rows[i] for i in idx] if rows else None
+    return Prepared(
+        family="multinomial",
+        X=X,
+        feature_names=columns,
+        row_names=rows,
+        line_numbers=kept_lines,
+        n_input=n,
+        dropped={
+            "text": int(text.sum()),
+            "missing": int(missing.sum()),
+            "infinite": int(infinite.sum()),
+            "negative": int(negative.sum()),
+            "fractional": int(fractional.sum()),
+            "empty": int(empty.sum()),
+        },
+        notes=notes,
+    )
+
+
+def long_to_counts(
+    table: ParsedTable,
+    basket: str,
+    item: str,
+    quantity: str | None = None,
+    max_cells: int = MAX_FIT_CELLS,
+    max_items: int = MAX_ITEMS,
+) -> Prepared:
+    """A long ``basket, item[, quantity]`` table as a basket × item counts matrix.
+
+    Lines with no basket id, no item, or a missing / text / infinite / negative /
+    fractional quantity are left out and counted; so are baskets left with no items.
+
+    Returns
+    -------
+    Prepared
+        ``X`` int64 of shape (baskets, items); ``row_names`` are the basket ids and
+        ``feature_names`` the items (sorted).
+    """
+    for c in [basket, item] + ([quantity] if quantity else []):
+        if c not in table.columns:
+            raise DataError(f"There is no column '{c}' in the file. Pick one of its columns.")
+    if len({basket, item, quantity} - {None}) < (3 if quantity else 2):
+        raise DataError("Pick different columns for the basket id, the item and the quantity.")
+    n = table.n_rows
+    lines = table.line_numbers
+    b = table.raw[basket].to_numpy(dtype=object).astype(str)
+    it = table.raw[item].to_numpy(dtype=object).astype(str)
+    no_basket = np.isin(np.char.lower(b.astype("U")), list(_MISSING))
+    no_item = ~no_basket & np.isin(np.char.lower(it.astype("U")), list(_MISSING))
+    if quantity:
+        _require_numeric(table, [quantity], "as a quantity")
+        q = table.numeric[quantity].reshape(-1, 1)
+        text, missing, infinite, negative, fractional = _count_problems(q, table.text_cells[quantity].copy())
+        for m in (text, missing, infinite, negative, fractional):
+            m &= ~(no_basket | no_item)
+        q = q[:, 0]
+    else:
+        text = missing = infinite = negative = fractional = np.zeros(n, dtype=bool)
+        q = np.ones(n)
+    bad = no_basket | no_item | text | missing | infinite | negative | fractional
+    df = pd.DataFrame({"b": b[~bad], "i": it[~bad], "q": q[~bad]})
+    notes: list[str] = []
+    reasons = [
+        ("with no basket id", int(no_basket.sum()), _lines(lines, no_basket)),
+        ("with no item", int(no_item.sum()), _lines(lines, no_item)),
+        ("with text as quantity", int(text.sum()), _lines(lines, text)),
+        ("with a missing quantity", int(missing.sum()), _lines(lines, missing)),
+        ("with an infinite quantity", int(infinite.sum()), _lines(lines, infinite)),
+        ("with a negative quantity", int(negative.sum()), _lines(lines, negative)),
+        ("with a fractional quantity", int(fractional.sum()), _lines(lines, fractional)),
+    ]
+    if bad.any():
+        notes.append(_drop_sentence(n, reasons, unit="lines"))
+    if df.empty:
+        raise DataError(
+            "No line has a basket id, an item and a whole, non-negative quantity. Check the "
+            "columns you picked for basket, item and quantity."
+        )
+    totals = df.groupby("i")["q"].sum().sort_values(ascending=False, kind="stable")
+    if len(totals) > max_items:
+        kept = totals.index[:max_items]
+        share = 1 - totals.iloc[:max_items].sum() / max(totals.sum(), 1)
+        notes.append(
+            f"There are {len(totals):,} distinct items; the {max_items} most frequent are kept "
+            f"and the other {len(totals) - max_items:,} ({share:.1%} of all items bought) are "
+            "left out."
+        )
+        df = df[df["i"].isin(kept)]
+    counts = df.groupby(["b", "i"])["q"].sum()
+    if (counts > 2**31).any():
+        raise DataError(
+            "Some quantities add up to more than two billion in one basket; these are not item "
+            "counts. Check the quantity column."
+        )
+    mat = counts.unstack(fill_value=0).sort_index(axis=1)
+    n_baskets_all = int(pd.Series(b[~no_basket]).nunique())
+    nonempty = mat.sum(axis=1) > 0
+    n_empty = n_baskets_all - int(nonempty.sum())
+    mat = mat[nonempty]
+    if n_empty:
+        notes.append(
+            f"{n_empty:,} of {n_baskets_all:,} baskets had no items left (all quantities 0 "
+            "or every line left out) and were left out."
+        )
+    if mat.shape[0] == 0:
+        raise DataError(
+            "Every basket is empty (all quantities are 0). Check the quantity column."
+        )
+    if mat.shape[1] < 2:
+        raise DataError(
+            f"Only one distinct item ('{mat.columns[0][:40]}') is left; a mixture of "
+            "multinomials needs at least two kinds of item. Check the item column."
+        )
+    if mat.shape[0] < 2:
+        raise DataError(
+            "Only one basket is left; a mixture needs many baskets. Check the basket id column."
+        )
+    X = mat.to_numpy(dtype=np.int64)
+    rows = [str(r) for r in mat.index]
+    idx = _sample_rows(len(X), max(1000, max_cells // X.shape[1]), "baskets", notes)
+    if idx is not None:
+        X, rows = X[idx], [rows[i] for i in idx]
+    return Prepared(
+        family="multinomial",
+        X=X,
+        feature_names=[str(c) for c in mat.columns],
+        row_names=rows,
+        n_input=n,
+        dropped={
+            "no_basket": int(no_basket.sum()),
+            "no_item": int(no_item.sum()),
+            "text": int(text.sum()),
+            "missing": int(missing.sum()),
+            "infinite": int(infinite.sum()),
+            "negative": int(negative.sum()),
+            "fractional": int(fractional.sum()),
+            "empty_baskets": n_empty,
+        },
+        notes=notes,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Which model?
+# ----------------------------------------------------------------------------------------------
+
+_BASKET_NAMES = re.compile(r"basket|order|transaction|receipt|invoice|trip|customer|household|id", re.I)
+_ITEM_NAMES = re.compile(r"item|product|category|commodity|sku|department|brand|article|good", re.I)
+_QTY_NAMES = re.compile(r"quant|qty|count|units|amount|^n$|number", re.I)
+_ID_NAMES = re.compile(r"^(id|index|row|rownames|row ?id|unnamed: ?0|#|no\.?)$", re.I)
+
+
+def _is_id_column(table: ParsedTable, c: str) -> bool:
+    """Row numbers / ids, which should not be fitted by default."""
+    if _ID_NAMES.match(c.strip()):
+        return True
+    v = table.numeric.get(c)
+    if v is None or not np.isfinite(v).all() or len(v) < 3:
+        return False
+    d = np.diff(v)
+    return bool((np.floor(v) == v).all() and (d == 1).all())  # 1, 2, 3, ... row numbers
+
+
+def _integer_counts(v: np.ndarray) -> bool:
+    """Mostly (≥ 90 %) whole numbers ≥ 0: a count column, the odd bad cell aside."""
+    v = v[np.isfinite(v)]
+    return len(v) > 0 and bool(np.mean((v >= 0) & (np.floor(v) == v)) >= 0.9)
+
+
+def propose_model(table: ParsedTable) -> Proposal:
+    """Guess the model for an upload.
+
+    One numeric column -> 1-D GMM; a long basket list (an id column that repeats, a text
+    item column, an optional whole-number quantity) -> multinomial from the long table;
+    three or more columns of whole numbers ≥ 0 with many zeros -> multinomial on the counts
+    matrix; otherwise two or more numeric columns -> GMM.
+
+    Raises
+    ------
+    DataError
+        When no column holds numbers and the table is not a basket list.
+    """
+    cols = table.columns
+    texts = table.text_columns
+    numeric = [c for c in table.numeric_columns if not _is_id_column(table, c)]
+
+    if 2 <= len(cols) <= 3 and texts:
+        item = next((c for c in texts if _ITEM_NAMES.search(c)), None)
+        others = [c for c in cols if c != (item or texts[-1])]
+        item = item or texts[-1]
+        basket = next((c for c in others if _BASKET_NAMES.search(c)), others[0])
+        rest = [c for c in cols if c not in (basket, item)]
+        qty = rest[0] if rest else None
+        repeats = table.raw[basket].nunique() < table.n_rows
+        qty_ok = qty is None or qty in table.numeric
+        if repeats and qty_ok:
+            return Proposal(
+                "long", [], basket=basket, item=item, quantity=qty,
+                reason=(
+                    f"'{basket}' repeats across lines and '{item}' holds item names, so this "
+                    "looks like a basket list: each basket becomes a row of item counts."
+                ),
+            )
+    if len(numeric) >= 3 and all(_integer_counts(table.numeric[c]) for c in numeric):
+        V = np.column_stack([table.numeric[c] for c in numeric])
+        if np.nanmean(V == 0) >= 0.2:
+            return Proposal(
+                "counts", numeric,
+                reason=(
+                    f"{len(numeric)} columns hold whole numbers ≥ 0 with many zeros, so this "
+                    "looks like a counts matrix (one row per basket, one column per item)."
+                ),
+            )
+    if len(numeric) == 1:
+        return Proposal("gmm1d", numeric, reason=f"One numeric column ('{numeric[0]}'): a 1-D Gaussian mixture.")
+    if len(numeric) >= 2:
+        return Proposal(
+            "gmm", numeric,
+            reason=f"{len(numeric)} numeric columns: a Gaussian mixture fitted in all of them.",
+        )
+    if table.numeric_columns:  # only id-like numeric columns: still offer them
+        c = table.numeric_columns
+        return Proposal("gmm1d" if len(c) == 1 else "gmm", c, reason="Numeric columns found.")
+    raise DataError(
+        "No column holds numbers, and the table is not a basket list (basket id, item"
+        "[, quantity]). Upload numeric columns, a counts matrix, or a basket list."
+    )
+
+
+def prepare(
+    table: ParsedTable,
+    model: str,
+    columns: list[str] | None = None,
+    basket: str | None = None,
+    item: str | None = None,
+    quantity: str | None = None,
+) -> Prepared:
+    """Dispatch to the preparation of ``model`` (a key of ``MODELS``).
+
+    ``gmm1d`` uses the first of ``columns``; ``gmm`` and ``counts`` use all of them;
+    ``long`` uses ``basket``, ``item`` and the optional ``quantity``.
+    """
+    columns = list(columns or [])
+    if model == "gmm1d":
+        if not columns:
+            raise DataError("Pick one numeric column to fit.")
+        return gaussian_matrix(table, columns[:1])
+    if model == "gmm":
+        if len(columns) < 2:
+            raise DataError(
+                "A Gaussian mixture in several dimensions needs at least two numeric columns. "
+                "Pick more columns, or choose the 1-D model."
+            )
+        return gaussian_matrix(table, columns)
+    if model == "counts":
+        return counts_matrix(table, columns)
+    if model == "long":
+        if not basket or not item:
+            raise DataError("Pick the basket id column and the item column.")
+        return long_to_counts(table, basket, item, quantity)
+    raise ValueError(f"unknown model {model!r}")
