@@ -7,19 +7,8 @@ import emdata
 from emdata import datasets as ds
 
 
-def _emcore_ready():
-    try:
-        import emcore
-
-        return hasattr(emcore, "GaussianParams") and hasattr(emcore, "MultinomialParams")
-    except ImportError:
-        return False
-
-
 @pytest.mark.parametrize("key", list(emdata.DATASETS))
 def test_every_dataset_loads_with_source_and_licence(key):
-    if key.startswith("synthetic") and not _emcore_ready():
-        pytest.skip("emcore.GaussianParams not there yet")
     d = emdata.load_dataset(key)
     assert isinstance(d, emdata.Dataset)
     assert d.key == key and d.title == emdata.DATASETS[key]
@@ -103,3 +92,25 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
     np.testing.assert_array_equal(a.X, b.X)
     assert a.feature_names == b.feature_names and a.row_names == b.row_names
     assert a.X.shape == (300, ds.CJ_N_CATEGORIES)
+
+
+@pytest.mark.parametrize("key", ["synthetic_1d", "synthetic_2d", "synthetic_baskets"])
+def test_synthetic_sets_match_their_true_parameters(key):
+    import emcore
+
+    d = emdata.load_dataset(key)
+    tp = d.true_params
+    assert d.labels is not None and set(np.unique(d.labels)) == set(range(len(tp.weights)))
+    # component shares close to the true weights (N >= 600: within 5 points)
+    shares = np.bincount(d.labels) / len(d.labels)
+    np.testing.assert_allclose(shares, tp.weights, atol=0.05)
+    if isinstance(tp, emcore.GaussianParams):
+        for k in range(len(tp.weights)):
+            Xk = d.X[d.labels == k]
+            np.testing.assert_allclose(Xk.mean(axis=0), tp.means[k], atol=0.2)
+            np.testing.assert_allclose(np.cov(Xk.T).reshape(tp.covariances[k].shape), tp.covariances[k], atol=0.25)
+    else:
+        for k in range(len(tp.weights)):
+            freq = d.X[d.labels == k].sum(axis=0) / d.X[d.labels == k].sum()
+            np.testing.assert_allclose(freq, tp.probs[k], atol=0.03)
+        np.testing.assert_array_equal(d.X.sum(axis=1), d.extra["n_items"])
