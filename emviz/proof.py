@@ -1,0 +1,780 @@
+"""Numbers, derivation lines and figures for the "Why EM works" page.
+
+Everything the page shows about one EM step θ_t → θ_{t+1} is gathered in a
+:class:`ProofStep`, whose fields are read from the :class:`emcore.Trace` or computed by
+``emcore`` (``expected_complete_loglik``, ``entropy``, ``log_prior``). This module only adds
+and subtracts those numbers to show the margins of the inequalities, formats them, and draws
+them; it never re-derives a likelihood itself. No Streamlit here: every function is pure and
+testable without a server.
+
+Notation (the same on the page): ``q_t = p(z | x, θ_t)`` is the E-step's distribution over
+the latent labels; ``Q(θ | θ_t) = Σ_i Σ_k q_t,ik log[π_k p(x_i | θ_k)]`` is the expected
+complete-data log-likelihood; ``H(q_t)`` its entropy; ``L(q, θ) = Q(θ | θ_t) + H(q)`` the
+lower bound (Bishop's ℒ); ``KL = ℓ(θ) − L(q, θ)``. With regularisation, ``ℓ`` and ``Q`` are
+both taken together with the log-prior ``log p(θ)`` — the *objective* — and the argument is
+unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+import emcore
+
+# Colours of the three quantities of the proof. They are Okabe–Ito colours (colour-blind
+# safe) but this page shows no mixture components, so they cannot be confused with them.
+LOGLIK_COLOR = "#0072B2"  # ℓ(θ) (or the objective ℓ + log prior)
+BOUND_COLOR = "#009E73"  # the lower bound L(q, θ)
+KL_COLOR = "#D55E00"  # the gap KL(q ‖ p(z | x, θ))
+CURRENT_COLOR = "#D55E00"  # the current step in the gains chart
+OTHER_COLOR = "#56B4E9"  # the other steps in the gains chart
+
+#: Relative size below which a negative margin is floating-point rounding, not a violation.
+ROUNDING = 1e-10
+
+
+@dataclass(frozen=True)
+class ProofStep:
+    """Every number of the proof for one EM step θ_t → θ_{t+1} (t = 0 … n_iter − 1).
+
+    All ``*_obj`` quantities include the log-prior when the fit is regularised (they equal the
+    plain quantities when it is not).
+
+    Attributes
+    ----------
+    t : int
+        The step index: this is "iteration t + 1" on the page.
+    loglik_t, loglik_next : float
+        ℓ(θ_t) and ℓ(θ_{t+1}) (``trace.log_likelihood``).
+    objective_t, objective_next : float
+        ℓ + log p(θ) at θ_t and θ_{t+1} (``trace.objective``).
+    log_prior_t, log_prior_next : float
+        log p(θ_t) and log p(θ_{t+1}) (``emcore.log_prior``; 0 without regularisation).
+    q_old : float
+        Q(θ_t | θ_t) = ``emcore.expected_complete_loglik(X, q_t, θ_t)``.
+    q_new : float
+        Q(θ_{t+1} | θ_t) (``trace.q[t]``).
+    entropy : float
+        H(q_t) (``trace.entropy[t]``).
+    elbo : float
+        L(q_t, θ_{t+1}) = Q(θ_{t+1} | θ_t) + H(q_t) (``trace.elbo[t]``, no prior).
+    kl : float
+        KL(q_t ‖ p(z | x, θ_{t+1})) (``trace.kl[t]``).
+    regularised, hard : bool
+        Whether the fit maximised ℓ + log prior, and whether it was hard (classification) EM.
+    n_samples : int
+        N, used to judge floating-point rounding.
+    """
+
+    t: int
+    loglik_t: float
+    loglik_next: float
+    objective_t: float
+    objective_next: float
+    log_prior_t: float
+    log_prior_next: float
+    q_old: float
+    q_new: float
+    entropy: float
+    elbo: float
+    kl: float
+    regularised: bool
+    hard: bool
+    n_samples: int
+
+    # --- sums and differences of the numbers above (the page shows these) -----------------
+    @property
+    def q_old_obj(self) -> float:
+        """Q(θ_t | θ_t) + log p(θ_t): what the M-step compares against."""
+        return self.q_old + self.log_prior_t
+
+    @property
+    def q_new_obj(self) -> float:
+        """Q(θ_{t+1} | θ_t) + log p(θ_{t+1}): what the M-step maximised."""
+        return self.q_new + self.log_prior_next
+
+    @property
+    def bound_e(self) -> float:
+        """L(q_t, θ_t) (+ log prior): the bound right after the E-step."""
+        return self.q_old_obj + self.entropy
+
+    @property
+    def bound_m(self) -> float:
+        """L(q_t, θ_{t+1}) (+ log prior): the bound right after the M-step."""
+        return self.elbo + self.log_prior_next
+
+    @property
+    def kl_e(self) -> float:
+        """KL(q_t ‖ p(z | x, θ_t)) = objective(θ_t) − L(q_t, θ_t): zero for exact EM."""
+        return self.objective_t - self.bound_e
+
+    @property
+    def cross_entropy_old(self) -> float:
+        """H(q_t, p_{θ_t}) = H(q_t) + KL(q_t ‖ p_{θ_t})."""
+        return self.entropy + self.kl_e
+
+    @property
+    def cross_entropy_new(self) -> float:
+        """H(q_t, p_{θ_{t+1}}) = H(q_t) + KL(q_t ‖ p_{θ_{t+1}})."""
+        return self.entropy + self.kl
+
+    @property
+    def q_gain(self) -> float:
+        """Q(θ_{t+1} | θ_t) − Q(θ_t | θ_t) (each + log prior): the M-step's gain."""
+        return self.q_new_obj - self.q_old_obj
+
+    @property
+    def bound_gain(self) -> float:
+        """L(q_t, θ_{t+1}) − L(q_t, θ_t): equals :attr:`q_gain` (H(q_t) cancels)."""
+        return self.bound_m - self.bound_e
+
+    @property
+    def gain(self) -> float:
+        """objective(θ_{t+1}) − objective(θ_t): what EM promises is ≥ 0."""
+        return self.objective_next - self.objective_t
+
+    @property
+    def scale(self) -> float:
+        """Magnitude of the numbers involved, for judging floating-point rounding."""
+        return max(1.0, abs(self.objective_t), abs(self.q_old), float(self.n_samples))
+
+    def holds(self, margin: float) -> bool:
+        """Whether ``margin ≥ 0`` up to floating-point rounding."""
+        return margin >= -ROUNDING * self.scale
+
+    def is_zero(self, value: float) -> bool:
+        """Whether ``value`` is zero up to floating-point rounding."""
+        return abs(value) <= ROUNDING * self.scale
+
+
+def proof_step(X, trace, t: int) -> ProofStep:
+    """Collect the numbers of the proof for the step θ_t → θ_{t+1} of ``trace``.
+
+    Parameters
+    ----------
+    X : array (N, D) or (N, V) counts, dense or sparse
+        The data the trace was fitted on (needed only for Q(θ_t | θ_t)).
+    trace : emcore.Trace
+    t : int
+        0 ≤ t < trace.n_iter.
+
+    Returns
+    -------
+    ProofStep
+        Everything read from the trace (``objective``, ``log_likelihood``, ``log_prior``,
+        ``q``, ``entropy``, ``elbo``, ``kl``) plus Q(θ_t | θ_t) from
+        ``emcore.expected_complete_loglik`` with the trace's own q_t.
+    """
+    if not 0 <= t < trace.n_iter:
+        raise ValueError(f"step t={t} outside 0..{trace.n_iter - 1}")
+    resp = trace.responsibilities(t)
+    return ProofStep(
+        t=int(t),
+        loglik_t=float(trace.log_likelihood[t]),
+        loglik_next=float(trace.log_likelihood[t + 1]),
+        objective_t=float(trace.objective[t]),
+        objective_next=float(trace.objective[t + 1]),
+        log_prior_t=float(trace.log_prior[t]),
+        log_prior_next=float(trace.log_prior[t + 1]),
+        q_old=float(emcore.expected_complete_loglik(X, resp, trace.params[t])),
+        q_new=float(trace.q[t]),
+        entropy=float(trace.entropy[t]),
+        elbo=float(trace.elbo[t]),
+        kl=float(trace.kl[t]),
+        regularised=is_regularised(trace),
+        hard=bool(getattr(trace, "hard", False)),
+        n_samples=int(trace.n_samples),
+    )
+
+
+def is_regularised(trace) -> bool:
+    """Whether the fit maximised ℓ + log prior rather than ℓ alone."""
+    if trace.family == "multinomial":
+        return float(trace.alpha) != 1.0
+    return float(trace.reg) != 0.0
+
+
+def step_of_half_step(s: int, n_iter: int) -> tuple[int, str]:
+    """Map a half-step ``s`` to the EM step ``t`` it belongs to and the stage shown.
+
+    s = 0 (θ₀) shows step 0 before its E-step ("init"); s = 2t+1 is the E-step of step t;
+    s = 2t+2 its M-step. Returns ``(t, stage)`` with stage in {"init", "E", "M"}.
+    """
+    if n_iter < 1:
+        raise ValueError("the fit has no EM step")
+    if s <= 0:
+        return 0, "init"
+    t = min((s - 1) // 2, n_iter - 1)
+    return t, ("E" if s % 2 == 1 else "M")
+
+
+# --- number formatting ----------------------------------------------------------------------
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def sub(t: int) -> str:
+    """``12`` -> ``"₁₂"`` (subscript digits for plain-text labels)."""
+    return str(int(t)).translate(_SUBSCRIPTS)
+
+
+
+def fmt(x: float, decimals: int = 4) -> str:
+    """A value for a LaTeX line: fixed decimals, a real minus sign, no thousands separator."""
+    if not math.isfinite(x):
+        return r"\infty" if x > 0 else r"-\infty"
+    if x != 0 and abs(x) < 10 ** (-decimals):
+        return fmt_small(x)
+    text = f"{x:.{decimals}f}"
+    if text.lstrip("-").strip("0.") == "":
+        text = f"{0:.{decimals}f}"
+    return text
+
+
+def fmt_small(x: float) -> str:
+    """A margin in LaTeX: ``0``, fixed decimals, or ``m × 10^{e}`` when tiny or huge."""
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e6:
+        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+
+
+def fmt_plain(x: float) -> str:
+    """A margin in plain text (Plotly labels): ``0.0123`` or ``3.2e-07``."""
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e6:
+        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
+    return f"{x:.2e}"
+
+
+def check_latex(step: ProofStep, margin: float, what: str = "margin") -> str:
+    """``✓ margin …`` (or ``✗ violated by …``) as a LaTeX fragment."""
+    if step.holds(margin):
+        if margin == 0:
+            return r"\quad\color{#009E73}{\checkmark\ \text{equal}}"
+        if margin > 0:
+            return rf"\quad\color{{#009E73}}{{\checkmark\ \text{{{what} }} {fmt_small(margin)}}}"
+        return (
+            rf"\quad\color{{#009E73}}{{\checkmark\ \text{{equal up to rounding }}"
+            rf"({fmt_small(margin)})}}"
+        )
+    return rf"\quad\color{{#D55E00}}{{\times\ \text{{violated by }} {fmt_small(-margin)}}}"
+
+
+# --- the derivation, line by line -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DerivationLine:
+    """One line of the proof: a sentence, the formula, and the formula with numbers.
+
+    Attributes
+    ----------
+    text : str
+        Plain-language markdown (may contain ``$…$`` inline math).
+    formula : str
+        The symbolic LaTeX line.
+    numbers : str or None
+        The same line with the current step's numbers (LaTeX), ending in a check mark for
+        inequalities and identities.
+    holds : bool or None
+        For an inequality or identity, whether it holds for these numbers.
+    """
+
+    text: str
+    formula: str
+    numbers: str | None = None
+    holds: bool | None = None
+
+    @property
+    def latex(self) -> str:
+        """Formula and numbers stacked in one ``aligned`` block for ``st.latex``."""
+        if self.numbers is None:
+            return self.formula
+        return r"\begin{aligned}" + self.formula + r"\\[2pt]" + self.numbers + r"\end{aligned}"
+
+
+def _names(step: ProofStep) -> dict[str, str]:
+    """LaTeX names of ℓ and Q, with the log prior when the fit is regularised.
+
+    For hard EM the quantity that provably rises is the classification log-likelihood
+    ℓ_C(θ) = Σ_i max_k log π_k p(x_i | θ_k), so it is named ℓ_C.
+    """
+    ell = r"\ell_C" if step.hard else r"\ell"
+    if step.regularised:
+        return {
+            "l_t": ell + r"(\theta_t)+\log p(\theta_t)",
+            "l_n": ell + r"(\theta_{t+1})+\log p(\theta_{t+1})",
+            "q_o": r"Q(\theta_t\mid\theta_t)+\log p(\theta_t)",
+            "q_n": r"Q(\theta_{t+1}\mid\theta_t)+\log p(\theta_{t+1})",
+            "dl": r"\Delta(" + ell + r"+\log p)",
+        }
+    return {
+        "l_t": ell + r"(\theta_t)",
+        "l_n": ell + r"(\theta_{t+1})",
+        "q_o": r"Q(\theta_t\mid\theta_t)",
+        "q_n": r"Q(\theta_{t+1}\mid\theta_t)",
+        "dl": ell + r"(\theta_{t+1})-" + ell + r"(\theta_t)",
+    }
+
+
+def _sum_line(a: float, b: float, c: float) -> str:
+    """``a = b + c`` with numbers (a real minus sign for a negative c)."""
+    sign = "-" if c < 0 else "+"
+    return rf"{fmt(a)} &= {fmt(b)} {sign} {fmt(abs(c))}"
+
+
+def keng_lines(step: ProofStep) -> list[DerivationLine]:
+    """The proof as ℓ = Q + cross-entropy and Gibbs' inequality, with this step's numbers."""
+    n = _names(step)
+    s = step
+    lines = [
+        DerivationLine(
+            text=(
+                "**1. Chain rule.** For every point, $\\log p(x_i\\mid\\theta) = "
+                "\\log p(x_i, z_i\\mid\\theta) - \\log p(z_i\\mid x_i,\\theta)$. Average both "
+                "sides over the E-step's guess $q_t(z_i) = p(z_i\\mid x_i,\\theta_t)$ and sum "
+                "over $i$: the left side does not depend on $z_i$, so for **every** $\\theta$"
+            ),
+            formula=(
+                r"\ell(\theta) = \underbrace{\sum_i\sum_k q_{t,ik}\log p(x_i, z_i{=}k\mid\theta)}"
+                r"_{Q(\theta\mid\theta_t)} \;+\; \underbrace{\Big(-\sum_i\sum_k q_{t,ik}"
+                r"\log p(z_i{=}k\mid x_i,\theta)\Big)}_{H(q_t,\;p_\theta)\ \text{(cross-entropy)}}"
+            ),
+        ),
+        DerivationLine(
+            text=(
+                "**2. At the old parameters** $\\theta=\\theta_t$ the cross-entropy of $q_t$ "
+                "with itself is just its entropy $H(q_t)$:"
+            ),
+            formula=rf"{n['l_t']} &= {n['q_o']} + H(q_t)",
+            numbers=_sum_line(s.objective_t, s.q_old_obj, s.cross_entropy_old)
+            + check_latex(s, -abs(s.kl_e), "gap"),
+            holds=s.is_zero(s.kl_e),
+        ),
+        DerivationLine(
+            text=(
+                "**3. At the new parameters** $\\theta=\\theta_{t+1}$ from the M-step, the "
+                "same identity holds with the cross-entropy of $q_t$ against the new "
+                "posterior $p_{\\theta_{t+1}}$:"
+            ),
+            formula=rf"{n['l_n']} &= {n['q_n']} + H(q_t,\,p_{{\theta_{{t+1}}}})",
+            numbers=_sum_line(s.objective_next, s.q_new_obj, s.cross_entropy_new),
+        ),
+        DerivationLine(
+            text="**4. Subtract line 2 from line 3:**",
+            formula=(
+                n["dl"] + r" &= \big[" + n["q_n"] + "-" + n["q_o"] + r"\big] + "
+                r"\big[H(q_t,\,p_{\theta_{t+1}})-H(q_t)\big]"
+            ),
+            numbers=(
+                rf"{fmt_small(s.gain)} &= {fmt_small(s.q_gain)} + "
+                rf"{fmt_small(s.cross_entropy_new - s.cross_entropy_old)}"
+            ),
+        ),
+        DerivationLine(
+            text=(
+                "**5. The M-step** chose $\\theta_{t+1}$ to maximise "
+                "$Q(\\theta\\mid\\theta_t)$, so it did at least as well as keeping "
+                "$\\theta_t$: the first bracket is never negative."
+            ),
+            formula=rf"{n['q_n']} &\ge {n['q_o']}",
+            numbers=rf"{fmt(s.q_new_obj)} &\ge {fmt(s.q_old_obj)}" + check_latex(s, s.q_gain),
+            holds=s.holds(s.q_gain),
+        ),
+        DerivationLine(
+            text=(
+                "**6. Gibbs' inequality:** a distribution's cross-entropy with any other "
+                "distribution is at least its own entropy (the difference is the KL "
+                "divergence), so the second bracket is never negative either."
+            ),
+            formula=(
+                r"H(q_t,\,p_{\theta_{t+1}}) &\ge H(q_t)"
+                r"\qquad\big(\text{difference} = \mathrm{KL}(q_t\,\|\,p_{\theta_{t+1}})\big)"
+            ),
+            numbers=(
+                rf"{fmt(s.cross_entropy_new)} &\ge {fmt(s.cross_entropy_old)}"
+                + check_latex(s, s.cross_entropy_new - s.cross_entropy_old)
+            ),
+            holds=s.holds(s.cross_entropy_new - s.cross_entropy_old),
+        ),
+        DerivationLine(
+            text="**7. Therefore** the log-likelihood cannot go down:",
+            formula=rf"{n['l_n']} &\ge {n['l_t']}",
+            numbers=(
+                rf"{fmt(s.objective_next)} &\ge {fmt(s.objective_t)}" + check_latex(s, s.gain)
+            ),
+            holds=s.holds(s.gain),
+        ),
+    ]
+    return lines
+
+
+def hard_lines(step: ProofStep) -> list[DerivationLine]:
+    """The argument for hard (classification) EM, which raises ℓ_C rather than ℓ."""
+    n = _names(step)
+    s = step
+    return [
+        DerivationLine(
+            text=(
+                "**1. Hard E-step.** Each point is given wholly to its most likely component "
+                "$z_i = \\arg\\max_k \\pi_k p(x_i\\mid\\theta_{t,k})$. With those labels "
+                "$Q(\\theta\\mid\\theta_t) = \\sum_i \\log \\pi_{z_i} p(x_i\\mid\\theta_{z_i})$, "
+                "and at $\\theta_t$ it equals the classification log-likelihood "
+                "$\\ell_C(\\theta_t) = \\sum_i \\max_k \\log \\pi_k p(x_i\\mid\\theta_{t,k})$:"
+            ),
+            formula=rf"{n['l_t']} &= {n['q_o']}",
+            numbers=rf"{fmt(s.objective_t)} &= {fmt(s.q_old_obj)}"
+            + check_latex(s, -abs(s.kl_e), "gap"),
+            holds=s.is_zero(s.kl_e),
+        ),
+        DerivationLine(
+            text="**2. M-step.** θ_{t+1} maximises Q for those fixed labels:".replace(
+                "θ_{t+1}", "$\\theta_{t+1}$"),
+            formula=rf"{n['q_n']} &\ge {n['q_o']}",
+            numbers=rf"{fmt(s.q_new_obj)} &\ge {fmt(s.q_old_obj)}" + check_latex(s, s.q_gain),
+            holds=s.holds(s.q_gain),
+        ),
+        DerivationLine(
+            text=(
+                "**3. Re-assigning** every point to its best component under "
+                "$\\theta_{t+1}$ can only raise the sum, so:"
+            ),
+            formula=rf"{n['l_n']} &\ge {n['q_n']} \;\ge\; {n['l_t']}",
+            numbers=(
+                rf"{fmt(s.objective_next)} &\ge {fmt(s.q_new_obj)} \;\ge\; "
+                rf"{fmt(s.objective_t)}" + check_latex(s, s.gain)
+            ),
+            holds=s.holds(s.gain) and s.holds(s.kl),
+        ),
+    ]
+
+
+def derivation_lines(step: ProofStep) -> list[DerivationLine]:
+    """The lines the page shows first: the cross-entropy proof, or the hard-EM argument."""
+    return hard_lines(step) if step.hard else keng_lines(step)
+
+
+def bishop_lines(step: ProofStep) -> list[DerivationLine]:
+    """The same proof in Bishop's form ln p = L(q, θ) + KL(q ‖ p), with this step's numbers."""
+    n = _names(step)
+    s = step
+    lp = r"+\log p(\theta)" if s.regularised else ""
+    return [
+        DerivationLine(
+            text=(
+                "**A. The decomposition.** For *any* distribution $q$ over the labels and "
+                "any $\\theta$, the log-likelihood splits into a lower bound and a gap:"
+            ),
+            formula=(
+                r"\ell(\theta)" + lp + r" = \underbrace{Q_q(\theta) + H(q)" + lp + r"}"
+                r"_{\mathcal{L}(q,\theta)} + \underbrace{\sum_i\sum_k q_{ik}"
+                r"\log\frac{q_{ik}}{p(z_i{=}k\mid x_i,\theta)}}_{\mathrm{KL}(q\,\|\,p_\theta)"
+                r"\;\ge\;0}"
+            ),
+        ),
+        DerivationLine(
+            text=(
+                "**B. E-step:** choosing $q_t = p(z\\mid x,\\theta_t)$ closes the gap, so the "
+                "bound touches the log-likelihood at $\\theta_t$:"
+            ),
+            formula=(
+                r"\mathrm{KL}(q_t\,\|\,p_{\theta_t}) = 0,\qquad "
+                r"\mathcal{L}(q_t,\theta_t) &= " + n["l_t"]
+            ),
+            numbers=(
+                rf"\mathrm{{KL}} = {fmt_small(s.kl_e)},\qquad {fmt(s.bound_e)} &= "
+                rf"{fmt(s.objective_t)}"
+                + check_latex(s, -abs(s.kl_e), "gap")
+            ),
+            holds=s.is_zero(s.kl_e),
+        ),
+        DerivationLine(
+            text=(
+                "**C. M-step:** with $q_t$ held fixed, $\\theta_{t+1}$ maximises the bound "
+                "(its entropy term does not depend on $\\theta$), so the bound rises:"
+            ),
+            formula=r"\mathcal{L}(q_t,\theta_{t+1}) &\ge \mathcal{L}(q_t,\theta_t)",
+            numbers=(
+                rf"{fmt(s.bound_m)} &\ge {fmt(s.bound_e)}" + check_latex(s, s.bound_gain)
+            ),
+            holds=s.holds(s.bound_gain),
+        ),
+        DerivationLine(
+            text=(
+                "**D. The gap reopens** because $q_t$ is no longer the posterior under "
+                "$\\theta_{t+1}$; it only adds to the gain:"
+            ),
+            formula=(
+                n["l_n"] + r" &= \mathcal{L}(q_t,\theta_{t+1}) + "
+                r"\mathrm{KL}(q_t\,\|\,p_{\theta_{t+1}}) \;\ge\; \mathcal{L}(q_t,\theta_{t+1})"
+                r"\;\ge\;" + n["l_t"]
+            ),
+            numbers=(
+                rf"{fmt(s.objective_next)} &= {fmt(s.bound_m)} + {fmt(s.kl)} \;\ge\; "
+                rf"{fmt(s.objective_t)}" + check_latex(s, s.gain)
+            ),
+            holds=s.holds(s.gain) and s.holds(s.kl),
+        ),
+    ]
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def _base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        height=height,
+        margin={"l": 70, "r": 20, "t": 60, "b": 55},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+    )
+    return fig
+
+
+def _objective_name(step: ProofStep) -> str:
+    ell = "ℓ_C(θ)" if step.hard else "ℓ(θ)"
+    return f"{ell} + log p(θ)" if step.regularised else ell
+
+
+def _ell(step: ProofStep) -> str:
+    """Short plain-text name of what the proof is about, for figure labels."""
+    ell = "ℓ<sub>C</sub>" if step.hard else "ℓ"
+    return f"({ell} + log p)" if step.regularised else ell
+
+
+def _gap_name(step: ProofStep) -> str:
+    return "gap (gain from re-assigning points)" if step.hard else "gap KL(q ‖ p(z | x, θ))"
+
+
+def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
+    """Stacked bars ℓ = L(q_t, θ) + KL after the E-step and after the M-step of step t.
+
+    The E-step bar (θ = θ_t) has KL = 0 for exact EM; the M-step bar (θ = θ_{t+1}) shows the
+    bound risen above ℓ(θ_t) and the gap reopened. The y-axis is zoomed to this step (the
+    bars start below ℓ(θ_t) by the size of the step), and each piece is labelled with its
+    value.
+
+    Parameters
+    ----------
+    step : ProofStep
+    stage : {"init", "E", "M"}
+        The half-step the learner is on; the other bar is drawn faded.
+    """
+    s = step
+    it = s.t + 1
+    x = [f"after E-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{s.t}</sub>)",
+         f"after M-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{it}</sub>)"]
+    bounds = np.array([s.bound_e, s.bound_m])
+    kls = np.array([s.kl_e, s.kl])
+    tops = np.array([s.objective_t, s.objective_next])
+    span = max(abs(s.gain), abs(s.kl), abs(s.kl_e), abs(s.bound_gain), 1e-9 * s.scale)
+    base = min(bounds.min(), s.objective_t) - span
+    top = max(tops.max(), bounds.max() + np.maximum(kls, 0).max())
+    current = {"E": 0, "M": 1}.get(stage)
+    gap = "gap" if s.hard else "KL"
+    opacity = [1.0 if current in (None, i) else 0.35 for i in range(2)]
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=x, y=bounds - base, base=[base, base], name="lower bound 𝓛(q, θ)",
+            marker={"color": BOUND_COLOR, "opacity": opacity},
+            customdata=bounds, hovertemplate="𝓛 = %{customdata:.6f}<extra></extra>",
+            width=0.5,
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x, y=np.maximum(kls, 0.0), base=bounds, name=_gap_name(s),
+            marker={"color": KL_COLOR, "opacity": opacity},
+            customdata=kls, hovertemplate="KL = %{customdata:.3e}<extra></extra>",
+            width=0.5,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=tops, mode="markers", name=_objective_name(s),
+            marker={"symbol": "line-ew-open", "size": 60, "color": LOGLIK_COLOR,
+                    "line": {"width": 3}},
+            hovertemplate="%{y:.6f}<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=s.objective_t, line={"color": LOGLIK_COLOR, "dash": "dot", "width": 1},
+        annotation_text=f"{_ell(s)}(θ<sub>{s.t}</sub>) = {s.objective_t:.4f}",
+        annotation_position="bottom left",
+    )
+    for i in range(2):
+        fig.add_annotation(
+            x=x[i], y=(base + bounds[i]) / 2, text=f"𝓛 = {bounds[i]:.4f}", showarrow=False,
+            font={"color": "white", "size": 13},
+        )
+        fig.add_annotation(
+            x=x[i], y=tops[i], text=f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}",
+            showarrow=False, xanchor="left", xshift=75, align="left",
+            font={"size": 13},
+        )
+    _base_layout(fig, f"{_ell(s)} = 𝓛(q, θ) + {gap} at this step (Bishop's picture)")
+    fig.update_layout(barmode="overlay", bargap=0.4)
+    pad = 0.15 * (top - base)
+    fig.update_yaxes(
+        title_text="nats (axis zoomed to this step)", range=[base, top + pad],
+        tickformat=".6g", exponentformat="none",
+    )
+    fig.update_xaxes(title_text="")
+    return fig
+
+
+def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
+    """ℓ(θ(a)) and the bound L(q_t, θ(a)) along the straight path θ_t (a=0) → θ_{t+1} (a=1).
+
+    Parameters
+    ----------
+    curve : dict
+        ``emcore.bound_curve(trace, t)``: arrays ``a``, ``objective`` and ``bound`` of equal
+        length (both include the log-prior when the fit is regularised).
+    step : ProofStep
+        The numbers of the same step, for the marked points.
+    """
+    s = step
+    a = np.asarray(curve["a"], dtype=float)
+    obj = np.asarray(curve["objective"], dtype=float)
+    bnd = np.asarray(curve["bound"], dtype=float)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=a, y=obj, mode="lines", name=_objective_name(s),
+            line={"color": LOGLIK_COLOR, "width": 3},
+            hovertemplate="a = %{x:.3f}<br>value = %{y:.6f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=a, y=bnd, mode="lines", name=f"lower bound 𝓛(q<sub>{s.t}</sub>, θ)",
+            line={"color": BOUND_COLOR, "width": 3, "dash": "dash"},
+            hovertemplate="a = %{x:.3f}<br>𝓛 = %{y:.6f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0.0, 1.0, 1.0], y=[s.objective_t, s.bound_m, s.objective_next],
+            mode="markers", name="θ_t and θ_{t+1}", showlegend=False,
+            marker={"size": 11, "color": [LOGLIK_COLOR, BOUND_COLOR, LOGLIK_COLOR],
+                    "line": {"width": 1.5, "color": "white"}},
+            hovertemplate="%{y:.6f}<extra></extra>",
+        )
+    )
+    # the gap at a = 1 is the KL divergence
+    fig.add_trace(
+        go.Scatter(
+            x=[1.0, 1.0], y=[s.bound_m, s.objective_next], mode="lines", showlegend=False,
+            line={"color": KL_COLOR, "width": 4}, hoverinfo="skip",
+        )
+    )
+    fig.add_annotation(
+        x=0.0, y=s.objective_t, ax=-40, ay=-40,
+        text=f"touch at θ<sub>{s.t}</sub>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}", showarrow=True,
+        arrowhead=2, xanchor="right",
+    )
+    fig.add_annotation(
+        x=1.0, y=s.bound_m, ax=40, ay=40,
+        text=f"bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}", showarrow=True,
+        arrowhead=2, xanchor="left",
+    )
+    fig.add_annotation(
+        x=1.0, y=s.objective_next, ax=40, ay=-40,
+        text=(f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}<br>"
+              f"gap {'' if s.hard else 'KL '}= {fmt_plain(s.kl)}"),
+        showarrow=True, arrowhead=2, xanchor="left", font={"color": KL_COLOR},
+    )
+    for x0 in (0.0, 1.0):
+        fig.add_vline(x=x0, line={"color": "rgba(127,127,127,0.5)", "dash": "dot", "width": 1})
+    _base_layout(fig, f"The bound touches ℓ at θ<sub>{s.t}</sub> and peaks at θ<sub>{s.t + 1}</sub>")
+    # zoom on the interesting part: from a little below ℓ(θ_t) to a little above ℓ(θ_{t+1})
+    lo, hi = _zoom_range(s, obj, bnd, a)
+    fig.update_yaxes(title_text="nats", range=[lo, hi], tickformat=".6g", exponentformat="none")
+    fig.update_xaxes(
+        title_text="position a on the straight path θ(a) = θ_t + a (θ_{t+1} − θ_t)",
+        tickvals=[-0.5, 0.0, 0.5, 1.0, 1.5],
+        ticktext=["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5", f"1 = θ<sub>{s.t + 1}</sub>", "1.5"],
+        range=[float(a.min()), float(a.max())],
+    )
+    return fig
+
+
+def _zoom_range(s: ProofStep, obj: np.ndarray, bnd: np.ndarray, a: np.ndarray):
+    """y-range that shows both curves around a ∈ [0, 1] without squashing the step."""
+    rise = max(s.objective_next - s.objective_t, s.kl, 1e-9 * s.scale)
+    inside = (a >= -0.25) & (a <= 1.25)
+    lowest = np.nanmin(np.concatenate([obj[inside], bnd[inside]]))
+    lo = max(lowest, s.objective_t - 3.0 * rise)
+    hi = max(s.objective_next, np.nanmax(obj)) + 0.35 * rise
+    return float(lo - 0.1 * rise), float(hi)
+
+
+def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Figure:
+    """Bars of objective(θ_{t+1}) − objective(θ_t) for every step, the current one marked.
+
+    Parameters
+    ----------
+    trace : emcore.Trace
+    t : int or None
+        The step to highlight.
+    log_scale : bool
+        A logarithmic y-axis; steps whose gain is zero (or a rounding-level negative) cannot
+        be drawn on it and are counted in the title instead.
+    """
+    objective = np.asarray(trace.objective, dtype=float)
+    gains = np.diff(objective)
+    steps = np.arange(1, len(gains) + 1)
+    scale = max(1.0, float(np.max(np.abs(objective))), float(trace.n_samples))
+    tol = ROUNDING * scale
+    colors = [OTHER_COLOR] * len(gains)
+    if t is not None and 0 <= t < len(gains):
+        colors[t] = CURRENT_COLOR
+    violations = gains < -tol
+    for i in np.flatnonzero(violations):
+        colors[i] = "#CC0000"
+    y = gains.copy()
+    note = ""
+    if log_scale:
+        hidden = int(np.sum(y <= 0))
+        y = np.where(y > 0, y, np.nan)
+        if hidden:
+            note = f" — {hidden} step(s) with gain ≤ 0 not drawn on the log axis"
+    fig = go.Figure(
+        go.Bar(
+            x=steps, y=y, marker={"color": colors}, customdata=gains,
+            hovertemplate="iteration %{x}<br>gain = %{customdata:.3e}<extra></extra>",
+            name="gain",
+        )
+    )
+    regularised = is_regularised(trace)
+    ell = "ℓ_C" if getattr(trace, "hard", False) else "ℓ"
+    what = f"{ell} + log p(θ)" if regularised else ell
+    smallest = float(gains.min()) if len(gains) else 0.0
+    verdict = (
+        f"smallest gain {fmt_plain(smallest)} ≥ 0 ✓"
+        if not violations.any()
+        else f"{int(violations.sum())} step(s) went DOWN ✗"
+    )
+    _base_layout(fig, f"How much each EM step raised {what} ({verdict}){note}", height=340)
+    fig.update_xaxes(title_text="iteration (step θ_{t} → θ_{t+1})")
+    if log_scale:
+        fig.update_yaxes(type="log", title_text=f"gain in {what} (nats, log scale)",
+                         exponentformat="power")
+    else:
+        fig.update_yaxes(title_text=f"gain in {what} (nats)", rangemode="tozero")
+        fig.add_hline(y=0.0, line={"color": "rgba(127,127,127,0.8)", "width": 1})
+    fig.update_layout(showlegend=False)
+    return fig
