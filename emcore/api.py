@@ -95,7 +95,7 @@ def e_step(X, params, hard=False):
 
 def log_likelihood(X, params):
     """ℓ(θ) = Σ_i log Σ_k π_k p(x_i | θ_k) (full density), a float (−inf if some row is impossible)."""
-    lj = _log_joint(X, params)
+    lj = _log_joint(X, params, weighted=False)
     with np.errstate(divide="ignore"):
         lj = lj + np.log(params.weights)
     return float(np.sum(logsumexp(lj, axis=1)))

@@ -462,8 +462,8 @@ def _degenerate_message(e, family, t):
         else:
             fix = "increase reg (it is tiny for data on this scale) or use fewer components."
         return (
-            f"Component {k} collapsed ({e.detail}) at {step}; the likelihood grows without bound "
-            f"there, so EM stops: {fix}"
+            f"Component {k} collapsed onto {e.where} at {step} ({e.detail}); the likelihood "
+            f"grows without bound there, so EM stops: {fix}"
         )
     return f"Component {k} degenerated at {step}: {e.detail}."
 

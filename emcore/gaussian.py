@@ -21,7 +21,6 @@ penalised objective ℓ + log prior never decreases.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from .params import COVARIANCE_TYPES, GaussianParams
 
@@ -48,11 +47,12 @@ class Degenerate(Exception):
         Human-readable detail (numbers) to be woven into the trace message.
     """
 
-    def __init__(self, component, reason, detail):
+    def __init__(self, component, reason, detail, where="a single point"):
         super().__init__(detail)
         self.component = component
         self.reason = reason
         self.detail = detail
+        self.where = where
 
 
 class GaussianData:
@@ -116,6 +116,26 @@ def as_gaussian_data(X):
     return X
 
 
+def inv_lower(L):
+    """Inverses of a batch of lower-triangular matrices by forward substitution.
+
+    Parameters
+    ----------
+    L : ndarray (K, D, D), lower triangular with positive diagonal
+
+    Returns
+    -------
+    ndarray (K, D, D), lower triangular, ``L @ out = I``
+    """
+    K, D, _ = L.shape
+    out = np.zeros_like(L)
+    for i in range(D):
+        row = -np.einsum("kj,kjc->kc", L[:, i, :i], out[:, :i, :]) if i else np.zeros((K, D))
+        row[:, i] += 1.0
+        out[:, i, :] = row / L[:, i, i, None]
+    return out
+
+
 class GaussianState:
     """θ in centred coordinates with its Cholesky factors cached.
 
@@ -138,17 +158,23 @@ class GaussianState:
         for k in range(K):
             if not weights[k] > 0:
                 raise Degenerate(k, "weight", f"weight {weights[k]:.3g}")
-        chol = np.empty_like(covariances)
-        for k in range(K):
-            try:
-                chol[k] = np.linalg.cholesky(covariances[k])
-            except np.linalg.LinAlgError:
-                d = np.linalg.eigvalsh(covariances[k]).min() if np.all(np.isfinite(covariances[k])) else np.nan
-                raise Degenerate(k, "collapse", f"smallest variance {d:.3g}") from None
+        if not np.all(np.isfinite(covariances)):
+            k = int(np.flatnonzero(~np.isfinite(covariances).all(axis=(1, 2)))[0])
+            raise Degenerate(k, "collapse", "its covariance overflowed")
+        try:
+            chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            for k in range(K):
+                try:
+                    np.linalg.cholesky(covariances[k])
+                except np.linalg.LinAlgError:
+                    d = max(float(np.linalg.eigvalsh(covariances[k]).min()), 0.0)
+                    raise Degenerate(k, "collapse", f"its smallest variance fell to {d:.3g}") from None
+            raise
         diag = np.diagonal(chol, axis1=1, axis2=2)
         if not np.all(np.isfinite(chol)) or np.any(diag <= 0):
             k = int(np.argmin(np.where(np.isfinite(diag), diag, -np.inf).min(axis=1)))
-            raise Degenerate(k, "collapse", f"smallest variance {diag[k].min() ** 2:.3g}")
+            raise Degenerate(k, "collapse", f"its smallest variance fell to {diag[k].min() ** 2:.3g}")
         if check_collapse and col_var is not None:
             var = diag**2  # conditional variances, (K, D)
             scale = np.where(col_var > 0, col_var, 1.0)
@@ -158,17 +184,15 @@ class GaussianState:
                 k, j = np.unravel_index(int(np.argmin(np.where(bad, rel, np.inf))), bad.shape)
                 n_bad = int(bad[k].sum())
                 where = "a single point" if n_bad == D else "a lower-dimensional set"
+                along = f" along column {j + 1}" if D > 1 else ""
                 raise Degenerate(
                     int(k),
                     "collapse",
-                    f"variance {var[k, j]:.3g} along column {j + 1}, {rel[k, j]:.1g} of the data's; "
-                    f"it is shrinking onto {where}",
+                    f"its variance{along} fell to {var[k, j]:.3g}, {rel[k, j]:.1g} of the data's",
+                    where,
                 )
         self.chol = chol
-        eye = np.eye(D)
-        self.prec_chol = np.empty_like(chol)
-        for k in range(K):
-            self.prec_chol[k] = solve_triangular(chol[k], eye, lower=True).T
+        self.prec_chol = inv_lower(chol).transpose(0, 2, 1)
         self.logdet = 2.0 * np.log(diag).sum(axis=1)
         # E-step operator: Y = [1, Xc] @ W_ext gives (x − μ_k) P_k / √2 for all k side by side
         s = np.sqrt(0.5)
@@ -272,13 +296,13 @@ class GaussianFamily:
             S = M2 - Nk[:, None, None] * means[:, :, None] * means[:, None, :]
             m2d = np.diagonal(M2, axis1=1, axis2=2)
             sd = np.diagonal(S, axis1=1, axis2=2)
-            redo = [k for k in range(K) if np.any(sd[k] * CANCEL_TOL <= m2d[k])]
+            redo = np.flatnonzero(np.any(sd * CANCEL_TOL <= m2d, axis=1)).tolist()
             if redo:
                 S[redo] = exact_scatter(redo, means)
         elif ct in ("diag", "spherical"):
             m2d = acc[:, 1 + D :]
             sd = m2d - Nk[:, None] * means**2
-            redo = [k for k in range(K) if np.any(sd[k] * CANCEL_TOL <= m2d[k])]
+            redo = np.flatnonzero(np.any(sd * CANCEL_TOL <= m2d, axis=1)).tolist()
             if redo:
                 sd = sd.copy()
                 sd[redo] = np.diagonal(exact_scatter(redo, means), axis1=1, axis2=2)
