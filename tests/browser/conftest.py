@@ -137,19 +137,33 @@ def page(browser):
     context.close()
 
 
-def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has rendered and finished running the script."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    pg.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
-    # The status widget shows "Running..." while the script runs; wait for it to go away.
+def wait_for_app(pg, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has connected, run the script and finished rendering.
+
+    Streamlit marks its root element with ``data-test-script-state`` ("initial", "running",
+    "notRunning", ...); we wait for "notRunning" and then for Plotly charts to be drawn.
+    """
+    pg.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout
+    )
     pg.wait_for_function(
-        """() => {
-            const s = document.querySelector('[data-testid="stStatusWidget"]');
-            return !s || !/Running/i.test(s.innerText);
-        }""",
+        """() => [...document.querySelectorAll('.js-plotly-plot')]
+                   .every(gd => gd._fullLayout !== undefined)""",
         timeout=timeout,
     )
-    pg.wait_for_timeout(300)
+    pg.wait_for_timeout(200)
+
+
+def wait_for_rerun(pg, action, timeout: float = 60_000) -> None:
+    """Run ``action()`` (a click, a key press) and wait for the rerun it triggers to finish."""
+    action()
+    try:
+        pg.wait_for_selector(
+            '[data-testid="stApp"]:not([data-test-script-state="notRunning"])', timeout=3_000
+        )
+    except Exception:  # the rerun may have finished before we looked
+        pass
+    wait_for_app(pg, timeout)
 
 
 def open_page(pg, server: StreamlitServer, path: str = "", timeout: float = 60_000) -> None:
@@ -159,9 +173,24 @@ def open_page(pg, server: StreamlitServer, path: str = "", timeout: float = 60_0
 
 
 def screenshot(pg, name: str, full_page: bool = True) -> Path:
+    """Save ``artifacts/screenshots/<name>.png``.
+
+    Streamlit scrolls inside its main container, not the document, so a "full page" shot
+    temporarily grows the viewport to the height of the content (capped at 6000 px).
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=full_page)
+    size = pg.viewport_size
+    if full_page and size:
+        height = pg.evaluate(
+            """() => { const m = document.querySelector('[data-testid="stMain"]');
+                       return m ? m.scrollHeight : document.body.scrollHeight; }"""
+        )
+        pg.set_viewport_size({"width": size["width"], "height": int(min(max(height, 400), 6000))})
+        pg.wait_for_timeout(500)
+    pg.screenshot(path=str(path))
+    if full_page and size:
+        pg.set_viewport_size(size)
     return path
 
 
