@@ -1,0 +1,153 @@
+"""AppTest of the "Your data" page: every bad file's message on screen, and every control path."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_emdata_csv import BAD, CATALOGUE, K_FOR
+
+PAGE = str(Path(__file__).parents[1] / "pages" / "your_data.py")
+
+
+def unescape(text: str) -> str:
+    """The page escapes Markdown in messages (so uploads show as text); undo it to compare."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def upload(data: bytes, name: str = "data.csv", at: AppTest | None = None) -> AppTest:
+    if at is None:
+        at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.file_uploader(key="yd_file").set_value((name, data, "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def errors(at):
+    return [unescape(e.value) for e in at.error]
+
+
+def warnings(at):
+    return [unescape(w.value) for w in at.warning]
+
+
+def test_empty_state_explains_the_formats():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert "20 MB" in at.info[0].value and "200,000 rows" in at.info[0].value
+
+
+@pytest.fixture(scope="module")
+def shared_app():
+    """One session for the whole catalogue: each file replaces the previous upload, as when a
+    learner tries file after file (also checks that nothing of the last file lingers)."""
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_every_bad_file_shows_its_one_message(name, shared_app):
+    kind, message = CATALOGUE[name]
+    at = upload((BAD / name).read_bytes(), name, at=None if name in K_FOR else shared_app)
+    if name in K_FOR:
+        at.sidebar.slider(key="yd_n_components").set_value(K_FOR[name]).run()
+        assert not at.exception
+    if kind == "error":
+        assert errors(at) == [message]  # exactly one message, the right one
+        assert not at.get("plotly_chart")
+    else:
+        assert message in warnings(at)
+        assert not [e for e in errors(at) if "distinct point" not in e]
+
+
+def test_over_size_file_is_refused_with_its_message():
+    data = b"x\n" + b"1.5\n" * (21 * 2**20 // 4)
+    at = upload(data, "big.csv")
+    assert errors(at) == [
+        f"The file is {len(data) / 2**20:.1f} MB, more than the 20 MB limit. "
+        "Upload a smaller file, for example a random sample of its rows."
+    ]
+
+
+def _two_blobs(n=120, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0, 1, (n // 2, d)), rng.normal(4, 1, (n // 2, d))])
+    head = ",".join(["<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "z"][:d])
+    return (head + "\n" + "\n".join(",".join(f"{v:.4f}" for v in row) for row in X) + "\n").encode()
+
+
+def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
+    at = upload(_two_blobs())
+    assert at.radio(key="yd_model").value == "gmm"
+    assert at.multiselect(key="yd_cols").value == ["<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "z"]
+    # the hostile column name is a plain string in the table, never HTML
+    df = at.dataframe[0].value
+    assert list(df.columns)[0] == "<img src=x onerror=alert(1)>"
+    for md in at.markdown:
+        assert "<img" not in md.value
+    charts = at.get("plotly_chart")
+    assert charts
+    before = charts[0].proto.spec
+    at.select_slider(key="yd_step").set_value(2).run()
+    assert not at.exception
+    assert at.get("plotly_chart")[0].proto.spec != before
+    # other axes
+    at.toggle(key="yd_anim_on").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == len(charts) + 1
+    at.selectbox(key="yd_ay").set_value(2).run()
+    assert not at.exception and at.get("plotly_chart")
+    at.selectbox(key="yd_ay").set_value(0).run()  # same as x: a warning, no figure error
+    assert "Pick two different columns for the axes." in warnings(at)
+
+
+def test_switch_models_and_columns():
+    at = upload(_two_blobs(d=2))
+    at.radio(key="yd_model").set_value("gmm1d").run()
+    assert not at.exception and at.get("plotly_chart")
+    at.selectbox(key="yd_col1d").set_value("=cmd|' /C calc'!A0").run()
+    assert not at.exception
+    at.radio(key="yd_model").set_value("counts").run()
+    assert not at.exception
+    assert errors(at) == [
+        "No row is a valid basket: counts must be whole numbers ≥ 0 with at least one item "
+        "per row. Check that you picked the count columns."
+    ]
+    at.radio(key="yd_model").set_value("gmm").run()
+    at.multiselect(key="yd_cols").set_value(["<img src=x onerror=alert(1)>"]).run()
+    assert errors(at) == [
+        "A Gaussian mixture in several dimensions needs at least two numeric columns. "
+        "Pick more columns, or choose the 1-D model."
+    ]
+
+
+def test_basket_list_restarts_and_header_toggle():
+    rng = np.random.default_rng(1)
+    lines = ["basket_id,item,quantity"]
+    for b in range(60):
+        kind = b % 2
+        for _ in range(5):
+            item = rng.choice(["milk", "bread", "eggs"] if kind else ["beer", "crisps", "salsa"])
+            lines.append(f"{b},{item},{rng.integers(1, 3)}")
+    at = upload(("\n".join(lines) + "\n").encode(), "baskets.csv")
+    assert at.radio(key="yd_model").value == "long"
+    assert at.selectbox(key="yd_basket").value == "basket_id"
+    assert at.selectbox(key="yd_qty").value == "quantity"
+    assert len(at.get("plotly_chart")) >= 3 and not errors(at)
+    at.sidebar.slider(key="yd_n_restarts").set_value(3).run()
+    assert not at.exception
+    at.selectbox(key="yd_qty").set_value("(none: each line is one item)").run()
+    assert not at.exception and not errors(at)
+    at.checkbox(key="yd_header").uncheck().run()
+    assert not at.exception  # first row now data: 'basket_id' is a basket, 'quantity' text
+    assert at.checkbox(key="yd_header").value is False
+
+
+def test_sessions_do_not_share_uploads():
+    a = upload(_two_blobs(seed=1), "a.csv")
+    b = upload(b"alpha,beta\n" + b"".join(f"{i % 7},{i % 5 + 0.5}\n".encode() for i in range(50)), "b.csv")
+    assert a.multiselect(key="yd_cols").value[0] == "<img src=x onerror=alert(1)>"
+    assert b.multiselect(key="yd_cols").value == ["alpha", "beta"]
+    a.run()
+    assert a.multiselect(key="yd_cols").value[0] == "<img src=x onerror=alert(1)>"
