@@ -108,7 +108,8 @@ def proof_panel(trace, s: int) -> None:
 
     For the step θ_t → θ_{t+1} that half-step ``s`` belongs to, show
     ℓ(θ_t) = L(q_t, θ_t) ≤ L(q_t, θ_{t+1}) ≤ L(q_t, θ_{t+1}) + KL = ℓ(θ_{t+1})
-    with this fit's numbers (``objective``, ``q``, ``entropy``, ``elbo``, ``kl``).
+    with this fit's numbers (``objective``, ``q``, ``entropy``, ``elbo``, ``kl`` and, with a
+    penalty, ``log_prior``: then every side carries the log prior, ℓ* = ℓ + log p(θ)).
     """
     n_iter = int(trace.n_iter)
     with st.container(border=True):
@@ -121,28 +122,55 @@ def proof_panel(trace, s: int) -> None:
         if t is None:
             t = 0
         t = min(t, n_iter - 1)
-        obj = np.asarray(trace.objective, dtype=float)
-        q, h = float(trace.q[t]), float(trace.entropy[t])
-        elbo, kl = float(trace.elbo[t]), float(trace.kl[t])
-        prior = has_penalty(trace)
-        ell = r"\ell^{\ast}" if prior else r"\ell"
-        a, b = obj[t], obj[t + 1]
-        st.caption(f"Step θ{_sub(t)} → θ{_sub(t + 1)} (E-step {t + 1} then M-step {t + 1})"
-                   + ("; ℓ* = ℓ + log prior, the objective maximised with regularisation."
-                      if prior else "."))
-        mark_e = r"\quad\blacktriangleleft" if kind == "E" else ""
-        mark_m = r"\quad\blacktriangleleft" if kind == "M" else ""
-        st.latex(rf"\text{{E: }} {ell}(\theta_{{{t}}}) = \mathcal{{L}}(q_{{{t}}},\theta_{{{t}}}) = "
-                 rf"{_f(a)} \quad (\mathrm{{KL}}=0){mark_e}")
-        st.latex(rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}) = Q + H = "
-                 rf"{_f(q)} + {_f(h)} = {_f(elbo)} \;\ge\; {_f(a)}{mark_m}")
-        st.latex(rf"{ell}(\theta_{{{t + 1}}}) = \mathcal{{L}} + \mathrm{{KL}} = {_f(elbo)} + {_g(kl)}"
-                 rf" = {_f(b)} \;\ge\; {ell}(\theta_{{{t}}})")
-        gain_m, gain = elbo - a, b - a
-        ok = gain >= -1e-9 * max(1.0, abs(a))
-        st.caption(f"M-step gain in the bound {gain_m:+.4g}, plus KL {kl:.3g} ≥ 0, gives "
-                   f"ℓ{'*' if prior else ''}(θ{_sub(t + 1)}) − ℓ{'*' if prior else ''}(θ{_sub(t)}) = "
-                   f"{gain:+.4g} {'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}")
+        lines = proof_lines(trace, t, kind)
+        st.caption(lines["caption"])
+        for line in lines["latex"]:
+            st.latex(line)
+        st.caption(lines["summary"])
+
+
+def proof_lines(trace, t: int, kind: str = "") -> dict:
+    """The proof panel's content for step t (testable without a server).
+
+    Returns
+    -------
+    dict with ``caption`` (str), ``latex`` (list of three LaTeX strings), ``summary`` (str),
+    ``gain`` (objective[t+1] − objective[t]), ``bound_gain`` (M-step gain of the bound) and
+    ``kl``.
+    """
+    obj = np.asarray(trace.objective, dtype=float)
+    n_iter = int(trace.n_iter)
+    lp = np.asarray(getattr(trace, "log_prior", np.zeros(n_iter + 1)), dtype=float)
+    q, h = float(trace.q[t]), float(trace.entropy[t])
+    elbo, kl = float(trace.elbo[t]), float(trace.kl[t])
+    prior = has_penalty(trace)
+    ell = r"\ell^{\ast}" if prior else r"\ell"
+    a, b = obj[t], obj[t + 1]
+    bound_new = elbo + (lp[t + 1] if prior else 0.0)
+    mark_e = r"\quad\blacktriangleleft" if kind == "E" else ""
+    mark_m = r"\quad\blacktriangleleft" if kind == "M" else ""
+    lp_sym = rf" + \log p(\theta_{{{t + 1}}})" if prior else ""
+    lp_num = f" + {_f(lp[t + 1])}" if prior else ""
+    latex = [
+        rf"\text{{E: }} {ell}(\theta_{{{t}}}) = \mathcal{{L}}(q_{{{t}}},\theta_{{{t}}})"
+        + (rf" + \log p(\theta_{{{t}}})" if prior else "")
+        + rf" = {_f(a)} \quad (\mathrm{{KL}}=0){mark_e}",
+        rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}){lp_sym} = Q + H{lp_sym} = "
+        rf"{_f(q)} + {_f(h)}{lp_num} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
+        rf"{ell}(\theta_{{{t + 1}}}) = \mathcal{{L}}{lp_sym} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
+        rf" = {_f(b)} \;\ge\; {ell}(\theta_{{{t}}})",
+    ]
+    star = "*" if prior else ""
+    caption = (f"Step θ{_sub(t)} → θ{_sub(t + 1)} (E-step {t + 1} then M-step {t + 1})"
+               + ("; ℓ* = ℓ + log p(θ), the objective maximised with the prior."
+                  if prior else "."))
+    gain, bound_gain = b - a, bound_new - a
+    ok = gain >= -1e-9 * max(1.0, abs(a))
+    summary = (f"The M-step lifts the bound by {bound_gain:+.4g}; adding KL = {kl:.3g} ≥ 0 gives "
+               f"ℓ{star}(θ{_sub(t + 1)}) − ℓ{star}(θ{_sub(t)}) = {gain:+.4g} "
+               f"{'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}")
+    return {"caption": caption, "latex": latex, "summary": summary, "gain": gain,
+            "bound_gain": bound_gain, "kl": kl}
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -224,5 +252,5 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
 
 __all__ = [
     "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
-    "what_changed", "describe_half_step", "half_step_label", "half_step_theta_index",
+    "what_changed", "describe_half_step", "proof_lines", "half_step_label", "half_step_theta_index",
 ]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from emviz.palette import NEUTRAL, component_color
 
@@ -28,6 +27,98 @@ CURVE = "#8C8C8C"
 MARKER_LINE = "#8C8C8C"
 
 FONT = dict(size=15)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fast layout helpers. plotly's make_subplots / add_vline and per-point colour strings cost tens
+# of milliseconds each (validation); a slider step must rerun a page in ~150 ms, so the builders
+# lay out stacked rows by hand and pass per-point colours as numbers on a colour scale.
+# ----------------------------------------------------------------------------------------------
+
+def axis_ref(row: int) -> tuple[str, str]:
+    """Trace axis references ``(xaxis, yaxis)`` of stacked row ``row`` (1 = top)."""
+    return ("x", "y") if row == 1 else (f"x{row}", f"y{row}")
+
+
+def rows_layout(n_rows: int, row_heights=None, vertical_spacing: float = 0.07,
+                titles=None) -> dict:
+    """Layout entries for ``n_rows`` vertically stacked panels sharing one x range.
+
+    Row 1 is the top row; only the bottom row shows x tick labels. ``titles`` become
+    annotations above each panel (like make_subplots' subplot titles).
+    """
+    h = np.asarray(row_heights if row_heights is not None else [1.0] * n_rows, dtype=float)
+    h = h / h.sum() * (1 - vertical_spacing * (n_rows - 1))
+    out: dict = {}
+    annotations = []
+    top = 1.0
+    for r in range(1, n_rows + 1):
+        lo = top - h[r - 1]
+        xname = "xaxis" if r == 1 else f"xaxis{r}"
+        yname = "yaxis" if r == 1 else f"yaxis{r}"
+        xa, ya = axis_ref(r)
+        out[xname] = dict(anchor=ya, domain=[0.0, 1.0], showticklabels=(r == n_rows))
+        if r > 1:
+            out[xname]["matches"] = "x"
+        out[yname] = dict(anchor=xa, domain=[max(lo, 0.0), top])
+        if titles is not None and titles[r - 1]:
+            annotations.append(dict(text=titles[r - 1], x=0.5, y=top, xref="paper", yref="paper",
+                                    xanchor="center", yanchor="bottom", showarrow=False,
+                                    font=dict(size=14)))
+        top = lo - vertical_spacing
+    if annotations:
+        out["annotations"] = annotations
+    return out
+
+
+def vline_shape(x: float, row: int | None = None, color: str = MARKER_LINE, dash: str = "dash",
+                width: float = 1.0, n_rows: int = 1) -> list[dict]:
+    """Vertical guide line(s) at ``x`` spanning one row (or all ``n_rows`` when row is None)."""
+    rows = [row] if row is not None else range(1, n_rows + 1)
+    shapes = []
+    for r in rows:
+        xa, ya = axis_ref(r)
+        shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref=xa, yref=f"{ya} domain",
+                           line=dict(color=color, dash=dash, width=width)))
+    return shapes
+
+
+def rgb_to_scale(rgb: np.ndarray, quantum: int = 4) -> tuple[np.ndarray, list, int]:
+    """Per-point RGB colours as integer codes on a colour scale that reproduces them.
+
+    Colours are rounded to multiples of ``quantum`` per channel (invisible on screen); the
+    distinct ones become the stops of a colour scale, and point i gets the code of its
+    colour. Draw with ``color=codes, colorscale=scale, cmin=0, cmax=cmax``: plotly validates
+    numbers far faster than colour strings, and integer codes stay exact in JSON.
+
+    Parameters
+    ----------
+    rgb : (N, 3) array of 0..255 values
+
+    Returns
+    -------
+    codes : (N,) int array in 0..cmax
+    colorscale : list of [position, "#rrggbb"]
+    cmax : int (at least 1)
+    """
+    rgb = np.asarray(rgb, dtype=float).reshape(-1, 3)
+    if len(rgb) == 0:
+        return np.zeros(0, dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
+    q = np.clip(np.round(rgb / quantum) * quantum, 0, 255).astype(int)
+    uniq, inv = np.unique(q, axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    hexes = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in uniq]
+    if len(uniq) == 1:
+        return np.zeros(len(rgb), dtype=int), [[0.0, hexes[0]], [1.0, hexes[0]]], 1
+    pos = np.linspace(0.0, 1.0, len(uniq))
+    return inv.astype(int), [[float(p), h] for p, h in zip(pos, hexes, strict=True)], len(uniq) - 1
+
+
+def colors_to_scale(colors: list[str], quantum: int = 4) -> tuple[np.ndarray, list]:
+    """Per-point hex colours as (values in [0, 1], colour scale); see :func:`rgb_to_scale`."""
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
+    codes, scale, cmax = rgb_to_scale(rgb.reshape(-1, 3), quantum)
+    return codes / cmax, scale
 
 
 def half_step_kind(s: int) -> str:
@@ -79,33 +170,50 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
     dict with arrays of length ``2 * n_iter + 1``:
         ``loglik`` — ℓ of the parameters shown at each half-step;
         ``objective`` — ℓ + log prior of those parameters (what EM maximises);
-        ``bound`` — the lower bound L(q, θ) (+ log prior) at each half-step: at s = 0 it is
+        ``bound`` — the lower bound L(q, θ) + log prior at each half-step: at s = 0 it is
         undefined (NaN), right after E-step t+1 it equals ``objective[t]`` (KL = 0), after
-        M-step t+1 it is ``elbo[t]`` = L(q_t, θ_{t+1}).
+        M-step t+1 it is ``elbo[t] + log_prior[t+1]`` = L(q_t, θ_{t+1}) + log p(θ_{t+1}).
     """
     ll = np.asarray(trace.log_likelihood, dtype=float)
     obj = np.asarray(trace.objective, dtype=float)
     elbo = np.asarray(trace.elbo, dtype=float)
     n_iter = int(trace.n_iter)
+    lp = np.asarray(getattr(trace, "log_prior", np.zeros(n_iter + 1)), dtype=float)
     S = 2 * n_iter + 1
     idx = np.array([half_step_theta_index(s) for s in range(S)], dtype=int)
     bound = np.full(S, np.nan)
     for t in range(n_iter):
         bound[2 * t + 1] = obj[t]
-        bound[2 * t + 2] = elbo[t]
+        bound[2 * t + 2] = elbo[t] + lp[t + 1]
     return {"loglik": ll[idx], "objective": obj[idx], "bound": bound}
 
 
-def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
+def base_layout(title: str, height: int, **extra) -> dict:
+    """The layout every figure shares: title, height, font, transparent backgrounds, legend.
+
+    Extra keyword arguments are merged in (``xaxis=dict(...)``, ``shapes=[...]``, …). Passing
+    the layout once to ``go.Figure`` is several times faster than repeated ``update_layout``.
+    """
+    lay = dict(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
         height=height,
-        margin=dict(l=10, r=10, t=50, b=10),
+        margin=dict(l=10, r=10, t=60, b=10),
         font=FONT,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
     )
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(lay.get(k), dict):
+            lay[k] = {**lay[k], **v}
+        else:
+            lay[k] = v
+    return lay
+
+
+def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
+    """Apply :func:`base_layout` to an existing figure (for builders outside the hot path)."""
+    fig.update_layout(**base_layout(title, height))
     return fig
 
 
@@ -126,45 +234,33 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
     S = len(v["loglik"])
     s = int(np.clip(s, 0, S - 1))
     x = np.arange(S)
-    labels = [half_step_label(i) for i in range(S)]
+    labels = np.array([half_step_label(i) for i in range(S)])
     penalised = has_penalty(trace)
     main = v["objective"] if penalised else v["loglik"]
-    main_name = "ℓ(θ) + log prior (maximised)" if penalised else "log-likelihood ℓ(θ)"
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=main, mode="lines+markers", name=main_name, customdata=labels,
-            line=dict(color=CURVE, width=3), marker=dict(size=5, color=CURVE),
-            hovertemplate="%{customdata}<br>%{y:.4f}<extra></extra>",
-        )
-    )
+    main_name = "ℓ + log prior (maximised)" if penalised else "log-likelihood ℓ(θ)"
+    data = [go.Scatter(
+        x=x, y=main, mode="lines+markers", name=main_name, customdata=labels,
+        line=dict(color=CURVE, width=3), marker=dict(size=5, color=CURVE),
+        hovertemplate="%{customdata}<br>%{y:.4f}<extra></extra>")]
     if penalised:
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=v["loglik"], mode="lines", name="ℓ(θ) alone", customdata=labels,
-                line=dict(color=CURVE, width=1.5, dash="dot"),
-                hovertemplate="%{customdata}<br>ℓ = %{y:.4f}<extra></extra>",
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=v["bound"], mode="markers", name="lower bound L(q, θ)", customdata=labels,
-            marker=dict(size=7, symbol="triangle-up", color="rgba(0,0,0,0)",
-                        line=dict(color=CURVE, width=1.5)),
-            hovertemplate="%{customdata}<br>L = %{y:.4f}<extra></extra>",
-        )
-    )
-    fig.add_vline(x=s, line=dict(color=MARKER_LINE, width=1, dash="dash"))
-    fig.add_trace(
-        go.Scatter(
-            x=[s], y=[main[s]], mode="markers", name=labels[s], showlegend=False,
-            marker=dict(size=15, symbol="circle-open", color=CURVE, line=dict(width=3)),
-            hoverinfo="skip",
-        )
-    )
-    fig.update_xaxes(title_text="half-step (θ₀, E1, M1, E2, M2, …)", rangemode="tozero")
-    fig.update_yaxes(title_text="log-likelihood (nats)")
-    return _style(fig, f"Log-likelihood — now at {labels[s]}: {main[s]:.3f}", height)
+        data.append(go.Scatter(
+            x=x, y=v["loglik"], mode="lines", name="ℓ alone", customdata=labels,
+            line=dict(color=CURVE, width=1.5, dash="dot"),
+            hovertemplate="%{customdata}<br>ℓ = %{y:.4f}<extra></extra>"))
+    data.append(go.Scatter(
+        x=x, y=v["bound"], mode="markers", name="lower bound L", customdata=labels,
+        marker=dict(size=7, symbol="triangle-up-open", color=CURVE, line=dict(color=CURVE, width=1.5)),
+        hovertemplate="%{customdata}<br>L = %{y:.4f}<extra></extra>"))
+    data.append(go.Scatter(
+        x=[s], y=[main[s]], mode="markers", name=str(labels[s]), showlegend=False,
+        marker=dict(size=15, symbol="circle-open", color=CURVE, line=dict(width=3)),
+        hoverinfo="skip"))
+    layout = base_layout(
+        f"Log-likelihood — {labels[s]}: {main[s]:.3f}", height,
+        xaxis=dict(title=dict(text="half-step (θ₀, E1, M1, E2, …)"), rangemode="tozero"),
+        yaxis=dict(title=dict(text="log-likelihood (nats)")),
+        shapes=vline_shape(s))
+    return go.Figure(data=data, layout=layout)
 
 
 def _component_sd(params) -> np.ndarray:
@@ -213,32 +309,30 @@ def trajectory_figure(trace, s: int, feature_names: list[str] | None = None,
             rows.append(("standard deviations σₖ", series["sds"][:, :, 0], f"σ{suffix}"))
     rows.append(("mixing weights πₖ", W, "π"))
     n_rows = len(rows)
-    fig = make_subplots(rows=n_rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=[r[0] for r in rows])
+    data = []
     t = np.arange(T1)
+    t_idx = min(t_now, T1 - 1)
+    layout = rows_layout(n_rows, vertical_spacing=0.1 / max(1, n_rows - 1) if n_rows > 1 else 0.0,
+                         titles=[r[0] for r in rows])
     for r, (_, vals, ylab) in enumerate(rows, start=1):
+        xa, ya = axis_ref(r)
         for k in range(K):
-            fig.add_trace(
-                go.Scatter(
-                    x=t, y=vals[:, k], mode="lines", name=f"component {k + 1}",
-                    legendgroup=f"c{k}", showlegend=(r == 1),
-                    line=dict(color=component_color(k), width=2.5),
-                    hovertemplate=f"component {k + 1}<br>t = %{{x}}<br>%{{y:.4g}}<extra></extra>",
-                ),
-                row=r, col=1,
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=[t_now], y=[vals[min(t_now, T1 - 1), k]], mode="markers",
-                    showlegend=False, legendgroup=f"c{k}", hoverinfo="skip",
-                    marker=dict(size=9, color=component_color(k), line=dict(width=1, color="white")),
-                ),
-                row=r, col=1,
-            )
-        fig.update_yaxes(title_text=ylab, row=r, col=1)
-    fig.add_vline(x=t_now, line=dict(color=MARKER_LINE, width=1, dash="dash"))
-    fig.update_xaxes(title_text="iteration t", row=n_rows, col=1)
-    return _style(fig, f"Parameters over iterations — θ_{t_now} shown", height or 150 + 170 * n_rows)
+            data.append(go.Scatter(
+                x=t, y=vals[:, k], mode="lines", name=f"component {k + 1}",
+                legendgroup=f"c{k}", showlegend=(r == 1), xaxis=xa, yaxis=ya,
+                line=dict(color=component_color(k), width=2.5),
+                hovertemplate=f"component {k + 1}<br>t = %{{x}}<br>%{{y:.4g}}<extra></extra>"))
+        data.append(go.Scatter(
+            x=[t_idx] * K, y=vals[t_idx, :], mode="markers", showlegend=False,
+            hoverinfo="skip", xaxis=xa, yaxis=ya,
+            marker=dict(size=9, color=[component_color(k) for k in range(K)],
+                        line=dict(width=1, color="white"))))
+        layout[("yaxis" if r == 1 else f"yaxis{r}")]["title"] = dict(text=ylab)
+    layout[("xaxis" if n_rows == 1 else f"xaxis{n_rows}")]["title"] = dict(text="iteration t")
+    layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
+    layout = base_layout(f"Parameters over iterations — θ{_sub(t_now)} shown",
+                         height or 150 + 170 * n_rows, **layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def restarts_figure(traces, height: int = 340) -> go.Figure:
@@ -272,6 +366,35 @@ def restarts_figure(traces, height: int = 340) -> go.Figure:
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=-0.22, x=0.0, xanchor="left"),
                       margin=dict(b=20 + 24 * len(traces)), height=height + 24 * len(traces))
     return fig
+
+
+_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(k: int) -> str:
+    """Subscript digits: 12 -> "₁₂"."""
+    return str(k).translate(_SUBS)
+
+
+class FrozenFigure(go.Figure):
+    """A Plotly figure whose JSON dictionary is built once and never validated again.
+
+    ``st.plotly_chart`` calls ``figure.to_dict()``, which deep-copies every frame of an
+    animation on every rerun (tens of milliseconds for a long run). A frozen figure returns
+    the dictionary it was made from, so a cached animation costs only its JSON encoding.
+    Build it from a validated figure's ``to_dict()`` plus plain-dict ``frames``. Read it
+    through ``to_dict()``: the graph-object attributes (``.data``, ``.layout``) stay empty.
+    """
+
+    def __init__(self, fig_dict: dict):
+        super().__init__()
+        self._frozen_dict = fig_dict
+
+    def to_dict(self):  # noqa: D102 - see class docstring
+        return self._frozen_dict
+
+    def to_plotly_json(self):  # noqa: D102
+        return self._frozen_dict
 
 
 def frame_indices(n_half_steps: int, max_frames: int = 120) -> np.ndarray:

@@ -1,0 +1,549 @@
+"""Figure builders and worked numbers for the 1-D Gaussian mixture page (no Streamlit).
+
+Every builder is a pure function of the data, the emcore ``Trace`` and the half-step ``s``.
+At half-step ``s`` the curves show the parameters of that half-step (θ_t at E-step t+1,
+θ_{t+1} at M-step t+1) and the colours show the responsibilities q_t of the E-step, so an
+E-step changes the colours and an M-step moves the curves.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy.optimize import linear_sum_assignment
+
+from emviz.common import (
+    CURVE,
+    FrozenFigure,
+    _style,
+    animation_controls,
+    axis_ref,
+    base_layout,
+    frame_indices,
+    half_step_iteration,
+    half_step_kind,
+    half_step_label,
+    half_step_theta_index,
+    rgb_to_scale,
+    rows_layout,
+    vline_shape,
+)
+from emviz.palette import NEUTRAL, component_color, hex_to_rgb, rgba
+
+MAX_RUG_POINTS = 2000      # points drawn in the static figure (the fit always uses all)
+MAX_ANIM_POINTS = 600      # points drawn in each animation frame
+MAX_ANIM_FRAMES = 100
+GRID_POINTS = 240
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+# ----------------------------------------------------------------------------------------------
+
+def as_1d(X) -> np.ndarray:
+    """(N,) float view of 1-D data given as (N,) or (N, 1)."""
+    x = np.asarray(X, dtype=float)
+    if x.ndim == 2:
+        if x.shape[1] != 1:
+            raise ValueError(f"expected one feature, got shape {x.shape}")
+        x = x[:, 0]
+    return x
+
+
+def display_sample(n: int, max_points: int = MAX_RUG_POINTS, seed: int = 0) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n`` rows (all rows when n is small)."""
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
+def params_1d(params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(π, μ, σ), each (K,), of 1-D GaussianParams."""
+    w = np.asarray(params.weights, dtype=float)
+    mu = np.asarray(params.means, dtype=float).reshape(len(w), -1)[:, 0]
+    var = np.asarray(params.covariances, dtype=float).reshape(len(w), -1)[:, 0]
+    return w, mu, np.sqrt(np.maximum(var, 0.0))
+
+
+def weighted_densities(grid: np.ndarray, params) -> np.ndarray:
+    """(G, K) weighted component densities π_k N(g | μ_k, σ_k²) on a grid (via emcore)."""
+    import emcore
+
+    logp = emcore.component_log_density(np.asarray(grid, dtype=float)[:, None], params)
+    logw = np.log(np.maximum(np.asarray(params.weights, dtype=float), 1e-300))
+    return np.exp(logp + logw[None, :])
+
+
+def blend_rgb(resp: np.ndarray) -> np.ndarray:
+    """(N, 3) RGB (0..255): the responsibility-weighted blend of the component colours.
+
+    Parameters
+    ----------
+    resp : (N, K) array, rows summing to 1
+    """
+    K = resp.shape[1]
+    rgb = np.array([hex_to_rgb(component_color(k)) for k in range(K)], dtype=float)  # (K, 3)
+    return np.clip(np.asarray(resp, dtype=float) @ rgb, 0, 255)
+
+
+def blend_colors(resp: np.ndarray) -> list[str]:
+    """One ``"#rrggbb"`` per row: :func:`blend_rgb` as hex strings."""
+    mix = blend_rgb(resp).round().astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in mix]
+
+
+def data_grid(x: np.ndarray, params_list=(), n: int = GRID_POINTS) -> np.ndarray:
+    """An evaluation grid covering the data (with a margin) — and nothing absurdly wide."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    span = hi - lo if hi > lo else 1.0
+    return np.linspace(lo - 0.08 * span, hi + 0.08 * span, n)
+
+
+def histogram(x: np.ndarray, bins: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Density-normalised histogram: (centres (B,), heights (B,)) plus the edges' width."""
+    edges = np.histogram_bin_edges(x, bins=bins or "fd")
+    if len(edges) > 81:
+        edges = np.histogram_bin_edges(x, bins=80)
+    h, edges = np.histogram(x, bins=edges, density=True)
+    return edges, h
+
+
+def _dense_grid(x: np.ndarray, params, base: np.ndarray) -> np.ndarray:
+    """The display grid refined around narrow components (so a collapsing spike is drawn)."""
+    _, mu, sd = params_1d(params)
+    extra = [m + sd_k * np.linspace(-4, 4, 41) for m, sd_k in zip(mu, sd, strict=True)
+             if sd_k > 0 and sd_k < (base[1] - base[0]) * 4]
+    if not extra:
+        return base
+    g = np.concatenate([base, *extra])
+    return np.unique(g[(g >= base[0]) & (g <= base[-1])])
+
+
+# ----------------------------------------------------------------------------------------------
+# The main figure: histogram, weighted components, mixture, responsibilities
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AxisFormat:
+    """How the x axis is labelled.
+
+    ``tickvals``/``ticktext`` put e.g. dollar prices on a log10 axis; ``title`` names it.
+    """
+
+    title: str = "x"
+    tickvals: tuple | None = None
+    ticktext: tuple | None = None
+
+
+def price_axis(x: np.ndarray, currency: str = "$", title: str = "sale price (log scale)") -> AxisFormat:
+    """Dollar tick labels for data on a log10(price) scale."""
+    lo, hi = 10 ** float(np.min(x)), 10 ** float(np.max(x))
+    nice = np.array([1, 1.5, 2, 3, 4, 5, 6, 8])
+    cands = np.concatenate([nice * 10**e for e in range(3, 8)])
+    vals = cands[(cands >= lo * 0.9) & (cands <= hi * 1.1)]
+    if len(vals) > 9:
+        vals = vals[:: int(np.ceil(len(vals) / 9))]
+    text = [f"{currency}{v / 1000:,.0f}k" if v < 1e6 else f"{currency}{v / 1e6:g}M" for v in vals]
+    return AxisFormat(title=title, tickvals=tuple(np.log10(vals)), ticktext=tuple(text))
+
+
+def _apply_axis(fig: go.Figure, fmt: AxisFormat | None, row=None) -> None:
+    fmt = fmt or AxisFormat()
+    kw = dict(title_text=fmt.title)
+    if fmt.tickvals is not None:
+        kw.update(tickvals=list(fmt.tickvals), ticktext=list(fmt.ticktext))
+    if row is None:
+        fig.update_xaxes(**kw)
+    else:
+        fig.update_xaxes(**kw, row=row, col=1)
+
+
+def _axis_dict(fmt: AxisFormat | None) -> dict:
+    fmt = fmt or AxisFormat()
+    d = dict(title=dict(text=fmt.title))
+    if fmt.tickvals is not None:
+        d.update(tickvals=list(fmt.tickvals), ticktext=list(fmt.ticktext))
+    return d
+
+
+def _rug_colors(trace, t, idx, K) -> tuple[np.ndarray, list, int]:
+    """Rug colours at the step using q_t (grey before the first E-step) as codes + scale."""
+    if t is None:
+        return np.zeros(len(idx), dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
+    resp = np.asarray(trace.responsibilities(t), dtype=float)[idx]
+    return rgb_to_scale(blend_rgb(resp))
+
+
+def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: int | None = None,
+                   true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
+                   height: int = 540) -> go.Figure:
+    """Histogram + weighted component densities + mixture density + responsibility bands.
+
+    Top panel: the data's density histogram (grey), each component's weighted density
+    π_k N(x | μ_k, σ_k²) in its colour, the mixture density (their sum, dashed), and a rug of
+    the points coloured by the blend of component colours weighted by their responsibilities.
+    Bottom panel: the responsibility bands p(z = k | x) over x that the E-step computed
+    (stacked, so the bands fill [0, 1]).
+
+    Parameters
+    ----------
+    X : (N,) or (N, 1) array
+    trace : emcore Trace of a 1-D Gaussian fit
+    s : int
+        Half-step.
+    axis : AxisFormat, optional
+        Title and tick labels of the x axis (e.g. :func:`price_axis`).
+    highlight : int, optional
+        Index of a point to mark (the learner's chosen house).
+    true_params : GaussianParams, optional
+        Generating parameters of synthetic data, drawn dotted.
+    max_points : int
+        Cap on rug points (a random sample; the caption on the page says so).
+    """
+    x = as_1d(X)
+    S = int(trace.n_half_steps)
+    s = min(max(int(s), 0), S - 1)
+    kind = half_step_kind(s)
+    theta = trace.params[half_step_theta_index(s)]
+    t = half_step_iteration(s)
+    K = int(np.asarray(theta.weights).shape[0])
+    w, mu, sd = params_1d(theta)
+
+    data = []
+    edges, h = histogram(x, bins)
+    centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+    data.append(go.Bar(x=centres, y=h, width=widths, name="data (histogram)",
+                       marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)),
+                       hovertemplate="density %{y:.3g}<extra>data</extra>"))
+    base = data_grid(x)
+    grid = _dense_grid(x, theta, base)
+    dens = weighted_densities(grid, theta)
+    for k in range(K):
+        c = component_color(k)
+        data.append(go.Scatter(
+            x=grid, y=dens[:, k], mode="lines", name=f"π{_sub(k + 1)}·N(μ{_sub(k + 1)}, σ{_sub(k + 1)}²)",
+            line=dict(color=c, width=3), fill="tozeroy", fillcolor=rgba(c, 0.12),
+            hovertemplate=(f"component {k + 1}<br>π={w[k]:.3f}, μ={mu[k]:.4g}, σ={sd[k]:.3g}"
+                           "<br>x=%{x:.4g}<br>weighted density %{y:.3g}<extra></extra>")))
+    mix = dens.sum(axis=1)
+    data.append(go.Scatter(x=grid, y=mix, mode="lines", name="mixture density",
+                           line=dict(color=CURVE, width=2.5, dash="dash"),
+                           hovertemplate="mixture %{y:.3g}<extra></extra>"))
+    if true_params is not None:
+        tdens = weighted_densities(base, true_params).sum(axis=1)
+        data.append(go.Scatter(x=base, y=tdens, mode="lines", name="true mixture",
+                               line=dict(color=CURVE, width=1.5, dash="dot"),
+                               hovertemplate="true mixture %{y:.3g}<extra></extra>"))
+    # y range: the histogram sets the scale; a collapsing spike is clipped, not rescaled.
+    ymax_data = float(h.max()) if len(h) else 1.0
+    peak = float(np.max(mix)) if len(mix) else 0.0
+    y_top = 1.25 * (max(ymax_data, peak) if peak < 3 * ymax_data else ymax_data)
+    rug_y = -0.06 * y_top
+    idx = display_sample(len(x), max_points)
+    cvals, cscale, cmax = _rug_colors(trace, t, idx, K)
+    if t is None:
+        rug_hover = dict(hovertemplate="x = %{x:.4g}<extra>no responsibilities yet</extra>")
+    else:
+        R = np.asarray(trace.responsibilities(t), dtype=float)[idx]
+        rug_hover = dict(customdata=R, hovertemplate="x = %{x:.4g}<br>" + "<br>".join(
+            f"r{_sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
+    data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
+                           name="points (colour = responsibilities)", showlegend=False,
+                           marker=dict(symbol="line-ns-open", size=14,
+                                       line=dict(color=cvals, colorscale=cscale, cmin=0, cmax=cmax,
+                                                 width=1.5)),
+                           **rug_hover))
+    shapes = []
+    if highlight is not None and 0 <= int(highlight) < len(x):
+        xi = float(x[int(highlight)])
+        data.append(go.Scatter(x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
+                               marker=dict(symbol="triangle-up", size=13, color=CURVE),
+                               hovertemplate="chosen: x = %{x:.4g}<extra></extra>"))
+        shapes += vline_shape(xi, row=1, color=CURVE, dash="dot")
+
+    # Bottom: responsibility bands p(z = k | x) under the parameters the E-step used.
+    xa2, ya2 = axis_ref(2)
+    if t is not None:
+        bd = weighted_densities(base, trace.params[t])
+        tot = bd.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bands = np.where(tot > 0, bd / np.where(tot > 0, tot, 1.0), 1.0 / K)
+        cum = np.zeros(len(base))
+        for k in range(K):
+            c = component_color(k)
+            cum = cum + bands[:, k]
+            data.append(go.Scatter(
+                x=base, y=cum, mode="lines", showlegend=False, line=dict(color=c, width=0.5),
+                fill="tozeroy" if k == 0 else "tonexty", fillcolor=rgba(c, 0.55),
+                customdata=bands[:, k], xaxis=xa2, yaxis=ya2,
+                hovertemplate=f"p(z={k + 1} | x) = %{{customdata:.3f}}<extra></extra>"))
+        band_title = f"p(z=k | x), θ{_sub(t)}"
+    else:
+        data.append(go.Scatter(x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
+                               text=["no responsibilities yet — press ▶ for E-step 1"],
+                               showlegend=False, hoverinfo="skip", xaxis=xa2, yaxis=ya2))
+        band_title = "responsibilities"
+
+    layout = rows_layout(2, row_heights=[0.74, 0.26], vertical_spacing=0.06)
+    layout["xaxis"].update(range=[base[0], base[-1]])
+    layout["xaxis2"].update(range=[base[0], base[-1]], **_axis_dict(axis))
+    layout["yaxis"].update(range=[rug_y * 3.4, y_top], title=dict(text="density"))
+    layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
+    layout["shapes"] = shapes
+    what = {"init": "starting guess θ₀",
+            "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
+            "M": f"θ{_sub(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
+    layout = base_layout(f"{half_step_label(s)} — {what}", height, **layout)
+    return go.Figure(data=data, layout=layout)
+
+
+# ----------------------------------------------------------------------------------------------
+# Client-side animation
+# ----------------------------------------------------------------------------------------------
+
+def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int = MAX_ANIM_FRAMES,
+                     max_points: int = MAX_ANIM_POINTS, height: int = 470) -> go.Figure:
+    """A Plotly animation of the run: one frame per half-step (subsampled when long).
+
+    Each frame moves the weighted component curves and the mixture curve and recolours the
+    rug by the responsibilities; play/pause buttons and a frame slider run in the browser,
+    without a round trip to the server. Frames carry only what changes (curve heights as
+    float32, rug colours as numbers), and at most ``max_points`` rug points and
+    ``max_frames`` frames keep the figure's JSON small.
+    """
+    x = as_1d(X)
+    S = int(trace.n_half_steps)
+    steps = frame_indices(S, max_frames)
+    base = data_grid(x, n=160)
+    edges, h = histogram(x)
+    centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+    idx = display_sample(len(x), max_points)
+    K = int(np.asarray(trace.params[0].weights).shape[0])
+    ymax = float(h.max()) * 1.3
+    rug_y = -0.06 * ymax
+
+    def curves(s: int) -> list[np.ndarray]:
+        dens = weighted_densities(base, trace.params[half_step_theta_index(s)])
+        cols = [np.minimum(dens[:, k], ymax * 3).astype(np.float32) for k in range(K)]
+        cols.append(np.minimum(dens.sum(axis=1), ymax * 3).astype(np.float32))
+        return cols
+
+    # One colour scale for every frame: the union of all frames' rug colours.
+    neutral = np.array(hex_to_rgb(NEUTRAL), dtype=float)
+    rgb = np.concatenate([
+        np.tile(neutral, (len(idx), 1)) if half_step_iteration(int(s)) is None
+        else blend_rgb(np.asarray(trace.responsibilities(half_step_iteration(int(s))))[idx])
+        for s in steps])
+    codes, cscale, cmax = rgb_to_scale(rgb)
+    codes = codes.reshape(len(steps), len(idx))
+
+    first = curves(int(steps[0]))
+    data = [go.Bar(x=centres, y=h, width=widths, name="data",
+                   marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)), hoverinfo="skip")]
+    for k in range(K):
+        c = component_color(k)
+        data.append(go.Scatter(x=base, y=first[k], mode="lines", line=dict(color=c, width=3),
+                               fill="tozeroy", fillcolor=rgba(c, 0.12), name=f"component {k + 1}",
+                               hoverinfo="skip"))
+    data.append(go.Scatter(x=base, y=first[K], mode="lines", name="mixture",
+                           line=dict(color=CURVE, width=2.5, dash="dash"), hoverinfo="skip"))
+    data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
+                           hoverinfo="skip",
+                           marker=dict(symbol="line-ns-open", size=14,
+                                       line=dict(color=codes[0], colorscale=cscale, cmin=0,
+                                                 cmax=cmax, width=1.5))))
+    names = [half_step_label(int(s)) for s in steps]
+    layout = base_layout(f"{names[0]} — animation of the whole run", height,
+                         xaxis=dict(range=[base[0], base[-1]], **_axis_dict(axis)),
+                         yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density")),
+                         margin=dict(b=130), **animation_controls(names))
+    fig_dict = go.Figure(data=data, layout=layout).to_dict()
+    frames = []
+    for j, (s, name) in enumerate(zip(steps, names, strict=True)):
+        ys = curves(int(s))
+        fdata = [{"type": "scatter", "y": _typed(ys[k], "float32")} for k in range(K + 1)]
+        fdata.append({"type": "scatter",
+                      "marker": {"line": {"color": _typed(codes[j], "uint16")}}})
+        frames.append({"name": name, "data": fdata, "traces": list(range(1, K + 3)),
+                       "layout": {"title": {"text": f"{name} — animation of the whole run"}}})
+    fig_dict["frames"] = frames
+    return FrozenFigure(fig_dict)
+
+
+def _typed(a: np.ndarray, dtype: str) -> dict:
+    """A plotly.js typed-array spec ``{"dtype", "bdata"}`` (base64): compact, fast to encode."""
+    arr = np.ascontiguousarray(np.asarray(a).astype(dtype))
+    return {"dtype": {"float32": "f4", "uint16": "u2", "uint8": "u1"}[dtype],
+            "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+# ----------------------------------------------------------------------------------------------
+# One house's numbers: the E-step and M-step formulas filled in
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HouseNumbers:
+    """The numbers of the E-step and M-step of iteration t+1, seen from point ``i``.
+
+    Attributes (arrays have shape (K,))
+    -----------------------------------
+    t, i : int
+    x_i : float
+    weights, means, sds : θ_t, the parameters the E-step used
+    densities : N(x_i | μ_k, σ_k²)
+    numerators : π_k N(x_i | μ_k, σ_k²)
+    evidence : p(x_i) = Σ_k numerators
+    resp_i : r_ik = numerators / evidence
+    Nk : Σ_i r_ik over all points
+    sum_rx : Σ_i r_ik x_i
+    new_means : sum_rx / Nk
+    scatter : Σ_i r_ik (x_i − new_mean_k)²
+    reg : float, regularisation added to the scatter
+    new_vars : (scatter + reg) / Nk
+    new_weights : Nk / N
+    contrib_N, contrib_x : the point's own share r_ik and r_ik x_i of those sums
+    """
+
+    t: int
+    i: int
+    x_i: float
+    weights: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+    densities: np.ndarray
+    numerators: np.ndarray
+    evidence: float
+    resp_i: np.ndarray
+    Nk: np.ndarray
+    sum_rx: np.ndarray
+    new_means: np.ndarray
+    scatter: np.ndarray
+    reg: float
+    new_vars: np.ndarray
+    new_weights: np.ndarray
+    N: int
+
+
+def house_numbers(X, trace, t: int, i: int) -> HouseNumbers:
+    """Recompute iteration t+1's E-step for point ``i`` and the M-step sums, by hand.
+
+    These are written out independently of emcore (plain numpy with the normal density
+    formula) so that the page can show — and the tests can check — that they match
+    ``trace.responsibilities(t)[i]`` and ``trace.params[t + 1]``.
+    """
+    x = as_1d(X)
+    t, i = int(t), int(i)
+    w, mu, sd = params_1d(trace.params[t])
+    dens = np.exp(-0.5 * ((x[i] - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+    num = w * dens
+    ev = float(num.sum())
+    # Responsibilities of all points under θ_t (log-sum-exp, so far-away points do not underflow).
+    logp = -0.5 * ((x[:, None] - mu) / sd) ** 2 - np.log(sd * np.sqrt(2 * np.pi)) + np.log(w)
+    m = logp.max(axis=1, keepdims=True)
+    R = np.exp(logp - m)
+    R /= R.sum(axis=1, keepdims=True)
+    resp_i = num / ev if ev > 0 else R[i]
+    Nk = R.sum(axis=0)
+    sum_rx = R.T @ x
+    new_means = sum_rx / Nk
+    scatter = np.einsum("nk,nk->k", R, (x[:, None] - new_means) ** 2)
+    reg = float(getattr(trace, "reg", 0.0) or 0.0)
+    new_vars = (scatter + reg) / Nk
+    return HouseNumbers(t=t, i=i, x_i=float(x[i]), weights=w, means=mu, sds=sd, densities=dens,
+                        numerators=num, evidence=ev, resp_i=resp_i, Nk=Nk, sum_rx=sum_rx,
+                        new_means=new_means, scatter=scatter, reg=reg, new_vars=new_vars,
+                        new_weights=Nk / len(x), N=len(x))
+
+
+# ----------------------------------------------------------------------------------------------
+# The reveal: fitted components against the true labels
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Agreement:
+    """Components matched to true labels by the best one-to-one assignment.
+
+    Attributes
+    ----------
+    fraction : float
+        Share of points whose most likely component is matched to their true label.
+    table : (K, L) int array
+        Counts of points by most likely component (rows) and true label (columns).
+    label_names : list of str, length L
+    match : dict[int, str]
+        Component index -> matched label (components without a partner are left out).
+    """
+
+    fraction: float
+    table: np.ndarray
+    label_names: list
+    match: dict
+
+
+def agreement(labels, assignments, n_components: int) -> Agreement:
+    """Best-permutation agreement between hard assignments and true labels.
+
+    Parameters
+    ----------
+    labels : (N,) array of hashable labels
+    assignments : (N,) int array of component indices in ``0..n_components-1``
+    n_components : int
+    """
+    labels = np.asarray(labels)
+    names, lab = np.unique(labels.astype(str), return_inverse=True)
+    table = np.zeros((n_components, len(names)), dtype=int)
+    np.add.at(table, (np.asarray(assignments, dtype=int), lab), 1)
+    rows, cols = linear_sum_assignment(-table)
+    correct = int(table[rows, cols].sum())
+    return Agreement(fraction=correct / max(1, len(labels)), table=table,
+                     label_names=[str(n) for n in names],
+                     match={int(r): str(names[c]) for r, c in zip(rows, cols, strict=True)})
+
+
+def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: str = "label",
+                 bins: int | None = None, height: int = 380) -> go.Figure:
+    """Histograms of the data split by true label (top) and by most likely component (bottom).
+
+    The component panel uses the component colours; the label panel uses the colour of the
+    component each label is matched to, so agreeing groups share a colour.
+    """
+    x = as_1d(X)
+    resp = np.asarray(resp, dtype=float)
+    K = resp.shape[1]
+    z = resp.argmax(axis=1)
+    ag = agreement(labels, z, K)
+    edges, _ = histogram(x, bins)
+    inv = {v: k for k, v in ag.match.items()}
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
+                        subplot_titles=[f"true {label_name}", "most likely component (fitted)"])
+    labs = np.asarray(labels).astype(str)
+    for j, name in enumerate(ag.label_names):
+        k = inv.get(name)
+        c = component_color(k) if k is not None else NEUTRAL
+        hh, _ = np.histogram(x[labs == name], bins=edges)
+        fig.add_trace(go.Bar(x=0.5 * (edges[1:] + edges[:-1]), y=hh, width=np.diff(edges),
+                             name=name, marker=dict(color=rgba(c, 0.8), line=dict(width=0),
+                                                    pattern=dict(shape="/" if j % 2 else "")),
+                             legendgroup="labels"), row=1, col=1)
+    for k in range(K):
+        hh, _ = np.histogram(x[z == k], bins=edges)
+        fig.add_trace(go.Bar(x=0.5 * (edges[1:] + edges[:-1]), y=hh, width=np.diff(edges),
+                             name=f"component {k + 1}",
+                             marker=dict(color=rgba(component_color(k), 0.8), line=dict(width=0)),
+                             legendgroup="components"), row=2, col=1)
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="houses")
+    _apply_axis(fig, axis, row=2)
+    return _style(fig, f"Truth revealed — {100 * ag.fraction:.1f}% agreement", height)
+
+
+_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(k: int) -> str:
+    return str(k).translate(_SUBS)

@@ -1,0 +1,308 @@
+"""1-D house prices: a two-component Gaussian mixture on log sale prices, step by step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import emdata
+import emui
+from emviz import export
+from emviz.common import frame_indices, half_step_iteration, trajectory_figure
+from emviz.gauss1d import (
+    AxisFormat,
+    agreement,
+    animation_figure,
+    house_numbers,
+    mixture_figure,
+    params_1d,
+    price_axis,
+    truth_figure,
+)
+from emviz.palette import component_color
+
+KEY = "hp"
+DATASETS = {
+    "ames": "Ames, Iowa — two neighbourhoods (real)",
+    "windsor": "Windsor, Canada — 546 houses (real)",
+    "synthetic_1d": "Synthetic — three known Gaussians",
+}
+DEFAULTS = {
+    "ames": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
+    "windsor": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
+    "synthetic_1d": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
+}
+COLLAPSE_SD = 1e-4  # starting σ of the component placed on a single price (log10 units)
+
+
+@st.cache_resource(show_spinner=False)
+def _animation(data_key: str, settings_key: str, _x, _trace, _axis):
+    return animation_figure(_x, _trace, axis=_axis)
+
+
+def _k(name: str) -> str:
+    return emui.widget_key(KEY, name)
+
+
+def _price(v: float, ds) -> str:
+    """A log10 price as money (or the raw value for synthetic data)."""
+    if ds.display_transform == "log10(price)":
+        cur = "CA$" if ds.extra.get("price_unit") == "CAD" else "$"
+        return f"{cur}{10 ** v:,.0f}"
+    return f"{v:.4g}"
+
+
+def _collapse_start(x: np.ndarray) -> float:
+    """The price the collapse preset starts a component on: the median house."""
+    return float(np.sort(x)[len(x) // 2])
+
+
+def _apply_collapse(x: np.ndarray) -> None:
+    """Button callback: reg 0, K = 2, one component started on a single price."""
+    x0 = _collapse_start(x)
+    st.session_state[_k("n_components")] = 2
+    st.session_state[_k("init")] = "custom"
+    st.session_state[_k("means")] = f"{x0:.6f}, {float(np.mean(x)):.6f}"
+    st.session_state[_k("reg")] = 0.0
+    st.session_state[_k("step")] = 0
+    st.session_state["hp_collapse"] = st.session_state[_k("means")]
+
+
+def _fix_collapse() -> None:
+    """Button callback: turn regularisation on (same start), and jump to the end of the run."""
+    st.session_state[_k("reg")] = 1e-3
+    st.session_state[_k("step")] = 10**9
+
+
+def _reset_to(data_key: str) -> None:
+    for name, v in DEFAULTS[data_key].items():
+        st.session_state[_k(name)] = v
+    st.session_state.pop("hp_collapse", None)
+    st.session_state[_k("step")] = 0
+
+
+def _on_data_change() -> None:
+    _reset_to(st.session_state[_k("data")])
+    st.session_state.pop(_k("house"), None)
+
+
+def house_panel(x, ds, trace, s, axis_fmt) -> None:
+    """One house, chosen by the learner, with the E- and M-step formulas filled in."""
+    n = len(x)
+    order = np.argsort(x, kind="stable")
+    final_r = np.asarray(trace.responsibilities(trace.n_iter))
+    if _k("house") not in st.session_state or st.session_state[_k("house")] not in range(n):
+        # Default: the house the final fit is least sure about — the interesting case.
+        st.session_state[_k("house")] = int(np.argmin(np.abs(final_r.max(axis=1) - 1 / final_r.shape[1] - 0.1)))
+    label = "house" if ds.display_transform == "log10(price)" else "point"
+    i = st.select_slider(
+        f"Choose a {label} (sorted by {'price' if label == 'house' else 'value'})",
+        options=[int(j) for j in order], key=_k("house"),
+        format_func=lambda j: f"#{j + 1} · {_price(x[j], ds)}")
+    t = half_step_iteration(s)
+    t = 0 if t is None else min(t, trace.n_iter - 1)
+    if trace.n_iter == 0:
+        st.info("The fit stopped before its first iteration, so there is no step to show.")
+        return
+    hn = house_numbers(x, trace, t, i)
+    K = len(hn.weights)
+    sub = lambda k: f"{k + 1}"  # noqa: E731
+    st.markdown(f"**E-step {t + 1}** for {label} #{i + 1}: x = log₁₀({_price(hn.x_i, ds)}) = "
+                f"{hn.x_i:.4f}" if label == "house" else
+                f"**E-step {t + 1}** for point #{i + 1}: x = {hn.x_i:.4f}")
+    st.caption(f"Parameters θ{t} used: " + "; ".join(
+        f"π{k + 1} = {hn.weights[k]:.3f}, μ{k + 1} = {hn.means[k]:.4f}, σ{k + 1} = {hn.sds[k]:.4f}"
+        for k in range(K)))
+    st.latex(r"r_{ik} = \frac{\pi_k\,\mathcal{N}(x_i \mid \mu_k, \sigma_k^2)}"
+             r"{\sum_j \pi_j\,\mathcal{N}(x_i \mid \mu_j, \sigma_j^2)},\qquad"
+             r"\mathcal{N}(x\mid\mu,\sigma^2)=\frac{1}{\sigma\sqrt{2\pi}}"
+             r"e^{-(x-\mu)^2/2\sigma^2}")
+    terms = " + ".join(rf"{hn.weights[j]:.3f}\times{_num(hn.densities[j])}" for j in range(K)) \
+        if K <= 4 else _num(hn.evidence)
+    for k in range(K):
+        st.latex(
+            rf"r_{{i{sub(k)}}} = \frac{{{hn.weights[k]:.3f}\times{_num(hn.densities[k])}}}"
+            rf"{{{terms}}} = \frac{{{_num(hn.numerators[k])}}}{{{_num(hn.evidence)}}}"
+            rf" = \mathbf{{{hn.resp_i[k]:.4f}}}")
+    st.markdown(f"**M-step {t + 1}**: every point votes with its responsibility; this {label} "
+                f"contributes r_ik to N_k and r_ik·x_i to the weighted sum.")
+    st.latex(r"N_k=\sum_i r_{ik},\quad \mu_k^{\text{new}}=\frac{1}{N_k}\sum_i r_{ik}x_i,\quad"
+             r"\sigma_k^{2,\text{new}}=\frac{\sum_i r_{ik}(x_i-\mu_k^{\text{new}})^2"
+             + (r" + \text{reg}" if hn.reg > 0 else "") + r"}{N_k},\quad"
+             r"\pi_k^{\text{new}}=\frac{N_k}{N}")
+    new = trace.params[t + 1]
+    w1, mu1, sd1 = params_1d(new)
+    for k in range(K):
+        reg_txt = rf" + {hn.reg:g}" if hn.reg > 0 else ""
+        st.latex(
+            rf"\textcolor{{{component_color(k)}}}{{\blacksquare}}\;"
+            rf"N_{sub(k)} = {hn.Nk[k]:.2f}\;(\text{{this {label}: }}{hn.resp_i[k]:.3f}),\quad"
+            rf"\mu_{sub(k)} = \frac{{{hn.sum_rx[k]:.3f}}}{{{hn.Nk[k]:.2f}}} = {hn.new_means[k]:.4f}"
+            rf"\;(\text{{this {label}: }}{hn.resp_i[k] * hn.x_i:.3f}),")
+        st.latex(
+            rf"\sigma^2_{sub(k)} = \frac{{{hn.scatter[k]:.4f}{reg_txt}}}{{{hn.Nk[k]:.2f}}}"
+            rf" = {hn.new_vars[k]:.5f}\;(\sigma_{sub(k)} = {np.sqrt(hn.new_vars[k]):.4f}),\quad"
+            rf"\pi_{sub(k)} = \frac{{{hn.Nk[k]:.2f}}}{{{hn.N}}} = {hn.new_weights[k]:.4f}")
+    ok = np.allclose(hn.new_means, mu1, rtol=1e-6, atol=1e-9) and \
+        np.allclose(hn.new_weights, w1, rtol=1e-6, atol=1e-9) and \
+        np.allclose(np.sqrt(hn.new_vars), sd1, rtol=1e-5, atol=1e-9)
+    if ok:
+        st.caption(f"✓ These hand-computed numbers equal θ{t + 1} from the EM engine "
+                   f"(μ = {', '.join(f'{m:.4f}' for m in mu1)}).")
+    else:
+        st.caption("These hand-computed numbers differ from the engine's θ — a degenerate step "
+                   "(a variance hit zero) cannot be redone by hand.")
+
+
+def _num(v: float) -> str:
+    """A positive number for LaTeX: fixed point when moderate, a × 10^b otherwise."""
+    v = float(v)
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e5:
+        return f"{v:.4g}"
+    m, e = f"{v:.3e}".split("e")
+    return rf"{m}\times10^{{{int(e)}}}"
+
+
+def main() -> None:
+    st.sidebar.header("Data")
+    if _k("data") not in st.session_state:
+        st.session_state[_k("data")] = "ames"
+    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
+                                    key=_k("data"), on_change=_on_data_change)
+    ds = emdata.load_dataset(data_key)
+    x = np.asarray(ds.X, dtype=float)[:, 0]
+    is_price = ds.display_transform == "log10(price)"
+    axis_fmt = price_axis(x, "CA$" if ds.extra.get("price_unit") == "CAD" else "$") if is_price \
+        else AxisFormat(title=ds.feature_names[0])
+
+    st.sidebar.button("Collapse preset: reg 0, one component on a single price",
+                      key=_k("collapse"), on_click=_apply_collapse, args=(x,),
+                      help="Starts one component on the median price with a tiny spread and no "
+                           "regularisation, so you can watch the likelihood run away.",
+                      use_container_width=True)
+    settings = emui.fit_controls(KEY, family="gaussian", defaults=DEFAULTS[data_key], n_features=1)
+    collapse = (st.session_state.get("hp_collapse") is not None
+                and settings.init == "custom"
+                and st.session_state.get(_k("means")) == st.session_state.get("hp_collapse"))
+    if collapse:
+        from dataclasses import replace
+
+        settings = replace(settings, custom_sds=(COLLAPSE_SD, float(np.std(x))))
+    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
+                      use_container_width=True)
+
+    emui.page_header(
+        "🏠 House prices: two neighbourhoods in one histogram",
+        "Sale prices from two neighbourhoods are pooled into one list and the neighbourhood "
+        "is hidden. A mixture of two bell curves (on the log-price scale) tries to recover "
+        "them: the **E-step** colours every house by how likely each curve is to have "
+        "produced it, the **M-step** refits each curve to the houses, weighted by those "
+        "colours. Step through it, then reveal the true neighbourhoods.")
+    n_shown = min(len(x), 2000)
+    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
+
+    trace = emui.run_fit(x, settings, data_key)
+    if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
+        st.session_state[_k("step")] = trace.n_half_steps - 1
+    hs = emui.step_slider(trace, KEY)
+    s = int(hs.s)
+    emui.status_banner(trace)
+    if trace.status == "degenerate":
+        with st.container(border=True):
+            st.markdown(
+                "**What happened?** One component shrank onto a single price. A normal curve "
+                "with spread σ has height 1/(σ√2π) at its centre, so as σ → 0 that one house's "
+                "density — and with it the log-likelihood — grows without limit. The maximum "
+                "likelihood of a Gaussian mixture does not exist; EM just found the cliff. "
+                "**The fix** is a prior that keeps variances away from zero: regularisation "
+                "adds reg to each component's scatter before dividing by N_k.")
+            st.button("Fix it: turn regularisation on (reg = 0.001)", key=_k("fix"),
+                      on_click=_fix_collapse, type="primary")
+    elif collapse and settings.reg > 0:
+        st.info("Same start as the collapse preset, but with regularisation on: the spike "
+                "cannot shrink below σ² ≈ reg/N_k, so it stays a proper component.", icon="🛟")
+
+    left, right = st.columns([3, 2], gap="medium")
+    highlight = st.session_state.get(_k("house"))
+    fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
+                             true_params=ds.true_params)
+    with left:
+        st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
+    with right:
+        emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
+        emui.loglik_chart(trace, s, key=_k("loglik"))
+    emui.proof_panel(trace, s)
+
+    tabs = st.tabs(["🏠 One house, by the numbers", "📈 μ, σ, π over iterations", "▶ Animation",
+                    "🎲 Restarts", "🔍 Reveal the truth", "⬇ Downloads"])
+    with tabs[0]:
+        house_panel(x, ds, trace, s, axis_fmt)
+    fig_traj = trajectory_figure(trace, s, unit="log₁₀ $" if is_price else None)
+    with tabs[1]:
+        st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
+    with tabs[2]:
+        st.caption("Plays in your browser: one frame per half-step (long runs are subsampled), "
+                   "up to 600 points in the rug.")
+        st.plotly_chart(_animation(data_key, settings.cache_key(), x, trace, axis_fmt),
+                        key=_k("anim"), theme="streamlit")
+    with tabs[3]:
+        if settings.n_restarts > 1:
+            traces = emui.run_restarts(x, settings, data_key)
+            emui.restarts_chart(traces, key=_k("restarts"))
+        else:
+            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                    "fits from different seeds.")
+    with tabs[4]:
+        truth_tab(x, ds, trace, s, axis_fmt)
+    with tabs[5]:
+        steps = frame_indices(trace.n_half_steps, 60)
+        emui.downloads(
+            trace, x, KEY, figures={"Histogram and components": fig_mix,
+                                    "Parameter trajectories": fig_traj},
+            gif=lambda: export.run_gif(
+                lambda j: mixture_figure(x, trace, j, axis=axis_fmt, true_params=ds.true_params),
+                steps),
+            feature_names=ds.feature_names)
+    emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
+
+
+def truth_tab(x, ds, trace, s, axis_fmt) -> None:
+    if ds.labels is None:
+        st.info("This dataset has no known groups to compare with. Try Ames (neighbourhoods) "
+                "or the synthetic data (true components).")
+        return
+    final = s == trace.n_half_steps - 1
+    if not final:
+        st.info("Move the Step slider to the last half-step (the fitted result) to reveal the "
+                f"true {ds.label_name.lower()}s.")
+        return
+    R = np.asarray(trace.responsibilities(trace.n_iter))
+    ag = agreement(ds.labels, R.argmax(axis=1), R.shape[1])
+    st.metric("Agreement with the truth", f"{100 * ag.fraction:.1f}%",
+              help="Share of points whose most likely component matches their true group, "
+                   "after matching components to groups in the best way.")
+    st.plotly_chart(truth_figure(x, ds.labels, R, axis=axis_fmt, label_name=ds.label_name.lower()),
+                    key=_k("truth"), theme="streamlit")
+    table = pd.DataFrame(ag.table, columns=ag.label_names,
+                         index=[f"component {k + 1}" + (f" → {ag.match[k]}" if k in ag.match else "")
+                                for k in range(ag.table.shape[0])])
+    st.caption(f"Points by most likely component (rows) and true {ds.label_name.lower()} (columns).")
+    st.dataframe(table)
+    if ds.true_params is not None:
+        w, mu, sd = params_1d(trace.params[-1])
+        tw, tmu, tsd = params_1d(ds.true_params)
+        rows = []
+        for k, lab in ag.match.items():
+            j = int(lab) if lab.isdigit() else None
+            if j is not None and j < len(tw):
+                rows.append({"component": k + 1, "fitted π": w[k], "true π": tw[j],
+                             "fitted μ": mu[k], "true μ": tmu[j], "fitted σ": sd[k], "true σ": tsd[j]})
+        if rows:
+            st.caption("Fitted against true parameters (matched components).")
+            st.dataframe(pd.DataFrame(rows).set_index("component").round(3))
+
+
+main()
