@@ -33,6 +33,9 @@ KL_COLOR = "#D55E00"  # the gap KL(q ‖ p(z | x, θ))
 CURRENT_COLOR = "#D55E00"  # the current step in the gains chart
 OTHER_COLOR = "#56B4E9"  # the other steps in the gains chart
 
+#: Points of the bound curve the page asks ``emcore.bound_curve`` for (a ∈ [−0.5, 1.5]).
+CURVE_POINTS = 41
+
 #: Relative size below which a negative margin is floating-point rounding, not a violation.
 ROUNDING = 1e-10
 
@@ -131,6 +134,16 @@ class ProofStep:
     def bound_gain(self) -> float:
         """L(q_t, θ_{t+1}) − L(q_t, θ_t): equals :attr:`q_gain` (H(q_t) cancels)."""
         return self.bound_m - self.bound_e
+
+    @property
+    def loglik_gap_t(self) -> float:
+        """ℓ(θ_t) + log p(θ_t) − objective(θ_t): 0 for soft EM; ℓ − ℓ_C > 0 for hard EM."""
+        return self.loglik_t + self.log_prior_t - self.objective_t
+
+    @property
+    def loglik_change(self) -> float:
+        """ℓ(θ_{t+1}) − ℓ(θ_t), the plain log-likelihood (guaranteed ≥ 0 only for soft EM)."""
+        return self.loglik_next - self.loglik_t
 
     @property
     def gain(self) -> float:
@@ -527,18 +540,40 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
 
 
 # --- figures --------------------------------------------------------------------------------
+#
+# The figures are written as plain dictionaries and wrapped without Plotly's per-property
+# validation (``_validate=False``), which costs tens of milliseconds per figure and would
+# eat most of a slider step's budget. The tests validate every figure once instead.
+
+GRID = "rgba(127,127,127,0.25)"
 
 
-def _base_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left"},
-        height=height,
-        margin={"l": 70, "r": 20, "t": 60, "b": 55},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
-    )
-    return fig
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _layout(title: str, height: int = 380, **extra) -> dict:
+    layout = {
+        "title": {"text": title, "x": 0.0, "xanchor": "left"},
+        "height": height,
+        "margin": {"l": 70, "r": 20, "t": 60, "b": 55},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0,
+                   "xanchor": "right"},
+    }
+    layout.update(extra)
+    return layout
+
+
+def _hline(y: float, color: str, dash: str = "dot") -> dict:
+    return {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
+            "line": {"color": color, "dash": dash, "width": 1}}
+
+
+def _vline(x: float) -> dict:
+    return {"type": "line", "yref": "paper", "y0": 0, "y1": 1, "xref": "x", "x0": x, "x1": x,
+            "line": {"color": "rgba(127,127,127,0.5)", "dash": "dot", "width": 1}}
 
 
 def _objective_name(step: ProofStep) -> str:
@@ -569,6 +604,12 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     step : ProofStep
     stage : {"init", "E", "M"}
         The half-step the learner is on; the other bar is drawn faded.
+
+    Returns
+    -------
+    go.Figure
+        Traces: 0 the bound 𝓛 (bars from ``base``), 1 the gap (bars on top of 𝓛, true
+        values in ``customdata``), 2 the top of each bar, ℓ (markers).
     """
     s = step
     it = s.t + 1
@@ -578,61 +619,47 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     kls = np.array([s.kl_e, s.kl])
     tops = np.array([s.objective_t, s.objective_next])
     span = max(abs(s.gain), abs(s.kl), abs(s.kl_e), abs(s.bound_gain), 1e-9 * s.scale)
-    base = min(bounds.min(), s.objective_t) - span
-    top = max(tops.max(), bounds.max() + np.maximum(kls, 0).max())
+    base = float(min(bounds.min(), s.objective_t) - span)
+    top = float(max(tops.max(), (bounds + np.maximum(kls, 0)).max()))
     current = {"E": 0, "M": 1}.get(stage)
     gap = "gap" if s.hard else "KL"
     opacity = [1.0 if current in (None, i) else 0.35 for i in range(2)]
-
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=x, y=bounds - base, base=[base, base], name="lower bound 𝓛(q, θ)",
-            marker={"color": BOUND_COLOR, "opacity": opacity},
-            customdata=bounds, hovertemplate="𝓛 = %{customdata:.6f}<extra></extra>",
-            width=0.5,
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=x, y=np.maximum(kls, 0.0), base=bounds, name=_gap_name(s),
-            marker={"color": KL_COLOR, "opacity": opacity},
-            customdata=kls, hovertemplate="KL = %{customdata:.3e}<extra></extra>",
-            width=0.5,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=tops, mode="markers", name=_objective_name(s),
-            marker={"symbol": "line-ew-open", "size": 60, "color": LOGLIK_COLOR,
-                    "line": {"width": 3}},
-            hovertemplate="%{y:.6f}<extra></extra>",
-        )
-    )
-    fig.add_hline(
-        y=s.objective_t, line={"color": LOGLIK_COLOR, "dash": "dot", "width": 1},
-        annotation_text=f"{_ell(s)}(θ<sub>{s.t}</sub>) = {s.objective_t:.4f}",
-        annotation_position="bottom left",
-    )
+    data = [
+        {"type": "bar", "x": x, "y": bounds - base, "base": [base, base], "width": 0.5,
+         "name": "lower bound 𝓛(q, θ)", "marker": {"color": BOUND_COLOR, "opacity": opacity},
+         "customdata": bounds, "hovertemplate": "𝓛 = %{customdata:.6f}<extra></extra>"},
+        {"type": "bar", "x": x, "y": np.maximum(kls, 0.0), "base": bounds, "width": 0.5,
+         "name": _gap_name(s), "marker": {"color": KL_COLOR, "opacity": opacity},
+         "customdata": kls, "hovertemplate": gap + " = %{customdata:.3e}<extra></extra>"},
+        {"type": "scatter", "x": x, "y": tops, "mode": "markers", "name": _objective_name(s),
+         "marker": {"symbol": "line-ew-open", "size": 60, "color": LOGLIK_COLOR,
+                    "line": {"width": 3, "color": LOGLIK_COLOR}},
+         "hovertemplate": "%{y:.6f}<extra></extra>"},
+    ]
+    annotations = [
+        {"xref": "paper", "x": 0.0, "y": s.objective_t, "yref": "y", "showarrow": False,
+         "xanchor": "left", "yanchor": "top",
+         "text": f"{_ell(s)}(θ<sub>{s.t}</sub>) = {s.objective_t:.4f}",
+         "font": {"color": LOGLIK_COLOR}},
+    ]
     for i in range(2):
-        fig.add_annotation(
-            x=x[i], y=(base + bounds[i]) / 2, text=f"𝓛 = {bounds[i]:.4f}", showarrow=False,
-            font={"color": "white", "size": 13},
-        )
-        fig.add_annotation(
-            x=x[i], y=tops[i], text=f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}",
-            showarrow=False, xanchor="left", xshift=75, align="left",
-            font={"size": 13},
-        )
-    _base_layout(fig, f"{_ell(s)} = 𝓛(q, θ) + {gap} at this step (Bishop's picture)")
-    fig.update_layout(barmode="overlay", bargap=0.4)
+        annotations.append(
+            {"x": x[i], "y": (base + bounds[i]) / 2, "text": f"𝓛 = {bounds[i]:.4f}",
+             "showarrow": False, "font": {"color": "white", "size": 13}})
+        annotations.append(
+            {"x": x[i], "y": tops[i], "showarrow": False, "xanchor": "left", "xshift": 75,
+             "align": "left", "font": {"size": 13},
+             "text": f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}"})
     pad = 0.15 * (top - base)
-    fig.update_yaxes(
-        title_text="nats (axis zoomed to this step)", range=[base, top + pad],
-        tickformat=".6g", exponentformat="none",
+    layout = _layout(
+        f"{_ell(s)} = 𝓛(q, θ) + {gap} at this step (Bishop's picture)",
+        barmode="overlay", bargap=0.4, annotations=annotations,
+        shapes=[_hline(s.objective_t, LOGLIK_COLOR)],
+        yaxis={"title": {"text": "nats (axis zoomed to this step)"}, "range": [base, top + pad],
+               "tickformat": ".6g", "exponentformat": "none", "gridcolor": GRID},
+        xaxis={"title": {"text": ""}},
     )
-    fig.update_xaxes(title_text="")
-    return fig
+    return _figure(data, layout)
 
 
 def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
@@ -645,80 +672,71 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
         length (both include the log-prior when the fit is regularised).
     step : ProofStep
         The numbers of the same step, for the marked points.
+
+    Returns
+    -------
+    go.Figure
+        Traces: 0 the objective curve, 1 the bound curve, 2 the marked points (ℓ(θ_t),
+        𝓛(q_t, θ_{t+1}), ℓ(θ_{t+1})), 3 the KL gap at a = 1.
     """
     s = step
     a = np.asarray(curve["a"], dtype=float)
     obj = np.asarray(curve["objective"], dtype=float)
     bnd = np.asarray(curve["bound"], dtype=float)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=a, y=obj, mode="lines", name=_objective_name(s),
-            line={"color": LOGLIK_COLOR, "width": 3},
-            hovertemplate="a = %{x:.3f}<br>value = %{y:.6f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=a, y=bnd, mode="lines", name=f"lower bound 𝓛(q<sub>{s.t}</sub>, θ)",
-            line={"color": BOUND_COLOR, "width": 3, "dash": "dash"},
-            hovertemplate="a = %{x:.3f}<br>𝓛 = %{y:.6f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[0.0, 1.0, 1.0], y=[s.objective_t, s.bound_m, s.objective_next],
-            mode="markers", name="θ_t and θ_{t+1}", showlegend=False,
-            marker={"size": 11, "color": [LOGLIK_COLOR, BOUND_COLOR, LOGLIK_COLOR],
+    data = [
+        {"type": "scatter", "x": a, "y": obj, "mode": "lines", "name": _objective_name(s),
+         "line": {"color": LOGLIK_COLOR, "width": 3},
+         "hovertemplate": "a = %{x:.3f}<br>value = %{y:.6f}<extra></extra>"},
+        {"type": "scatter", "x": a, "y": bnd, "mode": "lines",
+         "name": f"lower bound 𝓛(q<sub>{s.t}</sub>, θ)",
+         "line": {"color": BOUND_COLOR, "width": 3, "dash": "dash"},
+         "hovertemplate": "a = %{x:.3f}<br>𝓛 = %{y:.6f}<extra></extra>"},
+        {"type": "scatter", "x": [0.0, 1.0, 1.0],
+         "y": [s.objective_t, s.bound_m, s.objective_next], "mode": "markers",
+         "showlegend": False,
+         "marker": {"size": 11, "color": [LOGLIK_COLOR, BOUND_COLOR, LOGLIK_COLOR],
                     "line": {"width": 1.5, "color": "white"}},
-            hovertemplate="%{y:.6f}<extra></extra>",
-        )
-    )
-    # the gap at a = 1 is the KL divergence
-    fig.add_trace(
-        go.Scatter(
-            x=[1.0, 1.0], y=[s.bound_m, s.objective_next], mode="lines", showlegend=False,
-            line={"color": KL_COLOR, "width": 4}, hoverinfo="skip",
-        )
-    )
-    fig.add_annotation(
-        x=0.0, y=s.objective_t, ax=-40, ay=-40,
-        text=f"touch at θ<sub>{s.t}</sub>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}", showarrow=True,
-        arrowhead=2, xanchor="right",
-    )
-    fig.add_annotation(
-        x=1.0, y=s.bound_m, ax=40, ay=40,
-        text=f"bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}", showarrow=True,
-        arrowhead=2, xanchor="left",
-    )
-    fig.add_annotation(
-        x=1.0, y=s.objective_next, ax=40, ay=-40,
-        text=(f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}<br>"
-              f"gap {'' if s.hard else 'KL '}= {fmt_plain(s.kl)}"),
-        showarrow=True, arrowhead=2, xanchor="left", font={"color": KL_COLOR},
-    )
-    for x0 in (0.0, 1.0):
-        fig.add_vline(x=x0, line={"color": "rgba(127,127,127,0.5)", "dash": "dot", "width": 1})
-    _base_layout(fig, f"The bound touches ℓ at θ<sub>{s.t}</sub> and peaks at θ<sub>{s.t + 1}</sub>")
-    # zoom on the interesting part: from a little below ℓ(θ_t) to a little above ℓ(θ_{t+1})
+         "hovertemplate": "%{y:.6f}<extra></extra>"},
+        {"type": "scatter", "x": [1.0, 1.0], "y": [s.bound_m, s.objective_next],
+         "mode": "lines", "showlegend": False, "hoverinfo": "skip",
+         "line": {"color": KL_COLOR, "width": 4}},
+    ]
+    gap = "gap" if s.hard else "gap KL"
+    annotations = [
+        {"x": 0.0, "y": s.objective_t, "ax": -40, "ay": -40, "showarrow": True, "arrowhead": 2,
+         "xanchor": "right",
+         "text": f"touch at θ<sub>{s.t}</sub>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}"},
+        {"x": 1.0, "y": s.bound_m, "ax": 40, "ay": 40, "showarrow": True, "arrowhead": 2,
+         "xanchor": "left",
+         "text": f"bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}"},
+        {"x": 1.0, "y": s.objective_next, "ax": 40, "ay": -40, "showarrow": True,
+         "arrowhead": 2, "xanchor": "left", "font": {"color": KL_COLOR},
+         "text": (f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}<br>"
+                  f"{gap} = {fmt_plain(s.kl)}")},
+    ]
     lo, hi = _zoom_range(s, obj, bnd, a)
-    fig.update_yaxes(title_text="nats", range=[lo, hi], tickformat=".6g", exponentformat="none")
-    fig.update_xaxes(
-        title_text="position a on the straight path θ(a) = θ_t + a (θ_{t+1} − θ_t)",
-        tickvals=[-0.5, 0.0, 0.5, 1.0, 1.5],
-        ticktext=["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5", f"1 = θ<sub>{s.t + 1}</sub>", "1.5"],
-        range=[float(a.min()), float(a.max())],
+    layout = _layout(
+        f"The bound touches {_ell(s)} at θ<sub>{s.t}</sub> and peaks at θ<sub>{s.t + 1}</sub>",
+        annotations=annotations, shapes=[_vline(0.0), _vline(1.0)],
+        yaxis={"title": {"text": "nats"}, "range": [lo, hi], "tickformat": ".6g",
+               "exponentformat": "none", "gridcolor": GRID},
+        xaxis={"title": {"text": "position a on the straight path "
+                                 "θ(a) = θ<sub>t</sub> + a (θ<sub>t+1</sub> − θ<sub>t</sub>)"},
+               "tickvals": [-0.5, 0.0, 0.5, 1.0, 1.5],
+               "ticktext": ["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5",
+                            f"1 = θ<sub>{s.t + 1}</sub>", "1.5"],
+               "range": [float(a.min()), float(a.max())], "gridcolor": GRID},
     )
-    return fig
+    return _figure(data, layout)
 
 
 def _zoom_range(s: ProofStep, obj: np.ndarray, bnd: np.ndarray, a: np.ndarray):
     """y-range that shows both curves around a ∈ [0, 1] without squashing the step."""
     rise = max(s.objective_next - s.objective_t, s.kl, 1e-9 * s.scale)
     inside = (a >= -0.25) & (a <= 1.25)
-    lowest = np.nanmin(np.concatenate([obj[inside], bnd[inside]]))
+    lowest = float(np.nanmin(np.concatenate([obj[inside], bnd[inside]])))
     lo = max(lowest, s.objective_t - 3.0 * rise)
-    hi = max(s.objective_next, np.nanmax(obj)) + 0.35 * rise
+    hi = max(s.objective_next, float(np.nanmax(obj))) + 0.35 * rise
     return float(lo - 0.1 * rise), float(hi)
 
 
@@ -733,6 +751,12 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
     log_scale : bool
         A logarithmic y-axis; steps whose gain is zero (or a rounding-level negative) cannot
         be drawn on it and are counted in the title instead.
+
+    Returns
+    -------
+    go.Figure
+        One bar trace: x = iteration 1 … n_iter, y = the gains (NaN where a log axis cannot
+        draw them), the exact gains in ``customdata``.
     """
     objective = np.asarray(trace.objective, dtype=float)
     gains = np.diff(objective)
@@ -752,29 +776,29 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
         y = np.where(y > 0, y, np.nan)
         if hidden:
             note = f" — {hidden} step(s) with gain ≤ 0 not drawn on the log axis"
-    fig = go.Figure(
-        go.Bar(
-            x=steps, y=y, marker={"color": colors}, customdata=gains,
-            hovertemplate="iteration %{x}<br>gain = %{customdata:.3e}<extra></extra>",
-            name="gain",
-        )
-    )
-    regularised = is_regularised(trace)
     ell = "ℓ_C" if getattr(trace, "hard", False) else "ℓ"
-    what = f"{ell} + log p(θ)" if regularised else ell
+    what = f"{ell} + log p(θ)" if is_regularised(trace) else ell
     smallest = float(gains.min()) if len(gains) else 0.0
     verdict = (
         f"smallest gain {fmt_plain(smallest)} ≥ 0 ✓"
         if not violations.any()
         else f"{int(violations.sum())} step(s) went DOWN ✗"
     )
-    _base_layout(fig, f"How much each EM step raised {what} ({verdict}){note}", height=340)
-    fig.update_xaxes(title_text="iteration (step θ_{t} → θ_{t+1})")
+    data = [{"type": "bar", "x": steps, "y": y, "marker": {"color": colors},
+             "customdata": gains, "name": "gain",
+             "hovertemplate": "iteration %{x}<br>gain = %{customdata:.3e}<extra></extra>"}]
+    yaxis = {"title": {"text": f"gain in {what} (nats)"}, "gridcolor": GRID}
+    shapes = []
     if log_scale:
-        fig.update_yaxes(type="log", title_text=f"gain in {what} (nats, log scale)",
-                         exponentformat="power")
+        yaxis.update(type="log", exponentformat="power",
+                     title={"text": f"gain in {what} (nats, log scale)"})
     else:
-        fig.update_yaxes(title_text=f"gain in {what} (nats)", rangemode="tozero")
-        fig.add_hline(y=0.0, line={"color": "rgba(127,127,127,0.8)", "width": 1})
-    fig.update_layout(showlegend=False)
-    return fig
+        yaxis.update(rangemode="tozero")
+        shapes.append(_hline(0.0, "rgba(127,127,127,0.8)", dash="solid"))
+    layout = _layout(
+        f"How much each EM step raised {what} ({verdict}){note}", height=340,
+        showlegend=False, yaxis=yaxis, shapes=shapes,
+        xaxis={"title": {"text": "iteration (the step θ<sub>t</sub> → θ<sub>t+1</sub>)"},
+               "gridcolor": GRID},
+    )
+    return _figure(data, layout)

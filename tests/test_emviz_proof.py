@@ -137,6 +137,7 @@ def test_proof_step_numbers_equal_trace_and_independent_computation(name, reques
         assert s.log_prior_next == pytest.approx(s.objective_next - s.loglik_next, abs=tol)
         # the identities the page shows
         assert s.kl_e == pytest.approx(0.0, abs=1e-8 * scale)
+        assert s.loglik_gap_t == pytest.approx(0.0, abs=1e-9 * scale)
         assert s.bound_e == pytest.approx(s.objective_t, abs=1e-8 * scale)
         assert s.bound_m + s.kl == pytest.approx(s.objective_next, abs=1e-8 * scale)
         assert s.q_gain == pytest.approx(s.bound_gain, abs=1e-8 * scale)
@@ -181,6 +182,7 @@ def test_hard_em_proves_the_classification_likelihood(fit_hard):
         assert s.loglik_t - s.objective_t == pytest.approx(
             logsumexp(lj_t, axis=1).sum() - lj_t.max(axis=1).sum(), abs=1e-9 * scale)
         assert s.loglik_t > s.objective_t
+        assert s.loglik_gap_t == pytest.approx(s.loglik_t - s.objective_t, abs=0)
         lines = proof.derivation_lines(s)
         assert lines == proof.hard_lines(s) and len(lines) == 3
         assert all(line.holds for line in lines)
@@ -368,3 +370,18 @@ def test_gains_figure_flags_a_decrease():
     fig = proof.gains_figure(FakeTrace(), 0)
     assert "went DOWN" in fig.layout.title.text
     assert list(fig.data[0].marker.color)[1] == "#CC0000"
+
+
+@pytest.mark.parametrize("stage", ["init", "E", "M"])
+def test_every_figure_is_valid_plotly(fit_1d, fit_hard, fit_2d_reg, stage):
+    # the builders skip Plotly's validation for speed; validate every figure here instead
+    import plotly.graph_objects as go
+
+    for X, trace in (fit_1d, fit_hard, fit_2d_reg):
+        s = proof.proof_step(X, trace, 1)
+        figs = [proof.bishop_bars_figure(s, stage),
+                proof.bound_curve_figure(emcore.bound_curve(trace, 1, n_points=11), s),
+                proof.gains_figure(trace, 1), proof.gains_figure(trace, 1, log_scale=True)]
+        for fig in figs:
+            go.Figure(fig.to_dict())  # raises on any invalid property
+            assert fig.layout.title.text and len(fig.to_json()) < 5_000_000

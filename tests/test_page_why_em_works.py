@@ -1,0 +1,205 @@
+"""AppTest of the "Why EM works" page: the numbers on screen are the trace's numbers.
+
+Every check compares what the page displays (metrics, LaTeX lines, chart JSON) with values
+read from an emcore trace fitted here, for the default fit and for fits "published" by
+other pages through ``st.session_state["em_fits"]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import emcore
+import emdata
+from emviz import proof
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why_em_works.py")
+
+
+def decode(values):
+    if isinstance(values, dict) and "bdata" in values:
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, dtype=float)
+
+
+def charts(at) -> list[dict]:
+    """The page's Plotly figures as dicts, in page order: bars, bound curve, gains."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def latex_text(at) -> str:
+    return "\n".join(el.value for el in at.latex)
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def assert_page_shows(at, trace, t: int) -> None:
+    """Metrics, LaTeX lines and charts show step t of ``trace``."""
+    assert not at.exception, [e.message for e in at.exception]
+    sub = proof.sub
+    m = metrics(at)
+    ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
+    assert m[f"{ell}(θ{sub(t)})"] == f"{trace.objective[t]:.4f}"
+    assert m[f"{ell}(θ{sub(t + 1)})"] == f"{trace.objective[t + 1]:.4f}"
+    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)})"] == f"{trace.q[t]:.4f}"
+    assert m[f"H(q{sub(t)})"] == f"{trace.entropy[t]:.4f}"
+    text = latex_text(at)
+    for value in (trace.objective[t], trace.objective[t + 1], trace.q[t] + trace.log_prior[t + 1]):
+        assert proof.fmt(float(value)) in text
+    if not trace.hard:
+        assert proof.fmt(float(trace.entropy[t])) in text
+        assert proof.fmt(float(trace.entropy[t] + trace.kl[t])) in text  # cross-entropy
+        assert proof.fmt(float(trace.kl[t])) in text
+    bars, curve, gains = charts(at)
+    # bars: bound + gap after the M-step stack up to objective[t+1]
+    np.testing.assert_allclose(decode(bars["data"][2]["y"]), trace.objective[t:t + 2])
+    np.testing.assert_allclose(decode(bars["data"][1]["customdata"])[1], trace.kl[t])
+    # the bound curve is emcore.bound_curve(trace, t)
+    expected = emcore.bound_curve(trace, t, n_points=proof.CURVE_POINTS)
+    np.testing.assert_allclose(decode(curve["data"][0]["y"]), expected["objective"])
+    np.testing.assert_allclose(decode(curve["data"][1]["y"]), expected["bound"])
+    # gains: every step, current one highlighted
+    np.testing.assert_allclose(decode(gains["data"][0]["customdata"]), np.diff(trace.objective))
+    colors = gains["data"][0]["marker"]["color"]
+    assert colors[t] == proof.CURRENT_COLOR and colors.count(proof.CURRENT_COLOR) == 1
+
+
+def default_trace(name: str = "faithful"):
+    """The page's default fit, refitted here with emcore directly (same settings)."""
+    X = np.asarray(emdata.load_dataset("faithful").X, dtype=float)[:, 1]
+    init = emcore.params_from_means(X[:, None], np.array([[60.0], [66.0]]))
+    return emcore.fit_gaussian_mixture(X, 2, init=init, max_iter=40, tol=1e-8, reg=0.0)
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    return app
+
+
+def test_default_fit_shows_the_traces_numbers_and_steps(at):
+    trace = default_trace()
+    assert at.selectbox(key="why_source").value == "default"
+    assert trace.n_iter >= 10  # the default start makes EM take visible steps
+    assert_page_shows(at, trace, 0)
+    first = charts(at)
+    # one step further (E-step of iteration 3): new numbers, new figures
+    at.select_slider(key="why_step").set_value(5).run()
+    assert_page_shows(at, trace, 2)
+    later = charts(at)
+    assert first[0]["data"][2] != later[0]["data"][2]
+    assert first[1]["data"][0]["y"] != later[1]["data"][0]["y"]
+    # M-step of the same iteration: same numbers, the other bar highlighted
+    at.select_slider(key="why_step").set_value(6).run()
+    assert_page_shows(at, trace, 2)
+    assert charts(at)[0]["data"][0]["marker"]["opacity"] == [0.35, 1.0]
+    # the ▶ button moves one half-step
+    at.button(key="why_next").click().run()
+    assert at.select_slider(key="why_step").value == 7
+    assert_page_shows(at, trace, 3)
+    # the last half-step
+    at.select_slider(key="why_step").set_value(trace.n_half_steps - 1).run()
+    assert_page_shows(at, trace, trace.n_iter - 1)
+
+
+def test_every_inequality_on_screen_is_ticked(at):
+    text = latex_text(at)
+    assert text.count(r"\checkmark") >= 6
+    assert r"\times\ \text{violated" not in text
+    assert "Gibbs" in " ".join(el.value for el in at.markdown)
+
+
+def test_log_scale_toggle(at):
+    at.toggle(key="why_log").set_value(True).run()
+    assert not at.exception
+    assert charts(at)[2]["layout"]["yaxis"]["type"] == "log"
+
+
+def test_default_controls_other_data_more_components_and_regularisation(at):
+    at.selectbox(key="why_data").set_value("ames").run()
+    assert not at.exception
+    at.slider(key="why_k").set_value(3).run()
+    assert not at.exception
+    at.select_slider(key="why_reg").set_value(0.1).run()
+    assert not at.exception
+    assert any("regularised" in el.value for el in at.info)
+    # the regularised proof names the prior and every check still holds
+    text = latex_text(at)
+    assert r"\log p(\theta_t)" in text and r"\times\ \text{violated" not in text
+
+
+def published(X, trace, page="blobs_2d", title="Old Faithful (2-D)"):
+    return {page: {"page": page, "title": title, "X": X, "trace": trace}}
+
+
+def test_a_published_fit_is_explained_with_its_own_numbers():
+    X = np.asarray(emdata.load_dataset("faithful").X, dtype=float)
+    trace = emcore.fit_gaussian_mixture(X, 3, init="random_from_data", max_iter=15, tol=None,
+                                        reg=0.5, seed=4)
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["em_fits"] = published(X, trace)
+    app.session_state["em_last_fit"] = "blobs_2d"
+    app.run()
+    assert app.selectbox(key="why_source").value == "blobs_2d"
+    assert any("regularised" in el.value for el in app.info)
+    assert_page_shows(app, trace, 0)
+    app.select_slider(key="why_step").set_value(8).run()
+    assert_page_shows(app, trace, 3)
+    # switching to the default fit still works
+    app.selectbox(key="why_source").set_value("default").run()
+    assert_page_shows(app, default_trace(), 3)
+
+
+def test_a_published_multinomial_fit():
+    rng = np.random.default_rng(2)
+    probs = np.array([[0.5, 0.3, 0.1, 0.1], [0.05, 0.15, 0.4, 0.4]])
+    X = np.array([rng.multinomial(10, probs[k]) for k in rng.integers(0, 2, 150)])
+    trace = emcore.fit_multinomial_mixture(X, 2, max_iter=8, tol=None, alpha=1.0, seed=0)
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["em_fits"] = published(X, trace, page="baskets", title="Baskets")
+    app.session_state["em_last_fit"] = "baskets"
+    app.run()
+    app.select_slider(key="why_step").set_value(3).run()
+    assert_page_shows(app, trace, 1)
+
+
+def test_a_published_hard_em_fit_explains_the_classification_likelihood():
+    X = np.asarray(emdata.load_dataset("faithful").X, dtype=float)
+    trace = emcore.fit_gaussian_mixture(X, 2, covariance_type="spherical", hard=True,
+                                        init="random_from_data", max_iter=6, tol=None, seed=5)
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["em_fits"] = published(X, trace)
+    app.run()
+    assert app.selectbox(key="why_source").value == "blobs_2d"  # the only published fit
+    assert_page_shows(app, trace, 0)
+    warning = " ".join(el.value for el in app.warning)
+    assert "hard EM" in warning and f"{trace.log_likelihood[0]:.4f}" in warning
+    assert r"\ell_C" in latex_text(app)
+
+
+def test_a_fit_without_iterations_is_not_offered():
+    X = np.asarray(emdata.load_dataset("faithful").X, dtype=float)
+    trace = emcore.fit_gaussian_mixture(X, 2, max_iter=1, tol=None, seed=0)
+    empty = type("Empty", (), {"n_iter": 0})()
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    fits = published(X, trace)
+    fits["house_prices"] = {"page": "house_prices", "title": "none", "X": X, "trace": empty}
+    app.session_state["em_fits"] = fits
+    app.session_state["em_last_fit"] = "house_prices"
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="why_source").options == [
+        "Old Faithful (2-D) (from the blobs_2d page)",
+        "a small default fit (settings in the sidebar)",
+    ]
+    # the last-viewed fit cannot be explained, so the page falls back to the other published one
+    assert app.selectbox(key="why_source").value == "blobs_2d"
