@@ -36,29 +36,32 @@ class _Pass:
     entropy: float
     class_loglik: float
     acc: np.ndarray | None
+    q_prev: float = np.nan
     ok: bool = True
     bad_row: int = -1
 
 
-def _data_pass(family, data, state, hard, want_stats, resp_out=None, chunk=None):
+def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=None, chunk=None):
     """One pass over the rows at θ = ``state``.
 
     Returns ℓ(θ), H(q) (0 when hard), the classification log-likelihood Σ_i max_k log π_k p_ik,
     and, if ``want_stats``, Σ_i r_ik [family statistics]. ``resp_out`` (N, K), if given,
-    receives the responsibilities.
+    receives the responsibilities. If ``resp_prev`` (N, K) holds q_{t−1}, the pass also returns
+    ``q_prev`` = Σ_ik q_{t−1}(ik) log[π_k p(x_i | θ_k)] = Q(θ | θ_{t−1}), evaluated with the very
+    same log-densities as ℓ(θ) (so that KL = ℓ − Q − H is accurate to round-off).
     """
     N = data.n_samples
     K = state.weights.shape[0]
-    width = max(family.buffer_width(K, data), K)
-    chunk = chunk or _chunk_rows(N, width + 2 * K)
-    logj = np.empty((chunk, K))
-    resp = np.empty((chunk, K))
     bw = family.buffer_width(K, data)
+    chunk = chunk or _chunk_rows(N, max(bw, K) + 2 * K)
+    logj = np.empty((chunk, K))
+    resp = np.empty((chunk, K)) if resp_out is None else None
     buf = np.empty((chunk, bw)) if bw else None
     acc = np.zeros((K, family.stats_width(data))) if want_stats else None
     ll = 0.0
     H = 0.0
     cll = 0.0
+    qp = 0.0
     for lo in range(0, N, chunk):
         hi = min(N, lo + chunk)
         n = hi - lo
@@ -68,38 +71,43 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, chunk=None)
             bad = np.flatnonzero(~(np.isfinite(m) & (m > 0.5 * LOG0)))
             return _Pass(np.nan, np.nan, np.nan, None, ok=False, bad_row=lo + int(bad[0]))
         lj -= m[:, None]
-        r = resp_out[lo:hi] if resp_out is not None else resp[:n]
+        msum = float(m.sum())
+        if resp_prev is not None:
+            rp = resp_prev[lo:hi]
+            with np.errstate(invalid="ignore"):
+                c = float(np.einsum("ij,ij->", rp, lj))
+            if not np.isfinite(c):  # 0 · (−inf) where a density underflowed
+                pos = rp > 0
+                c = float(np.sum(rp[pos] * lj[pos]))
+            qp += c + msum
+        r = resp[:n] if resp_out is None else resp_out[lo:hi]
+        np.maximum(lj, _LOG_R_FLOOR, out=lj)
         if hard:
-            np.maximum(lj, _LOG_R_FLOOR, out=lj)
             z = np.argmax(lj, axis=1)
             np.exp(lj, out=r)
             s = r.sum(axis=1)
-            ll += float(m.sum() + np.log(s).sum())
-            cll += float(m.sum())
+            ll += msum + float(np.log(s).sum())
+            cll += msum
             r.fill(0.0)
             r[np.arange(n), z] = 1.0
         else:
-            np.maximum(lj, _LOG_R_FLOOR, out=lj)
             np.exp(lj, out=r)
             s = r.sum(axis=1)
             r /= s[:, None]
             logs = np.log(s)
             sl = float(logs.sum())
-            ll += float(m.sum()) + sl
+            ll += msum + sl
             H += sl - float(np.einsum("ij,ij->", r, lj))
         if want_stats:
             family.stats_chunk(data, lo, hi, r, acc)
-    return _Pass(ll, H, cll, acc)
+    return _Pass(ll, H, cll, acc, q_prev=qp if resp_prev is not None else np.nan)
 
 
-def _exact_scatter_fn(family, data, state, hard):
-    """Two-pass scatter about given means under q(θ_t), for components that need it."""
+def _exact_scatter_fn(data, resp):
+    """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it."""
 
     def exact_scatter(components, means):
-        N, D = data.n_samples, data.n_features
-        K = state.weights.shape[0]
-        resp = np.empty((N, K))
-        _data_pass(family, data, state, hard, False, resp_out=resp)
+        D = data.n_features
         Xc = data.Xc
         out = np.empty((len(components), D, D))
         for j, k in enumerate(components):
@@ -376,7 +384,7 @@ def _initial_state(family, data, K, init, rng, hard):
             resp /= resp.sum(axis=1, keepdims=True)
             acc = resp.T @ data.G
             try:
-                state, _ = family.m_step(acc, data, _resp_scatter(data, resp))
+                state, _ = family.m_step(acc, data, _exact_scatter_fn(data, resp))
             except Degenerate:
                 state = _gaussian_start(family, data, acc[:, 1 : 1 + data.n_features] / acc[:, :1])
             return state, init
@@ -416,18 +424,6 @@ def _initial_state(family, data, K, init, rng, hard):
     probs = 0.5 * prof + 0.4 * overall + 0.1 / V
     probs /= probs.sum(axis=1, keepdims=True)
     return MultinomialState(np.full(K, 1.0 / K), probs), init
-
-
-def _resp_scatter(data, resp):
-    def exact_scatter(components, means):
-        Xc = data.Xc
-        out = np.empty((len(components), data.n_features, data.n_features))
-        for j, k in enumerate(components):
-            d = Xc - means[k]
-            out[j] = (resp[:, k, None] * d).T @ d
-        return out
-
-    return exact_scatter
 
 
 # ----------------------------------------------------------------------------------------------
@@ -482,7 +478,10 @@ def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
         "seed": seed,
         "hard": bool(hard),
     }
-    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0)
+    K = int(n_components)
+    resp_cur = np.empty((N, K))
+    resp_nxt = np.empty((N, K)) if max_iter > 0 else None
+    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0, resp_out=resp_cur)
     if not cur.ok:
         raise ValueError(
             f"the starting parameters give row {cur.bad_row} zero density under every component"
@@ -498,14 +497,14 @@ def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
     status, message = "max_iter", ""
     for t in range(max_iter):
         try:
-            new_state, mstats = family.m_step(cur.acc, data, _exact_scatter_fn(family, data, state, hard))
-            q = family.q_value(mstats, new_state, data)
+            new_state, _ = family.m_step(cur.acc, data, _exact_scatter_fn(data, resp_cur))
             new_lp = family.log_prior(new_state)
         except Degenerate as e:
             status, message = "degenerate", _degenerate_message(e, family, t)
             break
-        nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter)
-        if not (nxt.ok and np.isfinite(q) and np.isfinite(new_lp)):
+        nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter,
+                         resp_out=resp_nxt, resp_prev=resp_cur)
+        if not (nxt.ok and np.isfinite(nxt.q_prev) and np.isfinite(new_lp)):
             status = "degenerate"
             message = (
                 f"M-step {t + 1} produced parameters under which row {nxt.bad_row} has zero "
@@ -517,14 +516,13 @@ def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
         lls.append(nxt.loglik)
         lps.append(new_lp)
         objs.append((nxt.class_loglik if hard else nxt.loglik) + new_lp)
-        qs.append(q)
+        qs.append(nxt.q_prev)
         hs.append(0.0 if hard else cur.entropy)
         state, cur = new_state, nxt
+        resp_cur, resp_nxt = resp_nxt, resp_cur
         if tol is not None and (objs[-1] - objs[-2]) / N < tol:
             status = "converged"
             break
-    if status == "max_iter" and max_iter == 0:
-        status = "max_iter"
     return Trace(family, data, params, lls, lps, objs, qs, hs, status, message, settings)
 
 

@@ -27,7 +27,7 @@ from .params import COVARIANCE_TYPES, GaussianParams
 LOG_2PI = float(np.log(2.0 * np.pi))
 #: a component whose variance (in any direction, relative to the data's variance in that
 #: column) falls below this is declared collapsed
-REL_VAR_TOL = 1e-13
+REL_VAR_TOL = 1e-10
 #: a component whose total responsibility falls below this fraction of N has lost its points
 WEIGHT_TOL = 1e-13
 #: one-pass second moments lose log10(M2/S) digits; beyond this ratio recompute two-pass
@@ -332,22 +332,6 @@ class GaussianFamily:
         weights = Nk / Nk.sum()
         state = GaussianState(weights, means, cov, data.col_var)
         return state, (Nk, S)
-
-    def q_value(self, mstats, state, data):
-        """Q(θ' | θ_t) from the statistics of q_t and the new state θ' (no N-sized pass).
-
-        Q = Σ_k N_k [log π'_k − ½(D log 2π + log|Σ'_k|)] − ½ Σ_k tr(Σ'_k⁻¹ S_k(μ'_k)).
-        """
-        Nk, S = mstats
-        D = state.means.shape[1]
-        out = float(np.sum(Nk * (state.log_weights - 0.5 * (D * LOG_2PI + state.logdet))))
-        if self.covariance_type == "tied":
-            P = state.prec_chol[0]
-            out -= 0.5 * float(np.sum((P.T @ S) * P.T))
-        else:
-            # tr(P_kᵀ S_k P_k)
-            out -= 0.5 * float(np.einsum("kdi,kde,kei->", state.prec_chol, S, state.prec_chol))
-        return out
 
     def log_prior(self, state):
         """-(reg/2) Σ tr(Σ⁻¹), counting the shared matrix of ``tied`` once."""

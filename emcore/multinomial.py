@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln, xlogy
+from scipy.special import gammaln
 
 from .gaussian import WEIGHT_TOL, Degenerate
 from .params import MultinomialParams
@@ -180,11 +180,6 @@ class MultinomialFamily:
         probs = num / den[:, None]
         weights = Nk / Nk.sum()
         return MultinomialState(weights, probs), (Nk, C)
-
-    def q_value(self, mstats, state, data):
-        """Q(θ' | θ_t) = Σ_k N_k log π'_k + Σ_i log coef_i + Σ_kv C_kv log θ'_kv."""
-        Nk, C = mstats
-        return float(np.sum(xlogy(Nk, state.weights)) + np.sum(xlogy(C, state.probs))) + data.sum_logcoef
 
     def log_prior(self, state):
         """(alpha − 1) Σ_kv log θ_kv (the Dirichlet's normalising constant dropped)."""
