@@ -1,0 +1,749 @@
+"""Figures for the market-baskets page: a mixture of multinomials over purchase categories.
+
+Each segment k of shoppers has a share π_k of the households and a "typical basket"
+θ_k = (θ_k1, …, θ_kV): the probability that one item bought by a member of the segment
+falls in category v. The figures below show θ and π at any half-step of a fitted
+:class:`emcore.Trace`, the categories that make each segment special (lift over the
+overall basket), the responsibilities of a sample of households, BIC/ICL over K, and,
+for synthetic data, the true parameters against the fitted ones.
+
+Everything here is a pure function of arrays and traces: no Streamlit, no fitting. The only
+arithmetic is on fitted parameters (shares, lifts, a matching of components) and is tested
+against direct computations in ``tests/test_emviz_baskets.py``.
+
+Component ``k`` is drawn in ``emviz.palette.component_color(k)`` everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+
+from emviz.common import animation_controls, frame_indices, half_step_label, half_step_theta_index
+from emviz.palette import NEUTRAL, component_color, rgba
+
+#: Lowest probability shown on the log colour scale of the profile heatmap.
+PROB_FLOOR = 1e-4
+#: log2(lift) is clipped to ±LIFT_CLIP on the colour scale (a lift of 8× or 1/8×).
+LIFT_CLIP = 3.0
+#: A category must make up at least this share of a segment's basket to name or rank it by
+#: lift, so that a tiny category bought by a handful of households cannot top the list.
+MIN_PROB_FOR_LIFT = 0.01
+#: Most frames in a client-side animation (the half-steps are thinned evenly beyond this).
+MAX_FRAMES = 60
+
+_TRANSPARENT = "rgba(0,0,0,0)"
+_FONT = dict(size=14)
+
+
+# --------------------------------------------------------------------------------------
+# Arithmetic on the data and on fitted parameters
+# --------------------------------------------------------------------------------------
+def overall_share(X) -> np.ndarray:
+    """Share of every category in all purchases together (the "overall basket").
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix, shape (N, V)
+        Non-negative counts, one row per customer.
+
+    Returns
+    -------
+    share : ndarray, shape (V,)
+        ``share[v] = Σ_i x_iv / Σ_i Σ_w x_iw``; sums to 1.
+    """
+    totals = np.asarray(X.sum(axis=0), dtype=float).ravel() if sp.issparse(X) else (
+        np.asarray(X, dtype=float).sum(axis=0)
+    )
+    grand = totals.sum()
+    if not grand > 0:
+        raise ValueError("the count matrix has no purchases at all")
+    return totals / grand
+
+
+def lift(probs, share) -> np.ndarray:
+    """Lift of every category in every segment over the overall basket.
+
+    Parameters
+    ----------
+    probs : array_like, shape (K, V)
+        θ_kv, each row sums to 1.
+    share : array_like, shape (V,)
+        Overall share of each category (see :func:`overall_share`).
+
+    Returns
+    -------
+    lift : ndarray, shape (K, V)
+        ``θ_kv / share_v``: 2 means "members of segment k put twice as much of their basket
+        in category v as the average shopper". NaN where ``share_v`` is 0.
+    """
+    probs = np.asarray(probs, dtype=float)
+    share = np.asarray(share, dtype=float)
+    out = np.full(probs.shape, np.nan)
+    np.divide(probs, share[None, :], out=out, where=share[None, :] > 0)
+    return out
+
+
+def top_lift(probs, share, n_top: int = 5, min_prob: float = MIN_PROB_FOR_LIFT) -> list[np.ndarray]:
+    """Indices of the categories with the highest lift in each segment.
+
+    Only categories with ``θ_kv ≥ min_prob`` compete (if none does, all do), so a category
+    that is a tiny part of the segment's basket cannot top the list on noise.
+
+    Returns
+    -------
+    list of K int arrays, each of length ≤ n_top, highest lift first (ties: larger θ first).
+    """
+    probs = np.asarray(probs, dtype=float)
+    lifts = lift(probs, share)
+    result = []
+    for k in range(probs.shape[0]):
+        eligible = np.flatnonzero((probs[k] >= min_prob) & np.isfinite(lifts[k]))
+        if eligible.size == 0:
+            eligible = np.flatnonzero(np.isfinite(lifts[k]))
+        # lexsort: last key is primary -> sort by -lift, then by -θ
+        order = np.lexsort((-probs[k, eligible], -lifts[k, eligible]))
+        result.append(eligible[order][:n_top])
+    return result
+
+
+def pretty_label(name: str, max_len: int = 22) -> str:
+    """A category name fit for an axis: all-caps names in title case, long names shortened.
+
+    >>> pretty_label("MEAT-PCKGD")
+    'Meat-Pckgd'
+    """
+    text = str(name).strip()
+    if text.isupper():
+        text = text.title()
+    if len(text) > max_len:
+        text = text[: max_len - 1].rstrip() + "…"
+    return text
+
+
+def segment_names(probs, share, feature_names: Sequence[str],
+                  min_prob: float = MIN_PROB_FOR_LIFT) -> list[str]:
+    """Short names for the segments: number and the category with the highest lift.
+
+    Parameters
+    ----------
+    probs : array_like, shape (K, V)
+        θ of the fit the names describe (usually the last one of the run, so that a
+        segment keeps its name while the learner steps through the run).
+    share : array_like, shape (V,)
+    feature_names : sequence of V str
+
+    Returns
+    -------
+    list of K str such as ``"S1 · Produce"``. The number keeps the names unique.
+    """
+    tops = top_lift(probs, share, n_top=1, min_prob=min_prob)
+    return [f"S{k + 1} · {pretty_label(feature_names[t[0]], 16)}" if t.size else f"S{k + 1}"
+            for k, t in enumerate(tops)]
+
+
+def category_order(probs, share, by: str = "share") -> np.ndarray:
+    """An order of the V categories for the heatmap rows (first = top row).
+
+    Parameters
+    ----------
+    probs : array_like, shape (K, V)
+        θ of the final fit (the order must not change while the learner steps).
+    share : array_like, shape (V,)
+    by : {"share", "segment"}
+        ``"share"``: the biggest categories of the overall basket first.
+        ``"segment"``: categories grouped by the segment in which their lift is highest
+        (segment 1's categories first), biggest lift first inside a group, so the heatmap
+        shows each segment's block of favourites.
+
+    Returns
+    -------
+    order : int ndarray, shape (V,), a permutation of range(V).
+    """
+    share = np.asarray(share, dtype=float)
+    if by == "share":
+        return np.argsort(-share, kind="stable")
+    if by == "segment":
+        lifts = np.nan_to_num(lift(probs, share), nan=0.0)
+        owner = lifts.argmax(axis=0)
+        best = lifts.max(axis=0)
+        return np.lexsort((-best, owner))
+    raise ValueError(f"unknown category order {by!r}; use 'share' or 'segment'")
+
+
+def best_permutation(true_probs, fitted_probs) -> np.ndarray:
+    """Match fitted segments to true ones (fitted labels are arbitrary).
+
+    Minimises the summed total-variation distance ``½ Σ_v |θ_true_jv − θ_fit_kv|`` over all
+    one-to-one matchings (Hungarian algorithm).
+
+    Parameters
+    ----------
+    true_probs : array_like, shape (K, V)
+    fitted_probs : array_like, shape (K, V)
+
+    Returns
+    -------
+    perm : int ndarray, shape (K,)
+        ``perm[j]`` is the fitted segment matched to true segment ``j``.
+    """
+    a = np.asarray(true_probs, dtype=float)
+    b = np.asarray(fitted_probs, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"true {a.shape} and fitted {b.shape} parameters differ in shape")
+    cost = 0.5 * np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(a.shape[0], dtype=int)
+    perm[rows] = cols
+    return perm
+
+
+def display_rows(resp_final, n_show: int = 200, seed: int = 0) -> np.ndarray:
+    """Which customers to show in the responsibility heatmap, and in which order.
+
+    A random sample (without replacement, seeded) of at most ``n_show`` rows, sorted by the
+    segment that is most responsible for them at the end of the run, then by that
+    responsibility (most certain first). The same rows and order are used at every step.
+
+    Parameters
+    ----------
+    resp_final : array_like, shape (N, K)
+    n_show : int
+    seed : int
+
+    Returns
+    -------
+    rows : int ndarray, shape (min(N, n_show),)
+    """
+    resp_final = np.asarray(resp_final, dtype=float)
+    n = resp_final.shape[0]
+    if n <= n_show:
+        rows = np.arange(n)
+    else:
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=n_show, replace=False))
+    r = resp_final[rows]
+    dominant = r.argmax(axis=1)
+    certainty = r[np.arange(rows.size), dominant]
+    return rows[np.lexsort((-certainty, dominant))]
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------
+def params_at(trace, s: int):
+    """θ shown at half-step ``s`` (θ_t at θ₀ and E-step t+1, θ_{t+1} at M-step t+1).
+
+    Unlike ``trace.half_step(s)`` this does not compute the responsibilities.
+    """
+    if not 0 <= int(s) < trace.n_half_steps:
+        raise IndexError(f"half-step must be in 0..{trace.n_half_steps - 1}, got {s}")
+    return trace.params[half_step_theta_index(int(s))]
+
+
+def _layout(title: str, height: int, **extra) -> dict:
+    """The common layout of every figure here (transparent, so it suits light and dark themes).
+
+    Figures are built from one layout dict, not by many ``update_*`` calls, because Plotly's
+    incremental updates are slow and a slider step must stay fast.
+    """
+    layout = dict(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        height=height,
+        margin=dict(l=10, r=10, t=60, b=10),
+        paper_bgcolor=_TRANSPARENT,
+        plot_bgcolor=_TRANSPARENT,
+        font=_FONT,
+    )
+    layout.update(extra)
+    return layout
+
+
+def _colored(name: str, k: int) -> str:
+    """Axis tick text in the colour of component k (Plotly's own text markup)."""
+    return f'<span style="color:{component_color(k)}"><b>{name}</b></span>'
+
+
+def prob_range(trace) -> tuple[float, float]:
+    """log10 range of θ over the whole run, for a colour scale that is fixed across steps."""
+    all_probs = np.concatenate([np.asarray(p.probs, dtype=float).ravel() for p in trace.params])
+    lo = np.log10(max(float(all_probs.min()), PROB_FLOOR))
+    hi = np.log10(max(float(all_probs.max()), PROB_FLOOR * 10))
+    return float(np.floor(lo * 2) / 2), float(np.ceil(hi * 2) / 2)
+
+
+def _percent(p: float) -> str:
+    if p >= 0.1:
+        return f"{p:.0%}"
+    if p >= 0.001:
+        return f"{p:.1%}"
+    return "<0.1%"
+
+
+def _heatmap_values(probs, share, order, value):
+    """z, cell text and hover data of the profile heatmap, rows = categories in ``order``."""
+    probs = np.asarray(probs, dtype=float)[:, order]
+    lifts = lift(probs, np.asarray(share, dtype=float)[order])
+    if value == "prob":
+        z = np.log10(np.clip(probs, PROB_FLOOR, None)).T
+        text = [[_percent(p) for p in row] for row in probs.T]
+    elif value == "lift":
+        with np.errstate(divide="ignore"):
+            z = np.clip(np.log2(np.nan_to_num(lifts, nan=1.0)), -LIFT_CLIP, LIFT_CLIP).T
+        text = [[f"×{v:.1f}" if v < 9.95 else f"×{v:.0f}" for v in row]
+                for row in np.nan_to_num(lifts.T, nan=1.0)]
+    else:
+        raise ValueError(f"unknown heatmap value {value!r}; use 'prob' or 'lift'")
+    custom = np.stack([probs.T, np.nan_to_num(lifts.T, nan=0.0)], axis=-1)
+    return z, text, custom
+
+
+def _profile_trace(probs, share, feature_names, names, order, value, zrange, **extra) -> dict:
+    """The heatmap trace (a plain dict; z as nested lists so animation frames decode)."""
+    z, text, custom = _heatmap_values(probs, share, order, value)
+    labels = [pretty_label(feature_names[v]) for v in order]
+    if value == "prob":
+        lo, hi = zrange
+        ticks = [t for t in (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
+                 if lo - 1e-9 <= np.log10(t) <= hi + 1e-9]
+        colorbar = dict(title=dict(text="θ<sub>kv</sub>"), tickvals=np.log10(ticks).tolist(),
+                        ticktext=[_percent(t) if t < 1 else "100%" for t in ticks])
+        scale = dict(colorscale="Viridis", zmin=lo, zmax=hi)
+    else:
+        ticks = np.arange(-LIFT_CLIP, LIFT_CLIP + 1)
+        colorbar = dict(title=dict(text="lift"), tickvals=ticks.tolist(),
+                        ticktext=[f"×{2.0 ** t:g}" if t >= 0 else f"×1/{2.0 ** -t:g}" for t in ticks])
+        scale = dict(colorscale="RdBu_r", zmin=-LIFT_CLIP, zmax=LIFT_CLIP, zmid=0.0)
+    colorbar.update(extra.pop("colorbar", {}))
+    return dict(
+        type="heatmap", z=z.tolist(), x=list(names), y=labels, text=text,
+        texttemplate="%{text}", customdata=custom.tolist(), colorbar=colorbar, xgap=2, ygap=1,
+        hovertemplate=("%{x}<br>%{y}<br>θ = %{customdata[0]:.2%} of the basket"
+                       "<br>lift = ×%{customdata[1]:.2f} over the overall basket<extra></extra>"),
+        **scale, **extra,
+    )
+
+
+def _profile_axes(names) -> tuple[dict, dict]:
+    """x axis (segments, on top, in their colours) and y axis (categories, first on top)."""
+    xaxis = dict(side="top", type="category", tickvals=list(names),
+                 ticktext=[_colored(n, k) for k, n in enumerate(names)])
+    yaxis = dict(title=dict(text="category"), type="category", autorange="reversed")
+    return xaxis, yaxis
+
+
+def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order=None,
+                    names=None, value: str = "prob", zrange=None) -> go.Figure:
+    """Heatmap of every segment's category probabilities θ_kv at half-step ``s``.
+
+    Parameters
+    ----------
+    trace : emcore.Trace
+        A multinomial fit.
+    s : int
+        Half-step, 0 … trace.n_half_steps − 1 (θ₀, E-step 1, M-step 1, …).
+    feature_names : sequence of V str
+    share : array_like, shape (V,)
+        Overall basket (:func:`overall_share` of the data).
+    order : int array, shape (V',), optional
+        Rows to show, top first (:func:`category_order`, optionally restricted to
+        :func:`heatmap_categories`); default all categories, biggest overall share first.
+    names : sequence of K str, optional
+        Segment names (:func:`segment_names`); default "S1", "S2", ….
+    value : {"prob", "lift"}
+        Colour by θ_kv (log scale) or by log2 of the lift θ_kv / share_v.
+    zrange : (float, float), optional
+        log10 colour range for ``value="prob"``; default :func:`prob_range` of the run.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    probs = np.asarray(params_at(trace, s).probs, dtype=float)
+    k = probs.shape[0]
+    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
+    zrange = prob_range(trace) if zrange is None else zrange
+    xaxis, yaxis = _profile_axes(names)
+    what = "share of each segment's basket, θ" if value == "prob" else "lift over the overall basket"
+    layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}",
+                     height=max(360, 130 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
+    return go.Figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
+                                          zrange)], layout=layout)
+
+
+def _bar_trace(weights, x, names, **extra) -> dict:
+    w = np.asarray(weights, dtype=float)
+    return dict(type="bar", x=list(x), y=w.tolist(), customdata=list(names),
+                marker=dict(color=[component_color(k) for k in range(w.size)]),
+                text=[f"{v:.1%}" for v in w], textposition="outside", cliponaxis=False,
+                showlegend=False, hovertemplate="%{customdata}<br>π = %{y:.2%} of the customers"
+                                                "<extra></extra>", **extra)
+
+
+def _max_weight(trace) -> float:
+    return max(float(np.max([np.max(p.weights) for p in trace.params])), 1e-9)
+
+
+def segment_sizes(trace, s: int, names=None) -> go.Figure:
+    """Bar chart of the segment sizes π_k at half-step ``s`` (y-axis fixed over the run)."""
+    w = np.asarray(params_at(trace, s).weights, dtype=float)
+    names = [f"S{j + 1}" for j in range(w.size)] if names is None else list(names)
+    short = [n.split(" · ")[0] for n in names]
+    layout = _layout(
+        f"Segment sizes π · {half_step_label(s)}", height=340,
+        xaxis=dict(title=dict(text="segment"), type="category", tickvals=short,
+                   ticktext=[_colored(n, k) for k, n in enumerate(short)]),
+        yaxis=dict(title=dict(text="share of customers π<sub>k</sub>"), tickformat=".0%",
+                   range=[0, min(1.0, _max_weight(trace) * 1.2)]),
+    )
+    return go.Figure(data=[_bar_trace(w, short, names)], layout=layout)
+
+
+def _grid(n_panels: int, n_cols: int, h_space: float = 0.1, v_space: float = 0.12):
+    """Domains of a grid of panels (row-major): list of ((x0, x1), (y0, y1))."""
+    n_rows = int(np.ceil(n_panels / n_cols))
+    w = (1.0 - h_space * (n_cols - 1)) / n_cols
+    h = (1.0 - v_space * (n_rows - 1)) / n_rows
+    out = []
+    for i in range(n_panels):
+        r, c = divmod(i, n_cols)
+        x0 = c * (w + h_space)
+        y1 = 1.0 - r * (h + v_space)
+        out.append(((x0, x0 + w), (y1 - h, y1)))
+    return out, n_rows
+
+
+def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: int = 5,
+              min_prob: float = MIN_PROB_FOR_LIFT, title: str = "") -> go.Figure:
+    """Small multiples: each segment's top categories by lift over the overall basket.
+
+    Parameters
+    ----------
+    probs : array_like, shape (K, V)
+    share : array_like, shape (V,)
+    feature_names : sequence of V str
+    names : sequence of K str, optional
+    n_top : int
+        At most this many bars per segment: its highest-lift categories with lift > 1
+        (if none has, the single highest).
+    min_prob : float
+        Categories below this share of the segment's basket are not ranked.
+    title : str
+        Figure title (a default is used when empty).
+    """
+    probs = np.asarray(probs, dtype=float)
+    share = np.asarray(share, dtype=float)
+    k_count = probs.shape[0]
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    lifts = lift(probs, share)
+    # only categories the segment buys *more* of than the average shopper (at least one bar)
+    tops = [t[lifts[k, t] > 1.0] if np.any(lifts[k, t] > 1.0) else t[:1]
+            for k, t in enumerate(top_lift(probs, share, n_top=n_top, min_prob=min_prob))]
+    n_cols = min(k_count, 4)
+    domains, n_rows = _grid(k_count, n_cols, h_space=0.13,
+                            v_space=0.22 if k_count > n_cols else 0.0)
+    x_max = max([1.0] + [float(np.nanmax(lifts[k, t])) for k, t in enumerate(tops) if t.size])
+    data, layout_axes, shapes, annotations = [], {}, [], []
+    for k, idx in enumerate(tops):
+        sfx = "" if k == 0 else str(k + 1)
+        (x0, x1), (y0, y1) = domains[k]
+        data.append(dict(
+            type="bar", orientation="h", x=lifts[k, idx].tolist(),
+            y=[pretty_label(feature_names[v], 18) for v in idx], xaxis=f"x{sfx}",
+            yaxis=f"y{sfx}", marker=dict(color=component_color(k)), showlegend=False,
+            text=[f"×{x:.1f}" for x in lifts[k, idx]], textposition="outside", cliponaxis=False,
+            customdata=np.stack([probs[k, idx], share[idx]], axis=-1).tolist(),
+            hovertemplate=("%{y}: lift ×%{x:.2f}<br>%{customdata[0]:.2%} of this segment's "
+                           "basket vs %{customdata[1]:.2%} overall<extra></extra>"),
+        ))
+        layout_axes[f"xaxis{sfx}"] = dict(domain=[x0, x1], anchor=f"y{sfx}",
+                                          range=[0, x_max * 1.35],
+                                          title=dict(text="lift") if y0 < 0.05 else None)
+        layout_axes[f"yaxis{sfx}"] = dict(domain=[y0, y1], anchor=f"x{sfx}", type="category",
+                                          autorange="reversed")
+        shapes.append(dict(type="line", xref=f"x{sfx}", yref=f"y{sfx} domain", x0=1, x1=1,
+                           y0=0, y1=1, line=dict(color=NEUTRAL, dash="dot", width=1)))
+        annotations.append(dict(text=f"<b>{names[k]}</b>", x=(x0 + x1) / 2, y=y1,
+                                xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                                showarrow=False, font=dict(color=component_color(k), size=14)))
+    layout = _layout(title or "Top categories per segment, by lift over the overall basket "
+                     "(dotted line = average shopper)", height=70 + 240 * n_rows,
+                     shapes=shapes, annotations=annotations, **layout_axes)
+    layout["margin"] = dict(l=10, r=10, t=80, b=10)
+    return go.Figure(data=data, layout=layout)
+
+
+def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "customers",
+                           block_of=None, title_suffix: str = "") -> go.Figure:
+    """Customers × segments heatmap of responsibilities r_ik, one colour per segment.
+
+    Parameters
+    ----------
+    resp : ndarray, shape (n, K), or None
+        Responsibilities of the displayed rows (already sampled and ordered, see
+        :func:`display_rows`), or None at θ₀ where no E-step has run yet.
+    names : sequence of K str
+    n_total : int
+        N, the number of customers in the fit (for the "showing n of N" title).
+    rows_label : str
+        What a row is, plural ("households", "baskets", …).
+    block_of : int array, shape (n,), optional
+        Final dominant segment of each displayed row; labels the blocks on the y-axis.
+    title_suffix : str
+        Appended to the title (e.g. the half-step label).
+    """
+    k_count = len(names)
+    n = 0 if resp is None else int(resp.shape[0])
+    row_word = rows_label[:-1] if rows_label.endswith("s") else rows_label
+    data, annotations = [], []
+    if resp is not None:
+        resp = np.asarray(resp, dtype=float)
+        for k in range(k_count):
+            color = component_color(k)
+            data.append(dict(
+                type="heatmap", z=resp[:, k:k + 1].tolist(), x0=k, dx=1, y0=0, dy=1,
+                zmin=0.0, zmax=1.0, colorscale=[[0.0, rgba(color, 0.0)], [1.0, rgba(color, 1.0)]],
+                showscale=False, xgap=3, name=names[k],
+                hovertemplate=(f"{row_word} %{{y}}<br>{names[k]}<br>"
+                               "responsibility r = %{z:.3f}<extra></extra>"),
+            ))
+    else:
+        annotations.append(dict(text="No responsibilities yet: the first E-step computes them.",
+                                showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                                font=dict(size=16, color=NEUTRAL)))
+    xaxis = dict(side="top", tickvals=list(range(k_count)),
+                 ticktext=[_colored(nm, k) for k, nm in enumerate(names)],
+                 range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False)
+    yaxis = dict(title=dict(text=f"{rows_label} (sorted by final segment)"),
+                 range=[max(n, 1) - 0.5, -0.5], showgrid=False, zeroline=False,
+                 showticklabels=False)
+    if block_of is not None and n:
+        block_of = np.asarray(block_of)
+        ticks, texts = [], []
+        for k in range(k_count):
+            where = np.flatnonzero(block_of == k)
+            if where.size:
+                ticks.append(float(where.mean()))
+                texts.append(f"{names[k].split(' · ')[0]}: {where.size}")
+        yaxis.update(tickvals=ticks, ticktext=texts, showticklabels=True)
+    shown = f"showing {n:,} of {n_total:,} {rows_label}" if n < n_total else f"all {n:,} {rows_label}"
+    layout = _layout(f"Responsibilities p(segment | {row_word}) · {shown}{title_suffix}",
+                     height=520, xaxis=xaxis, yaxis=yaxis, annotations=annotations)
+    return go.Figure(data=data, layout=layout)
+
+
+def selection_chart(ks, bic, icl, aic=None, *, chosen_k: int | None = None) -> go.Figure:
+    """BIC and ICL (and optionally AIC) against the number of segments K; lower is better.
+
+    Parameters
+    ----------
+    ks : array_like of int, shape (M,)
+    bic, icl : array_like, shape (M,)
+    aic : array_like, shape (M,), optional
+    chosen_k : int, optional
+        The K of the current fit, marked with a vertical line.
+    """
+    ks = np.asarray(ks)
+    data, shapes, annotations = [], [], []
+    series = [("BIC", bic, "solid", "circle"), ("ICL", icl, "dash", "diamond")]
+    if aic is not None:
+        series.append(("AIC", aic, "dot", "square"))
+    for name, values, dash, symbol in series:
+        values = np.asarray(values, dtype=float)
+        best = int(ks[int(np.argmin(values))])
+        data.append(dict(
+            type="scatter", x=ks.tolist(), y=values.tolist(), name=f"{name} (lowest at K = {best})",
+            mode="lines+markers", line=dict(color=NEUTRAL, dash=dash, width=2.5),
+            marker=dict(symbol=symbol, size=9),
+            hovertemplate=f"K = %{{x}}<br>{name} = %{{y:,.0f}}<extra></extra>",
+        ))
+        data.append(dict(
+            type="scatter", x=[best], y=[float(values.min())], mode="markers", showlegend=False,
+            hoverinfo="skip", name=f"lowest {name}",
+            marker=dict(symbol="star", size=18, color="#D55E00", line=dict(width=1, color="white")),
+        ))
+    if chosen_k is not None:
+        shapes.append(dict(type="line", xref="x", yref="y domain", x0=chosen_k, x1=chosen_k,
+                           y0=0, y1=1, line=dict(color=NEUTRAL, dash="dot")))
+        annotations.append(dict(text=f"current K = {chosen_k}", x=chosen_k, y=1, xref="x",
+                                yref="y domain", yanchor="bottom", showarrow=False))
+    layout = _layout("How many segments? BIC and ICL over K", height=420,
+                     xaxis=dict(title=dict(text="number of segments K"), dtick=1),
+                     yaxis=dict(title=dict(text="criterion (lower is better)"), tickformat=",.0f"),
+                     legend=dict(orientation="h", y=-0.25, x=0), shapes=shapes,
+                     annotations=annotations)
+    layout["margin"] = dict(l=10, r=10, t=70, b=10)
+    return go.Figure(data=data, layout=layout)
+
+
+def truth_vs_fit(true_params, fitted_params, perm, feature_names: Sequence[str],
+                 names=None) -> go.Figure:
+    """True against fitted parameters of synthetic shoppers, segments matched by ``perm``.
+
+    Left: every θ_kv, true on x and fitted on y (on the diagonal = recovered exactly).
+    Right: segment sizes π, true beside fitted. Colours are those of the fitted segments.
+
+    Parameters
+    ----------
+    true_params, fitted_params : emcore.MultinomialParams
+    perm : int array, shape (K,)
+        :func:`best_permutation` (``perm[j]`` = fitted segment of true segment j).
+    feature_names : sequence of V str
+    names : sequence of K str, optional
+        Names of the fitted segments.
+    """
+    t_probs = np.asarray(true_params.probs, dtype=float)
+    f_probs = np.asarray(fitted_params.probs, dtype=float)
+    t_w = np.asarray(true_params.weights, dtype=float)
+    f_w = np.asarray(fitted_params.weights, dtype=float)
+    perm = np.asarray(perm, dtype=int)
+    k_count = t_probs.shape[0]
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    hi = float(max(t_probs.max(), f_probs.max())) * 1.05
+    labels = [pretty_label(f) for f in feature_names]
+    data = [dict(type="scatter", x=[0, hi], y=[0, hi], mode="lines", showlegend=False,
+                 line=dict(color=NEUTRAL, dash="dot"), hoverinfo="skip")]
+    for j in range(k_count):
+        k = int(perm[j])
+        data.append(dict(
+            type="scatter", x=t_probs[j].tolist(), y=f_probs[k].tolist(), mode="markers",
+            name=f"true segment {j + 1} → {names[k]}",
+            marker=dict(color=component_color(k), size=9, line=dict(width=0.5, color="white")),
+            text=labels, hovertemplate=("%{text}<br>true θ = %{x:.2%}<br>fitted θ = %{y:.2%}"
+                                        "<extra>" + names[k] + "</extra>"),
+        ))
+    matched = [names[int(perm[j])] for j in range(k_count)]
+    colors = [component_color(int(perm[j])) for j in range(k_count)]
+    data.append(dict(type="bar", x=matched, y=t_w.tolist(), name="true π", xaxis="x2",
+                     yaxis="y2", marker=dict(color=[rgba(c, 0.3) for c in colors],
+                                             line=dict(color=colors, width=2)),
+                     hovertemplate="%{x}<br>true π = %{y:.2%}<extra></extra>"))
+    data.append(dict(type="bar", x=matched, y=f_w[perm].tolist(), name="fitted π", xaxis="x2",
+                     yaxis="y2", marker=dict(color=colors),
+                     hovertemplate="%{x}<br>fitted π = %{y:.2%}<extra></extra>"))
+    layout = _layout(
+        "Synthetic shoppers: true parameters against the fit", height=480, barmode="group",
+        legend=dict(orientation="h", y=-0.22, x=0),
+        xaxis=dict(domain=[0, 0.52], title=dict(text="true θ<sub>kv</sub> (category probability)"),
+                   tickformat=".0%", range=[0, hi]),
+        yaxis=dict(title=dict(text="fitted θ<sub>kv</sub>"), tickformat=".0%", range=[0, hi]),
+        xaxis2=dict(domain=[0.64, 1.0], anchor="y2", type="category",
+                    title=dict(text="segment sizes π: true (light) and fitted")),
+        yaxis2=dict(anchor="x2", tickformat=".0%", title=dict(text="share of customers")),
+    )
+    return go.Figure(data=data, layout=layout)
+
+
+def run_animation(trace, feature_names: Sequence[str], share, *, order=None, names=None,
+                  value: str = "prob", max_frames: int = MAX_FRAMES) -> go.Figure:
+    """Client-side Plotly animation of the whole run: category profile and segment sizes.
+
+    One frame per half-step (θ₀, E-step 1, M-step 1, …), thinned to at most ``max_frames``
+    frames (:func:`emviz.common.frame_indices`); play/pause buttons and a frame slider run
+    in the browser. Parameters as for :func:`profile_heatmap`.
+    """
+    k_count = int(np.asarray(trace.params[0].probs).shape[0])
+    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    short = [n.split(" · ")[0] for n in names]
+    zrange = prob_range(trace)
+    steps = frame_indices(trace.n_half_steps, max_frames)
+    note = "" if len(steps) == trace.n_half_steps else (
+        f" ({len(steps)} of {trace.n_half_steps} half-steps shown)")
+    title = "The whole run, half-step by half-step{note} · {label}"
+    labels = [half_step_label(int(s)) for s in steps]
+
+    def traces_at(s):
+        params = params_at(trace, int(s))
+        heat = _profile_trace(params.probs, share, feature_names, names, order, value, zrange,
+                              colorbar=dict(x=0.64, len=0.8, thickness=14))
+        bars = _bar_trace(params.weights, short, names, xaxis="x2", yaxis="y2")
+        bars["text"] = [f"{v:.0%}" for v in np.asarray(params.weights, dtype=float)]
+        return [heat, bars]
+
+    xaxis, yaxis = _profile_axes(names)
+    xaxis["domain"] = [0.0, 0.62]
+    layout = _layout(
+        title.format(note=note, label=labels[0]), height=max(460, 190 + 24 * len(order)),
+        xaxis=xaxis, yaxis=yaxis,
+        xaxis2=dict(domain=[0.76, 1.0], anchor="y2", type="category", tickvals=short,
+                    ticktext=[_colored(n, k) for k, n in enumerate(short)],
+                    title=dict(text="segment sizes π")),
+        yaxis2=dict(anchor="x2", tickformat=".0%", range=[0, min(1.0, _max_weight(trace) * 1.2)]),
+    )
+    controls = animation_controls([str(int(s)) for s in steps], duration_ms=450)
+    for step, lab in zip(controls["sliders"][0]["steps"], labels, strict=True):
+        step["label"] = lab
+    controls["sliders"][0]["currentvalue"]["prefix"] = ""
+    layout.update(controls)
+    layout["margin"] = dict(l=10, r=10, t=70, b=130)
+    frames = [dict(data=traces_at(s), traces=[0, 1], name=str(int(s)),
+                   layout=dict(title=dict(text=title.format(note=note, label=lab))))
+              for s, lab in zip(steps, labels, strict=True)]
+    return go.Figure(data=traces_at(steps[0]), layout=layout, frames=frames)
+
+
+def heatmap_categories(probs, share, max_rows: int = 30,
+                       min_prob: float = MIN_PROB_FOR_LIFT) -> np.ndarray:
+    """Which categories to show when there are too many for one readable heatmap.
+
+    Every segment's top categories by lift come first (in turn, so each segment gets its
+    share of the rows), then the biggest categories of the overall basket fill the rest.
+
+    Parameters
+    ----------
+    probs : array_like, shape (K, V)
+        θ of the final fit.
+    share : array_like, shape (V,)
+    max_rows : int
+
+    Returns
+    -------
+    idx : int ndarray, shape (min(V, max_rows),), sorted ascending (apply an order after).
+    """
+    probs = np.asarray(probs, dtype=float)
+    k_count, v_count = probs.shape
+    if v_count <= max_rows:
+        return np.arange(v_count)
+    tops = top_lift(probs, share, n_top=v_count, min_prob=min_prob)
+    chosen: list[int] = []
+    per_segment = max(1, max_rows // (2 * k_count))  # half the rows for favourites
+    for rank in range(per_segment):
+        for k in range(k_count):
+            if rank < tops[k].size and int(tops[k][rank]) not in chosen:
+                chosen.append(int(tops[k][rank]))
+    for v in np.argsort(-np.asarray(share, dtype=float), kind="stable"):
+        if len(chosen) >= max_rows:
+            break
+        if int(v) not in chosen:
+            chosen.append(int(v))
+    return np.sort(np.asarray(chosen[:max_rows], dtype=int))
+
+
+def describe_profile_change(trace, s: int, feature_names: Sequence[str], names=None) -> str:
+    """One plain sentence on what half-step ``s`` did to the segments' baskets.
+
+    M-step: the biggest change of one θ_kv (segment, category, from → to). E-step: how many
+    customers changed their most likely segment. θ₀: nothing yet.
+    """
+    s = int(s)
+    k_count = trace.n_components
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    if s == 0:
+        return ("No segment has learnt anything yet: θ₀ is the starting guess of each "
+                "segment's basket.")
+    t = (s - 1) // 2
+    if s % 2 == 1:  # E-step t+1
+        r = trace.responsibilities(t)
+        sure = float(np.mean(r.max(axis=1) >= 0.9))
+        return (f"After this E-step {sure:.0%} of the customers belong to one segment with "
+                f"probability 90% or more.")
+    before = np.asarray(trace.params[t].probs, dtype=float)
+    after = np.asarray(trace.params[t + 1].probs, dtype=float)
+    k, v = np.unravel_index(int(np.argmax(np.abs(after - before))), after.shape)
+    return (f"The biggest change in a basket: {names[k]} now puts {_percent(after[k, v])} of "
+            f"its items in {pretty_label(feature_names[v])} (was {_percent(before[k, v])}).")

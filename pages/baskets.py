@@ -1,0 +1,307 @@
+"""Market baskets: a mixture of multinomials finds shopper segments, step by step."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import emcore
+import emdata
+import emui
+from emviz import baskets as B
+from emviz import export
+from emviz.common import frame_indices
+
+KEY = "bk"
+DATASETS = {
+    "completejourney": "Complete Journey — households × departments (real)",
+    "completejourney_baskets": "Complete Journey — baskets × product categories (real)",
+    "cracker": "Cracker brand choices — households × brands (real)",
+    "synthetic_baskets": "Synthetic shoppers — three known segments",
+}
+_COMMON = dict(init="random", seed=0, alpha=1.01, max_iter=200, tol=1e-6, n_restarts=1)
+DEFAULTS = {
+    "completejourney": dict(_COMMON, n_components=4),
+    "completejourney_baskets": dict(_COMMON, n_components=4),
+    "cracker": dict(_COMMON, n_components=3),
+    "synthetic_baskets": dict(_COMMON, n_components=3),
+}
+#: Department names of Complete Journey that read badly when merely title-cased.
+FRIENDLY = {
+    "DRUG GM": "Drug & general merch.",
+    "MEAT-PCKGD": "Meat (packaged)",
+    "SEAFOOD-PCKGD": "Seafood (packaged)",
+    "MISCELLANEOUS": "Miscellaneous",
+}
+K_MAX = 8          # BIC/ICL over K = 1 … K_MAX
+SELECT_RESTARTS = 3
+MAX_HEATMAP_ROWS = 30
+ROW_OPTIONS = (100, 200, 400, 800)
+
+
+def _k(name: str) -> str:
+    return emui.widget_key(KEY, name)
+
+
+def _reset_to(data_key: str) -> None:
+    for name, v in DEFAULTS[data_key].items():
+        st.session_state[_k(name)] = v
+    st.session_state[_k("step")] = 0
+
+
+def _on_data_change() -> None:
+    _reset_to(st.session_state[_k("data")])
+
+
+def _labels(ds) -> list[str]:
+    return [FRIENDLY.get(n, B.pretty_label(n, 24)) for n in ds.feature_names]
+
+
+def _row_word(ds) -> str:
+    """What one row is, plural: "households", "baskets"."""
+    if ds.row_names:
+        return ds.row_names[0].split()[0] + "s"
+    return "customers"
+
+
+@st.cache_resource(max_entries=16, show_spinner="Fitting K = 1 … 8 to compare them…")
+def _selection(data_key: str, fingerprint: str, init: str, alpha: float, max_iter: int,
+               tol: float | None, seed: int, _X):
+    return emcore.select_n_components(_X, K_MAX, n_init=SELECT_RESTARTS, seed=seed,
+                                      family="multinomial", init=init, alpha=alpha,
+                                      max_iter=max_iter, tol=tol)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _animation(data_key: str, settings_key: str, value: str, order_by: str, _trace, _labels,
+               _share, _order, _names):
+    return B.run_animation(_trace, _labels, _share, order=_order, names=_names, value=value)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _rows(data_key: str, settings_key: str, n_show: int, _trace):
+    """Displayed rows of the responsibility heatmap and their final segment."""
+    final = np.asarray(_trace.responsibilities(_trace.n_iter))
+    rows = B.display_rows(final, n_show=n_show, seed=0)
+    return rows, final[rows].argmax(axis=1)
+
+
+def intro() -> None:
+    emui.page_header(
+        "🛒 Market baskets: shopper segments from what people buy",
+        "A mixture does not have to be made of bell curves. Here every customer belongs to a "
+        "hidden **segment** k (with probability π_k), and each segment has its own typical "
+        "basket θ_k: the chance that any one item it buys comes from each category. A "
+        "customer's counts are then a multinomial draw from their segment's basket. EM "
+        "alternates between guessing each customer's segment (**E-step**) and re-estimating "
+        "each segment's basket from the customers it was given (**M-step**) — the same "
+        "recipe as for Gaussians, with counts instead of coordinates. The segments are what a "
+        "marketing team would target: who buys fresh produce, who fills up on packaged meat.")
+    with st.expander("The model and the two steps, in formulas", expanded=False):
+        st.latex(r"p(\mathbf{x}_i) = \sum_{k=1}^{K} \pi_k\,\frac{n_i!}{\prod_v x_{iv}!}"
+                 r"\prod_{v=1}^{V} \theta_{kv}^{\,x_{iv}},\qquad n_i = \sum_v x_{iv}")
+        st.latex(r"\textbf{E-step:}\quad r_{ik} = \frac{\pi_k \prod_v \theta_{kv}^{x_{iv}}}"
+                 r"{\sum_j \pi_j \prod_v \theta_{jv}^{x_{iv}}}"
+                 r"\quad(\text{computed as }\log\pi_k + \textstyle\sum_v x_{iv}\log\theta_{kv}"
+                 r"\text{, then log-sum-exp})")
+        st.latex(r"\textbf{M-step:}\quad \pi_k = \frac{1}{N}\sum_i r_{ik},\qquad"
+                 r"\theta_{kv} = \frac{\sum_i r_{ik}\,x_{iv} + \alpha - 1}"
+                 r"{\sum_{w}\sum_i r_{ik}\,x_{iw} + V(\alpha - 1)}")
+        st.markdown(
+            "**α, the Dirichlet prior.** With α = 1 the M-step is plain maximum likelihood: "
+            "a segment whose customers never bought a category gets θ_kv = 0 exactly, and a "
+            "single purchase in that category then makes the segment *impossible* for that "
+            "customer. α > 1 adds α − 1 imaginary purchases of every category to every "
+            "segment, so no probability is ever zero. The default α = 1.01 adds only 0.01 of "
+            "an item — invisible next to thousands of real purchases, but enough to keep every "
+            "log θ finite. EM then maximises ℓ + (α − 1) Σ log θ_kv, and that objective, too, "
+            "never decreases.\n\n"
+            "**Lift** of category v in segment k is θ_kv divided by v's share of all purchases: "
+            "×2 means the segment spends twice the average share of its basket there. Segments "
+            "are named after their highest-lift category (among categories that make up at "
+            f"least {B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket) at the end of the run.")
+
+
+def main() -> None:
+    st.sidebar.header("Data")
+    if _k("data") not in st.session_state:
+        st.session_state[_k("data")] = "completejourney"
+    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
+                                    key=_k("data"), on_change=_on_data_change)
+    ds = emdata.load_dataset(data_key)
+    X = ds.X
+    labels = _labels(ds)
+    rows_word = _row_word(ds)
+    settings = emui.fit_controls(KEY, family="multinomial", defaults=DEFAULTS[data_key],
+                                 n_features=X.shape[1])
+    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
+                      use_container_width=True)
+    st.sidebar.header("Display")
+    value = st.sidebar.radio("Colour the heatmap by", ["prob", "lift"], key=_k("value"),
+                             format_func={"prob": "probability θ (share of the basket)",
+                                          "lift": "lift over the overall basket"}.get)
+    order_by = st.sidebar.radio("Sort categories by", ["segment", "share"], key=_k("order"),
+                                format_func={"segment": "the segment they characterise",
+                                             "share": "overall share (biggest first)"}.get)
+    n_show = st.sidebar.select_slider(f"{rows_word.capitalize()} in the responsibility heatmap",
+                                      ROW_OPTIONS, value=200, key=_k("n_show"))
+
+    intro()
+    emui.dataset_caption(ds)
+    st.caption(ds.description)
+
+    trace = emui.run_fit(X, settings, data_key, family="multinomial")
+    if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
+        st.session_state[_k("step")] = trace.n_half_steps - 1
+    hs = emui.step_slider(trace, KEY)
+    s = int(hs.s)
+    emui.status_banner(trace)
+
+    share = B.overall_share(X)
+    final = trace.params[-1]
+    names = B.segment_names(final.probs, share, labels)
+    shown = B.heatmap_categories(final.probs, share, MAX_HEATMAP_ROWS)
+    full_order = B.category_order(final.probs, share, by=order_by)
+    order = full_order[np.isin(full_order, shown)]
+
+    fig_profile = B.profile_heatmap(trace, s, labels, share, order=order, names=names, value=value)
+    fig_sizes = B.segment_sizes(trace, s, names)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
+        if len(order) < X.shape[1]:
+            st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
+                       "highest-lift favourites, then the biggest categories overall.")
+    with right:
+        emui.what_changed(trace, s)
+        st.markdown(B.describe_profile_change(trace, s, labels, names))
+        st.plotly_chart(fig_sizes, key=_k("sizes"), theme="streamlit")
+        emui.loglik_chart(trace, s, key=_k("loglik"))
+    emui.proof_panel(trace, s)
+
+    tab_names = ["🏷️ Top categories by lift", f"👥 {rows_word.capitalize()} × segments",
+                 "🔢 How many segments?", "▶ Animation", "🎲 Restarts"]
+    if ds.true_params is not None:
+        tab_names.append("🎯 Truth vs fit")
+    tab_names.append("⬇ Downloads")
+    tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+
+    fig_lift = B.lift_bars(B.params_at(trace, s).probs, share, labels, names,
+                           title=f"Top categories per segment by lift · {hs.label} "
+                                 "(dotted line = the average shopper)")
+    with tabs[tab_names[0]]:
+        st.plotly_chart(fig_lift, key=_k("lift"), theme="streamlit")
+        st.caption("Lift = the segment's share of its basket in a category ÷ that category's "
+                   "share of all purchases. Only categories that make up at least "
+                   f"{B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so a rare "
+                   "category bought by a handful of customers cannot top the list.")
+
+    rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
+    resp = None if hs.resp is None else np.asarray(hs.resp)[rows]
+    fig_resp = B.responsibility_heatmap(resp, names, n_total=X.shape[0], rows_label=rows_word,
+                                        block_of=block, title_suffix=f" · {hs.label}")
+    with tabs[tab_names[1]]:
+        st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
+        n_rows = len(rows)
+        sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
+                      if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
+        st.caption(f"Each row is one of {sample_txt} (the fit uses all of them), sorted by the "
+                   "segment they end up in and, within it, by how sure the fit is. A strong "
+                   "colour means that segment takes responsibility for the row; an E-step "
+                   "changes this picture, an M-step leaves it as it is.")
+
+    with tabs[tab_names[2]]:
+        selection_tab(data_key, X, settings)
+
+    with tabs[tab_names[3]]:
+        st.caption("Plays in your browser: one frame per half-step (long runs are subsampled "
+                   "to 60 frames). Press ▶ Play, or drag the animation's own slider.")
+        st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace, labels,
+                                   share, order, names),
+                        key=_k("anim"), theme="streamlit")
+
+    with tabs[tab_names[4]]:
+        if settings.n_restarts > 1:
+            traces = emui.run_restarts(X, settings, data_key, family="multinomial")
+            emui.restarts_chart(traces, key=_k("restarts"))
+            for i, tr in enumerate(traces):
+                nm = B.segment_names(tr.params[-1].probs, share, labels)
+                st.caption(f"Seed {settings.seed + i}: ℓ = {tr.log_likelihood[-1]:,.1f} — "
+                           + ", ".join(nm))
+        else:
+            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                    "fits from different seeds.")
+
+    if ds.true_params is not None:
+        with tabs["🎯 Truth vs fit"]:
+            truth_tab(ds, trace, labels, names)
+
+    with tabs["⬇ Downloads"]:
+        steps = frame_indices(trace.n_half_steps, 40)
+        emui.downloads(
+            trace, X, KEY,
+            figures={"Category profile": fig_profile, "Segment sizes": fig_sizes,
+                     "Top categories by lift": fig_lift, "Responsibilities": fig_resp},
+            gif=lambda: export.run_gif(
+                lambda j: B.profile_heatmap(trace, j, labels, share, order=order, names=names,
+                                            value=value), steps),
+            feature_names=ds.feature_names, row_names=ds.row_names)
+    emui.publish_fit("baskets", X, trace, ds.title)
+
+
+def selection_tab(data_key: str, X, settings) -> None:
+    st.markdown(
+        f"Fit K = 1 … {K_MAX} segments ({SELECT_RESTARTS} restarts each, the best kept) and "
+        "score each fit. **BIC** = −2ℓ + p·log N charges every extra parameter; **ICL** adds "
+        "twice the entropy of the responsibilities, so it also charges for segments that "
+        "overlap. For both, **lower is better**: pick the K at the bottom of the curve, or, "
+        "when the curve keeps falling, the K after which it flattens out.")
+    fp = emui.data_fingerprint(X)
+    args = (data_key, fp, settings.init, float(settings.alpha), int(settings.max_iter),
+            settings.tol, int(settings.seed))
+    done = st.session_state.setdefault("bk_selection_done", set())
+    if args not in done:
+        if not st.button(f"Compare K = 1 … {K_MAX}", key=_k("select"), type="primary",
+                         help=f"Runs {K_MAX * SELECT_RESTARTS} fits; a second or two on the "
+                              "default data, longer on the basket data."):
+            return
+        done.add(args)
+    sel = _selection(*args, X)
+    fig = B.selection_chart(sel.ks, sel.bic, sel.icl, chosen_k=settings.n_components)
+    st.plotly_chart(fig, key=_k("bic"), theme="streamlit")
+    kb, ki = sel.best_k_bic, sel.best_k_icl
+    if kb == K_MAX or ki == K_MAX:
+        st.info(f"The criteria still fall at K = {K_MAX}. With thousands of items per "
+                "customer the data can afford many parameters, and real shoppers vary more "
+                "than a handful of multinomials allow, so extra segments keep paying off. "
+                "Look for the elbow — where the curve stops dropping steeply — rather than "
+                "the minimum.", icon="📉")
+    else:
+        st.success(f"Lowest BIC at K = {kb}, lowest ICL at K = {ki}.", icon="✅")
+
+
+def truth_tab(ds, trace, labels, names) -> None:
+    final = trace.params[-1]
+    true = ds.true_params
+    if true.probs.shape != final.probs.shape:
+        st.info(f"The data were generated by {true.probs.shape[0]} segments; set K = "
+                f"{true.probs.shape[0]} in the sidebar to compare the fit with the truth.")
+        return
+    perm = B.best_permutation(true.probs, final.probs)
+    st.plotly_chart(B.truth_vs_fit(true, final, perm, labels, names), key=_k("truth"),
+                    theme="streamlit")
+    tv = 0.5 * np.abs(true.probs - final.probs[perm]).sum(axis=1)
+    R = np.asarray(trace.responsibilities(trace.n_iter))
+    inv = np.argsort(perm)  # fitted segment -> true segment
+    agree = float(np.mean(inv[R.argmax(axis=1)] == np.asarray(ds.labels)))
+    c1, c2 = st.columns(2)
+    c1.metric("Customers assigned to their true segment", f"{agree:.1%}")
+    c2.metric("Largest basket error (total variation)", f"{tv.max():.3f}",
+              help="½ Σ_v |θ_true − θ_fit| for the worst-matched segment: 0 = identical, "
+                   "1 = nothing in common.")
+    st.caption("Fitted segments are matched to the true ones by the pairing that makes their "
+               "baskets most alike (the labels EM gives are arbitrary). Points on the dotted "
+               "diagonal are probabilities recovered exactly.")
+
+
+main()

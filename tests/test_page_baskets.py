@@ -1,0 +1,139 @@
+"""AppTest of the market-baskets page: every control path runs without an exception element,
+the step slider changes the figures, and the small datasets exercise the truth tab and BIC/ICL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baskets.py")
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    """The figure JSON of the plotly chart with widget key ``key``."""
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        if el.proto.id and key in el.proto.id:
+            return spec
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def _new(dataset: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    if dataset is not None:
+        at.session_state["bk_data"] = dataset
+    return _run(at)
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return _new()
+
+
+def test_default_page_renders_complete_journey(default_page):
+    at = default_page
+    assert at.title[0].value.startswith("🛒 Market baskets")
+    assert at.session_state["bk_data"] == "completejourney"
+    assert at.select_slider(key="bk_step").label == "Step"
+    keys = {el.proto.id for el in at.get("plotly_chart")}
+    for name in ("bk_profile", "bk_sizes", "bk_loglik", "bk_lift", "bk_resp", "bk_anim"):
+        assert any(name in k for k in keys), name
+    assert "em_fits" in at.session_state and "baskets" in at.session_state["em_fits"]
+    assert at.session_state["em_fits"]["baskets"]["trace"].family == "multinomial"
+
+
+def test_step_buttons_and_slider_change_the_figures(default_page):
+    at = default_page
+    at.session_state["bk_step"] = 0
+    _run(at)
+    z0 = _chart(at, "bk_profile")["data"][0]["z"]
+    assert _chart(at, "bk_resp")["data"] == []  # θ₀: no responsibilities yet
+    at.button(key="bk_next").click()
+    _run(at)
+    assert at.session_state["bk_step"] == 1
+    # E-step 1: θ unchanged, responsibilities appear
+    assert _chart(at, "bk_profile")["data"][0]["z"] == z0
+    resp1 = _chart(at, "bk_resp")["data"]
+    assert len(resp1) == 4
+    at.button(key="bk_next").click()
+    _run(at)
+    # M-step 1: θ changes, responsibilities stay those of E-step 1
+    assert _chart(at, "bk_profile")["data"][0]["z"] != z0
+    assert _chart(at, "bk_resp")["data"][0]["z"] == resp1[0]["z"]
+    at.select_slider(key="bk_step").set_value(5)
+    _run(at)
+    assert "E-step 3" in _chart(at, "bk_profile")["layout"]["title"]["text"]
+    at.button(key="bk_prev").click()
+    _run(at)
+    assert at.session_state["bk_step"] == 4
+
+
+def test_display_options(default_page):
+    at = default_page
+    at.radio(key="bk_value").set_value("lift")
+    at.radio(key="bk_order").set_value("share")
+    at.select_slider(key="bk_n_show").set_value(100)
+    _run(at)
+    fig = _chart(at, "bk_profile")
+    assert "lift" in fig["layout"]["title"]["text"]
+    assert "showing 100 of" in _chart(at, "bk_resp")["layout"]["title"]["text"]
+
+
+def test_fit_controls_refit(default_page):
+    at = default_page
+    at.slider(key="bk_n_components").set_value(3)
+    at.selectbox(key="bk_init").set_value("random_from_data")
+    at.select_slider(key="bk_alpha").set_value(1.0)
+    at.slider(key="bk_n_restarts").set_value(2)
+    _run(at)
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    assert trace.n_components == 3 and trace.alpha == 1.0
+    assert len(_chart(at, "bk_sizes")["data"][0]["marker"]["color"]) == 3
+    assert any("bk_restarts" in el.proto.id for el in at.get("plotly_chart"))
+    at.button(key="bk_reset").click()
+    _run(at)
+    assert at.session_state["bk_n_components"] == 4
+
+
+def test_synthetic_truth_tab_and_selection():
+    at = _new("synthetic_baskets")
+    assert at.session_state["bk_n_components"] == 3
+    truth = _chart(at, "bk_truth")
+    assert truth["layout"]["title"]["text"].startswith("Synthetic shoppers")
+    metrics = {m.label: m.value for m in at.metric}
+    agree = float(metrics["Customers assigned to their true segment"].rstrip("%"))
+    assert agree > 90
+    at.button(key="bk_select").click()
+    _run(at)
+    sel = _chart(at, "bk_bic")
+    bic = np.asarray(sel["data"][0]["y"], dtype=float) if isinstance(sel["data"][0]["y"], list) \
+        else None
+    assert sel["data"][0]["name"] == "BIC (lowest at K = 3)"
+    assert bic is None or int(np.argmin(bic)) == 2
+    # with K ≠ 3 the truth tab explains instead of comparing
+    at.slider(key="bk_n_components").set_value(2)
+    _run(at)
+    assert any("set K = 3" in i.value for i in at.info)
+
+
+def test_cracker_and_basket_data_render():
+    at = _new("cracker")
+    assert at.session_state["bk_n_components"] == 3
+    labels = _chart(at, "bk_profile")["data"][0]["y"]
+    assert sorted(labels) == sorted(["Sunshine", "Keebler", "Nabisco", "Private label"])
+    at.selectbox(key="bk_data").set_value("completejourney_baskets")
+    _run(at)
+    fig = _chart(at, "bk_profile")
+    assert len(fig["data"][0]["y"]) == 30  # 100 categories, 30 shown
+    assert any("Showing 30 of 100 categories" in c.value for c in at.caption)
