@@ -33,8 +33,9 @@ LIFT_CLIP = 3.0
 #: A category must make up at least this share of a segment's basket to name or rank it by
 #: lift, so that a tiny category bought by a handful of households cannot top the list.
 MIN_PROB_FOR_LIFT = 0.01
-#: Most frames in a client-side animation (the half-steps are thinned evenly beyond this).
-MAX_FRAMES = 60
+#: Most frames in a client-side animation (the half-steps are thinned beyond this; fewer
+#: frames keep the page's rerun fast, since Streamlit re-serialises the figure every run).
+MAX_FRAMES = 40
 
 _TRANSPARENT = "rgba(0,0,0,0)"
 _FONT = dict(size=14)
@@ -329,8 +330,8 @@ def _profile_trace(probs, share, feature_names, names, order, value, zrange, **e
 
 def _profile_axes(names) -> tuple[dict, dict]:
     """x axis (segments, on top, in their colours) and y axis (categories, first on top)."""
-    xaxis = dict(side="top", type="category", tickvals=list(names),
-                 ticktext=[_colored(n, k) for k, n in enumerate(names)])
+    xaxis = dict(side="top", type="category", tickvals=list(names), tickangle=0,
+                 ticktext=[_colored(n.replace(" · ", "<br>"), k) for k, n in enumerate(names)])
     yaxis = dict(title=dict(text="category"), type="category", autorange="reversed")
     return xaxis, yaxis
 
@@ -368,9 +369,10 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
     zrange = prob_range(trace) if zrange is None else zrange
     xaxis, yaxis = _profile_axes(names)
-    what = "share of each segment's basket, θ" if value == "prob" else "lift over the overall basket"
+    what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
     layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}",
-                     height=max(360, 130 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
+                     height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
+    layout["margin"] = dict(l=10, r=10, t=100, b=10)
     return go.Figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
                                           zrange)], layout=layout)
 
@@ -515,8 +517,8 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         annotations.append(dict(text="No responsibilities yet: the first E-step computes them.",
                                 showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                                 font=dict(size=16, color=NEUTRAL)))
-    xaxis = dict(side="top", tickvals=list(range(k_count)),
-                 ticktext=[_colored(nm, k) for k, nm in enumerate(names)],
+    xaxis = dict(side="top", tickvals=list(range(k_count)), tickangle=0,
+                 ticktext=[_colored(nm.replace(" · ", "<br>"), k) for k, nm in enumerate(names)],
                  range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False)
     yaxis = dict(title=dict(text=f"{rows_label} (sorted by final segment)"),
                  range=[max(n, 1) - 0.5, -0.5], showgrid=False, zeroline=False,
@@ -532,7 +534,8 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         yaxis.update(tickvals=ticks, ticktext=texts, showticklabels=True)
     shown = f"showing {n:,} of {n_total:,} {rows_label}" if n < n_total else f"all {n:,} {rows_label}"
     layout = _layout(f"Responsibilities p(segment | {row_word}) · {shown}{title_suffix}",
-                     height=520, xaxis=xaxis, yaxis=yaxis, annotations=annotations)
+                     height=540, xaxis=xaxis, yaxis=yaxis, annotations=annotations)
+    layout["margin"] = dict(l=10, r=10, t=100, b=10)
     return go.Figure(data=data, layout=layout)
 
 
@@ -661,6 +664,9 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         params = params_at(trace, int(s))
         heat = _profile_trace(params.probs, share, feature_names, names, order, value, zrange,
                               colorbar=dict(x=0.64, len=0.8, thickness=14))
+        # hover reads the cell text, which every frame updates (customdata would go stale)
+        heat.pop("customdata")
+        heat["hovertemplate"] = "%{x}<br>%{y}: %{text}<extra></extra>"
         bars = _bar_trace(params.weights, short, names, xaxis="x2", yaxis="y2")
         bars["text"] = [f"{v:.0%}" for v in np.asarray(params.weights, dtype=float)]
         return [heat, bars]
@@ -680,8 +686,14 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         step["label"] = lab
     controls["sliders"][0]["currentvalue"]["prefix"] = ""
     layout.update(controls)
-    layout["margin"] = dict(l=10, r=10, t=70, b=130)
-    frames = [dict(data=traces_at(s), traces=[0, 1], name=str(int(s)),
+    layout["margin"] = dict(l=10, r=10, t=100, b=130)
+    def frame_data(s):
+        # only what changes between frames (z, text, bar heights): keeps the JSON small
+        heat, bars = traces_at(s)
+        return [dict(type="heatmap", z=heat["z"], text=heat["text"]),
+                dict(type="bar", y=bars["y"], text=bars["text"])]
+
+    frames = [dict(data=frame_data(s), traces=[0, 1], name=str(int(s)),
                    layout=dict(title=dict(text=title.format(note=note, label=lab))))
               for s, lab in zip(steps, labels, strict=True)]
     return go.Figure(data=traces_at(steps[0]), layout=layout, frames=frames)

@@ -176,7 +176,7 @@ def main() -> None:
         emui.what_changed(trace, s)
         st.markdown(B.describe_profile_change(trace, s, labels, names))
         st.plotly_chart(fig_sizes, key=_k("sizes"), theme="streamlit")
-        emui.loglik_chart(trace, s, key=_k("loglik"))
+    emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
 
     tab_names = ["🏷️ Top categories by lift", f"👥 {rows_word.capitalize()} × segments",
@@ -215,7 +215,7 @@ def main() -> None:
 
     with tabs[tab_names[3]]:
         st.caption("Plays in your browser: one frame per half-step (long runs are subsampled "
-                   "to 60 frames). Press ▶ Play, or drag the animation's own slider.")
+                   f"to {B.MAX_FRAMES} frames). Press ▶ Play, or drag the animation's own slider.")
         st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace, labels,
                                    share, order, names),
                         key=_k("anim"), theme="streamlit")
