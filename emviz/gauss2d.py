@@ -30,6 +30,7 @@ from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
+from emviz.common import FONT, animation_controls, frame_indices, half_step_label
 from emviz.palette import NEUTRAL, component_color, hex_to_rgb
 
 # ----------------------------------------------------------------------------------------
@@ -51,6 +52,11 @@ ELLIPSE_POINTS = 73
 ELLIPSE_MASS = {1: 1.0 - np.exp(-0.5), 2: 1.0 - np.exp(-2.0)}
 
 _TRANSPARENT = "rgba(0,0,0,0)"
+
+#: Validate Plotly properties while building figures. Plotly checks every per-point colour
+#: string with a regular expression (~70 µs each), which alone would blow the 150 ms budget
+#: of a slider step; the tests switch validation on and build every figure once.
+VALIDATE = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,31 @@ class Scaling:
     def log_jacobian(self) -> float:
         """``sum_d log s_d``: ℓ in display units = ℓ in fitted units − N · log_jacobian."""
         return float(np.sum(np.log(self.scale)))
+
+
+class FrozenFigure(go.Figure):
+    """A figure that is finished once built: its ``to_dict()`` is computed once and reused.
+
+    Streamlit serialises a figure on every rerun through ``to_dict()``, which deep-copies and
+    base64-encodes every array — about 0.2 s for a 40-frame animation. The animation and the
+    restarts panels do not change when the step slider moves, so the page caches them as
+    ``FrozenFigure`` and a slider step only pays for the JSON encoding. Do not modify a
+    FrozenFigure after its first ``to_dict()``.
+    """
+
+    def to_dict(self):
+        cached = self.__dict__.get("_frozen_dict")
+        if cached is None:
+            cached = super().to_dict()
+            self.__dict__["_frozen_dict"] = cached
+        return cached
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """The same figure as a :class:`FrozenFigure` (frames kept, no re-validation)."""
+    out = FrozenFigure(data=fig.data, layout=fig.layout, _validate=False)
+    out._frame_objs = fig._frame_objs
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -195,15 +226,6 @@ def theta_index(s: int) -> int:
     """Index t of the parameters θ_t shown at half-step ``s`` (0 → θ₀, E-step t+1 → θ_t,
     M-step t+1 → θ_{t+1})."""
     return s // 2
-
-
-def frame_steps(n_half_steps: int, max_frames: int = MAX_FRAMES) -> list[int]:
-    """Half-steps used as animation frames: all of them, or ``max_frames`` evenly spread
-    ones that always include the first and the last."""
-    if n_half_steps <= max_frames:
-        return list(range(n_half_steps))
-    picks = np.unique(np.rint(np.linspace(0, n_half_steps - 1, max_frames)).astype(int))
-    return [int(p) for p in picks]
 
 
 def plot_extent(X: np.ndarray, pad: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -355,6 +377,7 @@ def _traces(
         top = float(dens.max()) if np.isfinite(dens.max()) and dens.max() > 0 else 1.0
         out.append(
             go.Contour(
+                _validate=VALIDATE,
                 x=xs,
                 y=ys,
                 z=dens,
@@ -363,6 +386,7 @@ def _traces(
                 contours=dict(
                     coloring="lines", start=0.1 * top, end=0.9 * top, size=0.2 * top
                 ),
+                ncontours=5,
                 colorscale=[[0, NEUTRAL], [1, NEUTRAL]],
                 line=dict(width=1.2),
                 hoverinfo="skip",
@@ -386,7 +410,7 @@ def _traces(
         scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>no responsibilities yet<extra></extra>"
     else:
         scatter["hoverinfo"] = "skip"
-    out.append(go.Scatter(**scatter))
+    out.append(go.Scatter(**scatter, _validate=VALIDATE))
     if show_ellipses:
         for k in range(K):
             col = component_color(k)
@@ -394,6 +418,7 @@ def _traces(
                 ex, ey = ellipse_xy(fr.means[k], fr.covs[k], n_sigma)
                 out.append(
                     go.Scatter(
+                _validate=VALIDATE,
                         x=ex,
                         y=ey,
                         mode="lines",
@@ -408,6 +433,7 @@ def _traces(
         for k in range(K):
             out.append(
                 go.Scatter(
+                _validate=VALIDATE,
                     x=fr.paths[:, k, 0],
                     y=fr.paths[:, k, 1],
                     mode="lines+markers",
@@ -421,6 +447,7 @@ def _traces(
             )
     out.append(
         go.Scatter(
+                _validate=VALIDATE,
             x=fr.means[:, 0],
             y=fr.means[:, 1],
             mode="markers",
@@ -450,6 +477,7 @@ def _truth_traces(true_params, K_true: int) -> list:
         ex, ey = ellipse_xy(means[k], covs[k], 2.0)
         out.append(
             go.Scatter(
+                _validate=VALIDATE,
                 x=ex,
                 y=ey,
                 mode="lines",
@@ -462,6 +490,7 @@ def _truth_traces(true_params, K_true: int) -> list:
         )
     out.append(
         go.Scatter(
+                _validate=VALIDATE,
             x=means[:, 0],
             y=means[:, 1],
             mode="markers",
@@ -474,20 +503,25 @@ def _truth_traces(true_params, K_true: int) -> list:
     return out
 
 
-def _layout(fig: go.Figure, title: str, feature_names, extent, height: int) -> None:
-    fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"),
+def _layout(title: str, feature_names, extent, height: int) -> dict:
+    """Layout shared by the 2-D figures: fixed axis ranges (the view never jumps between
+    steps), transparent backgrounds (light and dark themes), legend under the title."""
+    grid = "rgba(127,127,127,0.2)"
+    return dict(
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
         height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
+        font=FONT,
+        margin=dict(l=60, r=20, t=50, b=105),
         paper_bgcolor=_TRANSPARENT,
         plot_bgcolor=_TRANSPARENT,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0,
+                    font=dict(size=13)),
         uirevision="blobs",
+        xaxis=dict(title=dict(text=feature_names[0]), range=list(extent[0]), showgrid=True,
+                   gridcolor=grid, zeroline=False),
+        yaxis=dict(title=dict(text=feature_names[1]), range=list(extent[1]), showgrid=True,
+                   gridcolor=grid, zeroline=False),
     )
-    fig.update_xaxes(title_text=feature_names[0], range=list(extent[0]), showgrid=True,
-                     gridcolor="rgba(127,127,127,0.2)", zeroline=False)
-    fig.update_yaxes(title_text=feature_names[1], range=list(extent[1]), showgrid=True,
-                     gridcolor="rgba(127,127,127,0.2)", zeroline=False)
 
 
 # ----------------------------------------------------------------------------------------
@@ -544,15 +578,12 @@ def blobs_figure(
     K = trace.n_components
     fr = _frame(trace, s, idx, scaling, extent, GRID_STATIC, show_contours,
                 _all_means(trace, scaling))
-    fig = go.Figure()
-    for tr in _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
-                      show_trajectories=show_trajectories, show_contours=show_contours,
-                      hover=True):
-        fig.add_trace(tr)
+    data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
+                   show_trajectories=show_trajectories, show_contours=show_contours, hover=True)
     if true_params is not None:
-        for tr in _truth_traces(true_params, len(np.asarray(true_params.weights))):
-            fig.add_trace(tr)
-    _layout(fig, title or f"{fr.label}", feature_names, extent, height)
+        data += _truth_traces(true_params, len(np.asarray(true_params.weights)))
+    fig = go.Figure(data=data, layout=_layout(title or fr.label, feature_names, extent, height),
+                    _validate=VALIDATE)
     return fig
 
 
@@ -571,8 +602,9 @@ def blobs_animation(
     frame_ms: int = 450,
     height: int = 560,
 ) -> go.Figure:
-    """Client-side Plotly animation of the whole run: one frame per half-step (thinned
-    evenly to ``max_frames``), play/pause buttons and a frame slider.
+    """Client-side Plotly animation of the whole run: one frame per half-step (long runs are
+    thinned by ``emviz.common.frame_indices``: every early half-step, then evenly spread
+    ones), play/pause buttons and a frame slider. Returns a :class:`FrozenFigure`.
 
     Colours, ellipses, paths and contours are those of :func:`blobs_figure` at each
     half-step; the points shown are a fixed sample of at most ``max_points`` rows and the
@@ -584,7 +616,7 @@ def blobs_animation(
     idx = display_sample(len(X), max_points)
     K = trace.n_components
     means = _all_means(trace, scaling)
-    steps = frame_steps(trace.n_half_steps, max_frames)
+    steps = [int(v) for v in frame_indices(trace.n_half_steps, max_frames)]
     kw = dict(K=K, feature_names=feature_names, show_ellipses=show_ellipses,
               show_trajectories=show_trajectories, show_contours=show_contours, hover=False)
     frames = []
@@ -594,54 +626,28 @@ def blobs_animation(
         traces = _traces(fr, X[idx], **kw)
         if first_traces is None:
             first_traces = traces
-        frames.append(go.Frame(data=traces, name=str(s),
+        frames.append(go.Frame(data=traces, name=str(s), _validate=VALIDATE,
                                layout=dict(title_text=f"{title} — {fr.label}")))
-    fig = go.Figure(data=first_traces, frames=frames)
-    _layout(fig, f"{title} — {trace.half_step(steps[0]).label}", feature_names, extent, height)
-    fig.update_layout(uirevision=None)
-    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
-                transition=dict(duration=0), mode="immediate")
-    pause = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
-                 mode="immediate")
-    fig.update_layout(
-        margin=dict(l=60, r=20, t=60, b=110),
-        updatemenus=[
-            dict(
-                type="buttons",
-                direction="left",
-                showactive=False,
-                x=0.0,
-                y=-0.13,
-                xanchor="left",
-                yanchor="top",
-                pad=dict(r=8, t=0),
-                buttons=[
-                    dict(label="▶ Play", method="animate", args=[None, play]),
-                    dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
-                ],
-            )
-        ],
-        sliders=[
-            dict(
-                active=0,
-                x=0.18,
-                len=0.82,
-                y=-0.1,
-                yanchor="top",
-                currentvalue=dict(prefix="half-step ", visible=True),
-                pad=dict(t=0),
-                steps=[
-                    dict(
-                        label=str(s),
-                        method="animate",
-                        args=[[str(s)], dict(frame=dict(duration=0, redraw=True),
-                                             mode="immediate", transition=dict(duration=0))],
-                    )
-                    for s in steps
-                ],
-            )
-        ],
-    )
+    fig = FrozenFigure(data=first_traces, _validate=VALIDATE,
+                    layout=_layout(f"{title} — {trace.half_step(steps[0]).label}",
+                                   feature_names, extent, height))
+    if VALIDATE:
+        fig.frames = frames
+    else:
+        # Plotly re-validates every frame (one regex per point colour: seconds for a long
+        # run). The frames were built from the same trace builders that the validated tests
+        # exercise, so they are attached as they are.
+        fig._frame_objs = tuple(frames)
+    fig.update_layout(uirevision=None, margin=dict(l=60, r=20, t=95, b=120),
+                      title=dict(y=0.985, yref="container", yanchor="top"),
+                      legend=dict(yanchor="bottom", y=1.01, x=0.0),
+                      **animation_controls([str(s) for s in steps], duration_ms=frame_ms))
+    # the frame slider shows the half-step's label rather than its number
+    for step, s in zip(fig.layout.sliders[0].steps, steps, strict=True):
+        step.label = half_step_label(s)
+    fig.layout.sliders[0].currentvalue.visible = False  # the title names the half-step
+    fig.layout.sliders[0].x = 0.24
+    fig.layout.sliders[0].len = 0.76
     return fig
 
 
@@ -657,7 +663,9 @@ def restarts_figure(
 ) -> go.Figure:
     """Final fits of several restarts side by side (one panel each): points coloured by
     their final responsibilities, 1σ/2σ ellipses, and the final log-likelihood in the
-    panel title, so different local optima are visible at a glance."""
+    panel title, so different local optima are visible at a glance.
+
+    Returns a :class:`FrozenFigure` (it does not change with the step slider)."""
     X = np.asarray(X, dtype=float)
     scaling = scaling or Scaling.identity(2)
     extent = plot_extent(X)
@@ -690,7 +698,7 @@ def restarts_figure(
     fig.update_yaxes(title_text=feature_names[1], row=1, col=1)
     for ann in fig.layout.annotations:
         ann.font.size = 12
-    return fig
+    return freeze(fig)
 
 
 def truth_table(true_params, trace, scaling: Scaling | None = None) -> list[dict]:
@@ -760,7 +768,7 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
     sentences.append(
         f"Soft EM {'has converged' if soft.converged else 'stopped'} after {soft.n_iter} "
         f"iterations with ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM after {hard.n_iter} "
-        f"with ℓ = {hard.log_likelihood[-1]:,.2f} (the soft-EM likelihood of its parameters)."
+        f"with ℓ = {hard.log_likelihood[-1]:,.2f} (the mixture log-likelihood of its parameters, which soft EM maximises)."
     )
     return " ".join(sentences)
 
@@ -776,7 +784,6 @@ __all__ = [
     "blobs_figure",
     "display_sample",
     "ellipse_xy",
-    "frame_steps",
     "label_agreement",
     "match_components",
     "mixture_density_grid",

@@ -150,15 +150,6 @@ def test_label_agreement_is_permutation_invariant_and_brute_force():
     assert g.label_agreement(labels, perfect)[0] == 1.0
 
 
-@given(n=st.integers(1, 500), m=st.integers(2, 60))
-def test_frame_steps(n, m):
-    steps = g.frame_steps(n, m)
-    assert steps[0] == 0 and steps[-1] == n - 1
-    assert len(steps) <= max(m, 1) and steps == sorted(set(steps))
-    if n <= m:
-        assert steps == list(range(n))
-
-
 def test_display_sample_and_note():
     assert list(g.display_sample(5, 10)) == [0, 1, 2, 3, 4]
     a = g.display_sample(10_000, 2000)

@@ -1,0 +1,279 @@
+"""2-D blobs: a Gaussian mixture in the plane, step by step (Old Faithful by default)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import emdata
+import emui
+from emviz import export
+from emviz import gauss2d as g2
+from emviz.common import frame_indices
+
+KEY = "blobs"
+PAGE = "blobs_2d"
+DATASETS = {
+    "faithful": "Old Faithful geyser — eruptions (real)",
+    "penguins": "Palmer penguins — bill length × depth (real)",
+    "synthetic_2d": "Synthetic — three known Gaussian blobs",
+}
+DEFAULTS = {
+    "faithful": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6,
+                     covariance_type="full", means_text="2 55; 4.5 80"),
+    "penguins": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=200, tol=1e-6,
+                     covariance_type="full", means_text="39 18; 47 15; 49 19"),
+    "synthetic_2d": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=100,
+                         tol=1e-6, covariance_type="full", means_text="-1 3; 3 3; 3 -1"),
+}
+#: Standardise by default when the two features live on very different scales.
+STANDARDISE_DEFAULT = {"faithful": True, "penguins": True, "synthetic_2d": False}
+COV_NOTES = {
+    "full": "each component has its own ellipse, of any shape and tilt",
+    "diag": "each component has its own axis-aligned ellipse (no tilt: the features are "
+            "independent within a component)",
+    "spherical": "each component is a circle (one variance per component) — in the units "
+                 "the fit uses",
+    "tied": "all components share one ellipse (same shape and tilt, different centres)",
+}
+
+
+def _k(name: str) -> str:
+    return emui.widget_key(KEY, name)
+
+
+def _reset_to(data_key: str) -> None:
+    """Put every control back to the defaults of ``data_key``."""
+    d = DEFAULTS[data_key]
+    for name in ("n_components", "init", "seed", "reg", "max_iter", "tol", "covariance_type"):
+        st.session_state[_k(name)] = d[name]
+    st.session_state[_k("means")] = d["means_text"]
+    st.session_state[_k("standardise")] = STANDARDISE_DEFAULT[data_key]
+    st.session_state[_k("step")] = 0
+
+
+def _on_data_change() -> None:
+    _reset_to(st.session_state[_k("data")])
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _animation(data_key, std, fit_key, flags, _X, _trace, _scaling, _names):
+    return g2.blobs_animation(_X, _trace, feature_names=_names, scaling=_scaling,
+                              show_ellipses=flags[0], show_trajectories=flags[1],
+                              show_contours=flags[2])
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _restarts(data_key, std, fit_key, n, _X, _traces, _scaling, _names, _seeds):
+    return g2.restarts_figure(_X, _traces, feature_names=_names, scaling=_scaling, seeds=_seeds)
+
+
+def _standardise_note(ds, sc: g2.Scaling, on: bool) -> str:
+    names = [n.split(" (")[0] for n in ds.feature_names]
+    sd = [float(np.std(np.asarray(ds.X, float)[:, d])) for d in range(2)]
+    ratio = max(sd) / min(sd) if min(sd) > 0 else float("inf")
+    spread = (f"The spread of {names[int(np.argmax(sd))]} is {ratio:.1f}× that of "
+              f"{names[int(np.argmin(sd))]}.")
+    if on:
+        return (
+            f"**Fitted on standardised features** (z-scores: minus the mean, divided by the "
+            f"standard deviation — {names[0]}: mean {sc.center[0]:.3g}, sd {sc.scale[0]:.3g}; "
+            f"{names[1]}: mean {sc.center[1]:.3g}, sd {sc.scale[1]:.3g}). {spread} Without "
+            "standardising, circles (spherical covariances, hard EM, k-means) and the "
+            "regularisation would measure distance almost only along the wider feature. The "
+            "figures map the fitted model back to the original units, exactly (an affine map "
+            "sends a Gaussian to a Gaussian). The log-likelihood and the proof are computed on "
+            f"the standardised data: ℓ in original units is ℓ − N·Σ log sd = ℓ − "
+            f"{len(ds.X) * sc.log_jacobian:,.2f}, a constant, so every difference and every "
+            "inequality is unchanged."
+        )
+    return (
+        f"**Fitted on the raw features.** {spread} A full-covariance fit does not care "
+        "about the units, but circles (spherical covariances, hard EM, k-means), the "
+        "regularisation and the k-means++ start measure plain distances, which the wider "
+        "feature dominates."
+    )
+
+
+def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
+    last = trace.n_half_steps - 1
+    if ds.labels is None:
+        st.info(
+            "Old Faithful has no recorded truth: nobody labelled the eruptions. The two "
+            "components EM finds are the geyser's well-known short and long eruptions — short "
+            "eruptions are followed by short waits, long ones by long waits."
+        )
+        return
+    if s != last:
+        st.info(f"Move the Step slider to the last half-step (the fitted result) to compare "
+                f"with the true {labels_name}.")
+        return
+    R = np.asarray(trace.responsibilities(trace.n_iter))
+    agree, pairing = g2.label_agreement(ds.labels, R)
+    st.metric(f"Agreement with the true {labels_name}", f"{100 * agree:.1f}%",
+              help="Share of points whose most likely component is the one paired with their "
+                   "true group (components paired with groups in the best one-to-one way).")
+    assign = R.argmax(axis=1)
+    labels = np.asarray(ds.labels)
+    classes = list(dict.fromkeys(labels.tolist()))
+    table = pd.DataFrame(
+        [[int(np.sum((assign == k) & (labels == c))) for c in classes]
+         for k in range(R.shape[1])],
+        columns=[str(c) for c in classes],
+        index=[f"component {k + 1}" + "".join(f" → {c}" for c, kk in pairing.items() if kk == k)
+               for k in range(R.shape[1])],
+    )
+    st.caption(f"Points by most likely component (rows) and true {labels_name} (columns).")
+    st.dataframe(table)
+    if ds.true_params is not None and trace.n_components >= len(np.asarray(ds.true_params.weights)):
+        st.caption("Fitted against true parameters, in the data's units (components paired by "
+                   "the closest means). sd = standard deviation along each axis, ρ = "
+                   "correlation.")
+        st.dataframe(pd.DataFrame(g2.truth_table(ds.true_params, trace, sc)),
+                     hide_index=True)
+
+
+def main() -> None:
+    st.sidebar.header("Data")
+    if _k("data") not in st.session_state:
+        st.session_state[_k("data")] = "faithful"
+        _reset_to("faithful")
+    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
+                                    key=_k("data"), on_change=_on_data_change)
+    ds = emdata.load_dataset(data_key)
+    X = np.asarray(ds.X, dtype=float)
+    names = list(ds.feature_names)
+    if _k("standardise") not in st.session_state:
+        st.session_state[_k("standardise")] = STANDARDISE_DEFAULT[data_key]
+    std = st.sidebar.toggle("Standardise features before fitting", key=_k("standardise"),
+                            help="Fit on z-scores (each feature minus its mean, divided by its "
+                                 "standard deviation); the figures stay in the original units.")
+    sc = g2.Scaling.standardise(X) if std else g2.Scaling.identity(2)
+    Z = sc.to_fit(X)
+
+    settings = emui.fit_controls(KEY, family="gaussian", defaults=DEFAULTS[data_key],
+                                 n_features=2)
+    if settings.init == "custom" and settings.custom_means is not None:
+        # The learner types means in the data's units; the fit runs in fitted units.
+        fit_means = sc.to_fit(np.asarray(settings.custom_means, dtype=float))
+        settings = replace(settings, custom_means=tuple(tuple(float(v) for v in m)
+                                                        for m in fit_means))
+    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to,
+                      args=(data_key,), use_container_width=True)
+
+    emui.page_header(
+        "🫧 2-D blobs: Gaussians in the plane",
+        "**Colour = responsibilities**: a point that component *k* surely produced wears "
+        "*k*'s colour, a point shared between components wears the blend. **Solid ellipse** "
+        "= 1σ (about 39 % of a component's points inside), **dashed** = 2σ (about 86 %); grey "
+        "lines = mixture density; thin lines with dots = where each mean has been. On an "
+        "E-step the colours change, on an M-step the ellipses move.")
+    emui.dataset_caption(ds)
+    data_id = f"{data_key}-{'z' if std else 'raw'}"
+    trace = emui.run_fit(Z, settings, data_id)
+    c = st.columns(4)
+    show_ell = c[0].toggle("Ellipses (1σ, 2σ)", value=True, key=_k("show_ellipses"))
+    show_paths = c[1].toggle("Mean paths", value=True, key=_k("show_paths"))
+    show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
+    hard_on = c[3].toggle("Hard EM beside soft EM", value=False, key=_k("hard_compare"),
+                          help="Fit classification ('hard') EM with spherical covariances — "
+                               "the k-means limit — and show it next to soft EM at the same "
+                               "step.")
+    show_truth = False
+    if ds.true_params is not None:
+        show_truth = st.toggle("Show the true components (grey dotted 2σ ellipses, ◇ means)",
+                               value=True, key=_k("show_truth"))
+
+    if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
+        st.session_state[_k("step")] = trace.n_half_steps - 1
+    hs = emui.step_slider(trace, KEY)
+    s = int(hs.s)
+    emui.status_banner(trace)
+
+    cov_name = settings.covariance_type
+    fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
+                  show_trajectories=show_paths, show_contours=show_dens,
+                  true_params=ds.true_params if show_truth else None)
+    fig_main = g2.blobs_figure(
+        X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)
+    figures = {"Mixture at this step": fig_main}
+    if hard_on:
+        hard_settings = replace(settings, hard=True, covariance_type="spherical")
+        hard = emui.run_fit(Z, hard_settings, data_id)
+        s_hard = min(s, hard.n_half_steps - 1)
+        hard_label = hard.half_step(s_hard).label
+        fig_hard = g2.blobs_figure(
+            X, hard, s_hard, height=520,
+            title=f"Hard EM (spherical, k-means limit) — {hard_label}"
+                  + (" (finished)" if s_hard < s else ""),
+            **fig_kw)
+        figures["Hard EM at this step"] = fig_hard
+        left, right = st.columns(2, gap="small")
+        left.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
+        right.plotly_chart(fig_hard, key=_k("fig_hard"), theme="streamlit")
+        st.info(g2.soft_vs_hard_sentence(trace, hard, s, s_hard), icon="⚖️")
+        if s_hard < s:
+            st.caption(f"Hard EM stopped after {hard.n_iter} iterations ({hard.status}); its "
+                       "panel stays at its last half-step.")
+        a, b = st.columns([1, 1], gap="medium")
+        with a:
+            emui.what_changed(trace, s, feature_names=names)
+        with b:
+            emui.loglik_chart(trace, s, key=_k("loglik"))
+    else:
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            st.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
+        with right:
+            emui.what_changed(trace, s, feature_names=names)
+            emui.loglik_chart(trace, s, key=_k("loglik"))
+    st.caption(f"{ds.description} Covariance type **{cov_name}**: {COV_NOTES[cov_name]}.")
+    note = g2.sampling_note(len(X))
+    if note:
+        st.caption(note)
+    with st.expander("Standardising is " + ("on" if std else "off") + " — why it matters here",
+                     expanded=False):
+        st.markdown(_standardise_note(ds, sc, std))
+    emui.proof_panel(trace, s)
+
+    tabs = st.tabs(["▶ Animation", "🎲 Restarts", "🔍 Truth", "⬇ Downloads"])
+    flags = (show_ell, show_paths, show_dens)
+    with tabs[0]:
+        st.caption(
+            f"Plays in your browser: one frame per half-step (long runs keep every early "
+            f"half-step and thin the rest), at most {g2.MAX_ANIMATION_POINTS:,} points per "
+            "frame and a coarser density grid.")
+        st.plotly_chart(_animation(data_id, std, settings.cache_key(), flags, X, trace, sc,
+                                   tuple(names)),
+                        key=_k("anim"), theme="streamlit")
+    with tabs[1]:
+        if settings.n_restarts > 1:
+            traces = emui.run_restarts(Z, settings, data_id)
+            seeds = [settings.seed + i for i in range(len(traces))]
+            st.plotly_chart(_restarts(data_id, std, settings.cache_key(), len(traces), X,
+                                      traces, sc, tuple(names), tuple(seeds)),
+                            key=_k("restarts_fig"), theme="streamlit")
+            emui.restarts_chart(traces, key=_k("restarts"))
+        else:
+            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                    "the fits that different seeds reach.")
+    with tabs[2]:
+        _truth_tab(ds, X, trace, s, sc, (ds.label_name or "group").lower())
+    with tabs[3]:
+        if std:
+            st.caption("The trace's parameters are in standardised units (see “Standardising” "
+                       "above); the responsibilities CSV lists the data in original units.")
+        gif_steps = frame_indices(trace.n_half_steps, 60)
+        emui.downloads(
+            trace, X, KEY, figures=figures, feature_names=names,
+            gif=lambda: export.run_gif(
+                lambda j: g2.blobs_figure(X, trace, j, title=trace.half_step(j).label, **fig_kw),
+                gif_steps))
+    emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
+                     feature_names=names, standardised=std)
+
+
+main()

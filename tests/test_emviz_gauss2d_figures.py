@@ -1,0 +1,250 @@
+"""Figure builders of emviz.gauss2d on real emcore fits, checked against independent
+computations (scipy densities, hand-made blends, transformed covariances)."""
+
+import base64
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from scipy.stats import multivariate_normal
+
+import emcore
+from emviz import gauss2d as g
+from emviz.common import frame_indices
+from emviz.palette import NEUTRAL, hex_to_rgb
+
+
+def _arr(v):
+    """A Plotly 7 JSON array ({"dtype", "bdata"} base64, or a plain list) as numpy."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape(v["shape"]) if "shape" in v else a
+    return np.asarray(v)
+
+
+def _faithful_like(n=300, seed=0):
+    """Two elongated blobs on very different scales (like Old Faithful: minutes vs minutes×20)."""
+    rng = np.random.default_rng(seed)
+    a = rng.multivariate_normal([2.0, 54.0], [[0.07, 0.5], [0.5, 34.0]], size=n // 3)
+    b = rng.multivariate_normal([4.3, 80.0], [[0.17, 0.9], [0.9, 34.0]], size=n - n // 3)
+    return np.vstack([a, b])
+
+
+@pytest.fixture(scope="module")
+def fit():
+    X = _faithful_like()
+    sc = g.Scaling.standardise(X)
+    trace = emcore.fit_gaussian_mixture(sc.to_fit(X), 2, seed=0, tol=1e-8)
+    return X, sc, trace
+
+
+def _responsibilities_scipy(Z, params):
+    dens = np.column_stack([
+        w * multivariate_normal(m, c).pdf(Z)
+        for w, m, c in zip(params.weights, params.means, params.covariances, strict=True)
+    ])
+    return dens / dens.sum(axis=1, keepdims=True)
+
+
+def _by_name(fig_dict, name):
+    return [t for t in fig_dict["data"] if t.get("name") == name]
+
+
+def _scatter(fig_dict):
+    (pts,) = [t for t in fig_dict["data"] if t.get("name", "").startswith("data")]
+    return pts
+
+
+def test_density_grid_matches_scipy_in_display_units(fit):
+    X, sc, trace = fit
+    p = trace.params[-1]
+    xs, ys, dens = g.mixture_density_grid(p, sc, (1.0, 5.5), (40.0, 95.0), n=25)
+    # independent: the same mixture written in display units, evaluated by scipy
+    means = sc.center + sc.scale * p.means
+    covs = [np.diag(sc.scale) @ c @ np.diag(sc.scale) for c in p.covariances]
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    ref = sum(w * multivariate_normal(m, c).pdf(pts)
+              for w, m, c in zip(p.weights, means, covs, strict=True))
+    np.testing.assert_allclose(dens, ref.reshape(25, 25), rtol=1e-10)
+
+
+def test_density_grid_integrates_to_one(fit):
+    X, sc, trace = fit
+    xs, ys, dens = g.mixture_density_grid(trace.params[-1], sc, (-1.0, 8.0), (10.0, 130.0), n=300)
+    mass = np.trapezoid(np.trapezoid(dens, xs, axis=1), ys)
+    assert mass == pytest.approx(1.0, abs=1e-4)
+
+
+def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
+    X, sc, trace = fit
+    s = 5  # E-step 3: θ_2 with its responsibilities q_2
+    fig = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    colors = _scatter(fig)["marker"]["color"]
+    R = _responsibilities_scipy(sc.to_fit(X), trace.params[2])
+    pal = np.array([hex_to_rgb(c) for c in ("#0072B2", "#E69F00")], dtype=float)
+    for i in (0, 17, 150, len(X) - 1):
+        rgb = [int(v) for v in colors[i][4:-1].split(",")]
+        np.testing.assert_allclose(rgb, R[i] @ pal, atol=0.5 + 1e-9)
+
+
+def test_start_is_grey_and_means_drawn(fit):
+    X, sc, trace = fit
+    fig = g.blobs_figure(X, trace, 0, scaling=sc).to_dict()
+    assert set(_scatter(fig)["marker"]["color"]) == {NEUTRAL}
+    (mu,) = [t for t in fig["data"] if t.get("name") == "means μk"]
+    np.testing.assert_allclose(np.column_stack([_arr(mu["x"]), _arr(mu["y"])]),
+                               sc.center + sc.scale * trace.params[0].means, rtol=1e-12)
+
+
+def test_ellipses_are_the_display_covariances(fit):
+    X, sc, trace = fit
+    s = 2 * trace.n_iter  # the last M-step: θ_n
+    fig = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    p = trace.params[-1]
+    for k in range(2):
+        # independent: display covariance = cov of the linearly mapped Gaussian
+        A = np.diag(sc.scale)
+        cov = A @ p.covariances[k] @ A.T
+        mean = sc.center + sc.scale * p.means[k]
+        for n_sigma in (1, 2):
+            (tr,) = _by_name(fig, f"component {k + 1}: {n_sigma}σ")
+            d = np.column_stack([_arr(tr["x"]), _arr(tr["y"])]) - mean
+            maha = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
+            np.testing.assert_allclose(maha, n_sigma**2, rtol=1e-8)
+
+
+def test_e_step_changes_colours_m_step_moves_ellipses(fit):
+    """The teaching promise of the slider: E changes colours only, M moves ellipses only."""
+    X, sc, trace = fit
+
+    def parts(s):
+        f = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+        (ell,) = _by_name(f, "component 1: 1σ")
+        return _scatter(f)["marker"]["color"], _arr(ell["x"])
+
+    c_e2, e_e2 = parts(3)  # E-step 2 (θ_1, q_1)
+    c_m2, e_m2 = parts(4)  # M-step 2 (θ_2, q_1)
+    c_e3, e_e3 = parts(5)  # E-step 3 (θ_2, q_2)
+    assert c_e2 == c_m2 and not np.allclose(e_e2, e_m2)
+    assert c_m2 != c_e3 and np.allclose(e_m2, e_e3)
+
+
+def test_mean_paths_follow_the_trace(fit):
+    X, sc, trace = fit
+    for s in (0, 1, 2, 7, 2 * trace.n_iter):
+        f = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+        (path,) = _by_name(f, "path of μ2")
+        t = g.theta_index(s)
+        want = np.array([sc.center + sc.scale * trace.params[j].means[1] for j in range(t + 1)])
+        np.testing.assert_allclose(np.column_stack([_arr(path["x"]), _arr(path["y"])]), want)
+
+
+def test_toggles_and_truth_layers(fit):
+    X, sc, trace = fit
+    full = g.blobs_figure(X, trace, 3, scaling=sc).to_dict()
+    bare = g.blobs_figure(X, trace, 3, scaling=sc, show_ellipses=False,
+                          show_trajectories=False, show_contours=False).to_dict()
+    assert len(full["data"]) == 1 + 1 + 2 * 2 + 2 + 1  # contour, points, ellipses, paths, means
+    assert [t.get("name") for t in bare["data"]] == ["data (colour = responsibilities)", "means μk"]
+    truth = emcore.GaussianParams(np.array([0.4, 0.6]), np.array([[2.0, 54.0], [4.3, 80.0]]),
+                                  np.array([np.eye(2), np.eye(2)]))
+    with_truth = g.blobs_figure(X, trace, 3, scaling=sc, true_params=truth).to_dict()
+    assert len(_by_name(with_truth, "true 2σ ellipses")) == 2
+    (tm,) = _by_name(with_truth, "true means")
+    np.testing.assert_allclose(_arr(tm["x"]), [2.0, 4.3])
+
+
+def test_animation_frames_match_the_static_figure(fit):
+    X, sc, trace = fit
+    anim = g.blobs_animation(X, trace, scaling=sc)
+    steps = [int(s) for s in frame_indices(trace.n_half_steps, g.MAX_FRAMES)]
+    d = json.loads(anim.to_json())
+    assert [f["name"] for f in d["frames"]] == [str(s) for s in steps]
+    assert all(len(f["data"]) == len(d["data"]) for f in d["frames"])
+    assert {b["label"] for b in d["layout"]["updatemenus"][0]["buttons"]} == {"▶ Play", "❚❚ Pause"}
+    # a frame's colours and ellipses equal the static figure at that half-step
+    s = steps[len(steps) // 2]
+    frame = d["frames"][len(steps) // 2]
+    static = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    assert _scatter(frame)["marker"]["color"] == _scatter(static)["marker"]["color"]
+    (a,) = _by_name(frame, "component 2: 2σ")
+    (b,) = _by_name(static, "component 2: 2σ")
+    np.testing.assert_allclose(_arr(a["x"]), _arr(b["x"]))
+
+
+def test_figure_json_stays_small_for_large_n_and_long_runs():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal([0, 0], 1.0, size=(15_000, 2)), rng.normal([3, 1], 1.0, size=(15_000, 2))])
+    trace = emcore.fit_gaussian_mixture(X, 3, seed=1, max_iter=80, tol=None)
+    assert trace.n_half_steps > g.MAX_FRAMES
+    static = g.blobs_figure(X, trace, 7)
+    anim = g.blobs_animation(X, trace)
+    rest = g.restarts_figure(X, [trace, trace])
+    for fig, limit in ((static, 1e6), (anim, 5e6), (rest, 1e6)):
+        assert len(fig.to_json()) <= limit
+    assert len(_scatter(static.to_dict())["x"]["bdata"]) < len(X)  # really sampled
+    assert len(anim.frames) <= g.MAX_FRAMES
+
+
+def test_validated_build_of_every_figure(fit, monkeypatch):
+    """With Plotly's validation on, every builder produces a valid figure."""
+    X, sc, trace = fit
+    monkeypatch.setattr(g, "VALIDATE", True)
+    truth = trace.params[-1]
+    for s in (0, 1, 2, trace.n_half_steps - 1):
+        assert isinstance(g.blobs_figure(X, trace, s, scaling=sc, true_params=truth), go.Figure)
+    g.blobs_animation(X, trace, scaling=sc, max_frames=6)
+    g.restarts_figure(X, [trace, trace], scaling=sc, seeds=[0, 1])
+
+
+def test_frozen_figure_serialises_like_a_plain_one(fit):
+    X, sc, trace = fit
+    anim = g.blobs_animation(X, trace, scaling=sc, max_frames=5)
+    first = anim.to_dict()
+    assert anim.to_dict() is first  # computed once, then reused
+    assert json.dumps(first, sort_keys=True) == json.dumps(go.Figure.to_dict(anim), sort_keys=True)
+    assert len(first["frames"]) == len(anim.frames) > 1
+
+
+def test_restarts_figure_titles_carry_the_final_loglik(fit):
+    X, sc, trace = fit
+    other = emcore.fit_gaussian_mixture(sc.to_fit(X), 2, seed=5, max_iter=3, tol=None)
+    fig = g.restarts_figure(X, [other, trace], scaling=sc, seeds=[5, 0])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0] == f"seed 5: ℓ = {other.log_likelihood[-1]:,.2f}" + (
+        " (best)" if other.log_likelihood[-1] > trace.log_likelihood[-1] else "")
+    assert f"{trace.log_likelihood[-1]:,.2f}" in titles[1]
+
+
+def test_truth_table_pairs_components(fit):
+    X, sc, trace = fit
+    p = trace.params[-1]
+    # truth = the fit itself in display units, components listed in reverse order
+    A = np.diag(sc.scale)
+    truth = emcore.GaussianParams(
+        p.weights[::-1].copy(), (sc.center + sc.scale * p.means)[::-1].copy(),
+        np.array([A @ c @ A for c in p.covariances])[::-1].copy())
+    rows = g.truth_table(truth, trace, sc)
+    assert [r["fitted component"] for r in rows] == [2, 1]
+    for r in rows:
+        assert r["true π"] == r["fitted π"] and r["true μ"] == r["fitted μ"]
+        assert r["true sd"] == r["fitted sd"] and r["true ρ"] == r["fitted ρ"]
+    k = 0
+    sd = np.sqrt(np.diag(A @ p.covariances[k] @ A))
+    rho = (A @ p.covariances[k] @ A)[0, 1] / (sd[0] * sd[1])
+    assert rows[1]["fitted ρ"] == round(float(rho), 3)
+
+
+def test_soft_vs_hard_sentence_numbers(fit):
+    X, sc, trace = fit
+    hard = emcore.fit_gaussian_mixture(sc.to_fit(X), 2, seed=0, hard=True,
+                                       covariance_type="spherical")
+    s = 3
+    text = g.soft_vs_hard_sentence(trace, hard, s, min(s, hard.n_half_steps - 1))
+    r = trace.responsibilities(1)
+    share = np.mean(r.max(axis=1) < 0.9)
+    assert f"{share:.0%} of the points" in text
+    assert f"hard EM after {hard.n_iter}" in text and "k-means" in text
+    assert "At θ₀" in g.soft_vs_hard_sentence(trace, hard, 0, 0)

@@ -1,0 +1,171 @@
+"""AppTest of the 2-D blobs page: every control path runs without an exception element, the
+step slider changes the figure, the hard-EM switch adds the k-means-limit panel."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "blobs_2d.py")
+
+
+def _app():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    _ok(at)
+    return at
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _charts(at):
+    """Plotly figures on the page as dicts, by their title text."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        title = spec["layout"].get("title", {}).get("text", "")
+        out[title] = spec
+    return out
+
+
+def _main(at):
+    (fig,) = [f for t, f in _charts(at).items() if t.startswith("Soft EM")]
+    return fig
+
+
+def _points_colours(fig):
+    (pts,) = [t for t in fig["data"] if t.get("name", "").startswith("data")]
+    return pts["marker"]["color"]
+
+
+@pytest.fixture(scope="module")
+def app():
+    return _app()
+
+
+def test_default_page_renders_old_faithful(app):
+    at = app
+    assert at.select_slider(key="blobs_step").label == "Step"
+    assert at.selectbox(key="blobs_data").value == "faithful"
+    assert at.toggle(key="blobs_standardise").value is True
+    titles = list(_charts(at))
+    assert any(t.startswith("Soft EM (full covariances) — θ₀ (start)") for t in titles)
+    assert any(t.startswith("Log-likelihood") for t in titles)
+    assert any(t.startswith("EM, half-step by half-step") for t in titles)  # the animation
+    assert any("Why ℓ cannot go down" in m.value for m in at.markdown)
+    assert "blobs_2d" in at.session_state["em_fits"]
+    assert at.session_state["em_fits"]["blobs_2d"]["trace"].n_components == 2
+
+
+def test_slider_and_buttons_change_the_figure():
+    at = _app()
+    grey = _points_colours(_main(at))
+    at.button(key="blobs_next").click().run()
+    _ok(at)
+    assert at.select_slider(key="blobs_step").value == 1
+    e1 = _main(at)
+    assert e1["layout"]["title"]["text"].endswith("E-step 1")
+    assert _points_colours(e1) != grey
+    at.select_slider(key="blobs_step").set_value(4).run()
+    _ok(at)
+    m2 = _main(at)
+    assert m2["layout"]["title"]["text"].endswith("M-step 2")
+    at.button(key="blobs_prev").click().run()
+    assert _main(at)["layout"]["title"]["text"].endswith("E-step 2")
+
+
+def test_hard_em_switch_shows_both_panels():
+    at = _app()
+    at.select_slider(key="blobs_step").set_value(3).run()
+    at.toggle(key="blobs_hard_compare").set_value(True).run()
+    _ok(at)
+    titles = list(_charts(at))
+    assert any(t.startswith("Soft EM") and t.endswith("E-step 2") for t in titles)
+    (hard_title,) = [t for t in titles if t.startswith("Hard EM")]
+    assert "k-means" in hard_title
+    hard = _charts(at)[hard_title]
+    # hard assignments: every point wears exactly one component colour
+    assert set(_points_colours(hard)) <= {"rgb(0,114,178)", "rgb(230,159,0)"}
+    assert any("k-means" in i.value and "Soft EM splits" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("cov", ["diag", "spherical", "tied"])
+def test_covariance_types(cov):
+    at = _app()
+    at.selectbox(key="blobs_covariance_type").set_value(cov).run()
+    _ok(at)
+    assert at.session_state["em_fits"]["blobs_2d"]["trace"].covariance_type == cov
+    assert any(f"Covariance type **{cov}**" in c.value for c in at.caption)
+
+
+def test_penguins_truth_and_restarts():
+    at = _app()
+    at.selectbox(key="blobs_data").set_value("penguins").run()
+    _ok(at)
+    assert at.slider(key="blobs_n_components").value == 3
+    at.slider(key="blobs_n_restarts").set_value(3).run()
+    _ok(at)
+    last = len(at.select_slider(key="blobs_step").options) - 1
+    at.select_slider(key="blobs_step").set_value(last).run()
+    _ok(at)
+    (metric,) = at.metric
+    assert metric.label == "Agreement with the true species"
+    assert 0.0 < float(metric.value.rstrip("%")) <= 100.0
+    assert any(t.startswith("seed 0") for f in _charts(at).values()
+               for t in [a.get("text", "") for a in f["layout"].get("annotations", [])])
+
+
+def test_synthetic_truth_layers_and_table():
+    at = _app()
+    at.selectbox(key="blobs_data").set_value("synthetic_2d").run()
+    _ok(at)
+    assert at.toggle(key="blobs_standardise").value is False
+    names = [t.get("name") for t in _main(at)["data"]]
+    assert "true 2σ ellipses" in names and "true means" in names
+    last = len(at.select_slider(key="blobs_step").options) - 1
+    at.select_slider(key="blobs_step").set_value(last).run()
+    _ok(at)
+    assert len(at.dataframe) == 2  # confusion table + true-vs-fitted parameters
+    at.toggle(key="blobs_show_truth").set_value(False).run()
+    assert "true means" not in [t.get("name") for t in _main(at)["data"]]
+
+
+def test_own_starting_means_are_in_data_units():
+    at = _app()
+    at.selectbox(key="blobs_init").set_value("custom").run()
+    at.text_input(key="blobs_means").set_value("2 50; 4.5 85").run()
+    _ok(at)
+    fit = at.session_state["em_fits"]["blobs_2d"]
+    X = np.asarray(at.session_state["em_fits"]["blobs_2d"]["X"])  # standardised data
+    from emdata import load_dataset
+
+    raw = np.asarray(load_dataset("faithful").X, dtype=float)
+    mean, sd = raw.mean(axis=0), raw.std(axis=0)
+    np.testing.assert_allclose(X, (raw - mean) / sd)
+    m0 = fit["trace"].params[0].means * sd + mean
+    np.testing.assert_allclose(m0, [[2, 50], [4.5, 85]], atol=1e-9)
+    # a typo keeps the page alive with a message
+    at.text_input(key="blobs_means").set_value("2 50").run()
+    _ok(at)
+    assert at.error
+
+
+def test_display_toggles_and_raw_features():
+    at = _app()
+    at.toggle(key="blobs_show_ellipses").set_value(False).run()
+    at.toggle(key="blobs_show_paths").set_value(False).run()
+    at.toggle(key="blobs_show_contours").set_value(False).run()
+    _ok(at)
+    assert [t.get("name") for t in _main(at)["data"]] == [
+        "data (colour = responsibilities)", "means μk"]
+    at.toggle(key="blobs_standardise").set_value(False).run()
+    _ok(at)
+    assert at.session_state["em_fits"]["blobs_2d"]["standardised"] is False
+    assert any("Fitted on the raw features" in m.value for m in at.markdown)
+    at.button(key="blobs_reset").click().run()
+    _ok(at)
+    assert at.toggle(key="blobs_standardise").value is True
