@@ -299,11 +299,18 @@ def _numeric_column(name: str, s: pd.Series, notes: list, delimiter: str | None 
     Returns (values with NaN for missing/text, mask of text cells).
     """
     stripped = s.str.strip()
-    missing = stripped.str.lower().isin(_MISSING).to_numpy()
+    n = len(stripped)
+    missing = stripped.str.lower().isin(_MISSING).to_numpy(dtype=bool)
     plain = stripped.str.fullmatch(_PLAIN.pattern, case=False).to_numpy(dtype=bool)
-    thousands = stripped.str.fullmatch(_THOUSANDS.pattern).to_numpy(dtype=bool)
-    decimal = stripped.str.fullmatch(_DECIMAL_COMMA.pattern).to_numpy(dtype=bool)
-    ambiguous = stripped.str.fullmatch(_AMBIGUOUS.pattern).to_numpy(dtype=bool)
+    thousands = np.zeros(n, dtype=bool)
+    decimal = np.zeros(n, dtype=bool)
+    ambiguous = np.zeros(n, dtype=bool)
+    rest = ~plain & ~missing
+    if rest.any():  # only cells that are not plain numbers need the slower patterns
+        other = stripped[rest]
+        thousands[rest] = other.str.fullmatch(_THOUSANDS.pattern).to_numpy(dtype=bool)
+        decimal[rest] = other.str.fullmatch(_DECIMAL_COMMA.pattern).to_numpy(dtype=bool)
+        ambiguous[rest] = other.str.fullmatch(_AMBIGUOUS.pattern).to_numpy(dtype=bool)
     present = ~missing
     numberlike = plain | thousands | decimal
     n_present = int(present.sum())
@@ -314,7 +321,16 @@ def _numeric_column(name: str, s: pd.Series, notes: list, delimiter: str | None 
     only_thousands = thousands & ~decimal
     only_decimal = decimal & ~thousands
     has_dot = plain & stripped.str.contains(".", regex=False).to_numpy(dtype=bool)
-    values = np.array(pd.to_numeric(stripped.where(plain), errors="coerce"), dtype=float)
+    values = np.full(n, np.nan)
+    cells = stripped[plain]
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pc.cast(pa.array(cells.astype("string[pyarrow]")), pa.float64())  # in C
+        values[plain] = arr.to_numpy(zero_copy_only=False)
+    except (ValueError, TypeError, ArithmeticError, ImportError):
+        values[plain] = np.array(pd.to_numeric(cells, errors="coerce"), dtype=float)
     if only_decimal.any() and (only_thousands.any() or has_dot.any()):
         raise DataError(
             f"Column '{name}' mixes decimal commas (like '{stripped[only_decimal].iloc[0]}') "
@@ -340,6 +356,31 @@ def _numeric_column(name: str, s: pd.Series, notes: list, delimiter: str | None 
         )
     values[text | missing] = np.nan
     return values, text
+
+
+#: Files longer than this (characters) try pandas' C parser first.
+FAST_PATH_CHARS = 1_000_000
+
+
+def _fast_frame(text: str, delimiter: str | None) -> pd.DataFrame | None:
+    """All cells as text via pandas' C parser, for big *regular* files only.
+
+    Regular: a delimiter, no quotes, no blank lines, every line with the same number of
+    fields. Anything else returns None and goes through the csv module, which counts ragged
+    and blank lines line by line.
+    """
+    if not delimiter or '"' in text:
+        return None
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, dtype="string[pyarrow]", na_filter=False,
+            skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c",
+        )
+    except (ValueError, pd.errors.ParserError, csv.Error):
+        return None
+    if df.empty or df.isna().to_numpy().any():  # short or blank lines were padded
+        return None
+    return df
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,24 +446,39 @@ def _parse(data: bytes, filename: str, header: bool | None, max_bytes: int | Non
         raise DataError(MSG_EMPTY)
 
     delimiter = _sniff_delimiter(text)
-    rows = _rows(text, delimiter)
-    line_no = np.arange(1, len(rows) + 1)  # csv rows ~ file lines (multi-line cells aside)
-    keep = [i for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    n_blank_inside = (keep[-1] - keep[0] + 1 - len(keep)) if keep else 0
-    rows = [rows[i] for i in keep]
-    line_no = line_no[keep]
-    if not rows:
-        raise DataError(MSG_EMPTY)
-    if n_blank_inside:
-        notes.append(f"{n_blank_inside} empty line(s) between the rows were skipped.")
+    fast = _fast_frame(text, delimiter) if len(text) > FAST_PATH_CHARS else None
+    if fast is not None:
+        rows = fast.iloc[:1001].astype(object).to_numpy().tolist()  # header detection only
+        line_no = np.arange(1, len(fast) + 1)
+    else:
+        rows = _rows(text, delimiter)
+        line_no = np.arange(1, len(rows) + 1)  # csv rows ~ file lines (multi-line cells aside)
+        # blank lines carry nothing; a line of bare delimiters (",,") is kept as a row of
+        # missing values, so that it is counted when it is left out later
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        short = np.flatnonzero(lens <= 1)
+        blank = [i for i in short if not (lens[i] == 1 and rows[i][0].strip())]
+        keep = np.setdiff1d(np.arange(len(rows)), blank)
+        n_blank_inside = int(keep[-1] - keep[0] + 1 - len(keep)) if len(keep) else 0
+        if blank:
+            rows = [rows[i] for i in keep]
+            line_no = line_no[keep]
+        if not rows:
+            raise DataError(MSG_EMPTY)
+        if n_blank_inside:
+            notes.append(f"{n_blank_inside} empty line(s) between the rows were skipped.")
+        if text.count('"') % 2 and any("\n" in c for c in rows[-1]):
+            raise DataError(
+                'The file has a quote (") that is never closed, so everything after it would '
+                "become one cell. Remove the stray quote or close it, then upload again."
+            )
 
-    if text.count('"') % 2 and any("\n" in c for c in rows[-1]):
-        raise DataError(
-            'The file has a quote (") that is never closed, so everything after it would '
-            "become one cell. Remove the stray quote or close it, then upload again."
-        )
     # a delimiter at the end of every line makes an empty last column: drop it
-    if delimiter and all(len(r) >= 2 and r[-1].strip() == "" for r in rows):
+    if fast is not None:
+        if fast.shape[1] >= 2 and (fast.iloc[:, -1].str.strip() == "").all():
+            fast = fast.iloc[:, :-1]
+            rows = [r[:-1] for r in rows]
+    elif delimiter and all(len(r) >= 2 and r[-1].strip() == "" for r in rows):
         rows = [r[:-1] for r in rows]
 
     has_header = _looks_like_header(rows[0], rows[1:]) if header is None else bool(header)
@@ -440,37 +496,47 @@ def _parse(data: bytes, filename: str, header: bool | None, max_bytes: int | Non
         )
     names = [c.strip() for c in rows[0]] if has_header else [f"column {j + 1}" for j in range(width)]
     names = _unique_names(names, notes)
-    body, body_lines = (rows[1:], line_no[1:]) if has_header else (rows, line_no)
-
-    good = np.array([len(r) == width for r in body], dtype=bool)
-    n_bad = int((~good).sum())
-    if n_bad:
-        bad_lines = body_lines[~good]
-        if n_bad > 0.5 * len(body):
-            raise DataError(
-                f"Most rows do not have the {width} field(s) of the first row (e.g. line "
-                f"{bad_lines[0]} has {len(body[int(np.flatnonzero(~good)[0])])}). Check the "
-                "delimiter and the quotes, or export the table again as CSV."
+    body_lines = line_no[1:] if has_header else line_no
+    if fast is not None:
+        body_frame = fast.iloc[1:] if has_header else fast
+        n_body = len(body_frame)
+        columns = [body_frame.iloc[:, j].reset_index(drop=True) for j in range(width)]
+    else:
+        body = rows[1:] if has_header else rows
+        good = np.fromiter(map(len, body), dtype=np.int64, count=len(body)) == width
+        n_bad = int((~good).sum())
+        if n_bad:
+            bad_lines = body_lines[~good]
+            if n_bad > 0.5 * len(body):
+                raise DataError(
+                    f"Most rows do not have the {width} field(s) of the first row (e.g. line "
+                    f"{bad_lines[0]} has {len(body[int(np.flatnonzero(~good)[0])])}). Check the "
+                    "delimiter and the quotes, or export the table again as CSV."
+                )
+            shown = ", ".join(str(x) for x in bad_lines[:5]) + (", …" if n_bad > 5 else "")
+            notes.append(
+                f"Left out {n_bad} row(s) that do not have {width} fields like the first row "
+                f"({'line' if n_bad == 1 else 'lines'} {shown}). Fix those lines if you need them."
             )
-        shown = ", ".join(str(x) for x in bad_lines[:5]) + (", …" if n_bad > 5 else "")
-        notes.append(
-            f"Left out {n_bad} row(s) that do not have {width} fields like the first row "
-            f"({'line' if n_bad == 1 else 'lines'} {shown}). Fix those lines if you need them."
-        )
-        body = [r for r, g in zip(body, good, strict=True) if g]
-        body_lines = body_lines[good]
-    if len(body) == 0:
+            body = [r for r, g in zip(body, good, strict=True) if g]
+            body_lines = body_lines[good]
+        n_body = len(body)
+        columns = list(zip(*body, strict=True)) if body else []
+    if n_body == 0:
         raise DataError(MSG_EMPTY)
-    if len(body) == 1:
+    if n_body == 1:
         raise DataError(
             "The file has only one data row. A mixture model needs many rows (at least a few "
             "dozen): upload the whole table."
         )
 
-    raw = pd.DataFrame(body, columns=names, dtype=object).apply(lambda s: s.str.strip())
+    # column-wise Arrow strings: the string operations below then run in C
+    raw = pd.DataFrame(
+        {name: pd.Series(col, dtype="string[pyarrow]").str.strip() for name, col in zip(names, columns, strict=True)}
+    )
     numeric, text_cells = {}, {}
     for name in names:
-        res = _numeric_column(name, raw[name].astype(str), notes, delimiter)
+        res = _numeric_column(name, raw[name], notes, delimiter)
         if res is not None:
             numeric[name], text_cells[name] = res
     return ParsedTable(

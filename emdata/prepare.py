@@ -225,7 +225,7 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
                 f"Column '{c}' has the same value ({X[0, j]:g}) in every usable row, so it "
                 "cannot tell groups apart and its variance is zero. Pick another column."
             )
-    n_dup = len(X) - len(np.unique(X, axis=0))
+    n_dup = int(pd.DataFrame(X).duplicated().sum())
     if n_dup:
         notes.append(
             f"{n_dup:,} of {len(X):,} rows repeat an earlier row exactly. They are kept as "
@@ -235,7 +235,8 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
     scale = np.ones(len(columns))
     names = list(columns)
     for j, c in enumerate(columns):
-        sd = float(np.std(X[:, j]))
+        m = float(np.max(np.abs(X[:, j])))  # > 0: the column is not constant
+        sd = float(np.std(X[:, j] / m)) * m  # no overflow for values near 1e308
         if sd >= 1e6 or sd <= 1e-4:
             p = int(np.floor(np.log10(sd)))
             scale[j] = 10.0**p
@@ -273,7 +274,7 @@ def check_n_components(X: np.ndarray, n_components: int) -> None:
     DataError
     """
     X = np.asarray(X)
-    distinct = len(np.unique(X.reshape(len(X), -1), axis=0))
+    distinct = int((~pd.DataFrame(X.reshape(len(X), -1)).duplicated()).sum())
     if distinct < n_components:
         raise DataError(
             f"The data have only {distinct} distinct point(s), fewer than the K = {n_components} "
@@ -419,8 +420,8 @@ def long_to_counts(
     lines = table.line_numbers
     b = table.raw[basket].to_numpy(dtype=object).astype(str)
     it = table.raw[item].to_numpy(dtype=object).astype(str)
-    no_basket = np.isin(np.char.lower(b.astype("U")), list(_MISSING))
-    no_item = ~no_basket & np.isin(np.char.lower(it.astype("U")), list(_MISSING))
+    no_basket = table.raw[basket].str.lower().isin(_MISSING).to_numpy(dtype=bool)
+    no_item = ~no_basket & table.raw[item].str.lower().isin(_MISSING).to_numpy(dtype=bool)
     if quantity:
         _require_numeric(table, [quantity], "as a quantity")
         q = table.numeric[quantity].reshape(-1, 1)

@@ -261,7 +261,7 @@ def main() -> None:
 
 
 def common_panels(trace, s, names, key_suffix=""):
-    left, right = st.columns([1, 1], gap="medium")
+    left, right = st.columns([2, 3], gap="medium")
     with left:
         emui.what_changed(trace, s, feature_names=names)
     with right:

@@ -271,3 +271,24 @@ def test_safe_csv_from_array_and_index():
     assert out == '"\'-a","b"\n1.0,-2.0\n'
     df = pd.DataFrame({"x": [1]}, index=["=1+1"])
     assert emdata.safe_csv(df, index=True).decode().splitlines()[1] == '"\'=1+1",1'
+
+
+def test_fast_path_for_big_files_matches_the_line_by_line_parser(monkeypatch):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60_000, 3)) * [1, 1e3, 1e-3]
+    text = "a;b;c\n" + "\n".join(";".join(f"{v:.6g}" for v in row) for row in X) + "\n"
+    assert len(text) > csvparse.FAST_PATH_CHARS
+    fast = emdata.parse_csv(text.encode())
+    monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 10**12)
+    slow = emdata.parse_csv(text.encode())
+    assert fast.columns == slow.columns == ["a", "b", "c"] and fast.delimiter == ";"
+    for c in fast.columns:
+        np.testing.assert_array_equal(fast.numeric[c], slow.numeric[c])
+    np.testing.assert_array_equal(fast.line_numbers, slow.line_numbers)
+    # a ragged line sends a big file down the counting path: still counted, not lost
+    monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 1_000_000)
+    lines = text.splitlines()
+    lines[500] += ";9"
+    t = emdata.parse_csv(("\n".join(lines) + "\n").encode())
+    assert t.n_rows == 59_999
+    assert "Left out 1 row(s) that do not have 3 fields like the first row (line 501)." in t.notes[0]

@@ -151,3 +151,29 @@ def test_sessions_do_not_share_uploads():
     assert b.multiselect(key="yd_cols").value == ["alpha", "beta"]
     a.run()
     assert a.multiselect(key="yd_cols").value[0] == "<img src=x onerror=alert(1)>"
+
+
+def test_uploaded_formulas_stay_inert_in_the_responsibilities_export():
+    import csv
+    import io
+
+    import emcore
+    import emdata
+    import emui
+
+    lines = ["basket,item"] + [
+        f"{b},{item}"
+        for b in ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1+1", "-2+3", "plain"] * 8
+        for item in ["=cmd|' /C calc'!A0", "milk"]
+    ]
+    table = emdata.parse_csv(("\n".join(lines) + "\n").encode())
+    prep = emdata.prepare(table, "long", basket="basket", item="item")
+    trace = emcore.fit_multinomial_mixture(prep.X, 2, seed=0, max_iter=5)
+    out = emui.responsibilities_csv_bytes(trace, prep.X, prep.feature_names, prep.row_names)
+    rows = list(csv.reader(io.StringIO(out.decode("utf-8"))))
+    cells = [c for r in rows for c in r]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'@SUM(A1)" in cells
+    for c in cells:
+        assert not c.startswith(("=", "+", "@", "\t", "\r")), c
+        if c.startswith("-"):
+            float(c)  # only real negative numbers may start with '-'
