@@ -274,10 +274,7 @@ def check_latex(step: ProofStep, margin: float, what: str = "margin") -> str:
             return r"\quad\color{#009E73}{\checkmark\ \text{equal}}"
         if margin > 0:
             return rf"\quad\color{{#009E73}}{{\checkmark\ \text{{{what} }} {fmt_small(margin)}}}"
-        return (
-            rf"\quad\color{{#009E73}}{{\checkmark\ \text{{equal up to rounding }}"
-            rf"({fmt_small(margin)})}}"
-        )
+        return r"\quad\color{#009E73}{\checkmark\ \text{equal up to rounding}}"
     return rf"\quad\color{{#D55E00}}{{\times\ \text{{violated by }} {fmt_small(-margin)}}}"
 
 
@@ -571,8 +568,8 @@ def _hline(y: float, color: str, dash: str = "dot") -> dict:
             "line": {"color": color, "dash": dash, "width": 1}}
 
 
-def _vline(x: float) -> dict:
-    return {"type": "line", "yref": "paper", "y0": 0, "y1": 1, "xref": "x", "x0": x, "x1": x,
+def _vline(x: float, xref: str = "x", yref: str = "y domain") -> dict:
+    return {"type": "line", "yref": yref, "y0": 0, "y1": 1, "xref": xref, "x0": x, "x1": x,
             "line": {"color": "rgba(127,127,127,0.5)", "dash": "dot", "width": 1}}
 
 
@@ -625,35 +622,36 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     gap = "gap" if s.hard else "KL"
     opacity = [1.0 if current in (None, i) else 0.35 for i in range(2)]
     data = [
-        {"type": "bar", "x": x, "y": bounds - base, "base": [base, base], "width": 0.5,
+        {"type": "bar", "x": x, "y": bounds - base, "base": [base, base], "width": 0.4,
          "name": "lower bound 𝓛(q, θ)", "marker": {"color": BOUND_COLOR, "opacity": opacity},
          "customdata": bounds, "hovertemplate": "𝓛 = %{customdata:.6f}<extra></extra>"},
-        {"type": "bar", "x": x, "y": np.maximum(kls, 0.0), "base": bounds, "width": 0.5,
+        {"type": "bar", "x": x, "y": np.maximum(kls, 0.0), "base": bounds, "width": 0.4,
          "name": _gap_name(s), "marker": {"color": KL_COLOR, "opacity": opacity},
          "customdata": kls, "hovertemplate": gap + " = %{customdata:.3e}<extra></extra>"},
         {"type": "scatter", "x": x, "y": tops, "mode": "markers", "name": _objective_name(s),
-         "marker": {"symbol": "line-ew-open", "size": 60, "color": LOGLIK_COLOR,
+         "marker": {"symbol": "line-ew-open", "size": 48, "color": LOGLIK_COLOR,
                     "line": {"width": 3, "color": LOGLIK_COLOR}},
          "hovertemplate": "%{y:.6f}<extra></extra>"},
     ]
     annotations = [
-        {"xref": "paper", "x": 0.0, "y": s.objective_t, "yref": "y", "showarrow": False,
-         "xanchor": "left", "yanchor": "top",
-         "text": f"{_ell(s)}(θ<sub>{s.t}</sub>) = {s.objective_t:.4f}",
-         "font": {"color": LOGLIK_COLOR}},
+        {"xref": "paper", "x": 1.0, "y": s.objective_t, "yref": "y", "showarrow": False,
+         "xanchor": "right", "yanchor": "top", "text": f"level of {_ell(s)}(θ<sub>{s.t}</sub>)",
+         "font": {"color": LOGLIK_COLOR, "size": 12}},
     ]
     for i in range(2):
         annotations.append(
             {"x": x[i], "y": (base + bounds[i]) / 2, "text": f"𝓛 = {bounds[i]:.4f}",
              "showarrow": False, "font": {"color": "white", "size": 13}})
         annotations.append(
-            {"x": x[i], "y": tops[i], "showarrow": False, "xanchor": "left", "xshift": 75,
+            {"x": x[i], "y": tops[i], "showarrow": False, "xanchor": "left", "xshift": 80,
              "align": "left", "font": {"size": 13},
              "text": f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}"})
     pad = 0.15 * (top - base)
     layout = _layout(
         f"{_ell(s)} = 𝓛(q, θ) + {gap} at this step (Bishop's picture)",
-        barmode="overlay", bargap=0.4, annotations=annotations,
+        barmode="overlay", annotations=annotations, height=420,
+        margin={"l": 70, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0, "xanchor": "left"},
         shapes=[_hline(s.objective_t, LOGLIK_COLOR)],
         yaxis={"title": {"text": "nats (axis zoomed to this step)"}, "range": [base, top + pad],
                "tickformat": ".6g", "exponentformat": "none", "gridcolor": GRID},
@@ -677,7 +675,8 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
     -------
     go.Figure
         Traces: 0 the objective curve, 1 the bound curve, 2 the marked points (ℓ(θ_t),
-        𝓛(q_t, θ_{t+1}), ℓ(θ_{t+1})), 3 the KL gap at a = 1.
+        𝓛(q_t, θ_{t+1}), ℓ(θ_{t+1})), 3 the KL gap at a = 1; 4 (lower panel) the gap
+        objective − bound along the path.
     """
     s = step
     a = np.asarray(curve["a"], dtype=float)
@@ -702,42 +701,62 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
          "line": {"color": KL_COLOR, "width": 4}},
     ]
     gap = "gap" if s.hard else "gap KL"
+    data.append(
+        {"type": "scatter", "x": a, "y": obj - bnd, "mode": "lines", "xaxis": "x2",
+         "yaxis": "y2", "name": f"gap {_ell(s)} − 𝓛", "showlegend": False,
+         "line": {"color": KL_COLOR, "width": 2}, "fill": "tozeroy",
+         "fillcolor": "rgba(213,94,0,0.15)",
+         "hovertemplate": "a = %{x:.3f}<br>gap = %{y:.3e}<extra></extra>"})
     annotations = [
-        {"x": 0.0, "y": s.objective_t, "ax": -40, "ay": -40, "showarrow": True, "arrowhead": 2,
-         "xanchor": "right",
+        {"x": 0.0, "y": s.objective_t, "ax": 50, "ay": 35, "showarrow": True, "arrowhead": 2,
+         "xanchor": "left", "font": {"size": 13},
          "text": f"touch at θ<sub>{s.t}</sub>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}"},
-        {"x": 1.0, "y": s.bound_m, "ax": 40, "ay": 40, "showarrow": True, "arrowhead": 2,
-         "xanchor": "left",
-         "text": f"bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}"},
-        {"x": 1.0, "y": s.objective_next, "ax": 40, "ay": -40, "showarrow": True,
-         "arrowhead": 2, "xanchor": "left", "font": {"color": KL_COLOR},
-         "text": (f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}<br>"
+        {"x": 1.0, "y": s.bound_m, "ax": -50, "ay": 40, "showarrow": True, "arrowhead": 2,
+         "xanchor": "right", "font": {"size": 13},
+         "text": f"the bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}"},
+        {"x": 1.0, "y": s.objective_next, "ax": -50, "ay": -30, "showarrow": True,
+         "arrowhead": 2, "xanchor": "right", "font": {"color": KL_COLOR, "size": 13},
+         "text": (f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}, "
                   f"{gap} = {fmt_plain(s.kl)}")},
+        {"xref": "paper", "yref": "paper", "x": 0.0, "y": 0.24, "showarrow": False,
+         "xanchor": "left", "yanchor": "bottom", "font": {"size": 12},
+         "text": f"the gap {_ell(s)}(θ) − 𝓛(q<sub>{s.t}</sub>, θ) ≥ 0 "
+                 f"(zero at θ<sub>{s.t}</sub>, {fmt_plain(s.kl)} at θ<sub>{s.t + 1}</sub>)"},
     ]
     lo, hi = _zoom_range(s, obj, bnd, a)
+    ticks = {
+        "tickvals": [-0.5, 0.0, 0.5, 1.0, 1.5],
+        "ticktext": ["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5", f"1 = θ<sub>{s.t + 1}</sub>",
+                     "1.5"],
+        "range": [float(a.min()), float(a.max())], "gridcolor": GRID,
+    }
     layout = _layout(
         f"The bound touches {_ell(s)} at θ<sub>{s.t}</sub> and peaks at θ<sub>{s.t + 1}</sub>",
-        annotations=annotations, shapes=[_vline(0.0), _vline(1.0)],
+        height=520, annotations=annotations,
+        shapes=[_vline(0.0), _vline(1.0), _vline(0.0, "x2", "y2 domain"),
+                _vline(1.0, "x2", "y2 domain")],
         yaxis={"title": {"text": "nats"}, "range": [lo, hi], "tickformat": ".6g",
-               "exponentformat": "none", "gridcolor": GRID},
-        xaxis={"title": {"text": "position a on the straight path "
-                                 "θ(a) = θ<sub>t</sub> + a (θ<sub>t+1</sub> − θ<sub>t</sub>)"},
-               "tickvals": [-0.5, 0.0, 0.5, 1.0, 1.5],
-               "ticktext": ["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5",
-                            f"1 = θ<sub>{s.t + 1}</sub>", "1.5"],
-               "range": [float(a.min()), float(a.max())], "gridcolor": GRID},
+               "exponentformat": "none", "gridcolor": GRID, "domain": [0.36, 1.0]},
+        xaxis={**ticks, "anchor": "y", "showticklabels": False},
+        yaxis2={"title": {"text": "gap"}, "domain": [0.0, 0.24],
+                "range": [0.0, 2.5 * max(s.kl, 1e-12 * s.scale)],
+                "gridcolor": GRID, "exponentformat": "power"},
+        xaxis2={**ticks, "anchor": "y2", "matches": "x",
+                "title": {"text": "position a on the straight path "
+                                  "θ(a) = θ<sub>t</sub> + a (θ<sub>t+1</sub> − θ<sub>t</sub>)"}},
     )
     return _figure(data, layout)
 
 
 def _zoom_range(s: ProofStep, obj: np.ndarray, bnd: np.ndarray, a: np.ndarray):
-    """y-range that shows both curves around a ∈ [0, 1] without squashing the step."""
+    """y-range of the top panel: from a little below ℓ(θ_t) to a little above the peak.
+
+    The curves fall steeply away from the step; showing all of them would squash the step
+    itself into a line, so the range is set by the size of the step.
+    """
     rise = max(s.objective_next - s.objective_t, s.kl, 1e-9 * s.scale)
-    inside = (a >= -0.25) & (a <= 1.25)
-    lowest = float(np.nanmin(np.concatenate([obj[inside], bnd[inside]])))
-    lo = max(lowest, s.objective_t - 3.0 * rise)
-    hi = max(s.objective_next, float(np.nanmax(obj))) + 0.35 * rise
-    return float(lo - 0.1 * rise), float(hi)
+    hi = max(s.objective_next, float(np.nanmax(obj))) + 0.3 * rise
+    return float(s.objective_t - 1.2 * rise), float(hi)
 
 
 def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Figure:

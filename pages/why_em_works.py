@@ -171,24 +171,20 @@ for line in proof.derivation_lines(step):
     st.latex(line.latex)
 
 st.subheader("The same proof in Bishop's form: ℓ = 𝓛(q, θ) + KL")
-left, right = st.columns([1, 1])
-with left:
-    if step.hard:
-        st.markdown(
-            "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, "
-            "but its gap closes only when q is the posterior. Hard EM's one-hot q is not, so "
-            "the bound never touches ℓ itself; it touches ℓ_C, and the orange piece on the "
-            "right is the gain from re-assigning each point to its best component.")
-    else:
-        for line in proof.bishop_lines(step):
-            st.markdown(line.text)
-            st.latex(line.latex)
-with right:
-    st.plotly_chart(proof.bishop_bars_figure(step, stage), key=f"{KEY}_bars",
-                    theme="streamlit")
-    st.caption("Green: the lower bound 𝓛(q, θ) = Q + H. Orange: the gap. Together they make "
-               "the full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the "
-               "gap that reopens only adds to the gain.")
+if step.hard:
+    st.markdown(
+        "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, but "
+        "its gap closes only when q is the posterior. Hard EM's one-hot q is not, so the bound "
+        "never touches ℓ itself; it touches ℓ_C, and the orange piece below is the gain from "
+        "re-assigning each point to its best component.")
+else:
+    for line in proof.bishop_lines(step):
+        st.markdown(line.text)
+        st.latex(line.latex)
+st.plotly_chart(proof.bishop_bars_figure(step, stage), key=f"{KEY}_bars", theme="streamlit")
+st.caption("Green: the lower bound 𝓛(q, θ) = Q + H. Orange: the gap. Together they make the "
+           "full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the gap that "
+           "reopens only adds to the gain. The bar for the half-step you are on is solid.")
 
 st.subheader("The bound curve")
 st.markdown(
@@ -196,7 +192,8 @@ st.markdown(
     "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
     "covariances; log-probabilities for multinomials). The lower bound 𝓛(qₜ, θ) (dashed) "
     "never exceeds ℓ(θ) (solid): it touches it at θₜ and peaks at θₜ₊₁, which is exactly "
-    "what the E-step and the M-step do.")
+    "what the E-step and the M-step do. The lower panel shows the gap between them, the KL "
+    "divergence, which is zero at θₜ and never negative.")
 st.plotly_chart(proof.bound_curve_figure(curve, step), key=f"{KEY}_curve", theme="streamlit")
 
 st.subheader("Every iteration's gain")
