@@ -12,6 +12,7 @@ Typical page::
     emui.publish_fit("house_prices", X, trace, "Ames house prices")
 """
 
+from emui._deeplink import ensure_navigation
 from emui.controls import dataset_caption, fit_controls, page_header, widget_key
 from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_bytes
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
@@ -27,10 +28,13 @@ from emui.steps import (
 )
 
 __all__ = [
-    "FitSettings", "INIT_LABELS", "parse_means",
+    "FitSettings", "INIT_LABELS", "parse_means", "ensure_navigation",
     "page_header", "dataset_caption", "fit_controls", "widget_key",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",
     "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
     "what_changed", "describe_half_step",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
 ]
+
+# A page opened by a deep link on a fresh server must run through app.py (see _deeplink).
+ensure_navigation()

@@ -121,6 +121,17 @@ def colors_to_scale(colors: list[str], quantum: int = 4) -> tuple[np.ndarray, li
     return codes / cmax, scale
 
 
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round tick values covering [lo, hi] (1, 2, 2.5 or 5 times a power of ten)."""
+    if not np.isfinite(hi - lo) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** np.floor(np.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    start = np.ceil(lo / step) * step
+    return [float(v) for v in np.arange(start, hi + step * 1e-9, step)]
+
+
 def half_step_kind(s: int) -> str:
     """``"init"``, ``"E"`` or ``"M"`` for half-step ``s``."""
     if s < 0:
@@ -191,17 +202,22 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
 def base_layout(title: str, height: int, **extra) -> dict:
     """The layout every figure shares: title, height, font, transparent backgrounds, legend.
 
+    The title sits at the top left; the legend runs in one row between the title and the
+    plot (the top margin leaves room for both).
+
     Extra keyword arguments are merged in (``xaxis=dict(...)``, ``shapes=[...]``, …). Passing
     the layout once to ``go.Figure`` is several times faster than repeated ``update_layout``.
     """
     lay = dict(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
+        title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", yref="container",
+                   pad=dict(t=8), font=dict(size=17)),
         height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=10, t=88, b=10),
         font=FONT,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0.0,
+                    font=dict(size=13), traceorder="normal"),
     )
     for k, v in extra.items():
         if isinstance(v, dict) and isinstance(lay.get(k), dict):

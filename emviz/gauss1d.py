@@ -28,6 +28,7 @@ from emviz.common import (
     half_step_kind,
     half_step_label,
     half_step_theta_index,
+    nice_ticks,
     rgb_to_scale,
     rows_layout,
     vline_shape,
@@ -143,11 +144,12 @@ class AxisFormat:
 def price_axis(x: np.ndarray, currency: str = "$", title: str = "sale price (log scale)") -> AxisFormat:
     """Dollar tick labels for data on a log10(price) scale."""
     lo, hi = 10 ** float(np.min(x)), 10 ** float(np.max(x))
-    nice = np.array([1, 1.5, 2, 3, 4, 5, 6, 8])
-    cands = np.concatenate([nice * 10**e for e in range(3, 8)])
-    vals = cands[(cands >= lo * 0.9) & (cands <= hi * 1.1)]
-    if len(vals) > 9:
-        vals = vals[:: int(np.ceil(len(vals) / 9))]
+    vals = np.zeros(0)
+    for nice in ([1, 2, 5], [1, 1.5, 2, 3, 5, 7], [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8]):
+        cands = np.concatenate([np.asarray(nice) * 10.0**e for e in range(2, 9)])
+        vals = cands[(cands >= lo) & (cands <= hi)]
+        if len(vals) >= 4:
+            break
     text = [f"{currency}{v / 1000:,.0f}k" if v < 1e6 else f"{currency}{v / 1e6:g}M" for v in vals]
     return AxisFormat(title=title, tickvals=tuple(np.log10(vals)), ticktext=tuple(text))
 
@@ -217,7 +219,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     data = []
     edges, h = histogram(x, bins)
     centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
-    data.append(go.Bar(x=centres, y=h, width=widths, name="data (histogram)",
+    data.append(go.Bar(x=centres, y=h, width=widths, name="data",
                        marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)),
                        hovertemplate="density %{y:.3g}<extra>data</extra>"))
     base = data_grid(x)
@@ -226,12 +228,12 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     for k in range(K):
         c = component_color(k)
         data.append(go.Scatter(
-            x=grid, y=dens[:, k], mode="lines", name=f"π{_sub(k + 1)}·N(μ{_sub(k + 1)}, σ{_sub(k + 1)}²)",
+            x=grid, y=dens[:, k], mode="lines", name=f"component {k + 1}",
             line=dict(color=c, width=3), fill="tozeroy", fillcolor=rgba(c, 0.12),
             hovertemplate=(f"component {k + 1}<br>π={w[k]:.3f}, μ={mu[k]:.4g}, σ={sd[k]:.3g}"
                            "<br>x=%{x:.4g}<br>weighted density %{y:.3g}<extra></extra>")))
     mix = dens.sum(axis=1)
-    data.append(go.Scatter(x=grid, y=mix, mode="lines", name="mixture density",
+    data.append(go.Scatter(x=grid, y=mix, mode="lines", name="mixture",
                            line=dict(color=CURVE, width=2.5, dash="dash"),
                            hovertemplate="mixture %{y:.3g}<extra></extra>"))
     if true_params is not None:
@@ -254,14 +256,15 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
             f"r{_sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
     data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
                            name="points (colour = responsibilities)", showlegend=False,
-                           marker=dict(symbol="line-ns-open", size=14,
-                                       line=dict(color=cvals, colorscale=cscale, cmin=0, cmax=cmax,
-                                                 width=1.5)),
+                           marker=dict(symbol="line-ns-open", size=14, color=cvals,
+                                       colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
+                                       line=dict(width=1.5)),
                            **rug_hover))
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])
         data.append(go.Scatter(x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
+                               showlegend=False,
                                marker=dict(symbol="triangle-up", size=13, color=CURVE),
                                hovertemplate="chosen: x = %{x:.4g}<extra></extra>"))
         shapes += vline_shape(xi, row=1, color=CURVE, dash="dot")
@@ -292,7 +295,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     layout = rows_layout(2, row_heights=[0.74, 0.26], vertical_spacing=0.06)
     layout["xaxis"].update(range=[base[0], base[-1]])
     layout["xaxis2"].update(range=[base[0], base[-1]], **_axis_dict(axis))
-    layout["yaxis"].update(range=[rug_y * 3.4, y_top], title=dict(text="density"))
+    layout["yaxis"].update(range=[rug_y * 3.4, y_top], title=dict(text="density"),
+                           tickvals=nice_ticks(0.0, y_top * 0.98, 4))
     layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
     layout["shapes"] = shapes
     what = {"init": "starting guess θ₀",
@@ -354,21 +358,21 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
                            line=dict(color=CURVE, width=2.5, dash="dash"), hoverinfo="skip"))
     data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
                            hoverinfo="skip",
-                           marker=dict(symbol="line-ns-open", size=14,
-                                       line=dict(color=codes[0], colorscale=cscale, cmin=0,
-                                                 cmax=cmax, width=1.5))))
+                           marker=dict(symbol="line-ns-open", size=14, color=codes[0],
+                                       colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
+                                       line=dict(width=1.5))))
     names = [half_step_label(int(s)) for s in steps]
     layout = base_layout(f"{names[0]} — animation of the whole run", height,
                          xaxis=dict(range=[base[0], base[-1]], **_axis_dict(axis)),
-                         yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density")),
+                         yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density"),
+                                    tickvals=nice_ticks(0.0, ymax * 0.98, 4)),
                          margin=dict(b=130), **animation_controls(names))
     fig_dict = go.Figure(data=data, layout=layout).to_dict()
     frames = []
     for j, (s, name) in enumerate(zip(steps, names, strict=True)):
         ys = curves(int(s))
         fdata = [{"type": "scatter", "y": _typed(ys[k], "float32")} for k in range(K + 1)]
-        fdata.append({"type": "scatter",
-                      "marker": {"line": {"color": _typed(codes[j], "uint16")}}})
+        fdata.append({"type": "scatter", "marker": {"color": _typed(codes[j], "uint16")}})
         frames.append({"name": name, "data": fdata, "traces": list(range(1, K + 3)),
                        "layout": {"title": {"text": f"{name} — animation of the whole run"}}})
     fig_dict["frames"] = frames

@@ -33,7 +33,6 @@ DEFAULTS = {
     "windsor": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
     "synthetic_1d": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
 }
-COLLAPSE_SD = 1e-4  # starting σ of the component placed on a single price (log10 units)
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,32 +52,56 @@ def _price(v: float, ds) -> str:
     return f"{v:.4g}"
 
 
-def _collapse_start(x: np.ndarray) -> float:
-    """The price the collapse preset starts a component on: the median house."""
-    return float(np.sort(x)[len(x) // 2])
+@st.cache_data(show_spinner=False)
+def _collapse_start(data_key: str, x: np.ndarray) -> tuple[float, float]:
+    """Where the collapse preset starts a component: (price, starting σ).
+
+    Tries the most isolated prices with a spread a fraction of the gap to their neighbours
+    and keeps the first start from which EM without regularisation ends degenerate, so the
+    learner sees a few iterations of σ shrinking before the fit stops.
+    """
+    import emcore
+
+    xs = np.sort(x)
+    d = np.diff(xs)
+    iso = np.concatenate([[d[0]], np.minimum(d[:-1], d[1:]), [d[-1]]])
+    fallback = (float(xs[int(np.argmax(iso))]), float(0.3 * iso.max()))
+    for j in np.argsort(-iso)[:8]:
+        for f in (0.3, 0.2, 0.15):
+            x0, sd0 = float(xs[j]), float(f * iso[j])
+            start = emcore.GaussianParams(np.array([0.5, 0.5]), np.array([[x0], [float(x.mean())]]),
+                                          np.array([[[sd0**2]], [[float(x.var())]]]))
+            tr = emcore.fit_gaussian_mixture(x, 2, init=start, reg=0.0, max_iter=100, tol=None)
+            if tr.status == "degenerate" and tr.n_iter >= 2:
+                return x0, sd0
+    return fallback
 
 
-def _apply_collapse(x: np.ndarray) -> None:
+def _apply_collapse(data_key: str, x: np.ndarray) -> None:
     """Button callback: reg 0, K = 2, one component started on a single price."""
-    x0 = _collapse_start(x)
+    x0, sd0 = _collapse_start(data_key, x)
     st.session_state[_k("n_components")] = 2
     st.session_state[_k("init")] = "custom"
     st.session_state[_k("means")] = f"{x0:.6f}, {float(np.mean(x)):.6f}"
     st.session_state[_k("reg")] = 0.0
+    st.session_state[_k("tol")] = 0.0
+    st.session_state[_k("max_iter")] = 100
     st.session_state[_k("step")] = 0
-    st.session_state["hp_collapse"] = st.session_state[_k("means")]
+    st.session_state["hp_collapse_means"] = st.session_state[_k("means")]
+    st.session_state["hp_collapse_sd"] = sd0
 
 
 def _fix_collapse() -> None:
     """Button callback: turn regularisation on (same start), and jump to the end of the run."""
     st.session_state[_k("reg")] = 1e-3
+    st.session_state[_k("tol")] = 1e-6
     st.session_state[_k("step")] = 10**9
 
 
 def _reset_to(data_key: str) -> None:
     for name, v in DEFAULTS[data_key].items():
         st.session_state[_k(name)] = v
-    st.session_state.pop("hp_collapse", None)
+    st.session_state.pop("hp_collapse_means", None)
     st.session_state[_k("step")] = 0
 
 
@@ -179,18 +202,19 @@ def main() -> None:
         else AxisFormat(title=ds.feature_names[0])
 
     st.sidebar.button("Collapse preset: reg 0, one component on a single price",
-                      key=_k("collapse"), on_click=_apply_collapse, args=(x,),
-                      help="Starts one component on the median price with a tiny spread and no "
-                           "regularisation, so you can watch the likelihood run away.",
+                      key=_k("collapse"), on_click=_apply_collapse, args=(data_key, x),
+                      help="Starts one component on an isolated price with a tiny spread and no "
+                           "regularisation, so you can watch it shrink until the fit breaks.",
                       use_container_width=True)
     settings = emui.fit_controls(KEY, family="gaussian", defaults=DEFAULTS[data_key], n_features=1)
-    collapse = (st.session_state.get("hp_collapse") is not None
+    collapse = (st.session_state.get("hp_collapse_means") is not None
                 and settings.init == "custom"
-                and st.session_state.get(_k("means")) == st.session_state.get("hp_collapse"))
+                and st.session_state.get(_k("means")) == st.session_state.get("hp_collapse_means"))
     if collapse:
         from dataclasses import replace
 
-        settings = replace(settings, custom_sds=(COLLAPSE_SD, float(np.std(x))))
+        settings = replace(settings, custom_sds=(float(st.session_state.get("hp_collapse_sd", 1e-3)),
+                                                 float(np.std(x))))
     st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
                       use_container_width=True)
 
@@ -225,14 +249,14 @@ def main() -> None:
         st.info("Same start as the collapse preset, but with regularisation on: the spike "
                 "cannot shrink below σ² ≈ reg/N_k, so it stays a proper component.", icon="🛟")
 
-    left, right = st.columns([3, 2], gap="medium")
     highlight = st.session_state.get(_k("house"))
     fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params)
+    st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
+    left, right = st.columns([1, 1], gap="medium")
     with left:
-        st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
-    with right:
         emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
+    with right:
         emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
 

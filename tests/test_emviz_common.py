@@ -1,0 +1,166 @@
+"""emviz.common: half-step bookkeeping, shared figures and the fast layout helpers."""
+
+import numpy as np
+import pytest
+
+import emcore
+from emviz.common import (
+    FrozenFigure,
+    frame_indices,
+    half_step_iteration,
+    half_step_kind,
+    half_step_label,
+    half_step_theta_index,
+    half_step_values,
+    loglik_figure,
+    nice_ticks,
+    restarts_figure,
+    rgb_to_scale,
+    rows_layout,
+    trajectory_figure,
+)
+from emviz.palette import component_color
+
+
+@pytest.fixture(scope="module")
+def data_1d():
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.normal(0.0, 1.0, 150), rng.normal(4.0, 0.7, 100)])
+
+
+@pytest.fixture(scope="module")
+def trace_1d(data_1d):
+    return emcore.fit_gaussian_mixture(data_1d, 2, seed=1, max_iter=30, tol=None)
+
+
+@pytest.fixture(scope="module")
+def trace_reg(data_1d):
+    return emcore.fit_gaussian_mixture(data_1d, 2, seed=1, max_iter=15, tol=None, reg=0.5)
+
+
+def test_half_step_bookkeeping_matches_emcore(trace_1d):
+    for s in range(trace_1d.n_half_steps):
+        hs = trace_1d.half_step(s)
+        assert half_step_kind(s) == hs.kind
+        assert half_step_label(s) == hs.label
+        t_theta = half_step_theta_index(s)
+        np.testing.assert_array_equal(trace_1d.params[t_theta].means, hs.params.means)
+        if s > 0:
+            assert half_step_iteration(s) == hs.t
+        assert trace_1d.half_step_loglik(s) == pytest.approx(trace_1d.log_likelihood[t_theta])
+    with pytest.raises(ValueError):
+        half_step_kind(-1)
+
+
+def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_reg):
+    v = half_step_values(trace_reg)
+    n = trace_reg.n_iter
+    assert np.isnan(v["bound"][0])
+    for t in range(n):
+        # right after E-step t+1 the bound equals the objective at θ_t (KL = 0) ...
+        assert v["bound"][2 * t + 1] == pytest.approx(trace_reg.objective[t])
+        # ... after M-step t+1 it is L(q_t, θ_{t+1}) + log prior, below ℓ*(θ_{t+1}) by the KL
+        gap = trace_reg.objective[t + 1] - v["bound"][2 * t + 2]
+        assert gap == pytest.approx(trace_reg.kl[t], abs=1e-8)
+        assert gap >= -1e-9
+        # ... and not below the objective it started from
+        assert v["bound"][2 * t + 2] >= trace_reg.objective[t] - 1e-9
+    # The objective is the penalised one: ℓ + log prior, recomputed independently.
+    for s in (0, 3, 2 * n):
+        t = half_step_theta_index(s)
+        p = trace_reg.params[t]
+        prior = -0.5 * trace_reg.reg * np.sum(1.0 / p.covariances[:, 0, 0])
+        assert v["objective"][s] == pytest.approx(v["loglik"][s] + prior, rel=1e-10)
+
+
+def test_loglik_figure_marks_the_current_half_step(trace_1d):
+    for s in (0, 1, 2, trace_1d.n_half_steps - 1):
+        fig = loglik_figure(trace_1d, s)
+        marker = fig.data[-1]
+        assert list(marker.x) == [s]
+        assert marker.y[0] == pytest.approx(trace_1d.half_step_loglik(s))
+        assert fig.layout.shapes[0].x0 == s
+        assert half_step_label(s) in fig.layout.title.text
+    # E-steps leave ℓ unchanged: the curve is flat between M-step t and E-step t+1.
+    y = np.asarray(loglik_figure(trace_1d, 0).data[0].y)
+    assert y[1] == y[0] and y[3] == y[2]
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_loglik_figure_with_penalty_draws_objective_and_plain_loglik(trace_reg):
+    fig = loglik_figure(trace_reg, 4)
+    names = [d.name for d in fig.data]
+    assert any("prior" in n for n in names) and any("ℓ alone" in n for n in names)
+    np.testing.assert_allclose(fig.data[0].y[::2][1:], trace_reg.objective[1:])
+
+
+def test_trajectory_figure_plots_the_parameters_in_component_colours(trace_1d):
+    s = 7
+    fig = trajectory_figure(trace_1d, s, unit="log₁₀ $")
+    t_now = half_step_theta_index(s)
+    means = np.array([p.means[:, 0] for p in trace_1d.params])
+    sds = np.array([np.sqrt(p.covariances[:, 0, 0]) for p in trace_1d.params])
+    weights = np.array([p.weights for p in trace_1d.params])
+    lines = [d for d in fig.data if d.mode == "lines"]
+    assert len(lines) == 3 * 2  # μ, σ, π rows × K
+    for k in range(2):
+        np.testing.assert_allclose(lines[k].y, means[:, k])
+        np.testing.assert_allclose(lines[2 + k].y, sds[:, k])
+        np.testing.assert_allclose(lines[4 + k].y, weights[:, k])
+        assert lines[k].line.color == component_color(k)
+    markers = [d for d in fig.data if d.mode == "markers"]
+    assert all(list(m.x) == [t_now, t_now] for m in markers)
+    assert {sh.x0 for sh in fig.layout.shapes} == {t_now}
+
+
+def test_restarts_figure_highlights_the_best_restart(data_1d):
+    traces = emcore.fit_restarts(data_1d, 3, n_init=3, seed=0, max_iter=25)
+    fig = restarts_figure(traces)
+    best = int(np.argmax([tr.objective[-1] for tr in traces]))
+    assert "best" in fig.data[best].name
+    assert sum("best" in d.name for d in fig.data) == 1
+    assert fig.data[best].line.width > fig.data[(best + 1) % 3].line.width
+    with pytest.raises(ValueError):
+        restarts_figure([])
+
+
+def test_rgb_to_scale_reproduces_each_colour_within_the_quantum():
+    rng = np.random.default_rng(3)
+    rgb = rng.uniform(0, 255, size=(300, 3))
+    codes, scale, cmax = rgb_to_scale(rgb, quantum=4)
+    assert codes.min() >= 0 and codes.max() == cmax == len(scale) - 1
+    positions = np.array([p for p, _ in scale])
+    np.testing.assert_allclose(positions, np.linspace(0, 1, len(scale)))
+    decoded = np.array([[int(scale[c][1][i:i + 2], 16) for i in (1, 3, 5)] for c in codes])
+    assert np.max(np.abs(decoded - rgb)) <= 2.0 + 1e-9
+    one, sc1, cm1 = rgb_to_scale(np.tile([[10, 20, 30]], (5, 1)))
+    assert set(one) == {0} and sc1[0][1] == sc1[1][1] and cm1 == 1
+
+
+def test_frame_indices_cover_start_and_end_and_respect_the_cap():
+    assert list(frame_indices(7, 120)) == list(range(7))
+    f = frame_indices(1001, 100)
+    assert f[0] == 0 and f[-1] == 1000 and len(f) <= 100
+    assert np.all(np.diff(f) > 0)
+    assert list(f[:50]) == list(range(50))
+
+
+def test_nice_ticks_and_rows_layout():
+    ticks = nice_ticks(0.0, 4.7, 4)
+    assert ticks[0] == 0.0 and ticks[-1] <= 4.7 and len(ticks) >= 3
+    assert np.allclose(np.diff(ticks), ticks[1] - ticks[0])
+    lay = rows_layout(3, titles=["a", "b", "c"])
+    doms = [lay["yaxis"]["domain"], lay["yaxis2"]["domain"], lay["yaxis3"]["domain"]]
+    assert doms[0][1] == 1.0 and doms[2][0] >= 0.0
+    assert all(d[0] < d[1] for d in doms)
+    assert doms[0][0] > doms[1][1] > doms[2][1]  # stacked top to bottom without overlap
+    assert lay["xaxis2"]["matches"] == "x" and lay["xaxis3"]["showticklabels"]
+    assert not lay["xaxis"]["showticklabels"]
+    assert [a["text"] for a in lay["annotations"]] == ["a", "b", "c"]
+
+
+def test_frozen_figure_returns_its_dictionary():
+    d = {"data": [{"type": "scatter", "y": [1, 2]}], "layout": {"title": {"text": "t"}},
+         "frames": [{"name": "f0", "data": [{"y": [2, 3]}]}]}
+    fig = FrozenFigure(d)
+    assert fig.to_dict() is d and fig.to_plotly_json() is d

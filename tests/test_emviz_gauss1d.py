@@ -1,0 +1,189 @@
+"""emviz.gauss1d: the 1-D figures and the worked numbers, checked against scipy / emcore."""
+
+import base64
+import itertools
+import json
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from scipy.stats import norm
+
+import emcore
+from emviz.common import half_step_iteration, half_step_theta_index
+from emviz.gauss1d import (
+    agreement,
+    animation_figure,
+    blend_rgb,
+    house_numbers,
+    mixture_figure,
+    params_1d,
+    price_axis,
+    truth_figure,
+    weighted_densities,
+)
+from emviz.palette import component_color, hex_to_rgb
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(5)
+    z = (rng.uniform(size=300) < 0.4).astype(int)
+    x = np.where(z == 1, rng.normal(5.5, 0.08, 300), rng.normal(5.15, 0.1, 300))
+    return x, z
+
+
+@pytest.fixture(scope="module")
+def trace(data):
+    return emcore.fit_gaussian_mixture(data[0], 2, seed=0, max_iter=40, tol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def trace_reg(data):
+    return emcore.fit_gaussian_mixture(data[0], 2, seed=0, max_iter=10, tol=None, reg=0.05)
+
+
+def _decode(v):
+    """Arrays in Plotly 7 JSON are {"dtype", "bdata"} base64 blobs."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v)
+
+
+def test_weighted_densities_match_scipy(trace):
+    p = trace.params[3]
+    grid = np.linspace(4.8, 5.8, 50)
+    w, mu, sd = params_1d(p)
+    expected = np.column_stack([w[k] * norm.pdf(grid, mu[k], sd[k]) for k in range(2)])
+    np.testing.assert_allclose(weighted_densities(grid, p), expected, rtol=1e-10)
+
+
+def test_mixture_figure_curves_colours_and_rug(data, trace):
+    x, _ = data
+    s = 5
+    fig = mixture_figure(x, trace, s, axis=price_axis(x), highlight=7)
+    theta = trace.params[half_step_theta_index(s)]
+    w, mu, sd = params_1d(theta)
+    comps = [d for d in fig.data if d.name and d.name.startswith("component")]
+    assert len(comps) == 2
+    for k, d in enumerate(comps):
+        assert d.line.color == component_color(k)
+        np.testing.assert_allclose(d.y, w[k] * norm.pdf(d.x, mu[k], sd[k]), rtol=1e-9)
+    mix = next(d for d in fig.data if d.name == "mixture")
+    np.testing.assert_allclose(mix.y, comps[0].y + comps[1].y, rtol=1e-12)
+    # The histogram is density-normalised: its bars integrate to 1.
+    bars = fig.data[0]
+    assert np.sum(np.asarray(bars.y) * np.asarray(bars.width)) == pytest.approx(1.0)
+    # Rug colours: the responsibility-weighted blend of the component colours.
+    rug = next(d for d in fig.data if d.name == "points (colour = responsibilities)")
+    assert rug.marker.symbol == "line-ns-open"
+    R = trace.responsibilities(half_step_iteration(s))
+    expected = R @ np.array([hex_to_rgb(component_color(k)) for k in range(2)], dtype=float)
+    scale = rug.marker.colorscale
+    got = np.array([[int(scale[int(c)][1][i:i + 2], 16) for i in (1, 3, 5)]
+                    for c in np.asarray(rug.marker.color)])
+    assert np.max(np.abs(got - expected)) <= 2.0 + 1e-9
+    np.testing.assert_allclose(rug.customdata, R)
+    # The bands panel stacks p(z=k|x) to exactly 1.
+    bands = [d for d in fig.data if d.yaxis == "y2" and d.fill in ("tozeroy", "tonexty")]
+    np.testing.assert_allclose(bands[-1].y, 1.0, atol=1e-12)
+    assert fig.layout.xaxis2.title.text and fig.layout.yaxis.title.text == "density"
+
+
+def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, trace):
+    x, _ = data
+    f0 = mixture_figure(x, trace, 0)
+    f1 = mixture_figure(x, trace, 1)   # E-step 1: same curves, new colours
+    f2 = mixture_figure(x, trace, 2)   # M-step 1: new curves, same colours
+    comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
+    rug = lambda f: next(d for d in f.data  # noqa: E731
+                         if d.name == "points (colour = responsibilities)")
+    np.testing.assert_allclose(comp(f0), comp(f1))
+    assert not np.allclose(comp(f1)[:50], comp(f2)[:50])
+    assert len({c[1] for c in rug(f0).marker.colorscale}) == 1  # one neutral colour
+    assert rug(f1).marker.colorscale == rug(f2).marker.colorscale
+    assert "θ₀" in f0.layout.title.text and "E-step 1" in f1.layout.title.text
+
+
+def test_house_numbers_are_the_e_and_m_step_of_the_engine(data, trace, trace_reg):
+    x, _ = data
+    for tr in (trace, trace_reg):
+        for t in (0, 4, tr.n_iter - 1):
+            for i in (0, 17, len(x) - 1):
+                hn = house_numbers(x, tr, t, i)
+                np.testing.assert_allclose(hn.resp_i, tr.responsibilities(t)[i], rtol=1e-9,
+                                           atol=1e-12)
+                np.testing.assert_allclose(hn.numerators / hn.evidence, hn.resp_i)
+                w1, mu1, sd1 = params_1d(tr.params[t + 1])
+                np.testing.assert_allclose(hn.new_means, mu1, rtol=1e-9)
+                np.testing.assert_allclose(hn.new_weights, w1, rtol=1e-9)
+                np.testing.assert_allclose(np.sqrt(hn.new_vars), sd1, rtol=1e-8)
+                assert hn.Nk.sum() == pytest.approx(len(x))
+                assert hn.reg == tr.reg
+
+
+def test_agreement_is_the_best_permutation():
+    rng = np.random.default_rng(2)
+    labels = rng.choice(["a", "b", "c"], size=200)
+    z = rng.integers(0, 3, size=200)
+    ag = agreement(labels, z, 3)
+    names = sorted(set(labels))
+    best = max(np.mean([names[p[k]] == lab for k, lab in zip(z, labels, strict=True)])
+               for p in itertools.permutations(range(3)))
+    assert ag.fraction == pytest.approx(best)
+    assert ag.table.sum() == 200
+    # Relabelled perfectly: 100 %.
+    perfect = agreement(labels, np.array([{"a": 2, "b": 0, "c": 1}[v] for v in labels]), 3)
+    assert perfect.fraction == 1.0 and perfect.match == {2: "a", 0: "b", 1: "c"}
+    # More components than labels: the spare component counts as wrong.
+    assert agreement(["x", "x", "y", "y"], [0, 2, 1, 1], 3).fraction == 0.75
+
+
+def test_truth_figure_reports_agreement(data, trace):
+    x, z = data
+    R = trace.responsibilities(trace.n_iter)
+    fig = truth_figure(x, z, R, label_name="true component")
+    ag = agreement(z, R.argmax(axis=1), 2)
+    assert f"{100 * ag.fraction:.1f}%" in fig.layout.title.text
+    assert ag.fraction > 0.9
+    # Stacked label histograms contain every point once.
+    label_bars = [d for d in fig.data if d.legendgroup == "labels"]
+    assert sum(np.sum(d.y) for d in label_bars) == len(x)
+
+
+def test_animation_has_one_frame_per_half_step_and_stays_small():
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.normal(0, 1, 3000), rng.normal(3, 0.5, 2000)])
+    tr = emcore.fit_gaussian_mixture(x, 3, seed=0, max_iter=200, tol=None)
+    fig = animation_figure(x, tr)
+    d = fig.to_dict()
+    frames = d["frames"]
+    assert 2 <= len(frames) <= 100 and frames[0]["name"] == "θ₀ (start)"
+    assert frames[-1]["name"] == f"M-step {tr.n_iter}"
+    size = len(pio.to_json(d, validate=False))
+    assert size <= 5_000_000
+    # Last frame: the component curves of the final θ (float32 on the wire).
+    last = frames[-1]["data"]
+    grid = _decode(d["data"][1]["x"])
+    w, mu, sd = params_1d(tr.params[-1])
+    np.testing.assert_allclose(_decode(last[0]["y"]), w[0] * norm.pdf(grid, mu[0], sd[0]),
+                               rtol=1e-5, atol=1e-6)
+    # Rug colours in the frames decode through the shared colour scale.
+    rug = d["data"][-1]["marker"]
+    codes = _decode(last[-1]["marker"]["color"])
+    assert codes.max() <= rug["cmax"] and len(codes) <= 600
+    json.loads(pio.to_json(d, validate=False))  # valid JSON
+
+
+def test_blend_rgb_of_one_hot_responsibilities_is_the_component_colour():
+    R = np.eye(3)
+    np.testing.assert_allclose(blend_rgb(R), [hex_to_rgb(component_color(k)) for k in range(3)])
+
+
+def test_price_axis_labels_dollars_on_the_log_scale():
+    x = np.log10(np.array([70_000, 120_000, 450_000]))
+    ax = price_axis(x)
+    assert len(ax.tickvals) >= 3
+    for v, txt in zip(ax.tickvals, ax.ticktext, strict=True):
+        assert txt == f"${10 ** v / 1000:,.0f}k"
+        assert x.min() <= v <= x.max()
