@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .em import _data_pass
+from .em import _data_pass, blas_threads_limited
 from .gaussian import GaussianFamily
 from .multinomial import MultinomialFamily
 from .params import GaussianParams, MultinomialParams
@@ -45,10 +45,11 @@ def _log_joint(X, params, weighted=True):
     family, data, state = _prepared(X, params)
     N = data.n_samples
     K = params.n_components
-    out = np.empty((N, K))
+    outT = np.empty((K, N))
     bw = family.buffer_width(K, data)
-    buf = np.empty((N, bw)) if bw else None
-    family.log_joint_chunk(data, 0, N, state, out, buf, weighted=weighted)
+    buf = np.empty((bw, N)) if bw else None
+    family.log_joint_chunk(data, 0, N, state, outT, buf, weighted=weighted)
+    out = np.ascontiguousarray(outT.T)
     if isinstance(params, MultinomialParams):
         # exact zeros of θ: a category the component never produces makes the row impossible
         zero = (params.probs == 0).astype(float)
@@ -86,8 +87,9 @@ def e_step(X, params, hard=False):
         ℓ(θ) = Σ_i log Σ_k π_k p(x_i | θ_k).
     """
     family, data, state = _prepared(X, params)
-    resp = np.empty((data.n_samples, params.n_components))
-    res = _data_pass(family, data, state, hard, False, resp_out=resp)
+    respT = np.empty((params.n_components, data.n_samples))
+    res = _data_pass(family, data, state, hard, False, resp_out=respT)
+    resp = np.ascontiguousarray(respT.T)
     if not res.ok:
         return resp, float(log_likelihood(X, params))
     return resp, float(res.loglik)
@@ -222,6 +224,11 @@ def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
     """
     if not 0 <= t < trace.n_iter:
         raise IndexError(f"t must be in 0..{trace.n_iter - 1}, got {t}")
+    with blas_threads_limited():
+        return _bound_curve(trace, t, n_points, span)
+
+
+def _bound_curve(trace, t, n_points, span):
     a = np.linspace(span[0], span[1], int(n_points))
     for special in (0.0, 1.0):
         if span[0] <= special <= span[1] and not np.any(a == special):
@@ -231,7 +238,7 @@ def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
     kind = trace.family
     c0 = _to_unconstrained(trace.params[t])
     c1 = _to_unconstrained(trace.params[t + 1])
-    resp = trace.responsibilities(t)
+    resp = trace.responsibilities(t).T
     H = 0.0 if trace.hard else entropy(resp)
     pos = resp > 0
     K = trace.n_components
@@ -239,8 +246,8 @@ def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
     obj = np.empty(len(a))
     bnd = np.empty(len(a))
     bw = fam.buffer_width(K, data)
-    buf = np.empty((N, bw)) if bw else None
-    lj = np.empty((N, K))
+    buf = np.empty((bw, N)) if bw else None
+    lj = np.empty((K, N))
     for i, ai in enumerate(a):
         p = _from_unconstrained(_lerp(c0, c1, ai), kind)
         if ai == 0.0:
@@ -251,8 +258,8 @@ def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
         fam.log_joint_chunk(data, 0, N, state, lj, buf)
         lp = fam.log_prior(state)
         if trace.hard:
-            obj[i] = float(np.sum(lj.max(axis=1))) + lp
+            obj[i] = float(np.sum(lj.max(axis=0))) + lp
         else:
-            obj[i] = float(np.sum(logsumexp(lj, axis=1))) + lp
+            obj[i] = float(np.sum(logsumexp(lj, axis=0))) + lp
         bnd[i] = float(np.sum(resp[pos] * lj[pos])) + H + lp
     return {"a": a, "objective": obj, "bound": bnd}

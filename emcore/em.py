@@ -9,6 +9,7 @@ Q(θ_{t+1} | θ_t) without another pass. Memory is O(chunk·K + K·D²) per iter
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +25,37 @@ _LOG_R_FLOOR = -800.0
 _CACHE_SIZE = 6
 
 
+#: BLAS threads during a fit. The loop's matrix products are skinny (K or D rows), where
+#: BLAS threads cost more in synchronisation than they gain, badly so on a busy machine.
+#: ``None`` leaves the library default. Needs the optional ``threadpoolctl`` (a scikit-learn
+#: dependency); without it this setting is ignored.
+BLAS_THREADS = 1
+_CONTROLLER = []
+
+
+def blas_threads_limited():
+    """Context manager limiting BLAS threads to ``BLAS_THREADS`` (no-op if unavailable)."""
+    if BLAS_THREADS is None:
+        return nullcontext()
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except Exception:  # pragma: no cover - optional dependency missing or broken
+            _CONTROLLER.append(None)
+    ctl = _CONTROLLER[0]
+    return nullcontext() if ctl is None else ctl.limit(limits=BLAS_THREADS, user_api="blas")
+
+
+#: target number of float64 elements in the widest per-chunk work array
+CHUNK_ELEMENTS = 2**16
+
+
 def _chunk_rows(n_samples, width):
-    """Rows per chunk: keep the (rows × width) work arrays around 256 KB (cache-resident)."""
-    rows = int(32768 // max(width, 1))
-    return int(min(max(rows, 512), 16384, max(n_samples, 1)))
+    """Rows per chunk: keep the (width × rows) work arrays cache-sized."""
+    rows = int(CHUNK_ELEMENTS // max(width, 1))
+    return int(min(max(rows, 1024), 65536, max(n_samples, 1)))
 
 
 @dataclass
@@ -45,18 +73,19 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
     """One pass over the rows at θ = ``state``.
 
     Returns ℓ(θ), H(q) (0 when hard), the classification log-likelihood Σ_i max_k log π_k p_ik,
-    and, if ``want_stats``, Σ_i r_ik [family statistics]. ``resp_out`` (N, K), if given,
-    receives the responsibilities. If ``resp_prev`` (N, K) holds q_{t−1}, the pass also returns
-    ``q_prev`` = Σ_ik q_{t−1}(ik) log[π_k p(x_i | θ_k)] = Q(θ | θ_{t−1}), evaluated with the very
-    same log-densities as ℓ(θ) (so that KL = ℓ − Q − H is accurate to round-off).
+    and, if ``want_stats``, Σ_i r_ik [family statistics]. ``resp_out`` (K, N) — components
+    first — if given, receives the responsibilities. If ``resp_prev`` (K, N) holds q_{t−1},
+    the pass also returns ``q_prev`` = Σ_ik q_{t−1}(ik) log[π_k p(x_i | θ_k)] = Q(θ | θ_{t−1}),
+    evaluated with the very same log-densities as ℓ(θ) (so KL = ℓ − Q − H is accurate to
+    round-off).
     """
     N = data.n_samples
     K = state.weights.shape[0]
     bw = family.buffer_width(K, data)
     chunk = chunk or _chunk_rows(N, max(bw, K) + 2 * K)
-    logj = np.empty((chunk, K))
-    resp = np.empty((chunk, K)) if resp_out is None else None
-    buf = np.empty((chunk, bw)) if bw else None
+    logj_flat = np.empty(K * chunk)
+    resp_flat = np.empty(K * chunk) if resp_out is None else None
+    buf_flat = np.empty(bw * chunk) if bw else None
     acc = np.zeros((K, family.stats_width(data))) if want_stats else None
     ll = 0.0
     H = 0.0
@@ -65,38 +94,36 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
     for lo in range(0, N, chunk):
         hi = min(N, lo + chunk)
         n = hi - lo
-        lj = family.log_joint_chunk(data, lo, hi, state, logj[:n], buf)
-        m = lj.max(axis=1)
+        buf = buf_flat[: bw * n].reshape(bw, n) if bw else None
+        lj = family.log_joint_chunk(data, lo, hi, state, logj_flat[: K * n].reshape(K, n), buf)
+        m = lj.max(axis=0)
         if not (np.all(np.isfinite(m)) and m.min() > 0.5 * LOG0):
             bad = np.flatnonzero(~(np.isfinite(m) & (m > 0.5 * LOG0)))
             return _Pass(np.nan, np.nan, np.nan, None, ok=False, bad_row=lo + int(bad[0]))
-        lj -= m[:, None]
+        lj -= m
         msum = float(m.sum())
         if resp_prev is not None:
-            rp = resp_prev[lo:hi]
+            rp = resp_prev[:, lo:hi]
             with np.errstate(invalid="ignore"):
                 c = float(np.einsum("ij,ij->", rp, lj))
             if not np.isfinite(c):  # 0 · (−inf) where a density underflowed
                 pos = rp > 0
                 c = float(np.sum(rp[pos] * lj[pos]))
             qp += c + msum
-        r = resp[:n] if resp_out is None else resp_out[lo:hi]
+        r = resp_flat[: K * n].reshape(K, n) if resp_out is None else resp_out[:, lo:hi]
         np.maximum(lj, _LOG_R_FLOOR, out=lj)
+        np.exp(lj, out=r)
+        s = r.sum(axis=0)
+        logs = np.log(s)
+        sl = float(logs.sum())
+        ll += msum + sl
         if hard:
-            z = np.argmax(lj, axis=1)
-            np.exp(lj, out=r)
-            s = r.sum(axis=1)
-            ll += msum + float(np.log(s).sum())
+            z = np.argmax(lj, axis=0)
             cll += msum
             r.fill(0.0)
-            r[np.arange(n), z] = 1.0
+            r[z, np.arange(n)] = 1.0
         else:
-            np.exp(lj, out=r)
-            s = r.sum(axis=1)
-            r /= s[:, None]
-            logs = np.log(s)
-            sl = float(logs.sum())
-            ll += msum + sl
+            r /= s
             H += sl - float(np.einsum("ij,ij->", r, lj))
         if want_stats:
             family.stats_chunk(data, lo, hi, r, acc)
@@ -104,7 +131,10 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
 
 
 def _exact_scatter_fn(data, resp):
-    """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it."""
+    """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it.
+
+    ``resp`` is (K, N).
+    """
 
     def exact_scatter(components, means):
         D = data.n_features
@@ -112,7 +142,7 @@ def _exact_scatter_fn(data, resp):
         out = np.empty((len(components), D, D))
         for j, k in enumerate(components):
             d = Xc - means[k]
-            out[j] = (resp[:, k, None] * d).T @ d
+            out[j] = (resp[k][:, None] * d).T @ d
         return out
 
     return exact_scatter
@@ -243,8 +273,9 @@ class Trace:
             self._cache.move_to_end(t)
             return hit
         state = self._family.state_from_params(self.params[t], self._data)
-        resp = np.empty((self.n_samples, self.n_components))
-        _data_pass(self._family, self._data, state, self.hard, False, resp_out=resp)
+        respT = np.empty((self.n_components, self.n_samples))
+        _data_pass(self._family, self._data, state, self.hard, False, resp_out=respT)
+        resp = np.ascontiguousarray(respT.T)
         resp.setflags(write=False)
         self._cache[t] = resp
         if len(self._cache) > _CACHE_SIZE:
@@ -382,7 +413,8 @@ def _initial_state(family, data, K, init, rng, hard):
         if init == "random":
             resp = rng.random((N, K))
             resp /= resp.sum(axis=1, keepdims=True)
-            acc = resp.T @ data.G
+            resp = np.ascontiguousarray(resp.T)
+            acc = resp @ data.GT.T
             try:
                 state, _ = family.m_step(acc, data, _exact_scatter_fn(data, resp))
             except Degenerate:
@@ -403,6 +435,7 @@ def _initial_state(family, data, K, init, rng, hard):
     if init == "random":
         resp = rng.random((N, K))
         resp /= resp.sum(axis=1, keepdims=True)
+        resp = np.ascontiguousarray(resp.T)
         acc = np.zeros((K, family.stats_width(data)))
         family.stats_chunk(data, 0, N, resp, acc)
         try:
@@ -466,6 +499,11 @@ def _degenerate_message(e, family, t):
 
 def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
     """The generic EM loop. Returns a ``Trace``; see ``fit_gaussian_mixture``."""
+    with blas_threads_limited():
+        return _run_em(family, X, n_components, init, max_iter, tol, seed, hard)
+
+
+def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
     data = family.prepare(X)
     N = data.n_samples
     _check_common(n_components, max_iter, tol, N)
@@ -479,8 +517,8 @@ def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
         "hard": bool(hard),
     }
     K = int(n_components)
-    resp_cur = np.empty((N, K))
-    resp_nxt = np.empty((N, K)) if max_iter > 0 else None
+    resp_cur = np.empty((K, N))
+    resp_nxt = np.empty((K, N)) if max_iter > 0 else None
     cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0, resp_out=resp_cur)
     if not cur.ok:
         raise ValueError(

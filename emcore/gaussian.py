@@ -64,9 +64,10 @@ class GaussianData:
         The data as given (float64).
     shift : ndarray (D,)
         Column means subtracted from ``X``.
-    G : ndarray (N, 1 + D + M)
-        ``[1, Xc, F]`` where F holds the second-moment features the covariance type needs
-        (upper-triangular products for full, squares for diag/spherical, none for tied).
+    GT : ndarray (1 + D + M, N)
+        ``[1, Xc, F]ᵀ``, rows first (C-contiguous), where F holds the second-moment features
+        the covariance type needs (upper-triangular products for full, squares for
+        diag/spherical, none for tied).
     col_var : ndarray (D,)
         Variance of each column (the scale for the collapse test).
     total_scatter : ndarray (D, D)
@@ -79,27 +80,31 @@ class GaussianData:
         N, D = X.shape
         self.n_samples, self.n_features = N, D
         self.shift = X.mean(axis=0)
-        Xc = X - self.shift
-        self.col_var = Xc.var(axis=0) if N > 0 else np.zeros(D)
         if covariance_type == "full":
             self.iu = np.triu_indices(D)
-            F = Xc[:, self.iu[0]] * Xc[:, self.iu[1]]
+            M = len(self.iu[0])
         elif covariance_type in ("diag", "spherical"):
-            self.iu = None
-            F = Xc * Xc
+            self.iu = (np.arange(D), np.arange(D))
+            M = D
         else:
             self.iu = None
-            F = np.empty((N, 0))
-        self.G = np.empty((N, 1 + D + F.shape[1]))
-        self.G[:, 0] = 1.0
-        self.G[:, 1 : 1 + D] = Xc
-        self.G[:, 1 + D :] = F
+            M = 0
+        GT = np.empty((1 + D + M, N))
+        GT[0] = 1.0
+        for d in range(D):
+            np.subtract(X[:, d], self.shift[d], out=GT[1 + d])
+        if M:
+            for j, (a, b) in enumerate(zip(*self.iu, strict=True)):
+                np.multiply(GT[1 + a], GT[1 + b], out=GT[1 + D + j])
+        self.GT = GT
+        Xc = self.Xc
+        self.col_var = np.einsum("ij,ij->j", Xc, Xc) / N
         self.total_scatter = Xc.T @ Xc if covariance_type == "tied" else None
 
     @property
     def Xc(self):
         """Centred data, a view (N, D)."""
-        return self.G[:, 1 : 1 + self.n_features]
+        return self.GT[1 : 1 + self.n_features].T
 
 
 def as_gaussian_data(X):
@@ -199,6 +204,7 @@ class GaussianState:
         W = self.prec_chol.transpose(1, 0, 2).reshape(D, K * D) * s
         b = np.einsum("kd,kde->ke", means, self.prec_chol).reshape(K * D) * s
         self.W_ext = np.vstack([-b[None, :], W])
+        self.W_ext_T = np.ascontiguousarray(self.W_ext.T)
         self.const = self.log_weights - 0.5 * (D * LOG_2PI + self.logdet)
         self.const_density = -0.5 * (D * LOG_2PI + self.logdet)
 
@@ -241,16 +247,34 @@ class GaussianFamily:
 
     # -- E-step pieces -----------------------------------------------------------------------
     def log_joint_chunk(self, data, lo, hi, state, out, buf, weighted=True):
-        """Fill ``out`` (n, K) with log π_k + log N(x_i | μ_k, Σ_k) for rows lo:hi."""
-        n = hi - lo
+        """Fill ``out`` (K, n) with log π_k + log N(x_i | μ_k, Σ_k) for rows lo:hi.
+
+        Components are along the first axis so that reductions over k are fast elementwise
+        operations across n. ``buf`` is a (K·D, n) work array: Y = W_extᵀ [1, x]ᵀ holds
+        (x_i − μ_k)ᵀ P_k / √2 for all k, so ‖Y_k‖² is half the squared Mahalanobis distance.
+        """
         K, D = state.means.shape
-        Y = np.matmul(data.G[lo:hi, : 1 + D], state.W_ext, out=buf[:n, : K * D])
+        g = data.GT[: 1 + D, lo:hi]
+        W = state.W_ext_T  # (K·D, 1 + D)
+        if D <= 3:
+            # a 3-term product is faster (and single-threaded) as broadcast multiply-adds
+            np.multiply(W[:, 1:2], g[1], out=buf)
+            for d in range(2, 1 + D):
+                buf += W[:, d : d + 1] * g[d]
+            buf += W[:, :1]
+        else:
+            np.matmul(W, g, out=buf)
+        Y = buf
         np.square(Y, out=Y)
         if D == 1:
             out[...] = Y
+        elif D == 2:
+            Y3 = Y.reshape(K, 2, -1)
+            np.add(Y3[:, 0], Y3[:, 1], out=out)
         else:
-            np.sum(Y.reshape(n, K, D), axis=2, out=out)
-        np.subtract(state.const if weighted else state.const_density, out, out=out)
+            np.sum(Y.reshape(K, D, -1), axis=1, out=out)
+        c = state.const if weighted else state.const_density
+        np.subtract(c[:, None], out, out=out)
         return out
 
     def buffer_width(self, n_components, data):
@@ -258,11 +282,11 @@ class GaussianFamily:
 
     # -- M-step ------------------------------------------------------------------------------
     def stats_chunk(self, data, lo, hi, resp, acc):
-        """Accumulate ``resp.T @ [1, Xc, F]`` (K, 1 + D + M) into ``acc``."""
-        acc += resp.T @ data.G[lo:hi]
+        """Accumulate ``resp @ [1, Xc, F]`` (K, 1 + D + M) into ``acc``; resp is (K, n)."""
+        acc += resp @ data.GT[:, lo:hi].T
 
     def stats_width(self, data):
-        return data.G.shape[1]
+        return data.GT.shape[0]
 
     def m_step(self, acc, data, exact_scatter):
         """Closed-form penalised M-step from accumulated statistics.

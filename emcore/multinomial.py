@@ -138,28 +138,28 @@ class MultinomialFamily:
         return MultinomialParams(state.weights, state.probs)
 
     def log_joint_chunk(self, data, lo, hi, state, out, buf, weighted=True):
-        """Fill ``out`` (n, K) with log π_k + log Mult(x_i | θ_k) for rows lo:hi."""
+        """Fill ``out`` (K, n) with log π_k + log Mult(x_i | θ_k) for rows lo:hi."""
         Xb = data.rows(lo, hi)
         if data.sparse:
-            out[...] = Xb @ state.log_probs_T
+            out[...] = (Xb @ state.log_probs_T).T
         else:
-            np.matmul(Xb, state.log_probs_T, out=out)
-        out += data.logcoef[lo:hi, None]
+            np.matmul(state.log_probs, Xb.T, out=out)
+        out += data.logcoef[lo:hi]
         if weighted:
-            out += state.log_weights
+            out += state.log_weights[:, None]
         return out
 
     def buffer_width(self, n_components, data):
         return 0
 
     def stats_chunk(self, data, lo, hi, resp, acc):
-        """Accumulate [N_k | C_k·] = Σ_i r_ik [1, x_i] into ``acc`` (K, 1 + V)."""
+        """Accumulate [N_k | C_k·] = Σ_i r_ik [1, x_i] into ``acc`` (K, 1 + V); resp is (K, n)."""
         Xb = data.rows(lo, hi)
-        acc[:, 0] += resp.sum(axis=0)
+        acc[:, 0] += resp.sum(axis=1)
         if data.sparse:
-            acc[:, 1:] += (Xb.T @ resp).T
+            acc[:, 1:] += (Xb.T @ resp.T).T
         else:
-            acc[:, 1:] += resp.T @ Xb
+            acc[:, 1:] += resp @ Xb
 
     def stats_width(self, data):
         return 1 + data.n_features
