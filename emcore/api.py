@@ -89,10 +89,9 @@ def e_step(X, params, hard=False):
     family, data, state = _prepared(X, params)
     respT = np.empty((params.n_components, data.n_samples))
     res = _data_pass(family, data, state, hard, False, resp_out=respT)
-    resp = np.ascontiguousarray(respT.T)
     if not res.ok:
-        return resp, float(log_likelihood(X, params))
-    return resp, float(res.loglik)
+        raise ValueError(f"row {res.bad_row} has zero density under every component")
+    return np.ascontiguousarray(respT.T), float(res.loglik)
 
 
 def log_likelihood(X, params):

@@ -8,6 +8,7 @@ Q(θ_{t+1} | θ_t) without another pass. Memory is O(chunk·K + K·D²) per iter
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -244,6 +245,17 @@ class Trace:
         self.n_features = data.n_features
         self.n_components = self.params[0].n_components
         self._cache = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = OrderedDict()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- data ----------------------------------------------------------------------------------
     @property
@@ -268,18 +280,20 @@ class Trace:
         if not -n <= t < n:
             raise IndexError(f"t must be in 0..{n - 1}, got {t}")
         t = t % n
-        hit = self._cache.get(t)
-        if hit is not None:
-            self._cache.move_to_end(t)
-            return hit
+        with self._lock:
+            hit = self._cache.get(t)
+            if hit is not None:
+                self._cache.move_to_end(t)
+                return hit
         state = self._family.state_from_params(self.params[t], self._data)
         respT = np.empty((self.n_components, self.n_samples))
         _data_pass(self._family, self._data, state, self.hard, False, resp_out=respT)
         resp = np.ascontiguousarray(respT.T)
         resp.setflags(write=False)
-        self._cache[t] = resp
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[t] = resp
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         return resp
 
     # -- half-steps ----------------------------------------------------------------------------
@@ -373,6 +387,42 @@ def _kmeanspp_indices(Z, K, rng):
     return np.array(idx)
 
 
+def _kmeanspp_profiles(X, n, overall, K, rng, sparse):
+    """k-means++ seeding on row proportions x_i / n_i (empty rows: the overall share),
+    without densifying a sparse matrix: ‖p_i − c‖² = ‖p_i‖² − 2 p_i·c + ‖c‖²."""
+    N = X.shape[0]
+    scale = 1.0 / np.where(n > 0, n, 1.0)
+    empty = n == 0
+    if sparse:
+        import scipy.sparse as sp
+
+        P = sp.diags(scale) @ X
+        sq = np.asarray(P.multiply(P).sum(axis=1)).ravel()
+    else:
+        P = X * scale[:, None]
+        sq = np.einsum("ij,ij->i", P, P)
+    sq[empty] = overall @ overall
+
+    def row(i):
+        if empty[i]:
+            return overall
+        return (P[i].toarray().ravel() if sparse else P[i]).copy()
+
+    def dist2(c):
+        d = sq - 2.0 * np.asarray(P @ c).ravel() + c @ c
+        d[empty] = np.sum((overall - c) ** 2)
+        return np.maximum(d, 0.0)
+
+    idx = [int(rng.integers(N))]
+    d2 = dist2(row(idx[0]))
+    for _ in range(1, K):
+        tot = d2.sum()
+        i = int(rng.choice(N, p=d2 / tot)) if tot > 0 else int(rng.integers(N))
+        idx.append(i)
+        d2 = np.minimum(d2, dist2(row(i)))
+    return np.array(idx)
+
+
 def _gaussian_start(family, data, means):
     """θ₀ with the given (centred) means, equal weights and the data's covariance each."""
     from .gaussian import GaussianState
@@ -446,9 +496,7 @@ def _initial_state(family, data, K, init, rng, hard):
     X = data.X
     n = np.asarray(X.sum(axis=1)).ravel()
     if init == "kmeans++":
-        dense = X.toarray() if data.sparse else X
-        prof = np.where(n[:, None] > 0, dense / np.where(n > 0, n, 1.0)[:, None], overall)
-        idx = _kmeanspp_indices(prof, K, rng)
+        idx = _kmeanspp_profiles(X, n, overall, K, rng, data.sparse)
     else:
         idx = rng.choice(N, size=K, replace=False)
     rows = X[idx].toarray() if data.sparse else X[idx]

@@ -477,3 +477,16 @@ def test_invalid_input_messages():
         emcore.fit_multinomial_mixture(np.array([[1, 1], [2, 0]]), 1, alpha=0.5)
     with pytest.raises(ValueError, match="covariance_type"):
         emcore.fit_gaussian_mixture(np.zeros((3, 2)), 1, covariance_type="bogus")
+
+
+def test_trace_pickles_and_sparse_kmeanspp_matches_dense(baskets):
+    import pickle
+
+    X = baskets[0]
+    a = emcore.fit_multinomial_mixture(X, 3, init="kmeans++", seed=9, max_iter=5, tol=None)
+    b = emcore.fit_multinomial_mixture(sp.csr_matrix(X), 3, init="kmeans++", seed=9, max_iter=5, tol=None)
+    np.testing.assert_allclose(b.objective, a.objective, rtol=1e-12)
+    a.responsibilities(2)
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.objective, a.objective)
+    np.testing.assert_array_equal(c.responsibilities(2), a.responsibilities(2))
