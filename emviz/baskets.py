@@ -143,7 +143,7 @@ def segment_names(probs, share, feature_names: Sequence[str],
     list of K str such as ``"S1 · Produce"``. The number keeps the names unique.
     """
     tops = top_lift(probs, share, n_top=1, min_prob=min_prob)
-    return [f"S{k + 1} · {pretty_label(feature_names[t[0]], 16)}" if t.size else f"S{k + 1}"
+    return [f"S{k + 1} · {pretty_label(feature_names[t[0]], 22)}" if t.size else f"S{k + 1}"
             for k, t in enumerate(tops)]
 
 
@@ -663,7 +663,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     def traces_at(s):
         params = params_at(trace, int(s))
         heat = _profile_trace(params.probs, share, feature_names, names, order, value, zrange,
-                              colorbar=dict(x=0.64, len=0.8, thickness=14))
+                              colorbar=dict(x=0.62, len=0.8, thickness=14))
         # hover reads the cell text, which every frame updates (customdata would go stale)
         heat.pop("customdata")
         heat["hovertemplate"] = "%{x}<br>%{y}: %{text}<extra></extra>"
@@ -672,11 +672,11 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         return [heat, bars]
 
     xaxis, yaxis = _profile_axes(names)
-    xaxis["domain"] = [0.0, 0.62]
+    xaxis["domain"] = [0.0, 0.6]
     layout = _layout(
         title.format(note=note, label=labels[0]), height=max(460, 190 + 24 * len(order)),
         xaxis=xaxis, yaxis=yaxis,
-        xaxis2=dict(domain=[0.76, 1.0], anchor="y2", type="category", tickvals=short,
+        xaxis2=dict(domain=[0.82, 1.0], anchor="y2", type="category", tickvals=short,
                     ticktext=[_colored(n, k) for k, n in enumerate(short)],
                     title=dict(text="segment sizes π")),
         yaxis2=dict(anchor="x2", tickformat=".0%", range=[0, min(1.0, _max_weight(trace) * 1.2)]),
@@ -757,5 +757,8 @@ def describe_profile_change(trace, s: int, feature_names: Sequence[str], names=N
     before = np.asarray(trace.params[t].probs, dtype=float)
     after = np.asarray(trace.params[t + 1].probs, dtype=float)
     k, v = np.unravel_index(int(np.argmax(np.abs(after - before))), after.shape)
+    if abs(after[k, v] - before[k, v]) < 5e-4:
+        return (f"The baskets barely moved: no category probability changed by more than "
+                f"{abs(after[k, v] - before[k, v]):.1e} — EM has (nearly) converged.")
     return (f"The biggest change in a basket: {names[k]} now puts {_percent(after[k, v])} of "
             f"its items in {pretty_label(feature_names[v])} (was {_percent(before[k, v])}).")

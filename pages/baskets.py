@@ -166,15 +166,15 @@ def main() -> None:
 
     fig_profile = B.profile_heatmap(trace, s, labels, share, order=order, names=names, value=value)
     fig_sizes = B.segment_sizes(trace, s, names)
-    left, right = st.columns([3, 2], gap="medium")
+    st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
+    if len(order) < X.shape[1]:
+        st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
+                   "highest-lift favourites, then the biggest categories overall.")
+    left, right = st.columns([1, 1], gap="medium")
     with left:
-        st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
-        if len(order) < X.shape[1]:
-            st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
-                       "highest-lift favourites, then the biggest categories overall.")
-    with right:
         emui.what_changed(trace, s)
         st.markdown(B.describe_profile_change(trace, s, labels, names))
+    with right:
         st.plotly_chart(fig_sizes, key=_k("sizes"), theme="streamlit")
     emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
@@ -270,6 +270,17 @@ def selection_tab(data_key: str, X, settings) -> None:
     fig = B.selection_chart(sel.ks, sel.bic, sel.icl, chosen_k=settings.n_components)
     st.plotly_chart(fig, key=_k("bic"), theme="streamlit")
     kb, ki = sel.best_k_bic, sel.best_k_icl
+    k_now = int(settings.n_components)
+    if k_now in set(int(k) for k in sel.ks) and k_now > 1:
+        j = int(np.flatnonzero(sel.ks == k_now)[0])
+        two_h = float(sel.icl[j] - sel.bic[j])
+        per_row = two_h / 2 / X.shape[0]
+        st.caption(
+            f"ICL − BIC = 2·H, twice the entropy of the responsibilities: at K = {k_now} that "
+            f"is {two_h:,.1f}, i.e. {per_row:.3f} nats of uncertainty per row"
+            + (" — almost every row is assigned with near certainty, so the two curves "
+               "nearly coincide." if per_row < 0.05 else
+               " — the segments overlap, and ICL charges for it."))
     if kb == K_MAX or ki == K_MAX:
         st.info(f"The criteria still fall at K = {K_MAX}. With thousands of items per "
                 "customer the data can afford many parameters, and real shoppers vary more "

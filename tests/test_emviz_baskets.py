@@ -297,4 +297,9 @@ def test_describe_profile_change_names_the_biggest_move(small_fit):
     m_text = B.describe_profile_change(trace, 2, names)
     d = np.abs(trace.params[1].probs - trace.params[0].probs)
     k, v = np.unravel_index(np.argmax(d), d.shape)
+    assert d[k, v] > 5e-4
     assert f"S{k + 1}" in m_text and B.pretty_label(names[v]) in m_text
+    last = trace.n_half_steps - 1
+    d_last = np.abs(trace.params[-1].probs - trace.params[-2].probs).max()
+    text = B.describe_profile_change(trace, last, names)
+    assert ("barely moved" in text) == (d_last < 5e-4)
