@@ -101,4 +101,5 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs the entry script as __main__
+    main()

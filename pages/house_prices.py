@@ -9,7 +9,7 @@ import streamlit as st
 import emdata
 import emui
 from emviz import export
-from emviz.common import frame_indices, half_step_iteration, trajectory_figure
+from emviz.common import half_step_iteration, loglik_figure, trajectory_figure
 from emviz.gauss1d import (
     AxisFormat,
     agreement,
@@ -257,7 +257,8 @@ def main() -> None:
     with left:
         emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
     with right:
-        emui.loglik_chart(trace, s, key=_k("loglik"))
+        fig_ll = loglik_figure(trace, s)
+        st.plotly_chart(fig_ll, key=_k("loglik"), theme="streamlit")
     emui.proof_panel(trace, s)
 
     tabs = st.tabs(["🏠 One house, by the numbers", "📈 μ, σ, π over iterations", "▶ Animation",
@@ -282,13 +283,11 @@ def main() -> None:
     with tabs[4]:
         truth_tab(x, ds, trace, s, axis_fmt)
     with tabs[5]:
-        steps = frame_indices(trace.n_half_steps, 60)
         emui.downloads(
             trace, x, KEY, figures={"Histogram and components": fig_mix,
-                                    "Parameter trajectories": fig_traj},
-            gif=lambda: export.run_gif(
-                lambda j: mixture_figure(x, trace, j, axis=axis_fmt, true_params=ds.true_params),
-                steps),
+                                    "Parameter trajectories": fig_traj,
+                                    "Log-likelihood": fig_ll},
+            gif=lambda: export.gauss1d_gif(x, trace, axis=axis_fmt),
             feature_names=ds.feature_names)
     emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
 

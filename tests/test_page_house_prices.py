@@ -1,0 +1,121 @@
+"""AppTest of the 1-D house prices page: every control path, no exception element."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import emdata
+from emviz.gauss1d import agreement
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "house_prices.py")
+
+
+def _chart(at, key_part: str) -> dict:
+    """The Plotly spec of the chart whose element id contains ``key_part``."""
+    for el in at.get("plotly_chart"):
+        if key_part in el.proto.id:
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no chart with key {key_part!r}")
+
+
+@pytest.fixture(scope="module")
+def at():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not app.exception
+    return app
+
+
+def test_default_page_renders_the_ames_fit(at):
+    assert "House prices" in at.title[0].value
+    assert at.selectbox(key="hp_data").value == "ames"
+    assert at.success and "Converged" in at.success[0].value
+    assert at.select_slider(key="hp_step").value == 0
+    spec = _chart(at, "hp_mixture")
+    assert spec["layout"]["title"]["text"].startswith("θ₀ (start)")
+    assert len(at.get("plotly_chart")) >= 4  # mixture, log-likelihood, trajectories, animation
+    assert at.latex  # proof panel and the chosen house's formulas
+    assert "em_fits" in at.session_state and "house_prices" in at.session_state["em_fits"]
+
+
+def test_slider_and_buttons_change_the_figure(at):
+    before = _chart(at, "hp_mixture")
+    at.button(key="hp_next").click().run()
+    assert at.select_slider(key="hp_step").value == 1 and not at.exception
+    e1 = _chart(at, "hp_mixture")
+    assert e1["layout"]["title"]["text"].startswith("E-step 1")
+    assert e1["data"] != before["data"]
+    at.button(key="hp_next").click().run()
+    m1 = _chart(at, "hp_mixture")
+    assert m1["layout"]["title"]["text"].startswith("M-step 1")
+    assert "M-step 1" in at.markdown[1].value or any("M-step 1" in m.value for m in at.markdown)
+    at.button(key="hp_prev").click().run()
+    assert at.select_slider(key="hp_step").value == 1
+    n = at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
+    at.select_slider(key="hp_step").set_value(n - 1).run()
+    assert not at.exception
+    assert _chart(at, "hp_loglik")["data"][-1]["x"] == [n - 1]
+
+
+def test_truth_reveal_at_the_end(at):
+    trace = at.session_state["em_fits"]["house_prices"]["trace"]
+    at.select_slider(key="hp_step").set_value(trace.n_half_steps - 1).run()
+    ds = emdata.load_dataset("ames")
+    R = trace.responsibilities(trace.n_iter)
+    expected = agreement(ds.labels, R.argmax(1), R.shape[1]).fraction
+    metric = at.metric[0]
+    assert metric.value == f"{100 * expected:.1f}%"
+    assert expected > 0.8
+    spec = _chart(at, "hp_truth")
+    assert "agreement" in spec["layout"]["title"]["text"]
+
+
+def test_house_choice_shows_its_numbers(at):
+    x = emdata.load_dataset("ames").X[:, 0]
+    i = int(np.argmax(x))
+    at.select_slider(key="hp_house").set_value(i).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert f"log₁₀(${10 ** x[i]:,.0f})" in text
+    assert any("equal θ" in c.value for c in at.caption)
+
+
+def test_collapse_preset_degenerates_and_the_fix_recovers():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    app.button(key="hp_collapse").click().run()
+    assert not app.exception
+    assert app.select_slider(key="hp_reg").value == 0.0
+    assert app.error and "Degenerate" in app.error[0].value
+    trace = app.session_state["em_fits"]["house_prices"]["trace"]
+    assert trace.status == "degenerate" and trace.n_iter >= 2
+    sds = [np.sqrt(p.covariances[0, 0, 0]) for p in trace.params]
+    assert sds[-1] < sds[0]  # the spike keeps shrinking
+    assert any("What happened" in m.value for m in app.markdown)
+    app.button(key="hp_fix").click().run()
+    assert not app.exception and not app.error
+    assert app.select_slider(key="hp_reg").value == 1e-3
+    fixed = app.session_state["em_fits"]["house_prices"]["trace"]
+    assert fixed.status == "converged"
+    assert app.select_slider(key="hp_step").value == fixed.n_half_steps - 1
+
+
+@pytest.mark.parametrize("key", ["windsor", "synthetic_1d"])
+def test_other_datasets_and_restarts(key):
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    app.selectbox(key="hp_data").set_value(key).run()
+    assert not app.exception
+    if key == "synthetic_1d":
+        assert app.slider(key="hp_n_components").value == 3
+        spec = _chart(app, "hp_mixture")
+        assert any(d.get("name") == "true mixture" for d in spec["data"])
+        app.slider(key="hp_n_restarts").set_value(3).run()
+        assert not app.exception
+        names = [d["name"] for d in _chart(app, "hp_restarts")["data"]]
+        assert len(names) == 3 and sum("best" in n for n in names) == 1
+    else:
+        app.selectbox(key="hp_init").set_value("random_from_data").run()
+        app.select_slider(key="hp_reg").set_value(1e-4).run()
+        assert not app.exception
+        assert any("No known groups" in i.value or "no known groups" in i.value for i in app.info)
