@@ -302,6 +302,11 @@ def _heatmap_values(probs, share, order, value):
     return z, text, custom
 
 
+def _cell_names(names, labels) -> list[list[list[str]]]:
+    """customdata[v][k] = [segment name, category label] for hover over numeric axes."""
+    return [[[str(n), str(lab)] for n in names] for lab in labels]
+
+
 def _profile_trace(probs, share, feature_names, names, order, value, zrange, **extra) -> dict:
     """The heatmap trace (a plain dict; z as nested lists so animation frames decode)."""
     z, text, custom = _heatmap_values(probs, share, order, value)
@@ -319,20 +324,29 @@ def _profile_trace(probs, share, feature_names, names, order, value, zrange, **e
                         ticktext=[f"×{2.0 ** t:g}" if t >= 0 else f"×1/{2.0 ** -t:g}" for t in ticks])
         scale = dict(colorscale="RdBu_r", zmin=-LIFT_CLIP, zmax=LIFT_CLIP, zmid=0.0)
     colorbar.update(extra.pop("colorbar", {}))
+    # numeric cell positions (x = segment index, y = row index) with tick labels on the axes:
+    # the matplotlib export (emviz.export) draws them the same way
+    cells = _cell_names(names, labels)
+    custom = [[[*map(float, c), *nm] for c, nm in zip(crow, nrow, strict=True)]
+              for crow, nrow in zip(custom.tolist(), cells, strict=True)]
     return dict(
-        type="heatmap", z=z.tolist(), x=list(names), y=labels, text=text,
-        texttemplate="%{text}", customdata=custom.tolist(), colorbar=colorbar, xgap=2, ygap=1,
-        hovertemplate=("%{x}<br>%{y}<br>θ = %{customdata[0]:.2%} of the basket"
-                       "<br>lift = ×%{customdata[1]:.2f} over the overall basket<extra></extra>"),
+        type="heatmap", z=z.tolist(), x0=0, dx=1, y0=0, dy=1, text=text,
+        texttemplate="%{text}", customdata=custom, colorbar=colorbar, xgap=2, ygap=1,
+        hovertemplate=("%{customdata[2]}<br>%{customdata[3]}<br>θ = %{customdata[0]:.2%} of the "
+                       "basket<br>lift = ×%{customdata[1]:.2f} over the overall basket"
+                       "<extra></extra>"),
         **scale, **extra,
     )
 
 
-def _profile_axes(names) -> tuple[dict, dict]:
+def _profile_axes(names, labels) -> tuple[dict, dict]:
     """x axis (segments, on top, in their colours) and y axis (categories, first on top)."""
-    xaxis = dict(side="top", type="category", tickvals=list(names), tickangle=0,
-                 ticktext=[_colored(n.replace(" · ", "<br>"), k) for k, n in enumerate(names)])
-    yaxis = dict(title=dict(text="category"), type="category", autorange="reversed")
+    k_count, n_rows = len(names), len(labels)
+    xaxis = dict(side="top", tickvals=list(range(k_count)), tickangle=0,
+                 ticktext=[_colored(n.replace(" · ", "<br>"), k) for k, n in enumerate(names)],
+                 range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False)
+    yaxis = dict(title=dict(text="category"), tickvals=list(range(n_rows)), ticktext=list(labels),
+                 range=[n_rows - 0.5, -0.5], showgrid=False, zeroline=False)
     return xaxis, yaxis
 
 
@@ -368,7 +382,7 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
     zrange = prob_range(trace) if zrange is None else zrange
-    xaxis, yaxis = _profile_axes(names)
+    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order])
     what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
     layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
@@ -377,9 +391,10 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
                                           zrange)], layout=layout)
 
 
-def _bar_trace(weights, x, names, **extra) -> dict:
+def _bar_trace(weights, names, **extra) -> dict:
+    """Bars of the segment sizes at x = 0 … K−1 (labels come from the axis ticks)."""
     w = np.asarray(weights, dtype=float)
-    return dict(type="bar", x=list(x), y=w.tolist(), customdata=list(names),
+    return dict(type="bar", x=list(range(w.size)), y=w.tolist(), customdata=list(names),
                 marker=dict(color=[component_color(k) for k in range(w.size)]),
                 text=[f"{v:.1%}" for v in w], textposition="outside", cliponaxis=False,
                 showlegend=False, hovertemplate="%{customdata}<br>π = %{y:.2%} of the customers"
@@ -397,12 +412,13 @@ def segment_sizes(trace, s: int, names=None) -> go.Figure:
     short = [n.split(" · ")[0] for n in names]
     layout = _layout(
         f"Segment sizes π · {half_step_label(s)}", height=340,
-        xaxis=dict(title=dict(text="segment"), type="category", tickvals=short,
-                   ticktext=[_colored(n, k) for k, n in enumerate(short)]),
+        xaxis=dict(title=dict(text="segment"), tickvals=list(range(w.size)),
+                   ticktext=[_colored(n, k) for k, n in enumerate(short)],
+                   range=[-0.5, w.size - 0.5], showgrid=False, zeroline=False),
         yaxis=dict(title=dict(text="share of customers π<sub>k</sub>"), tickformat=".0%",
                    range=[0, min(1.0, _max_weight(trace) * 1.2)]),
     )
-    return go.Figure(data=[_bar_trace(w, short, names)], layout=layout)
+    return go.Figure(data=[_bar_trace(w, names)], layout=layout)
 
 
 def _grid(n_panels: int, n_cols: int, h_space: float = 0.1, v_space: float = 0.12):
@@ -664,20 +680,22 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         params = params_at(trace, int(s))
         heat = _profile_trace(params.probs, share, feature_names, names, order, value, zrange,
                               colorbar=dict(x=0.62, len=0.8, thickness=14))
-        # hover reads the cell text, which every frame updates (customdata would go stale)
-        heat.pop("customdata")
-        heat["hovertemplate"] = "%{x}<br>%{y}: %{text}<extra></extra>"
-        bars = _bar_trace(params.weights, short, names, xaxis="x2", yaxis="y2")
+        # hover reads the cell text, which every frame updates; customdata keeps only the
+        # names, which do not change (θ and lift in it would go stale)
+        heat["customdata"] = _cell_names(names, [pretty_label(feature_names[v]) for v in order])
+        heat["hovertemplate"] = "%{customdata[0]}<br>%{customdata[1]}: %{text}<extra></extra>"
+        bars = _bar_trace(params.weights, names, xaxis="x2", yaxis="y2")
         bars["text"] = [f"{v:.0%}" for v in np.asarray(params.weights, dtype=float)]
         return [heat, bars]
 
-    xaxis, yaxis = _profile_axes(names)
+    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order])
     xaxis["domain"] = [0.0, 0.6]
     layout = _layout(
         title.format(note=note, label=labels[0]), height=max(460, 190 + 24 * len(order)),
         xaxis=xaxis, yaxis=yaxis,
-        xaxis2=dict(domain=[0.82, 1.0], anchor="y2", type="category", tickvals=short,
+        xaxis2=dict(domain=[0.82, 1.0], anchor="y2", tickvals=list(range(k_count)),
                     ticktext=[_colored(n, k) for k, n in enumerate(short)],
+                    range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False,
                     title=dict(text="segment sizes π")),
         yaxis2=dict(anchor="x2", tickformat=".0%", range=[0, min(1.0, _max_weight(trace) * 1.2)]),
     )
@@ -687,6 +705,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     controls["sliders"][0]["currentvalue"]["prefix"] = ""
     layout.update(controls)
     layout["margin"] = dict(l=10, r=10, t=100, b=130)
+
     def frame_data(s):
         # only what changes between frames (z, text, bar heights): keeps the JSON small
         heat, bars = traces_at(s)

@@ -241,7 +241,7 @@ def main() -> None:
         emui.downloads(
             trace, X, KEY,
             figures={"Category profile": fig_profile, "Segment sizes": fig_sizes,
-                     "Top categories by lift": fig_lift, "Responsibilities": fig_resp},
+                     "Top categories by lift": fig_lift},
             gif=lambda: export.run_gif(
                 lambda j: B.profile_heatmap(trace, j, labels, share, order=order, names=names,
                                             value=value), steps),

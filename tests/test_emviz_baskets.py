@@ -185,7 +185,8 @@ def test_profile_heatmap_shows_theta_of_the_half_step(small_fit):
         z = decode(fig["data"][0]["z"])
         theta = B.params_at(trace, s).probs
         np.testing.assert_allclose(z, np.log10(np.clip(theta[:, order], B.PROB_FLOOR, None)).T)
-        assert fig["data"][0]["y"][0] == B.pretty_label(names[order[0]])
+        assert fig["layout"]["yaxis"]["ticktext"][0] == B.pretty_label(names[order[0]])
+        assert decode(fig["data"][0]["customdata"])[0, 1, 3] == B.pretty_label(names[order[0]])
     # θ₀ and E-step 1 show the same θ; M-step 1 shows θ₁
     assert figs[0]["data"][0]["z"] == figs[1]["data"][0]["z"]
     assert figs[1]["data"][0]["z"] != figs[2]["data"][0]["z"]
@@ -200,7 +201,7 @@ def test_profile_heatmap_lift_values(small_fit):
     lifts = B.params_at(trace, 4).probs[:, order] / share[order]
     np.testing.assert_allclose(decode(fig["data"][0]["z"]),
                                np.clip(np.log2(lifts), -B.LIFT_CLIP, B.LIFT_CLIP).T)
-    np.testing.assert_allclose(decode(fig["data"][0]["customdata"])[..., 1], lifts.T)
+    np.testing.assert_allclose(decode(fig["data"][0]["customdata"])[..., 1].astype(float), lifts.T)
     with pytest.raises(ValueError):
         B.profile_heatmap(trace, 4, names, share, value="odds")
 
@@ -303,3 +304,20 @@ def test_describe_profile_change_names_the_biggest_move(small_fit):
     d_last = np.abs(trace.params[-1].probs - trace.params[-2].probs).max()
     text = B.describe_profile_change(trace, last, names)
     assert ("barely moved" in text) == (d_last < 5e-4)
+
+
+def test_figures_export_for_slides(small_fit):
+    """The page's slide figures redraw with matplotlib (PNG, SVG, GIF) without error."""
+    from emviz import export
+
+    X, _, _, trace, names = small_fit
+    share = B.overall_share(X)
+    probs = trace.params[-1].probs
+    figs = [B.profile_heatmap(trace, 2, names, share), B.segment_sizes(trace, 2),
+            B.lift_bars(probs, share, names)]
+    for fig in figs:
+        assert export.figure_png(fig, width_px=600, height_px=400).startswith(b"\x89PNG")
+    assert b"<svg" in export.figure_svg(figs[0], width_px=600, height_px=400)
+    gif = export.run_gif(lambda j: B.profile_heatmap(trace, j, names, share), [0, 1, 2],
+                         width_px=400)
+    assert gif.startswith(b"GIF8")

@@ -130,10 +130,11 @@ def test_synthetic_truth_tab_and_selection():
 def test_cracker_and_basket_data_render():
     at = _new("cracker")
     assert at.session_state["bk_n_components"] == 3
-    labels = _chart(at, "bk_profile")["data"][0]["y"]
+    labels = _chart(at, "bk_profile")["layout"]["yaxis"]["ticktext"]
     assert sorted(labels) == sorted(["Sunshine", "Keebler", "Nabisco", "Private label"])
     at.selectbox(key="bk_data").set_value("completejourney_baskets")
     _run(at)
     fig = _chart(at, "bk_profile")
-    assert len(fig["data"][0]["y"]) == 30  # 100 categories, 30 shown
+    assert len(fig["layout"]["yaxis"]["ticktext"]) == 30  # 100 categories, 30 shown
+    assert len(fig["data"][0]["z"]) == 30
     assert any("Showing 30 of 100 categories" in c.value for c in at.caption)
