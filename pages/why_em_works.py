@@ -19,6 +19,9 @@ from emui.settings import FitSettings
 from emviz import proof
 
 KEY = "why"
+#: On-screen names of the pages that publish fits (``emui.publish_fit``'s page_name).
+PAGE_NAMES = {"house_prices": "1-D house prices", "blobs_2d": "2-D blobs",
+              "baskets": "Market baskets", "your_data": "Your data"}
 DEFAULT = "default"
 
 # The default fit: a one-dimensional, two-component mixture on a real data set, started from
@@ -83,7 +86,8 @@ def choose_fit():
     options = [name for name in fits if getattr(fits[name]["trace"], "n_iter", 0) > 0]
     options.append(DEFAULT)
     last = st.session_state.get("em_last_fit")
-    labels = {name: f"{fits[name]['title']} (from the {name} page)" for name in options[:-1]}
+    labels = {name: f"{fits[name]['title']} (from the {PAGE_NAMES.get(name, name)} page)"
+              for name in options[:-1]}
     labels[DEFAULT] = "a small default fit (settings in the sidebar)"
     if f"{KEY}_source" not in st.session_state or st.session_state[f"{KEY}_source"] not in options:
         # the fit the learner looked at last, else any published fit, else the default

@@ -385,3 +385,23 @@ def test_every_figure_is_valid_plotly(fit_1d, fit_hard, fit_2d_reg, stage):
         for fig in figs:
             go.Figure(fig.to_dict())  # raises on any invalid property
             assert fig.layout.title.text and len(fig.to_json()) < 5_000_000
+
+
+def test_a_fit_that_collapses_still_obeys_every_line():
+    # one far-away point and a component started on it: the variance shrinks towards zero,
+    # ℓ runs away upwards and EM stops as degenerate — but every step it took is still a rise
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0.0, 1.0, 200), [8.0]])
+    start = emcore.GaussianParams(np.array([0.5, 0.5]), np.array([[8.0], [0.0]]),
+                                  np.array([[[9.0]], [[1.0]]]))
+    trace = emcore.fit_gaussian_mixture(x, 2, init=start, reg=0.0, max_iter=100, tol=None)
+    assert trace.status == "degenerate" and trace.n_iter >= 3
+    for t in range(trace.n_iter):
+        s = proof.proof_step(x, trace, t)
+        assert all(line.holds is not False for line in proof.keng_lines(s) + proof.bishop_lines(s))
+        curve = emcore.bound_curve(trace, t, n_points=proof.CURVE_POINTS)
+        fig = proof.bound_curve_figure(curve, s)
+        assert np.isfinite(decode(fig.data[0].y)).all() and np.isfinite(decode(fig.data[1].y)).all()
+        lo, hi = fig.layout.yaxis.range
+        assert np.isfinite([lo, hi]).all() and lo < s.objective_t < s.objective_next < hi
+    assert "≥ 0 ✓" in proof.gains_figure(trace).layout.title.text

@@ -198,7 +198,7 @@ def test_a_fit_without_iterations_is_not_offered():
     app.run()
     assert not app.exception
     assert app.selectbox(key="why_source").options == [
-        "Old Faithful (2-D) (from the blobs_2d page)",
+        "Old Faithful (2-D) (from the 2-D blobs page)",
         "a small default fit (settings in the sidebar)",
     ]
     # the last-viewed fit cannot be explained, so the page falls back to the other published one
