@@ -1,0 +1,96 @@
+"""The "Your data" page in a real browser: hostile names stay text, bad files get their
+message, and eight sessions on one server each see only their own upload."""
+
+import time
+
+import numpy as np
+
+from tests.browser.conftest import (
+    assert_no_exception,
+    open_page,
+    plot_count,
+    screenshot,
+    wait_for_app,
+    wait_for_rerun,
+)
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _csv(names, seed, n=150):
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0, 1, (n // 2, 2)), rng.normal([4, 3], 0.7, (n - n // 2, 2))])
+    body = "\n".join(f"{a:.4f},{b:.4f}" for a, b in X)
+    return (",".join(names) + "\n" + body + "\n").encode()
+
+
+def _upload(pg, name, data):
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": data}
+    )
+
+
+def test_hostile_column_name_is_shown_as_text(page, app_server):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_page(page, app_server, "your_data")
+    wait_for_rerun(page, lambda: _upload(page, "xss.csv", _csv([XSS, "=cmd|' /C calc'!A0"], 0)))
+    assert_no_exception(page)
+    assert plot_count(page) >= 2
+    # the name appears literally as text (multiselect chips), and no <img> was created from it
+    assert page.get_by_text(XSS, exact=True).count() >= 1
+    assert page.locator('img[src="x"]').count() == 0
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    screenshot(page, "your_data_xss")
+
+
+def test_bad_upload_shows_its_message(page, app_server):
+    open_page(page, app_server, "your_data")
+    wait_for_rerun(page, lambda: _upload(page, "image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256))))
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    assert alert.count() == 1
+    assert "This file is not text" in alert.inner_text()
+    assert_no_exception(page)
+
+
+def test_eight_sessions_each_see_only_their_own_data(browser, app_server):
+    contexts, pages = [], []
+    for _ in range(8):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        pg.console_errors = []
+        pg.on("pageerror", lambda exc, pg=pg: pg.console_errors.append(str(exc)))
+        pages.append(pg)
+    try:
+        for pg in pages:
+            pg.goto(f"{app_server.url}/your_data", wait_until="domcontentloaded")
+        for pg in pages:
+            wait_for_app(pg, timeout=120_000)
+        t0 = time.time()
+        for i, pg in enumerate(pages):  # all uploads go in before any result is awaited
+            _upload(pg, f"session{i}.csv", _csv([f"alpha_{i}", f"beta_{i}"], seed=i))
+        for pg in pages:  # generous: on a loaded 2-core machine 8 first renders queue up
+            pg.wait_for_function(
+                """() => document.querySelectorAll('.js-plotly-plot').length >= 2 &&
+                         document.querySelector('[data-testid="stApp"]')
+                                 .getAttribute('data-test-script-state') === 'notRunning'""",
+                timeout=240_000,
+            )
+            wait_for_app(pg, timeout=120_000)
+        for i, pg in enumerate(pages):
+            assert_no_exception(pg)
+            assert plot_count(pg) >= 2, f"session {i} did not render"
+            assert pg.get_by_text(f"alpha_{i}", exact=True).count() >= 1
+            for j in range(8):
+                if j != i:
+                    assert pg.get_by_text(f"alpha_{j}", exact=True).count() == 0, (i, j)
+        screenshot(pages[0], "your_data_session0")
+        rss = app_server.rss_mb()
+        print(f"\n8 concurrent upload sessions rendered in {time.time() - t0:.0f} s; "
+              f"server RSS after them: {rss:.0f} MB")
+        assert rss < 2000
+    finally:
+        for ctx in contexts:
+            ctx.close()
