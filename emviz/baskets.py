@@ -781,3 +781,120 @@ def describe_profile_change(trace, s: int, feature_names: Sequence[str], names=N
                 f"{abs(after[k, v] - before[k, v]):.1e} — EM has (nearly) converged.")
     return (f"The biggest change in a basket: {names[k]} now puts {_percent(after[k, v])} of "
             f"its items in {pretty_label(feature_names[v])} (was {_percent(before[k, v])}).")
+
+
+def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names=None,
+                value: str = "prob", max_frames: int = MAX_FRAMES, width_px: int = 1000,
+                dpi: int = 80, frame_ms: int = 450, last_frame_ms: int = 2500) -> bytes:
+    """Animated GIF of the run for slides: the category heatmap and the segment sizes.
+
+    The same picture as :func:`run_animation` (colour scale, cell labels, segment colours,
+    half-step titles), drawn with matplotlib on the server. The figure is built once and only
+    the cell colours, cell labels, bar heights and title change between frames, which is far
+    faster than redrawing a Plotly figure per frame.
+
+    Parameters
+    ----------
+    trace : emcore.Trace
+    feature_names : sequence of V str
+    share : array_like, shape (V,)
+    order, names, value : as for :func:`profile_heatmap`
+    max_frames : int
+        At most this many half-steps (:func:`emviz.common.frame_indices`).
+
+    Returns
+    -------
+    bytes of a looping GIF.
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from emviz.export import _plotly_cmap
+
+    k_count = int(np.asarray(trace.params[0].probs).shape[0])
+    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    labels = [pretty_label(feature_names[v]) for v in order]
+    n_rows = len(order)
+    steps = frame_indices(trace.n_half_steps, max_frames)
+    if value == "prob":
+        lo, hi = prob_range(trace)
+        cmap = _plotly_cmap("Viridis")
+    else:
+        lo, hi = -LIFT_CLIP, LIFT_CLIP
+        cmap = _plotly_cmap("RdBu_r")
+    what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
+    height_px = max(420, 150 + 26 * n_rows)
+    mfig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")
+    canvas = FigureCanvasAgg(mfig)
+    gs = mfig.add_gridspec(1, 2, width_ratios=[3, 1.2], wspace=0.25, left=0.17, right=0.98,
+                           top=1 - 95 / height_px, bottom=40 / height_px)
+    ax = mfig.add_subplot(gs[0])
+    axb = mfig.add_subplot(gs[1])
+    z0, text0, _ = _heatmap_values(params_at(trace, 0).probs, share, order, value)
+    im = ax.imshow(z0, aspect="auto", cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+    ax.set_yticks(range(n_rows), labels, fontsize=10)
+    ax.set_xticks(range(k_count), [n.replace(" · ", "\n") for n in names], fontsize=10)
+    ax.xaxis.tick_top()
+    for k, tick in enumerate(ax.get_xticklabels()):
+        tick.set_color(component_color(k))
+        tick.set_fontweight("bold")
+    seps = [ax.axvline(x, color="white", linewidth=1.5) for x in np.arange(0.5, k_count - 1, 1)]
+    seps += [ax.axhline(y, color="white", linewidth=1.5) for y in np.arange(0.5, n_rows - 1, 1)]
+    cells = [[ax.text(k, v, "", ha="center", va="center", fontsize=9) for k in range(k_count)]
+             for v in range(n_rows)]
+    w0 = np.asarray(trace.params[0].weights, dtype=float)
+    bars = axb.bar(range(k_count), w0, color=[component_color(k) for k in range(k_count)])
+    bar_text = [axb.text(k, 0, "", ha="center", va="bottom", fontsize=10) for k in range(k_count)]
+    axb.set_ylim(0, min(1.0, _max_weight(trace) * 1.25))
+    axb.set_xticks(range(k_count), [n.split(" · ")[0] for n in names])
+    for k, tick in enumerate(axb.get_xticklabels()):
+        tick.set_color(component_color(k))
+    axb.set_title("segment sizes π", fontsize=11)
+    axb.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
+    axb.grid(True, axis="y", alpha=0.2)
+    title = mfig.text(0.01, 0.985, "", ha="left", va="top", fontsize=15, fontweight="bold")
+    mfig.text(0.01, 0.985 - 26 / height_px, f"Category profile of each segment ({what})",
+              ha="left", va="top", fontsize=11, color=(0.3, 0.3, 0.3))
+
+    # Blitting: draw the static parts (axes, tick labels) once, then only the changing artists.
+    dynamic = [im, *seps, *[c for row in cells for c in row], *bars, *bar_text, title]
+    for a in dynamic:
+        a.set_visible(False)
+    canvas.draw()
+    background = canvas.copy_from_bbox(mfig.bbox)
+    for a in dynamic:
+        a.set_visible(True)
+
+    images = []
+    for s in steps:
+        params = params_at(trace, int(s))
+        z, text, _ = _heatmap_values(params.probs, share, order, value)
+        im.set_data(z)
+        rgba = cmap((np.clip(z, lo, hi) - lo) / (hi - lo))
+        lum = 0.299 * rgba[..., 0] + 0.587 * rgba[..., 1] + 0.114 * rgba[..., 2]
+        for v in range(n_rows):
+            for k in range(k_count):
+                cells[v][k].set_text(text[v][k])
+                cells[v][k].set_color("black" if lum[v, k] > 0.55 else "white")
+        w = np.asarray(params.weights, dtype=float)
+        for k in range(k_count):
+            bars[k].set_height(w[k])
+            bar_text[k].set_position((k, w[k]))
+            bar_text[k].set_text(f"{w[k]:.0%}")
+        title.set_text(half_step_label(int(s)))
+        canvas.restore_region(background)
+        for a in dynamic:
+            mfig.draw_artist(a)
+        frame = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+        images.append(Image.fromarray(frame))
+    palette_src = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    frames = [f.quantize(palette=palette_src, dither=Image.Dither.NONE) for f in images]
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                   duration=durations, optimize=False, disposal=1)
+    return buf.getvalue()

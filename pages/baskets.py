@@ -9,8 +9,6 @@ import emcore
 import emdata
 import emui
 from emviz import baskets as B
-from emviz import export
-from emviz.common import frame_indices
 
 KEY = "bk"
 DATASETS = {
@@ -237,14 +235,12 @@ def main() -> None:
             truth_tab(ds, trace, labels, names)
 
     with tabs["⬇ Downloads"]:
-        steps = frame_indices(trace.n_half_steps, 40)
         emui.downloads(
             trace, X, KEY,
             figures={"Category profile": fig_profile, "Segment sizes": fig_sizes,
                      "Top categories by lift": fig_lift},
-            gif=lambda: export.run_gif(
-                lambda j: B.profile_heatmap(trace, j, labels, share, order=order, names=names,
-                                            value=value), steps),
+            gif=lambda: B.profile_gif(trace, labels, share, order=order, names=names,
+                                      value=value),
             feature_names=ds.feature_names, row_names=ds.row_names)
     emui.publish_fit("baskets", X, trace, ds.title)
 

@@ -321,3 +321,23 @@ def test_figures_export_for_slides(small_fit):
     gif = export.run_gif(lambda j: B.profile_heatmap(trace, j, names, share), [0, 1, 2],
                          width_px=400)
     assert gif.startswith(b"GIF8")
+
+
+def test_profile_gif_has_one_frame_per_shown_half_step(small_fit):
+    from io import BytesIO
+
+    from PIL import Image
+
+    X, _, _, trace, names = small_fit
+    share = B.overall_share(X)
+    gif = B.profile_gif(trace, names, share, max_frames=6, width_px=500)
+    im = Image.open(BytesIO(gif))
+    assert im.n_frames == len(B.frame_indices(trace.n_half_steps, 6))
+    first = np.asarray(im.convert("RGB")).copy()
+    im.seek(im.n_frames - 1)
+    last = np.asarray(im.convert("RGB"))
+    assert first.shape == last.shape and np.any(first != last)  # θ changed over the run
+    # the segment colours of the page appear in the frames (bars of the segment sizes)
+    for k in range(3):
+        rgb = np.array([int(component_color(k)[i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.any(np.all(np.abs(last.astype(int) - rgb) <= 6, axis=-1))
