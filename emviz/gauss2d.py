@@ -425,7 +425,7 @@ def _traces(
                         line=dict(color=col, width=width, dash=dash),
                         name=f"component {k + 1}: {n_sigma}σ",
                         legendgroup=f"c{k}",
-                        showlegend=showlegend and n_sigma == 1,
+                        showlegend=False,
                         hoverinfo="skip",
                     )
                 )
@@ -466,6 +466,21 @@ def _traces(
         )
     )
     return out
+
+
+def _legend_keys(show_ellipses: bool, show_trajectories: bool) -> list:
+    """Legend-only entries in neutral grey explaining the line styles (one legend row
+    whatever K is; the colours themselves identify the components)."""
+    keys = []
+    if show_ellipses:
+        keys.append(dict(name="1σ ellipse", line=dict(color=NEUTRAL, width=2.6), mode="lines"))
+        keys.append(dict(name="2σ ellipse", line=dict(color=NEUTRAL, width=1.6, dash="dash"),
+                         mode="lines"))
+    if show_trajectories:
+        keys.append(dict(name="path of a mean", line=dict(color=NEUTRAL, width=2),
+                         marker=dict(size=4, color=NEUTRAL), mode="lines+markers"))
+    return [go.Scatter(x=[None], y=[None], hoverinfo="skip", _validate=VALIDATE, **k)
+            for k in keys]
 
 
 def _truth_traces(true_params, K_true: int) -> list:
@@ -511,10 +526,10 @@ def _layout(title: str, feature_names, extent, height: int) -> dict:
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
         height=height,
         font=FONT,
-        margin=dict(l=60, r=20, t=50, b=105),
+        margin=dict(l=60, r=20, t=50, b=110),
         paper_bgcolor=_TRANSPARENT,
         plot_bgcolor=_TRANSPARENT,
-        legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0.0,
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0,
                     font=dict(size=13)),
         uirevision="blobs",
         xaxis=dict(title=dict(text=feature_names[0]), range=list(extent[0]), showgrid=True,
@@ -580,6 +595,7 @@ def blobs_figure(
                 _all_means(trace, scaling))
     data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
                    show_trajectories=show_trajectories, show_contours=show_contours, hover=True)
+    data += _legend_keys(show_ellipses, show_trajectories)
     if true_params is not None:
         data += _truth_traces(true_params, len(np.asarray(true_params.weights)))
     fig = go.Figure(data=data, layout=_layout(title or fr.label, feature_names, extent, height),
@@ -626,11 +642,9 @@ def blobs_animation(
         traces = _traces(fr, X[idx], **kw)
         if first_traces is None:
             first_traces = traces
-        frames.append(go.Frame(data=traces, name=str(s), _validate=VALIDATE,
-                               layout=dict(title_text=f"{title} — {fr.label}")))
+        frames.append(go.Frame(data=traces, name=str(s), _validate=VALIDATE))
     fig = FrozenFigure(data=first_traces, _validate=VALIDATE,
-                    layout=_layout(f"{title} — {trace.half_step(steps[0]).label}",
-                                   feature_names, extent, height))
+                       layout=_layout(title, feature_names, extent, height))
     if VALIDATE:
         fig.frames = frames
     else:
@@ -638,16 +652,16 @@ def blobs_animation(
         # run). The frames were built from the same trace builders that the validated tests
         # exercise, so they are attached as they are.
         fig._frame_objs = tuple(frames)
-    fig.update_layout(uirevision=None, margin=dict(l=60, r=20, t=95, b=120),
-                      title=dict(y=0.985, yref="container", yanchor="top"),
-                      legend=dict(yanchor="bottom", y=1.01, x=0.0),
+    # Plotly's animate does not redraw the title from frames, so the frame slider's
+    # current-value label names the half-step on screen; the static figure explains the
+    # line styles, so no legend here.
+    fig.update_layout(uirevision=None, showlegend=False, margin=dict(l=60, r=20, t=50, b=120),
                       **animation_controls([str(s) for s in steps], duration_ms=frame_ms))
-    # the frame slider shows the half-step's label rather than its number
-    for step, s in zip(fig.layout.sliders[0].steps, steps, strict=True):
+    slider = fig.layout.sliders[0]
+    for step, s in zip(slider.steps, steps, strict=True):
         step.label = half_step_label(s)
-    fig.layout.sliders[0].currentvalue.visible = False  # the title names the half-step
-    fig.layout.sliders[0].x = 0.24
-    fig.layout.sliders[0].len = 0.76
+    slider.x, slider.len = 0.24, 0.76
+    slider.currentvalue = dict(visible=True, prefix="now: ", xanchor="right", font=dict(size=15))
     return fig
 
 
@@ -672,10 +686,13 @@ def restarts_figure(
     idx = display_sample(len(X), max_points)
     n = len(traces)
     seeds = list(seeds) if seeds is not None else list(range(n))
-    best = int(np.argmax([tr.log_likelihood[-1] for tr in traces]))
+    finals = np.array([tr.log_likelihood[-1] for tr in traces], dtype=float)
+    best = int(np.argmax(finals))
+    # "best" only when the restarts really differ (not by rounding noise)
+    distinct = finals.max() - finals.min() > 1e-6 * max(1.0, abs(finals.max()))
     titles = [
-        f"seed {seeds[i]}: ℓ = {tr.log_likelihood[-1]:,.2f}" + (" (best)" if i == best else "")
-        for i, tr in enumerate(traces)
+        f"seed {seeds[i]}: ℓ = {finals[i]:,.2f}" + (" (best)" if distinct and i == best else "")
+        for i in range(n)
     ]
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.04,
                         shared_yaxes=True)

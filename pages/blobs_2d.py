@@ -171,10 +171,9 @@ def main() -> None:
         "= 1σ (about 39 % of a component's points inside), **dashed** = 2σ (about 86 %); grey "
         "lines = mixture density; thin lines with dots = where each mean has been. On an "
         "E-step the colours change, on an M-step the ellipses move.")
-    emui.dataset_caption(ds)
     data_id = f"{data_key}-{'z' if std else 'raw'}"
     trace = emui.run_fit(Z, settings, data_id)
-    c = st.columns(4)
+    c = st.columns([1, 1, 1, 1.3])
     show_ell = c[0].toggle("Ellipses (1σ, 2σ)", value=True, key=_k("show_ellipses"))
     show_paths = c[1].toggle("Mean paths", value=True, key=_k("show_paths"))
     show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
@@ -191,7 +190,6 @@ def main() -> None:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
-    emui.status_banner(trace)
 
     cov_name = settings.covariance_type
     fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
@@ -207,15 +205,16 @@ def main() -> None:
         hard_label = hard.half_step(s_hard).label
         fig_hard = g2.blobs_figure(
             X, hard, s_hard, height=520,
-            title=f"Hard EM (spherical, k-means limit) — {hard_label}"
-                  + (" (finished)" if s_hard < s else ""),
+            title=f"Hard EM (k-means limit) — {hard_label}" + (" (end)" if s_hard < s else ""),
             **fig_kw)
         figures["Hard EM at this step"] = fig_hard
         left, right = st.columns(2, gap="small")
         left.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
         right.plotly_chart(fig_hard, key=_k("fig_hard"), theme="streamlit")
         st.info(g2.soft_vs_hard_sentence(trace, hard, s, s_hard), icon="⚖️")
-        if s_hard < s:
+        if hard.status == "degenerate":
+            st.caption(f"Hard EM stopped after {hard.n_iter} iterations: {hard.message}")
+        elif s_hard < s:
             st.caption(f"Hard EM stopped after {hard.n_iter} iterations ({hard.status}); its "
                        "panel stays at its last half-step.")
         a, b = st.columns([1, 1], gap="medium")
@@ -230,6 +229,8 @@ def main() -> None:
         with right:
             emui.what_changed(trace, s, feature_names=names)
             emui.loglik_chart(trace, s, key=_k("loglik"))
+    emui.status_banner(trace)
+    emui.dataset_caption(ds)
     st.caption(f"{ds.description} Covariance type **{cov_name}**: {COV_NOTES[cov_name]}.")
     note = g2.sampling_note(len(X))
     if note:
@@ -256,6 +257,9 @@ def main() -> None:
             st.plotly_chart(_restarts(data_id, std, settings.cache_key(), len(traces), X,
                                       traces, sc, tuple(names), tuple(seeds)),
                             key=_k("restarts_fig"), theme="streamlit")
+            st.caption("Colours are only names: two restarts can find the same solution with "
+                       "the components numbered differently (“label switching”). Compare the "
+                       "shapes and the log-likelihoods.")
             emui.restarts_chart(traces, key=_k("restarts"))
         else:
             st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
@@ -266,7 +270,7 @@ def main() -> None:
         if std:
             st.caption("The trace's parameters are in standardised units (see “Standardising” "
                        "above); the responsibilities CSV lists the data in original units.")
-        gif_steps = frame_indices(trace.n_half_steps, 60)
+        gif_steps = frame_indices(trace.n_half_steps, 40)
         emui.downloads(
             trace, X, KEY, figures=figures, feature_names=names,
             gif=lambda: export.run_gif(

@@ -146,7 +146,9 @@ def test_toggles_and_truth_layers(fit):
     full = g.blobs_figure(X, trace, 3, scaling=sc).to_dict()
     bare = g.blobs_figure(X, trace, 3, scaling=sc, show_ellipses=False,
                           show_trajectories=False, show_contours=False).to_dict()
-    assert len(full["data"]) == 1 + 1 + 2 * 2 + 2 + 1  # contour, points, ellipses, paths, means
+    # contour, points, ellipses, paths, means, then legend keys (1σ, 2σ, path)
+    assert len(full["data"]) == 1 + 1 + 2 * 2 + 2 + 1 + 3
+    assert [t["name"] for t in full["data"][-3:]] == ["1σ ellipse", "2σ ellipse", "path of a mean"]
     assert [t.get("name") for t in bare["data"]] == ["data (colour = responsibilities)", "means μk"]
     truth = emcore.GaussianParams(np.array([0.4, 0.6]), np.array([[2.0, 54.0], [4.3, 80.0]]),
                                   np.array([np.eye(2), np.eye(2)]))
@@ -163,6 +165,8 @@ def test_animation_frames_match_the_static_figure(fit):
     d = json.loads(anim.to_json())
     assert [f["name"] for f in d["frames"]] == [str(s) for s in steps]
     assert all(len(f["data"]) == len(d["data"]) for f in d["frames"])
+    labels = [st["label"] for st in d["layout"]["sliders"][0]["steps"]]
+    assert labels == [trace.half_step(s).label for s in steps]
     assert {b["label"] for b in d["layout"]["updatemenus"][0]["buttons"]} == {"▶ Play", "❚❚ Pause"}
     # a frame's colours and ellipses equal the static figure at that half-step
     s = steps[len(steps) // 2]
@@ -216,6 +220,8 @@ def test_restarts_figure_titles_carry_the_final_loglik(fit):
     assert titles[0] == f"seed 5: ℓ = {other.log_likelihood[-1]:,.2f}" + (
         " (best)" if other.log_likelihood[-1] > trace.log_likelihood[-1] else "")
     assert f"{trace.log_likelihood[-1]:,.2f}" in titles[1]
+    same = g.restarts_figure(X, [trace, trace], scaling=sc)
+    assert not any("best" in a.text for a in same.layout.annotations)  # a tie has no winner
 
 
 def test_truth_table_pairs_components(fit):
