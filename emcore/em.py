@@ -565,9 +565,10 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
         "hard": bool(hard),
     }
     K = int(n_components)
-    resp_cur = np.empty((K, N))
-    resp_nxt = np.empty((K, N)) if max_iter > 0 else None
-    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0, resp_out=resp_cur)
+    # one (K, N) buffer: the pass at θ_{t+1} reads q_t from each chunk (for Q(θ_{t+1}|θ_t))
+    # before overwriting that chunk with q_{t+1}
+    resp = np.empty((K, N))
+    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0, resp_out=resp)
     if not cur.ok:
         raise ValueError(
             f"the starting parameters give row {cur.bad_row} zero density under every component"
@@ -583,13 +584,13 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
     status, message = "max_iter", ""
     for t in range(max_iter):
         try:
-            new_state, _ = family.m_step(cur.acc, data, _exact_scatter_fn(data, resp_cur))
+            new_state, _ = family.m_step(cur.acc, data, _exact_scatter_fn(data, resp))
             new_lp = family.log_prior(new_state)
         except Degenerate as e:
             status, message = "degenerate", _degenerate_message(e, family, t)
             break
         nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter,
-                         resp_out=resp_nxt, resp_prev=resp_cur)
+                         resp_out=resp, resp_prev=resp)
         if not (nxt.ok and np.isfinite(nxt.q_prev) and np.isfinite(new_lp)):
             status = "degenerate"
             message = (
@@ -605,7 +606,6 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
         qs.append(nxt.q_prev)
         hs.append(0.0 if hard else cur.entropy)
         state, cur = new_state, nxt
-        resp_cur, resp_nxt = resp_nxt, resp_cur
         if tol is not None and (objs[-1] - objs[-2]) / N < tol:
             status = "converged"
             break
