@@ -13,6 +13,13 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "figure"
 
 
+def _export():
+    """emviz.export, imported on first use (matplotlib takes a second to import)."""
+    from emviz import export
+
+    return export
+
+
 def trace_json_bytes(trace) -> bytes:
     """The trace as indented JSON (``trace.to_dict()``)."""
     return json.dumps(trace.to_dict(), indent=1, allow_nan=False).encode("utf-8")
@@ -63,8 +70,6 @@ def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
     gif : callable () -> bytes, optional
         Draws the animated GIF of the whole run.
     """
-    from emviz import export
-
     with st.expander("Downloads — data, trace, and figures for slides", expanded=False):
         c1, c2 = st.columns(2)
         c1.download_button("Trace (JSON)", data=lambda: trace_json_bytes(trace),
@@ -80,10 +85,10 @@ def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
                 slug = _slug(name)
                 a, b, c = st.columns([3, 1, 1], vertical_alignment="center")
                 a.markdown(name)
-                b.download_button("PNG", data=lambda fig=fig: export.figure_png(fig),
+                b.download_button("PNG", data=lambda fig=fig: _export().figure_png(fig),
                                   file_name=f"{key}_{slug}.png", mime="image/png",
                                   key=f"{key}_dl_png_{slug}", on_click="ignore")
-                c.download_button("SVG", data=lambda fig=fig: export.figure_svg(fig),
+                c.download_button("SVG", data=lambda fig=fig: _export().figure_svg(fig),
                                   file_name=f"{key}_{slug}.svg", mime="image/svg+xml",
                                   key=f"{key}_dl_svg_{slug}", on_click="ignore")
         if gif is not None:

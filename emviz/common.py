@@ -104,10 +104,11 @@ def rgb_to_scale(rgb: np.ndarray, quantum: int = 4) -> tuple[np.ndarray, list, i
     rgb = np.asarray(rgb, dtype=float).reshape(-1, 3)
     if len(rgb) == 0:
         return np.zeros(0, dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
-    q = np.clip(np.round(rgb / quantum) * quantum, 0, 255).astype(int)
-    uniq, inv = np.unique(q, axis=0, return_inverse=True)
+    q = np.clip(np.round(rgb / quantum) * quantum, 0, 255).astype(np.int64)
+    packed = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]  # one integer per colour: fast unique
+    uniq, inv = np.unique(packed, return_inverse=True)
     inv = np.asarray(inv).reshape(-1)
-    hexes = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in uniq]
+    hexes = [f"#{int(v):06x}" for v in uniq]
     if len(uniq) == 1:
         return np.zeros(len(rgb), dtype=int), [[0.0, hexes[0]], [1.0, hexes[0]]], 1
     pos = np.linspace(0.0, 1.0, len(uniq))
@@ -443,6 +444,6 @@ def animation_controls(frame_names: list[str], duration_ms: int = 350) -> dict:
         updatemenus=[dict(type="buttons", direction="left", buttons=[play, pause], showactive=False,
                           x=0.0, xanchor="left", y=-0.18, yanchor="top", pad=dict(t=0, r=10))],
         sliders=[dict(active=0, steps=steps, x=0.18, len=0.82, y=-0.12, yanchor="top",
-                      currentvalue=dict(prefix="Animation: ", font=dict(size=14)),
+                      currentvalue=dict(prefix="Animation: ", xanchor="right", font=dict(size=14)),
                       pad=dict(t=10, b=0))],
     )

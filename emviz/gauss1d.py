@@ -183,7 +183,7 @@ def _rug_colors(trace, t, idx, K) -> tuple[np.ndarray, list, int]:
 
 def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: int | None = None,
                    true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
-                   height: int = 540) -> go.Figure:
+                   height: int = 540, title: str | None = None) -> go.Figure:
     """Histogram + weighted component densities + mixture density + responsibility bands.
 
     Top panel: the data's density histogram (grey), each component's weighted density
@@ -206,6 +206,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
         Generating parameters of synthetic data, drawn dotted.
     max_points : int
         Cap on rug points (a random sample; the caption on the page says so).
+    title : str, optional
+        Replaces the default title (the half-step and what it did).
     """
     x = as_1d(X)
     S = int(trace.n_half_steps)
@@ -302,7 +304,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     what = {"init": "starting guess θ₀",
             "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
             "M": f"θ{_sub(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
-    layout = base_layout(f"{half_step_label(s)} — {what}", height, **layout)
+    layout = base_layout(title or f"{half_step_label(s)} — {what}", height, **layout)
     return go.Figure(data=data, layout=layout)
 
 

@@ -8,7 +8,6 @@ import streamlit as st
 
 import emdata
 import emui
-from emviz import export
 from emviz.common import half_step_iteration, loglik_figure, trajectory_figure
 from emviz.gauss1d import (
     AxisFormat,
@@ -38,6 +37,13 @@ DEFAULTS = {
 @st.cache_resource(show_spinner=False)
 def _animation(data_key: str, settings_key: str, _x, _trace, _axis):
     return animation_figure(_x, _trace, axis=_axis)
+
+
+def _gif(x, trace, axis_fmt) -> bytes:
+    """The animated GIF of the run (matplotlib is imported only when it is asked for)."""
+    from emviz import export
+
+    return export.gauss1d_gif(x, trace, axis=axis_fmt)
 
 
 def _k(name: str) -> str:
@@ -277,6 +283,14 @@ def main() -> None:
         if settings.n_restarts > 1:
             traces = emui.run_restarts(x, settings, data_key)
             emui.restarts_chart(traces, key=_k("restarts"))
+            cols = st.columns(len(traces))
+            for i, (col, tr) in enumerate(zip(cols, traces, strict=True)):
+                with col:
+                    st.plotly_chart(
+                        mixture_figure(x, tr, tr.n_half_steps - 1, axis=axis_fmt, height=340,
+                                       max_points=300,
+                                       title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
+                        key=_k(f"restart_fig_{i}"), theme="streamlit")
         else:
             st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
                     "fits from different seeds.")
@@ -287,7 +301,7 @@ def main() -> None:
             trace, x, KEY, figures={"Histogram and components": fig_mix,
                                     "Parameter trajectories": fig_traj,
                                     "Log-likelihood": fig_ll},
-            gif=lambda: export.gauss1d_gif(x, trace, axis=axis_fmt),
+            gif=lambda: _gif(x, trace, axis_fmt),
             feature_names=ds.feature_names)
     emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
 
