@@ -807,7 +807,17 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
              "customdata": gains, "name": "gain",
              "hovertemplate": "iteration %{x}<br>gain = %{customdata:.3e}<extra></extra>"}]
     yaxis = {"title": {"text": f"gain in {what} (nats)"}, "gridcolor": GRID}
-    shapes = []
+    shapes, annotations = [], []
+    if t is not None and 0 <= t < len(gains):
+        # a band behind the current iteration, so it is visible even when its bar is tiny
+        shapes.append({"type": "rect", "xref": "x", "yref": "y domain", "x0": t + 0.5,
+                       "x1": t + 1.5, "y0": 0, "y1": 1, "layer": "below", "line": {"width": 0},
+                       "fillcolor": "rgba(213,94,0,0.15)"})
+        annotations.append({"x": t + 1, "xref": "x", "y": 1.0, "yref": "y domain",
+                            "yanchor": "bottom", "showarrow": False,
+                            "xanchor": "left" if t < len(gains) / 2 else "right",
+                            "font": {"color": CURRENT_COLOR, "size": 12},
+                            "text": f"iteration {t + 1}: {fmt_plain(float(gains[t]))}"})
     if log_scale:
         yaxis.update(type="log", exponentformat="power",
                      title={"text": f"gain in {what} (nats, log scale)"})
@@ -816,7 +826,7 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
         shapes.append(_hline(0.0, "rgba(127,127,127,0.8)", dash="solid"))
     layout = _layout(
         f"How much each EM step raised {what} ({verdict}){note}", height=340,
-        showlegend=False, yaxis=yaxis, shapes=shapes,
+        showlegend=False, yaxis=yaxis, shapes=shapes, annotations=annotations,
         xaxis={"title": {"text": "iteration (the step θ<sub>t</sub> → θ<sub>t+1</sub>)"},
                "gridcolor": GRID},
     )

@@ -161,15 +161,17 @@ c4.metric(f"{ell}(θ{proof.sub(t + 1)})", f"{step.objective_next:.4f}",
           delta=proof.fmt_plain(step.gain), delta_color="normal")
 
 if step.hard:
-    st.subheader(f"The argument for iteration {t + 1} (hard EM)")
+    st.subheader(f"The argument for iteration {t + 1} (hard EM, θ{proof.sub(t)} → "
+                 f"θ{proof.sub(t + 1)})")
     st.markdown("Three lines show that hard EM never lowers ℓ_C. Under each formula: the same "
                 "line with this iteration's numbers.")
 else:
-    st.subheader(f"The proof for iteration {t + 1}: ℓ = Q + cross-entropy")
+    st.subheader(f"The proof for iteration {t + 1} (θ{proof.sub(t)} → θ{proof.sub(t + 1)}): "
+                 "ℓ = Q + cross-entropy")
     st.markdown(
         "Write the log-likelihood as an *expected complete-data log-likelihood* Q plus a "
         "*cross-entropy*, then compare the old and the new parameters. Under each formula: "
-        "the same line with this iteration's numbers.")
+        f"the same line with this iteration's numbers (t = {t}).")
 for line in proof.derivation_lines(step):
     st.markdown(line.text)
     st.latex(line.latex)
