@@ -232,7 +232,7 @@ def main() -> None:
 
     if ds.true_params is not None:
         with tabs["🎯 Truth vs fit"]:
-            truth_tab(ds, trace, labels, names)
+            truth_tab(ds, trace, labels, names, rows_word)
 
     with tabs["⬇ Downloads"]:
         emui.downloads(
@@ -287,7 +287,7 @@ def selection_tab(data_key: str, X, settings) -> None:
         st.success(f"Lowest BIC at K = {kb}, lowest ICL at K = {ki}.", icon="✅")
 
 
-def truth_tab(ds, trace, labels, names) -> None:
+def truth_tab(ds, trace, labels, names, rows_word: str) -> None:
     final = trace.params[-1]
     true = ds.true_params
     if true.probs.shape != final.probs.shape:
@@ -302,7 +302,9 @@ def truth_tab(ds, trace, labels, names) -> None:
     inv = np.argsort(perm)  # fitted segment -> true segment
     agree = float(np.mean(inv[R.argmax(axis=1)] == np.asarray(ds.labels)))
     c1, c2 = st.columns(2)
-    c1.metric("Customers assigned to their true segment", f"{agree:.1%}")
+    c1.metric(f"{rows_word.capitalize()} assigned to their true segment", f"{agree:.1%}",
+              help="Share of rows whose most likely fitted segment is the (matched) segment "
+                   "that generated them.")
     c2.metric("Largest basket error (total variation)", f"{tv.max():.3f}",
               help="½ Σ_v |θ_true − θ_fit| for the worst-matched segment: 0 = identical, "
                    "1 = nothing in common.")

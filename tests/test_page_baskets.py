@@ -112,7 +112,7 @@ def test_synthetic_truth_tab_and_selection():
     truth = _chart(at, "bk_truth")
     assert truth["layout"]["title"]["text"].startswith("Synthetic shoppers")
     metrics = {m.label: m.value for m in at.metric}
-    agree = float(metrics["Customers assigned to their true segment"].rstrip("%"))
+    agree = float(metrics["Baskets assigned to their true segment"].rstrip("%"))
     assert agree > 90
     at.button(key="bk_select").click()
     _run(at)
