@@ -8,6 +8,7 @@ from ``emviz`` — the same views as the 1-D, 2-D and basket pages.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import replace
 
@@ -35,6 +36,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def md_escape(text: str) -> str:
     """Escape Markdown (and with it any HTML) so that uploaded names show as plain text."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def plot_names(names) -> list[str]:
+    """Names for Plotly, which reads a few HTML tags in text: anything with < or > is
+    entity-escaped (Plotly shows the characters, and no tag is ever interpreted)."""
+    return [html.escape(n, quote=False) if ("<" in n or ">" in n) else n for n in names]
 
 
 def show_error(message: str) -> None:
@@ -263,7 +270,7 @@ def main() -> None:
 def common_panels(trace, s, names, key_suffix=""):
     left, right = st.columns([2, 3], gap="medium")
     with left:
-        emui.what_changed(trace, s, feature_names=names)
+        emui.what_changed(trace, s, feature_names=[md_escape(n) for n in names])
     with right:
         emui.loglik_chart(trace, s, key=_k("loglik" + key_suffix))
     emui.proof_panel(trace, s)
@@ -282,7 +289,7 @@ def restarts_tab(X, settings, data_key, family, draw=None):
 
 def views_1d(X, prep, trace, s, settings, data_key):
     x = X[:, 0]
-    axis = v1.AxisFormat(title=prep.feature_names[0])
+    axis = v1.AxisFormat(title=plot_names(prep.feature_names)[0])
     n_shown = min(len(x), v1.MAX_RUG_POINTS)
     if n_shown < len(x):
         st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
@@ -291,7 +298,7 @@ def views_1d(X, prep, trace, s, settings, data_key):
     st.plotly_chart(fig, key=_k("mixture"), theme="streamlit")
     common_panels(trace, s, prep.feature_names)
     tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"])
-    fig_traj = trajectory_figure(trace, s, feature_names=prep.feature_names)
+    fig_traj = trajectory_figure(trace, s, feature_names=plot_names(prep.feature_names))
     with tabs[0]:
         st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
     with tabs[1]:
@@ -323,7 +330,7 @@ def views_2d(X, prep, trace, s, settings, data_key):
         dims = (0, 1)
     view = ProjectedTrace(trace, dims) if D > 2 else trace
     Xp = X[:, list(dims)]
-    fnames = [names[dims[0]], names[dims[1]]]
+    fnames = plot_names([names[dims[0]], names[dims[1]]])
     note = v2.sampling_note(len(Xp))
     if note:
         st.caption(note)
@@ -331,7 +338,7 @@ def views_2d(X, prep, trace, s, settings, data_key):
     st.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
     common_panels(trace, s, names)
     tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"])
-    fig_traj = trajectory_figure(trace, s, feature_names=names)
+    fig_traj = trajectory_figure(trace, s, feature_names=plot_names(names))
     with tabs[0]:
         st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
     with tabs[1]:
@@ -348,7 +355,8 @@ def views_2d(X, prep, trace, s, settings, data_key):
 
 
 def views_baskets(X, prep, trace, s, settings, data_key):
-    names = prep.feature_names
+    raw_names = prep.feature_names
+    names = plot_names(raw_names)
     share = vb.overall_share(X)
     final = np.asarray(trace.params[-1].probs)
     seg = vb.segment_names(final, share, names)
@@ -359,7 +367,7 @@ def views_baskets(X, prep, trace, s, settings, data_key):
         st.plotly_chart(vb.segment_sizes(trace, s, names=seg), key=_k("sizes"), theme="streamlit")
     with right:
         emui.loglik_chart(trace, s, key=_k("loglik"))
-    emui.what_changed(trace, s, feature_names=names)
+    emui.what_changed(trace, s, feature_names=[md_escape(n) for n in raw_names])
     emui.proof_panel(trace, s)
     tabs = st.tabs(["🏷 Top items by lift", "🧺 Baskets × segments", "▶ Animation", "🎲 Restarts",
                     "⬇ Downloads"])
@@ -378,7 +386,7 @@ def views_baskets(X, prep, trace, s, settings, data_key):
     with tabs[3]:
         restarts_tab(X, settings, data_key, "multinomial")
     with tabs[4]:
-        emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=names,
+        emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=raw_names,
                        row_names=prep.row_names)
 
 
