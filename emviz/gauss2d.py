@@ -763,29 +763,63 @@ def truth_table(true_params, trace, scaling: Scaling | None = None) -> list[dict
     return rows
 
 
+def nearest_mean_share(Z: np.ndarray, means: np.ndarray, resp: np.ndarray) -> float:
+    """Share of points whose (hard) assignment is their nearest mean in Euclidean distance,
+    i.e. the assignment k-means would make with these means.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (N, D)
+        Data in the fitted coordinates.
+    means : ndarray, shape (K, D)
+    resp : ndarray, shape (N, K)
+        Responsibilities (one-hot for hard EM); the assignment is their argmax.
+    """
+    d2 = ((np.asarray(Z)[:, None, :] - np.asarray(means)[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(d2.argmin(axis=1) == np.asarray(resp).argmax(axis=1)))
+
+
 def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
-    """Two or three plain sentences on what differs between the soft and the hard panel at
-    the shown half-steps (numbers from the traces)."""
+    """Three plain sentences on what differs between the soft and the hard panel at the
+    shown half-steps, with the numbers of the two traces.
+
+    ``hard`` is a classification-EM trace (``hard=True``) with spherical covariances. It is
+    k-means exactly only when the weights are equal and the variance is shared; the text
+    says how many points it assigns to their nearest mean, as k-means would.
+    """
     hs_soft = soft.half_step(s_soft)
+    hs_hard = hard.half_step(s_hard)
     sentences = []
     if hs_soft.resp is not None:
         r = np.asarray(hs_soft.resp)
         shared = float(np.mean(r.max(axis=1) < 0.9))
         sentences.append(
-            f"Soft EM splits each point between components: {shared:.0%} of the points give "
-            "no component more than 90 % of their weight, so their colours are blends."
+            f"Soft EM shares points between components: {shared:.0%} of the points give no "
+            "component more than 90 % of their weight, so their colours are blends."
         )
     else:
         sentences.append("At θ₀ neither run has assigned any point yet.")
-    sentences.append(
+    text = (
         "Hard EM gives every point wholly to its most probable component (pure colours) and "
-        "fits round, spherical clusters; with equal weights and one shared variance this is "
-        "exactly k-means, the limit of soft EM as that variance shrinks to zero."
+        "fits circles (spherical covariances, in the fitted units)"
     )
+    if hs_hard.resp is not None:
+        share = nearest_mean_share(hard.X, np.asarray(hs_hard.params.means), hs_hard.resp)
+        text += (
+            f"; here {share:.0%} of the points sit with their nearest mean, exactly what "
+            "k-means would do"
+        )
     sentences.append(
-        f"Soft EM {'has converged' if soft.converged else 'stopped'} after {soft.n_iter} "
-        f"iterations with ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM after {hard.n_iter} "
-        f"with ℓ = {hard.log_likelihood[-1]:,.2f} (the mixture log-likelihood of its parameters, which soft EM maximises)."
+        text + ". With equal weights and one shared variance the two would always agree: "
+        "that is k-means, the limit of soft EM as the shared variance shrinks to zero."
+    )
+    ended = {"converged": "converged", "max_iter": "hit the iteration limit",
+             "degenerate": "stopped (degenerate)"}
+    sentences.append(
+        f"Soft EM {ended.get(soft.status, soft.status)} after {soft.n_iter} iterations with "
+        f"ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM {ended.get(hard.status, hard.status)} "
+        f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f} — the mixture "
+        "log-likelihood of its parameters, which soft EM maximises and hard EM does not."
     )
     return " ".join(sentences)
 
@@ -804,6 +838,7 @@ __all__ = [
     "label_agreement",
     "match_components",
     "mixture_density_grid",
+    "nearest_mean_share",
     "plot_extent",
     "restarts_figure",
     "rgb_strings",

@@ -179,8 +179,8 @@ def main() -> None:
     show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
     hard_on = c[3].toggle("Hard EM beside soft EM", value=False, key=_k("hard_compare"),
                           help="Fit classification ('hard') EM with spherical covariances — "
-                               "the k-means limit — and show it next to soft EM at the same "
-                               "step.")
+                               "the road from EM to k-means — and show it next to soft EM at "
+                               "the same step.")
     show_truth = False
     if ds.true_params is not None:
         show_truth = st.toggle("Show the true components (grey dotted 2σ ellipses, ◇ means)",
@@ -205,7 +205,7 @@ def main() -> None:
         hard_label = hard.half_step(s_hard).label
         fig_hard = g2.blobs_figure(
             X, hard, s_hard, height=520,
-            title=f"Hard EM (k-means limit) — {hard_label}" + (" (end)" if s_hard < s else ""),
+            title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < s else ""),
             **fig_kw)
         figures["Hard EM at this step"] = fig_hard
         left, right = st.columns(2, gap="small")

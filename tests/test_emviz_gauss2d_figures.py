@@ -248,9 +248,24 @@ def test_soft_vs_hard_sentence_numbers(fit):
     hard = emcore.fit_gaussian_mixture(sc.to_fit(X), 2, seed=0, hard=True,
                                        covariance_type="spherical")
     s = 3
-    text = g.soft_vs_hard_sentence(trace, hard, s, min(s, hard.n_half_steps - 1))
+    s_hard = min(s, hard.n_half_steps - 1)
+    text = g.soft_vs_hard_sentence(trace, hard, s, s_hard)
     r = trace.responsibilities(1)
     share = np.mean(r.max(axis=1) < 0.9)
-    assert f"{share:.0%} of the points" in text
-    assert f"hard EM after {hard.n_iter}" in text and "k-means" in text
+    assert f"{share:.0%} of the points give no" in text
+    # independent nearest-mean count, point by point
+    hs = hard.half_step(s_hard)
+    Z = sc.to_fit(X)
+    near = sum(
+        int(np.argmin([np.sum((z - m) ** 2) for m in hs.params.means]) == int(np.argmax(row)))
+        for z, row in zip(Z, hs.resp, strict=True))
+    assert f"here {near / len(Z):.0%} of the points sit with their nearest mean" in text
+    assert f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f}" in text
     assert "At θ₀" in g.soft_vs_hard_sentence(trace, hard, 0, 0)
+
+
+def test_nearest_mean_share_simple():
+    Z = np.array([[0.0, 0.0], [1.0, 0.0], [4.0, 0.0], [5.0, 0.0]])
+    means = np.array([[0.5, 0.0], [4.5, 0.0]])
+    assert g.nearest_mean_share(Z, means, np.eye(2)[[0, 0, 1, 1]]) == 1.0
+    assert g.nearest_mean_share(Z, means, np.eye(2)[[0, 1, 1, 1]]) == 0.75

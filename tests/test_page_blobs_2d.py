@@ -86,11 +86,11 @@ def test_hard_em_switch_shows_both_panels():
     titles = list(_charts(at))
     assert any(t.startswith("Soft EM") and t.endswith("E-step 2") for t in titles)
     (hard_title,) = [t for t in titles if t.startswith("Hard EM")]
-    assert "k-means" in hard_title
+    assert "spherical" in hard_title
     hard = _charts(at)[hard_title]
     # hard assignments: every point wears exactly one component colour
     assert set(_points_colours(hard)) <= {"rgb(0,114,178)", "rgb(230,159,0)"}
-    assert any("k-means" in i.value and "Soft EM splits" in i.value for i in at.info)
+    assert any("k-means" in i.value and "Soft EM shares points" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize("cov", ["diag", "spherical", "tied"])
