@@ -92,13 +92,22 @@ def fit_counts():
 
 
 @pytest.fixture(scope="module")
+def fit_counts_sparse_prior(fit_counts):
+    # the baskets page publishes sparse counts; a Dirichlet prior α > 1 makes it MAP-EM
+    import scipy.sparse
+
+    X = scipy.sparse.csr_matrix(fit_counts[0])
+    return X, emcore.fit_multinomial_mixture(X, 2, max_iter=10, tol=None, alpha=1.5, seed=1)
+
+
+@pytest.fixture(scope="module")
 def fit_hard(faithful):
     X = faithful
     return X, emcore.fit_gaussian_mixture(X, 2, covariance_type="spherical", hard=True,
                                           init="random_from_data", max_iter=8, tol=None, seed=5)
 
 
-ALL_FITS = ["fit_1d", "fit_2d_reg", "fit_counts"]
+ALL_FITS = ["fit_1d", "fit_2d_reg", "fit_counts", "fit_counts_sparse_prior"]
 
 
 # --- the numbers -------------------------------------------------------------------------------
