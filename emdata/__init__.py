@@ -20,6 +20,8 @@ from emdata.export import neutralise_cell, safe_csv
 from emdata.prepare import (
     MAX_FIT_CELLS,
     MAX_FIT_ROWS,
+    MAX_GAUSS_CELLS,
+    MAX_GAUSS_COLUMNS,
     MODELS,
     SAMPLE_SEED,
     Prepared,
@@ -37,6 +39,8 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_FIT_CELLS",
     "MAX_FIT_ROWS",
+    "MAX_GAUSS_CELLS",
+    "MAX_GAUSS_COLUMNS",
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_MB",
     "MODELS",

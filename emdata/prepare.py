@@ -26,6 +26,8 @@ from emdata.errors import DataError
 
 __all__ = [
     "MAX_FIT_ROWS",
+    "MAX_GAUSS_CELLS",
+    "MAX_GAUSS_COLUMNS",
     "MAX_FIT_CELLS",
     "SAMPLE_SEED",
     "Prepared",
@@ -41,6 +43,10 @@ __all__ = [
 
 #: Gaussian fits use at most this many rows; beyond it a random sample (seed SAMPLE_SEED).
 MAX_FIT_ROWS = 200_000
+#: ... and at most this many cells (rows x columns), so that a wide table stays interactive.
+MAX_GAUSS_CELLS = 400_000
+#: Gaussian mixtures fit at most this many columns at once.
+MAX_GAUSS_COLUMNS = 20
 #: Count matrices are dense: at most this many cells (rows x categories), sampled beyond.
 MAX_FIT_CELLS = 4_000_000
 #: Long tables keep at most this many distinct items (the most frequent ones).
@@ -186,6 +192,11 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
     columns = list(dict.fromkeys(columns))
     if not columns:
         raise DataError("Pick at least one numeric column to fit.")
+    if len(columns) > MAX_GAUSS_COLUMNS:
+        raise DataError(
+            f"{len(columns)} columns are chosen; a Gaussian mixture here fits at most "
+            f"{MAX_GAUSS_COLUMNS} at once. Pick the columns that matter most."
+        )
     _require_numeric(table, columns, "in a Gaussian mixture")
     notes: list[str] = []
     n = table.n_rows
@@ -247,7 +258,7 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
                 "regularisation keeps its meaning."
             )
     X = X / scale
-    idx = _sample_rows(len(X), max_rows, "rows", notes)
+    idx = _sample_rows(len(X), min(max_rows, MAX_GAUSS_CELLS // X.shape[1]), "rows", notes)
     if idx is not None:
         X, kept_lines = X[idx], kept_lines[idx]
     return Prepared(
@@ -588,6 +599,14 @@ def propose_model(table: ParsedTable) -> Proposal:
             )
     if len(numeric) == 1:
         return Proposal("gmm1d", numeric, reason=f"One numeric column ('{numeric[0]}'): a 1-D Gaussian mixture.")
+    if len(numeric) > MAX_GAUSS_COLUMNS:
+        return Proposal(
+            "gmm", numeric[:MAX_GAUSS_COLUMNS],
+            reason=(
+                f"{len(numeric)} numeric columns: a Gaussian mixture, proposed on the first "
+                f"{MAX_GAUSS_COLUMNS} (the most it fits at once); change the selection below."
+            ),
+        )
     if len(numeric) >= 2:
         return Proposal(
             "gmm", numeric,

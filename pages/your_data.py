@@ -140,9 +140,9 @@ def empty_state() -> None:
     st.info(
         "Upload a CSV file to begin. Accepted: comma, semicolon, tab or pipe separated; "
         "UTF-8 (with or without BOM), UTF-16 or Latin-1; with or without a header row; at most "
-        f"{emdata.MAX_UPLOAD_MB} MB. Gaussian fits use up to {emdata.MAX_FIT_ROWS:,} rows (a "
-        "random sample beyond that, seed 0). Nothing you upload is stored, shared with other "
-        "visitors, or run as code.",
+        f"{emdata.MAX_UPLOAD_MB} MB. Gaussian fits use up to {emdata.MAX_FIT_ROWS:,} rows and "
+        f"{emdata.MAX_GAUSS_CELLS:,} cells (a random sample beyond that, seed 0, always stated). "
+        "Nothing you upload is stored, shared with other visitors, or run as code.",
         icon="📄",
     )
 
@@ -338,7 +338,8 @@ def views_2d(X, prep, trace, s, settings, data_key):
     st.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
     common_panels(trace, s, names)
     tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"])
-    fig_traj = trajectory_figure(trace, s, feature_names=plot_names(names))
+    # means of the two plotted columns (a panel per fitted column would not fit on screen)
+    fig_traj = trajectory_figure(view, s, feature_names=fnames)
     with tabs[0]:
         st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
     with tabs[1]:

@@ -292,3 +292,23 @@ def test_fast_path_for_big_files_matches_the_line_by_line_parser(monkeypatch):
     t = emdata.parse_csv(("\n".join(lines) + "\n").encode())
     assert t.n_rows == 59_999
     assert "Left out 1 row(s) that do not have 3 fields like the first row (line 501)." in t.notes[0]
+
+
+def test_wide_gaussian_tables_are_capped_and_sampled_by_cells():
+    rng = np.random.default_rng(2)
+    header = ",".join(f"c{j}" for j in range(25))
+    body = "\n".join(",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(40, 25)))
+    t = emdata.parse_csv((header + "\n" + body + "\n").encode())
+    p = emdata.propose_model(t)
+    assert p.model == "gmm" and p.columns == [f"c{j}" for j in range(20)]
+    with pytest.raises(emdata.DataError) as err:
+        emdata.gaussian_matrix(t, t.columns)
+    assert str(err.value) == (
+        "25 columns are chosen; a Gaussian mixture here fits at most 20 at once. "
+        "Pick the columns that matter most."
+    )
+    wide = emdata.parse_csv(("a,b,c,d\n" + "\n".join(
+        ",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(120_000, 4))) + "\n").encode())
+    prep = emdata.gaussian_matrix(wide, wide.columns)
+    assert prep.X.shape == (emdata.MAX_GAUSS_CELLS // 4, 4)
+    assert any("a random sample of 100,000 rows (seed 0)" in n for n in prep.notes)
