@@ -264,7 +264,9 @@ def main() -> None:
         views_2d(X, prep, trace, s, settings, data_key)
     else:
         views_baskets(X, prep, trace, s, settings, data_key)
-    emui.publish_fit("your_data", X, trace, f"Your data ({uploaded.name})")
+    # the file name travels to another page: keep only harmless characters
+    safe_name = re.sub(r"[^\w .-]", "_", uploaded.name)[:60]
+    emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")
 
 
 def common_panels(trace, s, names, key_suffix=""):

@@ -79,7 +79,9 @@ def _two_blobs(n=120, d=3, seed=0):
 
 
 def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
-    at = upload(_two_blobs())
+    at = upload(_two_blobs(), "<b>x</b>.csv")
+    fit = at.session_state["em_fits"]["your_data"]  # shared with "Why EM works"
+    assert fit["title"] == "Your data (_b_x__b_.csv)" and fit["X"].shape == (120, 3)
     assert at.radio(key="yd_model").value == "gmm"
     assert at.multiselect(key="yd_cols").value == ["<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "z"]
     # the hostile column name is a plain string in the table, never HTML
