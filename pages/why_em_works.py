@@ -188,7 +188,9 @@ else:
         st.markdown(line.text)
         st.latex(line.latex)
 st.plotly_chart(proof.bishop_bars_figure(step, stage), key=f"{KEY}_bars", theme="streamlit")
-st.caption("Green: the lower bound 𝓛(q, θ) = Q + H. Orange: the gap. Together they make the "
+st.caption("Green: the lower bound 𝓛(q, θ) = Q + H"
+           + (" (+ log p(θ), as this fit is regularised)" if step.regularised else "")
+           + ". Orange: the gap. Together they make the "
            "full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the gap that "
            "reopens only adds to the gain. The bar for the half-step you are on is solid.")
 
