@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
+from plotly.colors import get_colorscale
 from scipy.optimize import linear_sum_assignment
 
 from emviz.common import animation_controls, frame_indices, half_step_label, half_step_theta_index
@@ -37,7 +38,15 @@ MIN_PROB_FOR_LIFT = 0.01
 #: frames keep the page's rerun fast, since Streamlit re-serialises the figure every run).
 MAX_FRAMES = 40
 
+#: Validate figures property by property when building them. Off for speed (a slider step
+#: rebuilds every step-dependent figure); the tests build every figure with it on.
+VALIDATE = False
+
 _TRANSPARENT = "rgba(0,0,0,0)"
+# Colour scales spelled out (plotly.js does not know plotly.py's "_r" names, and figures
+# are built without validation, which is where plotly.py would expand them).
+_PROB_SCALE = get_colorscale("Viridis")
+_LIFT_SCALE = get_colorscale("RdBu_r")
 _FONT = dict(size=14)
 
 
@@ -263,6 +272,30 @@ def _layout(title: str, height: int, **extra) -> dict:
     return layout
 
 
+class FrozenFigure(go.Figure):
+    """A finished figure whose ``to_dict()`` is computed once and then reused.
+
+    Streamlit serialises a figure on every rerun through ``to_dict()``, which deep-copies
+    every frame. The run animation does not change when the step slider moves, so the page
+    caches it as a FrozenFigure and a step pays only for the JSON encoding. Do not modify a
+    FrozenFigure after its first ``to_dict()``.
+    """
+
+    def to_dict(self):
+        cached = self.__dict__.get("_frozen_dict")
+        if cached is None:
+            cached = super().to_dict()
+            self.__dict__["_frozen_dict"] = cached
+        return cached
+
+
+def _figure(data, layout, frames=None, cls=go.Figure) -> go.Figure:
+    """Build the figure in one go (per-property validation only if :data:`VALIDATE`)."""
+    if frames is None:
+        return cls(data=data, layout=layout, _validate=VALIDATE)
+    return cls(data=data, layout=layout, frames=frames, _validate=VALIDATE)
+
+
 def _colored(name: str, k: int) -> str:
     """Axis tick text in the colour of component k (Plotly's own text markup)."""
     return f'<span style="color:{component_color(k)}"><b>{name}</b></span>'
@@ -317,12 +350,12 @@ def _profile_trace(probs, share, feature_names, names, order, value, zrange, **e
                  if lo - 1e-9 <= np.log10(t) <= hi + 1e-9]
         colorbar = dict(title=dict(text="θ<sub>kv</sub>"), tickvals=np.log10(ticks).tolist(),
                         ticktext=[_percent(t) if t < 1 else "100%" for t in ticks])
-        scale = dict(colorscale="Viridis", zmin=lo, zmax=hi)
+        scale = dict(colorscale=_PROB_SCALE, zmin=lo, zmax=hi)
     else:
         ticks = np.arange(-LIFT_CLIP, LIFT_CLIP + 1)
         colorbar = dict(title=dict(text="lift"), tickvals=ticks.tolist(),
                         ticktext=[f"×{2.0 ** t:g}" if t >= 0 else f"×1/{2.0 ** -t:g}" for t in ticks])
-        scale = dict(colorscale="RdBu_r", zmin=-LIFT_CLIP, zmax=LIFT_CLIP, zmid=0.0)
+        scale = dict(colorscale=_LIFT_SCALE, zmin=-LIFT_CLIP, zmax=LIFT_CLIP, zmid=0.0)
     colorbar.update(extra.pop("colorbar", {}))
     # numeric cell positions (x = segment index, y = row index) with tick labels on the axes:
     # the matplotlib export (emviz.export) draws them the same way
@@ -387,7 +420,7 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
-    return go.Figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
+    return _figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
                                           zrange)], layout=layout)
 
 
@@ -418,7 +451,7 @@ def segment_sizes(trace, s: int, names=None) -> go.Figure:
         yaxis=dict(title=dict(text="share of customers π<sub>k</sub>"), tickformat=".0%",
                    range=[0, min(1.0, _max_weight(trace) * 1.2)]),
     )
-    return go.Figure(data=[_bar_trace(w, names)], layout=layout)
+    return _figure(data=[_bar_trace(w, names)], layout=layout)
 
 
 def _grid(n_panels: int, n_cols: int, h_space: float = 0.1, v_space: float = 0.12):
@@ -492,7 +525,7 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
                      "(dotted line = average shopper)", height=70 + 240 * n_rows,
                      shapes=shapes, annotations=annotations, **layout_axes)
     layout["margin"] = dict(l=10, r=10, t=80, b=10)
-    return go.Figure(data=data, layout=layout)
+    return _figure(data=data, layout=layout)
 
 
 def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "customers",
@@ -550,9 +583,11 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         yaxis.update(tickvals=ticks, ticktext=texts, showticklabels=True)
     shown = f"showing {n:,} of {n_total:,} {rows_label}" if n < n_total else f"all {n:,} {rows_label}"
     layout = _layout(f"Responsibilities p(segment | {row_word}) · {shown}{title_suffix}",
-                     height=540, xaxis=xaxis, yaxis=yaxis, annotations=annotations)
+                     height=540, xaxis=xaxis, yaxis=yaxis)
+    if annotations:
+        layout["annotations"] = annotations
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
-    return go.Figure(data=data, layout=layout)
+    return _figure(data=data, layout=layout)
 
 
 def selection_chart(ks, bic, icl, aic=None, *, chosen_k: int | None = None) -> go.Figure:
@@ -596,7 +631,7 @@ def selection_chart(ks, bic, icl, aic=None, *, chosen_k: int | None = None) -> g
                      legend=dict(orientation="h", y=-0.25, x=0), shapes=shapes,
                      annotations=annotations)
     layout["margin"] = dict(l=10, r=10, t=70, b=10)
-    return go.Figure(data=data, layout=layout)
+    return _figure(data=data, layout=layout)
 
 
 def truth_vs_fit(true_params, fitted_params, perm, feature_names: Sequence[str],
@@ -654,7 +689,7 @@ def truth_vs_fit(true_params, fitted_params, perm, feature_names: Sequence[str],
                     title=dict(text="segment sizes π: true (light) and fitted")),
         yaxis2=dict(anchor="x2", tickformat=".0%", title=dict(text="share of customers")),
     )
-    return go.Figure(data=data, layout=layout)
+    return _figure(data=data, layout=layout)
 
 
 def run_animation(trace, feature_names: Sequence[str], share, *, order=None, names=None,
@@ -715,7 +750,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     frames = [dict(data=frame_data(s), traces=[0, 1], name=str(int(s)),
                    layout=dict(title=dict(text=title.format(note=note, label=lab))))
               for s, lab in zip(steps, labels, strict=True)]
-    return go.Figure(data=traces_at(steps[0]), layout=layout, frames=frames)
+    return _figure(data=traces_at(steps[0]), layout=layout, frames=frames, cls=FrozenFigure)
 
 
 def heatmap_categories(probs, share, max_rows: int = 30,
@@ -822,10 +857,10 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
     steps = frame_indices(trace.n_half_steps, max_frames)
     if value == "prob":
         lo, hi = prob_range(trace)
-        cmap = _plotly_cmap("Viridis")
+        cmap = _plotly_cmap(_PROB_SCALE)
     else:
         lo, hi = -LIFT_CLIP, LIFT_CLIP
-        cmap = _plotly_cmap("RdBu_r")
+        cmap = _plotly_cmap(_LIFT_SCALE)
     what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
     height_px = max(420, 150 + 26 * n_rows)
     mfig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")

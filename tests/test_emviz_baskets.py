@@ -36,6 +36,12 @@ def fig_json(fig) -> dict:
     return json.loads(fig.to_json())
 
 
+@pytest.fixture(autouse=True)
+def validated_figures(monkeypatch):
+    """Build every figure with Plotly's per-property validation on (the page turns it off)."""
+    monkeypatch.setattr(B, "VALIDATE", True)
+
+
 @pytest.fixture(scope="module")
 def small_fit():
     """A small synthetic basket fit with a few iterations (fast, deterministic)."""
@@ -341,3 +347,25 @@ def test_profile_gif_has_one_frame_per_shown_half_step(small_fit):
     for k in range(3):
         rgb = np.array([int(component_color(k)[i:i + 2], 16) for i in (1, 3, 5)])
         assert np.any(np.all(np.abs(last.astype(int) - rgb) <= 6, axis=-1))
+
+
+def test_fast_unvalidated_figures_equal_validated_ones(small_fit, monkeypatch):
+    X, _, _, trace, names = small_fit
+    share = B.overall_share(X)
+    probs = trace.params[-1].probs
+    builders = [
+        lambda: B.profile_heatmap(trace, 3, names, share),
+        lambda: B.profile_heatmap(trace, 3, names, share, value="lift"),
+        lambda: B.segment_sizes(trace, 3),
+        lambda: B.lift_bars(probs, share, names),
+        lambda: B.responsibility_heatmap(trace.responsibilities(1)[:20], ["a", "b", "c"],
+                                         n_total=300),
+        lambda: B.selection_chart([1, 2, 3], [3.0, 1.0, 2.0], [3.5, 1.5, 2.5], chosen_k=2),
+        lambda: B.run_animation(trace, names, share, max_frames=5),
+    ]
+    validated = [json.loads(b().to_json()) for b in builders]
+    monkeypatch.setattr(B, "VALIDATE", False)
+    fast = [json.loads(b().to_json()) for b in builders]
+    assert fast == validated
+    anim = builders[-1]()
+    assert isinstance(anim, B.FrozenFigure) and anim.to_dict() is anim.to_dict()
