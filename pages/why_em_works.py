@@ -23,6 +23,8 @@ KEY = "why"
 PAGE_NAMES = {"house_prices": "1-D house prices", "blobs_2d": "2-D blobs",
               "baskets": "Market baskets", "your_data": "Your data"}
 DEFAULT = "default"
+#: Above this many rows the bound curve (41 full passes over the data) is drawn on request.
+CURVE_AUTO_MAX_N = 20_000
 
 # The default fit: a one-dimensional, two-component mixture on a real data set, started from
 # two means close together so that EM needs a dozen visible iterations to separate them.
@@ -74,10 +76,15 @@ def _fingerprint(trace) -> str:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def _step_and_curve(fingerprint: str, t: int, _X, _trace):
-    """The proof numbers and the bound curve of step t (cached: stepping never recomputes)."""
-    return (proof.proof_step(_X, _trace, t),
-            emcore.bound_curve(_trace, t, n_points=proof.CURVE_POINTS))
+def _proof_step(fingerprint: str, t: int, _X, _trace):
+    """The proof numbers of step t (cached: stepping back and forth never recomputes)."""
+    return proof.proof_step(_X, _trace, t)
+
+
+@st.cache_resource(max_entries=256, show_spinner="Evaluating ℓ and the bound along the path…")
+def _bound_curve(fingerprint: str, t: int, _trace):
+    """``emcore.bound_curve`` of step t (one full E-step per point of the curve, so cached)."""
+    return emcore.bound_curve(_trace, t, n_points=proof.CURVE_POINTS)
 
 
 def choose_fit():
@@ -119,7 +126,8 @@ if trace.n_iter < 1:
 
 hs = emui.step_slider(trace, KEY)
 t, stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
-step, curve = _step_and_curve(_fingerprint(trace), t, X, trace)
+fingerprint = _fingerprint(trace)
+step = _proof_step(fingerprint, t, X, trace)
 
 stage_text = {
     "init": "You are at θ₀, before any step; the proof below is about **iteration 1** "
@@ -202,7 +210,14 @@ st.markdown(
     "never exceeds ℓ(θ) (solid): it touches it at θₜ and peaks at θₜ₊₁, which is exactly "
     "what the E-step and the M-step do. The lower panel shows the gap between them, the KL "
     "divergence, which is zero at θₜ and never negative.")
-st.plotly_chart(proof.bound_curve_figure(curve, step), key=f"{KEY}_curve", theme="streamlit")
+# Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
+draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
+    f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "
+    "few seconds for each new iteration)", key=f"{KEY}_draw_curve")
+if draw_curve:
+    curve = _bound_curve(fingerprint, t, trace)
+    st.plotly_chart(proof.bound_curve_figure(curve, step), key=f"{KEY}_curve",
+                    theme="streamlit")
 
 st.subheader("Every iteration's gain")
 log_scale = st.toggle("Logarithmic scale", key=f"{KEY}_log",

@@ -203,3 +203,16 @@ def test_a_fit_without_iterations_is_not_offered():
     ]
     # the last-viewed fit cannot be explained, so the page falls back to the other published one
     assert app.selectbox(key="why_source").value == "blobs_2d"
+
+
+def test_a_large_fit_draws_the_bound_curve_on_request():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0.0, 1.0, 12_000), rng.normal(4.0, 1.0, 12_000)])
+    trace = emcore.fit_gaussian_mixture(X, 2, max_iter=3, tol=None, seed=0)
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["em_fits"] = published(X, trace, page="your_data", title="Big")
+    app.run()
+    assert not app.exception
+    assert len(charts(app)) == 2  # bars and gains; the curve waits for the toggle
+    app.toggle(key="why_draw_curve").set_value(True).run()
+    assert_page_shows(app, trace, 0)
