@@ -11,11 +11,13 @@ propose_model, Proposal, MODELS,         which model fits an upload, and
 prepare                                  the matrix for the chosen model
 check_n_components                       refuse K > number of distinct points
 safe_csv, neutralise_cell                CSV exports with formula injection neutralised
+EXAMPLES, example_csv                    example files for the Your data page
 """
 
 from emdata.csvparse import MAX_COLUMNS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ParsedTable, parse_csv
 from emdata.datasets import DATASETS, Dataset, cache_dir, load_dataset
 from emdata.errors import DataError
+from emdata.examples import EXAMPLES, example_csv
 from emdata.export import neutralise_cell, safe_csv
 from emdata.prepare import (
     MAX_FIT_CELLS,
@@ -36,6 +38,7 @@ from emdata.prepare import (
 
 __all__ = [
     "DATASETS",
+    "EXAMPLES",
     "MAX_COLUMNS",
     "MAX_FIT_CELLS",
     "MAX_FIT_ROWS",
@@ -53,6 +56,7 @@ __all__ = [
     "cache_dir",
     "check_n_components",
     "counts_matrix",
+    "example_csv",
     "gaussian_matrix",
     "load_dataset",
     "long_to_counts",

@@ -145,6 +145,12 @@ def empty_state() -> None:
         "Nothing you upload is stored, shared with other visitors, or run as code.",
         icon="📄",
     )
+    st.caption("No file at hand? Download an example, then upload it above:")
+    for col, (key, (label, file_name)) in zip(st.columns(len(emdata.EXAMPLES)),
+                                             emdata.EXAMPLES.items(), strict=True):
+        col.download_button(label, data=lambda key=key: emdata.example_csv(key),
+                            file_name=file_name, mime="text/csv", key=_k(f"ex_{key}"),
+                            on_click="ignore", icon="⬇")
 
 
 def choose_columns(table, proposal):

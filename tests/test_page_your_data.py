@@ -40,6 +40,19 @@ def test_empty_state_explains_the_formats():
     assert "20 MB" in at.info[0].value and "200,000 rows" in at.info[0].value
 
 
+def test_example_files_round_trip_through_the_parser():
+    import emdata
+
+    faithful = emdata.parse_csv(emdata.example_csv("faithful"))
+    assert emdata.propose_model(faithful).model == "gmm" and faithful.n_rows == 272
+    baskets = emdata.parse_csv(emdata.example_csv("baskets"))
+    p = emdata.propose_model(baskets)
+    assert (p.model, p.basket, p.item, p.quantity) == ("long", "basket_id", "item", "quantity")
+    prep = emdata.prepare(baskets, "long", basket="basket_id", item="item", quantity="quantity")
+    d = emdata.load_dataset("synthetic_baskets")
+    assert prep.X.sum() == d.X.sum() and prep.X.shape == d.X.shape
+
+
 @pytest.fixture(scope="module")
 def shared_app():
     """One session for the whole catalogue: each file replaces the previous upload, as when a
