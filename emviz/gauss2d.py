@@ -201,9 +201,9 @@ def blend_colors(resp: np.ndarray, colors: Sequence[str] | None = None) -> np.nd
     return np.clip(np.rint(rgb), 0, 255).astype(int)
 
 
-def rgb_strings(rgb: np.ndarray) -> list[str]:
-    """(N, 3) ints -> CSS ``"rgb(r,g,b)"`` strings."""
-    return [f"rgb({r},{g},{b})" for r, g, b in np.asarray(rgb, dtype=int)]
+def hex_strings(rgb: np.ndarray) -> list[str]:
+    """(N, 3) ints in 0..255 -> CSS ``"#rrggbb"`` strings (the shortest exact form)."""
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in np.asarray(rgb, dtype=int).tolist()]
 
 
 def display_sample(n: int, max_points: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
@@ -336,7 +336,7 @@ def _frame(trace, s, idx, scaling, extent, grid_n, contours, all_means) -> _Fram
         colors = [NEUTRAL] * len(idx)
     else:
         resp = np.asarray(hs.resp)[idx]
-        colors = rgb_strings(blend_colors(resp))
+        colors = hex_strings(blend_colors(resp))
     t = theta_index(s)
     density = (
         mixture_density_grid(params, scaling, extent[0], extent[1], grid_n) if contours else None
@@ -369,8 +369,13 @@ def _traces(
     show_contours: bool,
     hover: bool,
     showlegend: bool = True,
+    points_xy: bool = True,
 ) -> list:
-    """Plotly traces of one frame, always the same number and order (needed by frames)."""
+    """Plotly traces of one frame, always the same number and order (needed by frames).
+
+    ``points_xy=False`` leaves the points' coordinates out of the scatter trace: animation
+    frames only restyle the colours, Plotly keeps the x and y of the first frame.
+    """
     out: list = []
     if show_contours:
         xs, ys, dens = fr.density
@@ -380,7 +385,7 @@ def _traces(
                 _validate=VALIDATE,
                 x=xs,
                 y=ys,
-                z=dens,
+                z=dens.astype(np.float32),  # 7 significant digits: plenty for contours
                 name="mixture density",
                 showscale=False,
                 contours=dict(
@@ -395,13 +400,13 @@ def _traces(
         )
     fx, fy = feature_names[0], feature_names[1]
     scatter = dict(
-        x=X_shown[:, 0],
-        y=X_shown[:, 1],
         mode="markers",
         name="data (colour = responsibilities)",
         marker=dict(color=fr.colors, size=7, opacity=0.85, line=dict(width=0.5, color="white")),
         showlegend=False,
     )
+    if points_xy:
+        scatter["x"], scatter["y"] = X_shown[:, 0], X_shown[:, 1]
     if hover and fr.resp is not None:
         scatter["customdata"] = np.round(fr.resp, 3)
         parts = " · ".join(f"r{k + 1}=%{{customdata[{k}]:.3f}}" for k in range(K))
@@ -639,9 +644,9 @@ def blobs_animation(
     first_traces = None
     for s in steps:
         fr = _frame(trace, s, idx, scaling, extent, GRID_ANIMATION, show_contours, means)
-        traces = _traces(fr, X[idx], **kw)
         if first_traces is None:
-            first_traces = traces
+            first_traces = _traces(fr, X[idx], **kw)
+        traces = _traces(fr, X[idx], points_xy=False, **kw)
         frames.append(go.Frame(data=traces, name=str(s), _validate=VALIDATE))
     fig = FrozenFigure(data=first_traces, _validate=VALIDATE,
                        layout=_layout(title, feature_names, extent, height))
@@ -841,7 +846,7 @@ __all__ = [
     "nearest_mean_share",
     "plot_extent",
     "restarts_figure",
-    "rgb_strings",
+    "hex_strings",
     "sampling_note",
     "soft_vs_hard_sentence",
     "theta_index",

@@ -93,7 +93,7 @@ def test_blend_colors_half_half_is_the_midpoint():
     rgb = g.blend_colors(np.array([[0.5, 0.5]]), ["#000000", "#FF6420"])[0]
     # 0.5·(0,0,0) + 0.5·(255,100,32) = (127.5, 50, 16); numpy rounds half to even
     assert tuple(rgb) == (128, 50, 16)
-    assert g.rgb_strings(np.array([[1, 2, 3]])) == ["rgb(1,2,3)"]
+    assert g.hex_strings(np.array([[1, 2, 255]])) == ["#0102ff"]
 
 
 def test_scaling_maps_gaussians_exactly():

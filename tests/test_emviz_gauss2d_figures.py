@@ -85,7 +85,7 @@ def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
     R = _responsibilities_scipy(sc.to_fit(X), trace.params[2])
     pal = np.array([hex_to_rgb(c) for c in ("#0072B2", "#E69F00")], dtype=float)
     for i in (0, 17, 150, len(X) - 1):
-        rgb = [int(v) for v in colors[i][4:-1].split(",")]
+        rgb = [int(colors[i][j:j + 2], 16) for j in (1, 3, 5)]
         np.testing.assert_allclose(rgb, R[i] @ pal, atol=0.5 + 1e-9)
 
 
@@ -173,6 +173,7 @@ def test_animation_frames_match_the_static_figure(fit):
     frame = d["frames"][len(steps) // 2]
     static = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
     assert _scatter(frame)["marker"]["color"] == _scatter(static)["marker"]["color"]
+    assert "x" not in _scatter(frame) and len(_arr(_scatter(d)["x"])) == len(X)  # static xy
     (a,) = _by_name(frame, "component 2: 2σ")
     (b,) = _by_name(static, "component 2: 2σ")
     np.testing.assert_allclose(_arr(a["x"]), _arr(b["x"]))

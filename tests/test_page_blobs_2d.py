@@ -89,7 +89,7 @@ def test_hard_em_switch_shows_both_panels():
     assert "spherical" in hard_title
     hard = _charts(at)[hard_title]
     # hard assignments: every point wears exactly one component colour
-    assert set(_points_colours(hard)) <= {"rgb(0,114,178)", "rgb(230,159,0)"}
+    assert set(_points_colours(hard)) <= {"#0072b2", "#e69f00"}
     assert any("k-means" in i.value and "Soft EM shares points" in i.value for i in at.info)
 
 
