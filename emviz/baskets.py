@@ -151,9 +151,50 @@ def segment_names(probs, share, feature_names: Sequence[str],
     -------
     list of K str such as ``"S1 · Produce"``. The number keeps the names unique.
     """
+    if np.asarray(probs).shape[0] == 1:
+        return ["S1 · everyone"]  # one segment: every lift is 1, no category stands out
     tops = top_lift(probs, share, n_top=1, min_prob=min_prob)
     return [f"S{k + 1} · {pretty_label(feature_names[t[0]], 22)}" if t.size else f"S{k + 1}"
             for k, t in enumerate(tops)]
+
+
+def segment_summary(params, share, feature_names: Sequence[str], names=None, *,
+                    n_top: int = 3, min_prob: float = MIN_PROB_FOR_LIFT,
+                    rows_label: str = "customers") -> list[dict]:
+    """One plain row per segment for a table: size, favourite categories, biggest category.
+
+    Parameters
+    ----------
+    params : emcore.MultinomialParams
+        Usually the final fit.
+    share : array_like, shape (V,)
+    feature_names : sequence of V str
+    names : sequence of K str, optional
+    n_top : int
+        Favourite categories listed (those with lift > 1 among :func:`top_lift`).
+
+    Returns
+    -------
+    list of K dicts with keys "segment", f"share of {rows_label}", "buys more than average",
+    "biggest category".
+    """
+    probs = np.asarray(params.probs, dtype=float)
+    weights = np.asarray(params.weights, dtype=float)
+    k_count = probs.shape[0]
+    names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
+    lifts = lift(probs, share)
+    rows = []
+    for k, idx in enumerate(top_lift(probs, share, n_top=n_top, min_prob=min_prob)):
+        fav = [f"{pretty_label(feature_names[v])} ×{lifts[k, v]:.1f}" for v in idx
+               if lifts[k, v] > 1.0]
+        big = int(np.argmax(probs[k]))
+        rows.append({
+            "segment": names[k],
+            f"share of {rows_label}": f"{weights[k]:.1%}",
+            "buys more than average": ", ".join(fav) if fav else "nothing stands out",
+            "biggest category": f"{pretty_label(feature_names[big])} ({probs[k, big]:.0%})",
+        })
+    return rows
 
 
 def category_order(probs, share, by: str = "share") -> np.ndarray:

@@ -189,6 +189,10 @@ def main() -> None:
                                  "(dotted line = the average shopper)")
     with tabs[tab_names[0]]:
         st.plotly_chart(fig_lift, key=_k("lift"), theme="streamlit")
+        st.markdown(f"**The segments at the end of the run** — what a marketing team would "
+                    f"take away: who they are, how many {rows_word}, what they buy more of.")
+        st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
+                     hide_index=True, use_container_width=True, key=_k("summary"))
         st.caption("Lift = the segment's share of its basket in a category ÷ that category's "
                    "share of all purchases. Only categories that make up at least "
                    f"{B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so a rare "

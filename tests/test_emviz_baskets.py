@@ -369,3 +369,18 @@ def test_fast_unvalidated_figures_equal_validated_ones(small_fit, monkeypatch):
     assert fast == validated
     anim = builders[-1]()
     assert isinstance(anim, B.FrozenFigure) and anim.to_dict() is anim.to_dict()
+
+
+def test_segment_summary_rows():
+    params = emcore.MultinomialParams(np.array([0.25, 0.75]),
+                                      np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]]))
+    share = np.array([0.3, 0.225, 0.475])
+    rows = B.segment_summary(params, share, ["MILK", "beer", "bread"], ["S1 · Milk", "S2 · Bread"],
+                             rows_label="baskets")
+    # lifts: S1 milk 2.0, beer 1.33, bread 0.21; S2 milk 0.67, beer 0.89, bread 1.26
+    assert rows[0] == {"segment": "S1 · Milk", "share of baskets": "25.0%",
+                       "buys more than average": "Milk ×2.0, beer ×1.3",
+                       "biggest category": "Milk (60%)"}
+    assert rows[1]["buys more than average"] == "bread ×1.3"
+    assert rows[1]["biggest category"] == "bread (60%)"
+    assert B.segment_names(params.probs[:1], share, ["a", "b", "c"]) == ["S1 · everyone"]
