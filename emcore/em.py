@@ -21,8 +21,6 @@ from .params import GaussianParams, MultinomialParams
 
 __all__ = ["Trace", "HalfStep", "fit_gaussian_mixture", "fit_multinomial_mixture"]
 
-#: log-responsibility floor below which exp() is exactly 0 in float64 anyway
-_LOG_R_FLOOR = -800.0
 _CACHE_SIZE = 6
 
 
@@ -50,7 +48,7 @@ def blas_threads_limited():
 
 
 #: target number of float64 elements in the widest per-chunk work array
-CHUNK_ELEMENTS = 2**16
+CHUNK_ELEMENTS = 2**17
 
 
 def _chunk_rows(n_samples, width):
@@ -98,7 +96,7 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
         buf = buf_flat[: bw * n].reshape(bw, n) if bw else None
         lj = family.log_joint_chunk(data, lo, hi, state, logj_flat[: K * n].reshape(K, n), buf)
         m = lj.max(axis=0)
-        if not (np.all(np.isfinite(m)) and m.min() > 0.5 * LOG0):
+        if not (m.min() > 0.5 * LOG0 and m.max() < np.inf):
             bad = np.flatnonzero(~(np.isfinite(m) & (m > 0.5 * LOG0)))
             return _Pass(np.nan, np.nan, np.nan, None, ok=False, bad_row=lo + int(bad[0]))
         lj -= m
@@ -112,7 +110,6 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
                 c = float(np.sum(rp[pos] * lj[pos]))
             qp += c + msum
         r = resp_flat[: K * n].reshape(K, n) if resp_out is None else resp_out[:, lo:hi]
-        np.maximum(lj, _LOG_R_FLOOR, out=lj)
         np.exp(lj, out=r)
         s = r.sum(axis=0)
         logs = np.log(s)
@@ -125,7 +122,12 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
             r[z, np.arange(n)] = 1.0
         else:
             r /= s
-            H += sl - float(np.einsum("ij,ij->", r, lj))
+            with np.errstate(invalid="ignore"):
+                h = float(np.einsum("ij,ij->", r, lj))
+            if not np.isfinite(h):  # 0 · (−inf) where a log-density overflowed
+                pos = r > 0
+                h = float(np.sum(r[pos] * lj[pos]))
+            H += sl - h
         if want_stats:
             family.stats_chunk(data, lo, hi, r, acc)
     return _Pass(ll, H, cll, acc, q_prev=qp if resp_prev is not None else np.nan)

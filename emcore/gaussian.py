@@ -174,7 +174,8 @@ class GaussianState:
                     np.linalg.cholesky(covariances[k])
                 except np.linalg.LinAlgError:
                     d = max(float(np.linalg.eigvalsh(covariances[k]).min()), 0.0)
-                    raise Degenerate(k, "collapse", f"its smallest variance fell to {d:.3g}") from None
+                    what = "its variance" if D == 1 else "its smallest variance"
+                    raise Degenerate(k, "collapse", f"{what} fell to {d:.3g}") from None
             raise
         diag = np.diagonal(chol, axis1=1, axis2=2)
         if not np.all(np.isfinite(chol)) or np.any(diag <= 0):
@@ -257,11 +258,14 @@ class GaussianFamily:
         g = data.GT[: 1 + D, lo:hi]
         W = state.W_ext_T  # (K·D, 1 + D)
         if D <= 3:
-            # a 3-term product is faster (and single-threaded) as broadcast multiply-adds
+            # a product with inner dimension ≤ 4 is faster as broadcast multiply-adds
             np.multiply(W[:, 1:2], g[1], out=buf)
-            for d in range(2, 1 + D):
-                buf += W[:, d : d + 1] * g[d]
-            buf += W[:, :1]
+            np.add(buf, W[:, :1], out=buf)
+            if D > 1:
+                tmp = np.empty_like(buf)
+                for d in range(2, 1 + D):
+                    np.multiply(W[:, d : d + 1], g[d], out=tmp)
+                    np.add(buf, tmp, out=buf)
         else:
             np.matmul(W, g, out=buf)
         Y = buf

@@ -114,7 +114,11 @@ def test_sklearn_parity(D, ct):
     p0 = typed_start(X, K, ct, seed=D)
     tr = emcore.fit_gaussian_mixture(X, K, covariance_type=ct, init=p0, max_iter=T, tol=None, reg=0.0)
     assert tr.n_iter == T and tr.status == "max_iter"
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # (single-threaded BLAS: scikit-learn's tiny triangular solves crawl with threads on a
+    # busy machine)
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm = GaussianMixture(
             K, covariance_type=ct, reg_covar=0.0, tol=0.0, max_iter=T, n_init=1,
