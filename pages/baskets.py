@@ -281,6 +281,12 @@ def selection_tab(data_key: str, X, settings) -> None:
             + (" — almost every row is assigned with near certainty, so the two curves "
                "nearly coincide." if per_row < 0.05 else
                " — the segments overlap, and ICL charges for it."))
+    drops = -np.diff(np.asarray(sel.bic, dtype=float))
+    if drops.size:
+        steps_txt = ", ".join(f"{int(sel.ks[i])}→{int(sel.ks[i + 1])}: {d:,.0f}"
+                              for i, d in enumerate(drops))
+        st.caption(f"How much BIC falls with each extra segment ({steps_txt}). Where these "
+                   "drops become small, extra segments mostly split existing ones.")
     if kb == K_MAX or ki == K_MAX:
         st.info(f"The criteria still fall at K = {K_MAX}. With thousands of items per "
                 "customer the data can afford many parameters, and real shoppers vary more "

@@ -101,9 +101,17 @@ def test_fit_controls_refit(default_page):
     assert trace.n_components == 3 and trace.alpha == 1.0
     assert len(_chart(at, "bk_sizes")["data"][0]["marker"]["color"]) == 3
     assert any("bk_restarts" in el.proto.id for el in at.get("plotly_chart"))
+    at.number_input(key="bk_seed").set_value(3)
+    at.number_input(key="bk_max_iter").set_value(3)
+    at.select_slider(key="bk_tol").set_value(0.0)
+    _run(at)
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    assert trace.n_iter == 3 and trace.status == "max_iter"
+    assert any("iteration limit" in w.value for w in at.warning)
     at.button(key="bk_reset").click()
     _run(at)
     assert at.session_state["bk_n_components"] == 4
+    assert at.session_state["bk_max_iter"] == 200
 
 
 def test_synthetic_truth_tab_and_selection():
@@ -117,10 +125,10 @@ def test_synthetic_truth_tab_and_selection():
     at.button(key="bk_select").click()
     _run(at)
     sel = _chart(at, "bk_bic")
-    bic = np.asarray(sel["data"][0]["y"], dtype=float) if isinstance(sel["data"][0]["y"], list) \
-        else None
+    assert any("How much BIC falls" in c.value for c in at.caption)
+    bic = np.asarray(sel["data"][0]["y"], dtype=float)
     assert sel["data"][0]["name"] == "BIC (lowest at K = 3)"
-    assert bic is None or int(np.argmin(bic)) == 2
+    assert int(np.argmin(bic)) == 2 and bic.size == 8
     # with K ≠ 3 the truth tab explains instead of comparing
     at.slider(key="bk_n_components").set_value(2)
     _run(at)
