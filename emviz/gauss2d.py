@@ -140,6 +140,28 @@ def freeze(fig: go.Figure) -> FrozenFigure:
     return out
 
 
+class DisplayTrace:
+    """Read-only view of a trace whose ``params`` are expressed in display units.
+
+    Everything else (log-likelihoods, responsibilities, half-steps, status) is the wrapped
+    trace's own. Used for texts that quote means ("the mean moved from 2.1 to 1.9 min"), so
+    they speak the units of the figure even when the fit ran on standardised features.
+    """
+
+    def __init__(self, trace, scaling: Scaling):
+        import emcore
+
+        self._trace = trace
+        self.params = [
+            emcore.GaussianParams(np.asarray(p.weights), scaling.means(np.asarray(p.means)),
+                                  scaling.covariances(np.asarray(p.covariances)))
+            for p in trace.params
+        ]
+
+    def __getattr__(self, name):
+        return getattr(self._trace, name)
+
+
 # ----------------------------------------------------------------------------------------
 # small pure helpers (tested directly)
 # ----------------------------------------------------------------------------------------
@@ -830,6 +852,7 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
 
 
 __all__ = [
+    "DisplayTrace",
     "ELLIPSE_MASS",
     "MAX_ANIMATION_POINTS",
     "MAX_FRAMES",

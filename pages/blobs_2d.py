@@ -192,6 +192,8 @@ def main() -> None:
     s = int(hs.s)
 
     cov_name = settings.covariance_type
+    # the "what changed" text quotes means in the figure's units
+    shown = g2.DisplayTrace(trace, sc) if std else trace
     fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
                   show_trajectories=show_paths, show_contours=show_dens,
                   true_params=ds.true_params if show_truth else None)
@@ -219,7 +221,7 @@ def main() -> None:
                        "panel stays at its last half-step.")
         a, b = st.columns([1, 1], gap="medium")
         with a:
-            emui.what_changed(trace, s, feature_names=names)
+            emui.what_changed(shown, s, feature_names=names)
         with b:
             emui.loglik_chart(trace, s, key=_k("loglik"))
     else:
@@ -227,7 +229,7 @@ def main() -> None:
         with left:
             st.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
         with right:
-            emui.what_changed(trace, s, feature_names=names)
+            emui.what_changed(shown, s, feature_names=names)
             emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.status_banner(trace)
     emui.dataset_caption(ds)

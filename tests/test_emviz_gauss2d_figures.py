@@ -270,3 +270,22 @@ def test_nearest_mean_share_simple():
     means = np.array([[0.5, 0.0], [4.5, 0.0]])
     assert g.nearest_mean_share(Z, means, np.eye(2)[[0, 0, 1, 1]]) == 1.0
     assert g.nearest_mean_share(Z, means, np.eye(2)[[0, 1, 1, 1]]) == 0.75
+
+
+def test_display_trace_speaks_display_units(fit):
+    X, sc, trace = fit
+    view = g.DisplayTrace(trace, sc)
+    t = 3
+    np.testing.assert_allclose(view.params[t].means, sc.center + sc.scale * trace.params[t].means)
+    A = np.diag(sc.scale)
+    np.testing.assert_allclose(view.params[t].covariances[1], A @ trace.params[t].covariances[1] @ A)
+    np.testing.assert_array_equal(view.params[t].weights, trace.params[t].weights)
+    assert view.log_likelihood is trace.log_likelihood and view.n_iter == trace.n_iter
+    np.testing.assert_array_equal(view.responsibilities(2), trace.responsibilities(2))
+    from emui import describe_half_step
+
+    text = describe_half_step(view, 4, ["x", "y"])  # M-step 2
+    d1, d2 = (sc.center + sc.scale * trace.params[j].means for j in (1, 2))
+    k = int(np.argmax(np.linalg.norm(d2 - d1, axis=1)))
+    m1 = d1[k]
+    assert f"x {m1[0]:.3g}→" in text
