@@ -325,6 +325,7 @@ def _names(step: ProofStep) -> dict[str, str]:
             "q_o": r"Q(\theta_t\mid\theta_t)+\log p(\theta_t)",
             "q_n": r"Q(\theta_{t+1}\mid\theta_t)+\log p(\theta_{t+1})",
             "dl": r"\Delta(" + ell + r"+\log p)",
+            "q_o_paren": r"\big(Q(\theta_t\mid\theta_t)+\log p(\theta_t)\big)",
         }
     return {
         "l_t": ell + r"(\theta_t)",
@@ -332,6 +333,7 @@ def _names(step: ProofStep) -> dict[str, str]:
         "q_o": r"Q(\theta_t\mid\theta_t)",
         "q_n": r"Q(\theta_{t+1}\mid\theta_t)",
         "dl": ell + r"(\theta_{t+1})-" + ell + r"(\theta_t)",
+        "q_o_paren": r"Q(\theta_t\mid\theta_t)",
     }
 
 
@@ -381,7 +383,7 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
         DerivationLine(
             text="**4. Subtract line 2 from line 3:**",
             formula=(
-                n["dl"] + r" &= \big[" + n["q_n"] + "-" + n["q_o"] + r"\big] + "
+                n["dl"] + r" &= \big[" + n["q_n"] + "-" + n["q_o_paren"] + r"\big] + "
                 r"\big[H(q_t,\,p_{\theta_{t+1}})-H(q_t)\big]"
             ),
             numbers=(

@@ -49,7 +49,8 @@ def assert_page_shows(at, trace, t: int) -> None:
     ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
     assert m[f"{ell}(θ{sub(t)})"] == f"{trace.objective[t]:.4f}"
     assert m[f"{ell}(θ{sub(t + 1)})"] == f"{trace.objective[t + 1]:.4f}"
-    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)})"] == f"{trace.q[t]:.4f}"
+    prior = " + log p" if proof.is_regularised(trace) else ""
+    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)}){prior}"] == f"{trace.q[t] + trace.log_prior[t + 1]:.4f}"
     assert m[f"H(q{sub(t)})"] == f"{trace.entropy[t]:.4f}"
     text = latex_text(at)
     for value in (trace.objective[t], trace.objective[t + 1], trace.q[t] + trace.log_prior[t + 1]):
