@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from scipy.optimize import linear_sum_assignment
 
 from emviz.common import (
     CURVE,
     FrozenFigure,
-    _style,
     animation_controls,
     axis_ref,
     base_layout,
@@ -154,17 +152,6 @@ def price_axis(x: np.ndarray, currency: str = "$", title: str = "sale price (log
     return AxisFormat(title=title, tickvals=tuple(np.log10(vals)), ticktext=tuple(text))
 
 
-def _apply_axis(fig: go.Figure, fmt: AxisFormat | None, row=None) -> None:
-    fmt = fmt or AxisFormat()
-    kw = dict(title_text=fmt.title)
-    if fmt.tickvals is not None:
-        kw.update(tickvals=list(fmt.tickvals), ticktext=list(fmt.ticktext))
-    if row is None:
-        fig.update_xaxes(**kw)
-    else:
-        fig.update_xaxes(**kw, row=row, col=1)
-
-
 def _axis_dict(fmt: AxisFormat | None) -> dict:
     fmt = fmt or AxisFormat()
     d = dict(title=dict(text=fmt.title))
@@ -183,7 +170,8 @@ def _rug_colors(trace, t, idx, K) -> tuple[np.ndarray, list, int]:
 
 def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: int | None = None,
                    true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
-                   height: int = 540, title: str | None = None) -> go.Figure:
+                   height: int = 540, title: str | None = None,
+                   show_legend: bool = True) -> go.Figure:
     """Histogram + weighted component densities + mixture density + responsibility bands.
 
     Top panel: the data's density histogram (grey), each component's weighted density
@@ -208,6 +196,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
         Cap on rug points (a random sample; the caption on the page says so).
     title : str, optional
         Replaces the default title (the half-step and what it did).
+    show_legend : bool
+        False for small multiples (restarts side by side), which also get a smaller top margin.
     """
     x = as_1d(X)
     S = int(trace.n_half_steps)
@@ -305,6 +295,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
             "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
             "M": f"θ{_sub(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
     layout = base_layout(title or f"{half_step_label(s)} — {what}", height, **layout)
+    if not show_legend:
+        layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
     return go.Figure(data=data, layout=layout)
 
 
@@ -512,11 +504,12 @@ def agreement(labels, assignments, n_components: int) -> Agreement:
 
 
 def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: str = "label",
-                 bins: int | None = None, height: int = 380) -> go.Figure:
+                 bins: int | None = None, height: int = 420) -> go.Figure:
     """Histograms of the data split by true label (top) and by most likely component (bottom).
 
-    The component panel uses the component colours; the label panel uses the colour of the
-    component each label is matched to, so agreeing groups share a colour.
+    Each true group is drawn in the colour of the component it is matched to (pale, top), the
+    fitted components in their own colours (solid, bottom): where the two panels agree, EM
+    found the hidden groups.
     """
     x = as_1d(X)
     resp = np.asarray(resp, dtype=float)
@@ -524,28 +517,30 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
     z = resp.argmax(axis=1)
     ag = agreement(labels, z, K)
     edges, _ = histogram(x, bins)
+    centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
     inv = {v: k for k, v in ag.match.items()}
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
-                        subplot_titles=[f"true {label_name}", "most likely component (fitted)"])
     labs = np.asarray(labels).astype(str)
-    for j, name in enumerate(ag.label_names):
+    data = []
+    for name in ag.label_names:
         k = inv.get(name)
         c = component_color(k) if k is not None else NEUTRAL
         hh, _ = np.histogram(x[labs == name], bins=edges)
-        fig.add_trace(go.Bar(x=0.5 * (edges[1:] + edges[:-1]), y=hh, width=np.diff(edges),
-                             name=name, marker=dict(color=rgba(c, 0.8), line=dict(width=0),
-                                                    pattern=dict(shape="/" if j % 2 else "")),
-                             legendgroup="labels"), row=1, col=1)
+        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"{label_name}: {name}",
+                           marker=dict(color=rgba(c, 0.45), line=dict(width=1, color=c)),
+                           legendgroup="labels"))
+    xa2, ya2 = axis_ref(2)
     for k in range(K):
         hh, _ = np.histogram(x[z == k], bins=edges)
-        fig.add_trace(go.Bar(x=0.5 * (edges[1:] + edges[:-1]), y=hh, width=np.diff(edges),
-                             name=f"component {k + 1}",
-                             marker=dict(color=rgba(component_color(k), 0.8), line=dict(width=0)),
-                             legendgroup="components"), row=2, col=1)
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title_text="houses")
-    _apply_axis(fig, axis, row=2)
-    return _style(fig, f"Truth revealed — {100 * ag.fraction:.1f}% agreement", height)
+        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"component {k + 1}",
+                           marker=dict(color=rgba(component_color(k), 0.9), line=dict(width=0)),
+                           legendgroup="components", xaxis=xa2, yaxis=ya2))
+    layout = rows_layout(2, vertical_spacing=0.08)
+    layout["yaxis"]["title"] = dict(text=f"true {label_name}")
+    layout["yaxis2"]["title"] = dict(text="fitted component")
+    layout["xaxis2"].update(_axis_dict(axis))
+    layout = base_layout(f"Truth revealed — {100 * ag.fraction:.1f}% agreement", height,
+                         barmode="stack", **layout)
+    return go.Figure(data=data, layout=layout)
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -288,7 +288,7 @@ def main() -> None:
                 with col:
                     st.plotly_chart(
                         mixture_figure(x, tr, tr.n_half_steps - 1, axis=axis_fmt, height=340,
-                                       max_points=300,
+                                       max_points=300, show_legend=False,
                                        title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
                         key=_k(f"restart_fig_{i}"), theme="streamlit")
         else:
