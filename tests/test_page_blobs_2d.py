@@ -114,7 +114,7 @@ def test_penguins_truth_and_restarts():
     _ok(at)
     (metric,) = at.metric
     assert metric.label == "Agreement with the true species"
-    assert 0.0 < float(metric.value.rstrip("%")) <= 100.0
+    assert 90.0 < float(metric.value.rstrip("%")) <= 100.0  # species found (default seed)
     assert any(t.startswith("seed 0") for f in _charts(at).values()
                for t in [a.get("text", "") for a in f["layout"].get("annotations", [])])
 
