@@ -266,6 +266,7 @@ def selection_tab(data_key: str, X, settings) -> None:
                               "default data, longer on the basket data."):
             return
         done.add(args)
+        st.rerun()  # draw the tab again without the button
     sel = _selection(*args, X)
     fig = B.selection_chart(sel.ks, sel.bic, sel.icl, chosen_k=settings.n_components)
     st.plotly_chart(fig, key=_k("bic"), theme="streamlit")
@@ -275,12 +276,15 @@ def selection_tab(data_key: str, X, settings) -> None:
         j = int(np.flatnonzero(sel.ks == k_now)[0])
         two_h = float(sel.icl[j] - sel.bic[j])
         per_row = two_h / 2 / X.shape[0]
+        typical_drop = float(np.median(np.abs(np.diff(np.asarray(sel.bic, dtype=float)))))
         st.caption(
             f"ICL − BIC = 2·H, twice the entropy of the responsibilities: at K = {k_now} that "
-            f"is {two_h:,.1f}, i.e. {per_row:.3f} nats of uncertainty per row"
-            + (" — almost every row is assigned with near certainty, so the two curves "
-               "nearly coincide." if per_row < 0.05 else
-               " — the segments overlap, and ICL charges for it."))
+            f"is {two_h:,.1f}, i.e. {per_row:.3f} nats of uncertainty per row (0 = every row "
+            f"certain of its segment, log K = {np.log(k_now):.3f} = no idea at all). "
+            + ("That is small next to the differences between neighbouring K, so the two "
+               "curves nearly coincide." if two_h < 0.2 * typical_drop else
+               "That is large next to the differences between neighbouring K: the segments "
+               "overlap, and ICL prefers fewer, better-separated ones."))
     drops = -np.diff(np.asarray(sel.bic, dtype=float))
     if drops.size:
         steps_txt = ", ".join(f"{int(sel.ks[i])}→{int(sel.ks[i + 1])}: {d:,.0f}"
