@@ -346,7 +346,7 @@ def counts_matrix(
     text = np.column_stack([table.text_cells[c] for c in columns]).any(axis=1)
     text, missing, infinite, negative, fractional = _count_problems(V, text)
     bad = text | missing | infinite | negative | fractional
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         empty = ~bad & (np.nan_to_num(V).sum(axis=1) == 0)
     bad |= empty
     lines = table.line_numbers
@@ -374,6 +374,11 @@ def counts_matrix(
         raise DataError(
             "Some counts are larger than two billion; these are not item counts. Check that "
             "you picked the count columns."
+        )
+    if (~bad).sum() == 1:
+        raise DataError(
+            "Only one row is a valid basket; a mixture needs many baskets. Check that you "
+            "picked the count columns."
         )
     X = V[~bad].astype(np.int64)
     kept_lines = lines[~bad]

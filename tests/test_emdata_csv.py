@@ -312,3 +312,25 @@ def test_wide_gaussian_tables_are_capped_and_sampled_by_cells():
     prep = emdata.gaussian_matrix(wide, wide.columns)
     assert prep.X.shape == (emdata.MAX_GAUSS_CELLS // 4, 4)
     assert any("a random sample of 100,000 rows (seed 0)" in n for n in prep.notes)
+
+
+@given(
+    st.lists(st.lists(_cells, min_size=3, max_size=3), min_size=2, max_size=15),
+    st.sampled_from(list(emdata.MODELS)),
+    st.lists(st.integers(0, 2), max_size=3),
+    st.integers(1, 4),
+)
+def test_fuzz_any_model_and_columns(rows, model, picks, k):
+    """Whatever the learner picks on whatever table: data, or one DataError."""
+    text = "\n".join(["a,b,c"] + [",".join(c.replace(",", ";") for c in r) for r in rows])
+    try:
+        t = emdata.parse_csv(text.encode("utf-8", errors="replace"))
+        cols = [t.columns[j] for j in picks if j < len(t.columns)]
+        basket, item = (t.columns + t.columns)[: 2] if len(t.columns) >= 2 else (None, None)
+        quantity = t.columns[2] if len(t.columns) > 2 and 2 in picks else None
+        prep = emdata.prepare(t, model, cols, basket, item, quantity)
+        emdata.check_n_components(prep.X, k)
+    except emdata.DataError as err:
+        assert str(err)
+        return
+    assert np.isfinite(prep.X).all() and prep.X.shape[0] >= 2
