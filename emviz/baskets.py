@@ -424,6 +424,18 @@ def _profile_axes(names, labels) -> tuple[dict, dict]:
     return xaxis, yaxis
 
 
+#: Most category rows in one heatmap (more would not be readable on a projector).
+MAX_HEATMAP_ROWS = 30
+
+
+def default_order(trace, share, max_rows: int = MAX_HEATMAP_ROWS) -> np.ndarray:
+    """Rows of the heatmap when the caller gives none: biggest overall share first, and at
+    most ``max_rows`` categories (:func:`heatmap_categories` of the final fit)."""
+    full = np.argsort(-np.asarray(share, dtype=float), kind="stable")
+    shown = heatmap_categories(trace.params[-1].probs, share, max_rows)
+    return full[np.isin(full, shown)]
+
+
 def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order=None,
                     names=None, value: str = "prob", zrange=None) -> go.Figure:
     """Heatmap of every segment's category probabilities θ_kv at half-step ``s``.
@@ -439,7 +451,8 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
         Overall basket (:func:`overall_share` of the data).
     order : int array, shape (V',), optional
         Rows to show, top first (:func:`category_order`, optionally restricted to
-        :func:`heatmap_categories`); default all categories, biggest overall share first.
+        :func:`heatmap_categories`); default :func:`default_order` (biggest overall share
+        first, at most :data:`MAX_HEATMAP_ROWS` rows). The title says when rows are left out.
     names : sequence of K str, optional
         Segment names (:func:`segment_names`); default "S1", "S2", ….
     value : {"prob", "lift"}
@@ -453,12 +466,14 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     """
     probs = np.asarray(params_at(trace, s).probs, dtype=float)
     k = probs.shape[0]
-    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    order = default_order(trace, share) if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
     zrange = prob_range(trace) if zrange is None else zrange
     xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order])
     what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
-    layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}",
+    v_count = probs.shape[1]
+    subset = f" · {len(order)} of {v_count} categories" if len(order) < v_count else ""
+    layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}{subset}",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
     return _figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
@@ -742,7 +757,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     in the browser. Parameters as for :func:`profile_heatmap`.
     """
     k_count = int(np.asarray(trace.params[0].probs).shape[0])
-    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    order = default_order(trace, share) if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
     short = [n.split(" · ")[0] for n in names]
     zrange = prob_range(trace)
@@ -891,7 +906,7 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
     from emviz.export import _plotly_cmap
 
     k_count = int(np.asarray(trace.params[0].probs).shape[0])
-    order = np.argsort(-np.asarray(share), kind="stable") if order is None else np.asarray(order)
+    order = default_order(trace, share) if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
     labels = [pretty_label(feature_names[v]) for v in order]
     n_rows = len(order)

@@ -33,7 +33,6 @@ FRIENDLY = {
 }
 K_MAX = 8          # BIC/ICL over K = 1 … K_MAX
 SELECT_RESTARTS = 3
-MAX_HEATMAP_ROWS = 30
 ROW_OPTIONS = (100, 200, 400, 800)
 
 
@@ -158,7 +157,7 @@ def main() -> None:
     share = B.overall_share(X)
     final = trace.params[-1]
     names = B.segment_names(final.probs, share, labels)
-    shown = B.heatmap_categories(final.probs, share, MAX_HEATMAP_ROWS)
+    shown = B.heatmap_categories(final.probs, share, B.MAX_HEATMAP_ROWS)
     full_order = B.category_order(final.probs, share, by=order_by)
     order = full_order[np.isin(full_order, shown)]
 

@@ -384,3 +384,18 @@ def test_segment_summary_rows():
     assert rows[1]["buys more than average"] == "bread ×1.3"
     assert rows[1]["biggest category"] == "bread (60%)"
     assert B.segment_names(params.probs[:1], share, ["a", "b", "c"]) == ["S1 · everyone"]
+
+
+def test_default_order_caps_the_rows_and_says_so():
+    rng = np.random.default_rng(2)
+    params = emcore.MultinomialParams(np.array([0.5, 0.5]), rng.dirichlet(np.ones(60), size=2))
+    X, _ = emcore.sample(params, 200, seed=0, n_trials=40)
+    X = X[:, X.sum(axis=0) > 0]
+    trace = emcore.fit_multinomial_mixture(X, 2, seed=0, max_iter=5)
+    share = B.overall_share(X)
+    names = [f"item {v}" for v in range(X.shape[1])]
+    order = B.default_order(trace, share)
+    assert order.size == B.MAX_HEATMAP_ROWS and np.all(np.diff(share[order]) <= 0)
+    fig = B.profile_heatmap(trace, 1, names, share)
+    assert len(fig.layout.yaxis.ticktext) == B.MAX_HEATMAP_ROWS
+    assert f"{B.MAX_HEATMAP_ROWS} of {X.shape[1]} categories" in fig.layout.title.text
