@@ -248,6 +248,12 @@ def fmt(x: float, decimals: int = 4) -> str:
     return text
 
 
+def fmt_metric(x: float) -> str:
+    """A headline number: 4 decimals, fewer for big magnitudes so it fits a metric card."""
+    decimals = 4 if abs(x) < 1e4 else (2 if abs(x) < 1e6 else 0)
+    return f"{x:.{decimals}f}"
+
+
 def fmt_small(x: float) -> str:
     """A margin in LaTeX: ``0``, fixed decimals, or ``m × 10^{e}`` when tiny or huge."""
     if x == 0:

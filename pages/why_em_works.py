@@ -160,14 +160,14 @@ if trace.status == "degenerate":
 
 c1, c2, c3, c4 = st.columns(4)
 ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
-c1.metric(f"{ell}(θ{proof.sub(t)})", f"{step.objective_t:.4f}")
+c1.metric(f"{ell}(θ{proof.sub(t)})", proof.fmt_metric(step.objective_t))
 c2.metric(f"Q(θ{proof.sub(t + 1)} | θ{proof.sub(t)})"
-          + (" + log p" if step.regularised else ""), f"{step.q_new_obj:.4f}",
+          + (" + log p" if step.regularised else ""), proof.fmt_metric(step.q_new_obj),
           help="Expected complete-data log-likelihood after the M-step"
                + (" (plus the log-prior)." if step.regularised else "."))
-c3.metric(f"H(q{proof.sub(t)})", f"{step.entropy:.4f}",
+c3.metric(f"H(q{proof.sub(t)})", proof.fmt_metric(step.entropy),
           help="Entropy of the E-step's responsibilities.")
-c4.metric(f"{ell}(θ{proof.sub(t + 1)})", f"{step.objective_next:.4f}",
+c4.metric(f"{ell}(θ{proof.sub(t + 1)})", proof.fmt_metric(step.objective_next),
           delta=proof.fmt_plain(step.gain), delta_color="normal")
 
 if step.hard:

@@ -239,6 +239,9 @@ def test_fmt():
     assert proof.fmt_small(12.5) == "12.5000"
     assert proof.fmt_plain(3.2e-7) == "3.20e-07"
     assert proof.sub(12) == "₁₂"
+    assert proof.fmt_metric(-1139.25474) == "-1139.2547"
+    assert proof.fmt_metric(-209045.5961) == "-209045.60"
+    assert proof.fmt_metric(-2.5e6) == "-2500000"
 
 
 @given(st.floats(-1e6, 1e6, allow_nan=False))

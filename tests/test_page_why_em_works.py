@@ -47,11 +47,12 @@ def assert_page_shows(at, trace, t: int) -> None:
     sub = proof.sub
     m = metrics(at)
     ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
-    assert m[f"{ell}(θ{sub(t)})"] == f"{trace.objective[t]:.4f}"
-    assert m[f"{ell}(θ{sub(t + 1)})"] == f"{trace.objective[t + 1]:.4f}"
+    assert m[f"{ell}(θ{sub(t)})"] == proof.fmt_metric(trace.objective[t])
+    assert m[f"{ell}(θ{sub(t + 1)})"] == proof.fmt_metric(trace.objective[t + 1])
     prior = " + log p" if proof.is_regularised(trace) else ""
-    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)}){prior}"] == f"{trace.q[t] + trace.log_prior[t + 1]:.4f}"
-    assert m[f"H(q{sub(t)})"] == f"{trace.entropy[t]:.4f}"
+    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)}){prior}"] == proof.fmt_metric(
+        trace.q[t] + trace.log_prior[t + 1])
+    assert m[f"H(q{sub(t)})"] == proof.fmt_metric(trace.entropy[t])
     text = latex_text(at)
     for value in (trace.objective[t], trace.objective[t + 1], trace.q[t] + trace.log_prior[t + 1]):
         assert proof.fmt(float(value)) in text
