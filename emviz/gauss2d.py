@@ -140,6 +140,30 @@ def freeze(fig: go.Figure) -> FrozenFigure:
     return out
 
 
+class _DisplayParams(Sequence):
+    """``trace.params`` mapped to display units on access (a run may hold 1,000 θ's; a
+    text needs two of them)."""
+
+    def __init__(self, params, scaling: Scaling):
+        self._params, self._scaling, self._done = params, scaling, {}
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __getitem__(self, t):
+        if isinstance(t, slice):
+            return [self[i] for i in range(*t.indices(len(self)))]
+        t = range(len(self))[t]  # negative indices, IndexError
+        if t not in self._done:
+            import emcore
+
+            p, sc = self._params[t], self._scaling
+            self._done[t] = emcore.GaussianParams(
+                np.asarray(p.weights), sc.means(np.asarray(p.means)),
+                sc.covariances(np.asarray(p.covariances)))
+        return self._done[t]
+
+
 class DisplayTrace:
     """Read-only view of a trace whose ``params`` are expressed in display units.
 
@@ -149,14 +173,8 @@ class DisplayTrace:
     """
 
     def __init__(self, trace, scaling: Scaling):
-        import emcore
-
         self._trace = trace
-        self.params = [
-            emcore.GaussianParams(np.asarray(p.weights), scaling.means(np.asarray(p.means)),
-                                  scaling.covariances(np.asarray(p.covariances)))
-            for p in trace.params
-        ]
+        self.params = _DisplayParams(trace.params, scaling)
 
     def __getattr__(self, name):
         return getattr(self._trace, name)

@@ -280,6 +280,10 @@ def test_display_trace_speaks_display_units(fit):
     A = np.diag(sc.scale)
     np.testing.assert_allclose(view.params[t].covariances[1], A @ trace.params[t].covariances[1] @ A)
     np.testing.assert_array_equal(view.params[t].weights, trace.params[t].weights)
+    assert len(view.params) == len(trace.params)
+    np.testing.assert_allclose(view.params[-1].means, sc.means(trace.params[-1].means))
+    with pytest.raises(IndexError):
+        view.params[len(trace.params)]
     assert view.log_likelihood is trace.log_likelihood and view.n_iter == trace.n_iter
     np.testing.assert_array_equal(view.responsibilities(2), trace.responsibilities(2))
     from emui import describe_half_step
