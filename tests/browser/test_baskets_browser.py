@@ -1,0 +1,122 @@
+"""Market baskets in a real browser: the heatmap and segment sizes render, an E-step
+recolours the households but leaves θ alone, the M-step moves θ and π to exactly one
+multinomial EM step (recomputed here with numpy), ◀/▶ step, the animation plays client-side.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.browser.conftest import assert_no_exception, plot_count, screenshot
+from tests.browser.pagecheck import (
+    assert_app_navigation,
+    click_key,
+    figure,
+    open_app_page,
+    open_tab,
+    play_animation,
+    press_step,
+    settle_for_screenshot,
+    step_label,
+)
+
+PATH = "baskets"
+# How the page names Complete Journey departments: title case, except these.
+FRIENDLY = {
+    "DRUG GM": "Drug & general merch.",
+    "MEAT-PCKGD": "Meat (packaged)",
+    "SEAFOOD-PCKGD": "Seafood (packaged)",
+    "MISCELLANEOUS": "Miscellaneous",
+}
+
+
+def _theta_pi(pg) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Category labels, θ (K, V) read from the profile heatmap, π (K,) from the size bars."""
+    fig = figure(pg, "bk_profile")
+    heat = [t for t in fig["traces"] if t["type"] == "heatmap"]
+    assert len(heat) == 1
+    h = heat[0]
+    theta = 10.0 ** np.asarray(h["z"], float).T  # rows = categories, colour = log10 θ
+    if h["y"] is not None and isinstance(h["y"][0], str):
+        labels = [str(v) for v in h["y"]]
+    else:  # numeric rows named by the axis' tick labels
+        ax = fig["axes"]["yaxis"]
+        names = dict(zip(ax["tickvals"], ax["ticktext"], strict=True))
+        rows = h["y"] if h["y"] is not None else list(range(len(h["z"])))
+        labels = [str(names[v]) for v in rows]
+    sizes = [t for t in figure(pg, "bk_sizes")["traces"] if t["type"] == "bar"]
+    pi = np.asarray(sizes[0]["y"], float)
+    return labels, theta, pi
+
+
+def _em_step(X, theta, pi, alpha):
+    """One EM iteration of a multinomial mixture with a Dirichlet(alpha) prior on each θ_k."""
+    logp = X @ np.log(theta).T + np.log(pi)        # (N, K), multinomial coefficient cancels
+    logp -= logp.max(axis=1, keepdims=True)
+    r = np.exp(logp)
+    r /= r.sum(axis=1, keepdims=True)
+    counts = r.T @ X + (alpha - 1.0)                # (K, V)
+    return counts / counts.sum(axis=1, keepdims=True), r.mean(axis=0), r
+
+
+def test_baskets_slider_buttons_animation(page, app_server):
+    import emdata
+
+    open_app_page(page, app_server, PATH, "bk_profile")
+    assert_no_exception(page)
+    assert_app_navigation(page)
+    assert plot_count(page) >= 3
+    assert step_label(page) == "θ₀ (start)"
+    ds = emdata.load_dataset("completejourney")
+    X = np.asarray(ds.X, float)
+
+    labels, theta0, pi0 = _theta_pi(page)
+    # The heatmap shows every department, as probabilities that sum to one per segment.
+    names = [FRIENDLY.get(n, n.title()) for n in ds.feature_names]
+    assert sorted(labels) == sorted(names)
+    cols = [names.index(lab) for lab in labels]
+    X = X[:, cols]  # the data's columns in the heatmap's row order
+    assert np.allclose(theta0.sum(axis=1), 1.0, atol=1e-9)
+    assert np.isclose(pi0.sum(), 1.0)
+    alpha = float(page.get_by_role("slider", name="Dirichlet prior α")
+                  .get_attribute("aria-valuetext"))
+
+    open_tab(page, "× segments")  # the households × segments responsibility heatmap
+    resp0 = figure(page, "bk_resp", min_traces=0)  # θ₀: no responsibilities yet
+
+    assert press_step(page) == "E-step 1"
+    _, theta1, pi1 = _theta_pi(page)
+    assert np.array_equal(theta1, theta0) and np.array_equal(pi1, pi0), "E-step moved θ or π"
+    resp1 = figure(page, "bk_resp")
+    assert resp1["traces"] != resp0["traces"], "E-step did not change the responsibilities"
+
+    assert press_step(page) == "M-step 1"
+    _, theta2, pi2 = _theta_pi(page)
+    assert figure(page, "bk_resp")["traces"] == resp1["traces"], "M-step changed the colours"
+    want_theta, want_pi, _ = _em_step(X, theta0, pi0, alpha)
+    assert np.allclose(theta2, want_theta, rtol=1e-6, atol=1e-12)
+    assert np.allclose(pi2, want_pi, rtol=1e-6)
+    assert np.abs(theta2 - theta0).max() > 1e-3, "the M-step barely moved θ"
+
+    click_key(page, "bk_next")
+    assert step_label(page) == "E-step 2"
+    click_key(page, "bk_prev")
+    assert step_label(page) == "M-step 1"
+    assert_no_exception(page)
+
+    open_tab(page, "Animation")
+    seen, reruns = play_animation(page, "bk_anim", seconds=2.0)
+    assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames in 2 s"
+    assert reruns == 0, "the animation asked the server to rerun the script"
+    assert_no_exception(page)
+
+
+def test_baskets_end_screenshot(page, app_server):
+    open_app_page(page, app_server, PATH, "bk_profile")
+    assert press_step(page, "End").startswith("M-step")
+    assert "M-step" in figure(page, "bk_profile")["title"]
+    lift = figure(page, "bk_lift")
+    assert any(t["type"] == "bar" for t in lift["traces"])
+    assert_no_exception(page)
+    settle_for_screenshot(page)
+    screenshot(page, "baskets")
