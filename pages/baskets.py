@@ -132,7 +132,7 @@ def main() -> None:
     settings = emui.fit_controls(KEY, family="multinomial", defaults=DEFAULTS[data_key],
                                  n_features=X.shape[1])
     st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
-                      use_container_width=True)
+                      width="stretch")
     st.sidebar.header("Display")
     value = st.sidebar.radio("Colour the heatmap by", ["prob", "lift"], key=_k("value"),
                              format_func={"prob": "probability θ (share of the basket)",
@@ -191,7 +191,7 @@ def main() -> None:
         st.markdown(f"**The segments at the end of the run** — what a marketing team would "
                     f"take away: who they are, how many {rows_word}, what they buy more of.")
         st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
-                     hide_index=True, use_container_width=True, key=_k("summary"))
+                     hide_index=True, width="stretch", key=_k("summary"))
         st.caption("Lift = the segment's share of its basket in a category ÷ that category's "
                    "share of all purchases. Only categories that make up at least "
                    f"{B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so a rare "
