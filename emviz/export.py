@@ -570,41 +570,56 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
     title = mfig.text(0.01, 0.965, "", ha="left", va="top", fontsize=14, fontweight="bold")
     colors = np.array([to_rgba(component_color(k))[:3] for k in range(K)])
 
+    # Blitting: draw the static parts (axes, ticks, histogram, legend) once, then per frame
+    # restore that background and draw only the artists that change.
+    dynamic = [*lines, mix_line, rug, title]
+    for a in dynamic:
+        a.set_animated(True)
+    canvas.draw()
+    background = canvas.copy_from_bbox(mfig.bbox)
+
     images = []
-    fills: list = []
     for s in steps:
         s = int(s)
-        for f in fills:
-            f.remove()
-        fills = []
+        canvas.restore_region(background)
         theta = trace.params[half_step_theta_index(s)]
         dens = weighted_densities(grid, theta)
+        extra = []
         for k in range(K):
             lines[k].set_data(grid, dens[:, k])
-            fills.append(ax.fill_between(grid, dens[:, k], color=(*colors[k], 0.12), linewidth=0))
+            extra.append(ax.fill_between(grid, dens[:, k], color=(*colors[k], 0.12), linewidth=0,
+                                         animated=True))
         mix_line.set_data(grid, dens.sum(axis=1))
         t = half_step_iteration(s)
         if t is None:
             rug.set_colors([to_rgba(NEUTRAL)] * len(idx))
-            fills.append(axb.text(0.5 * (grid[0] + grid[-1]), 0.5,
-                                  "no responsibilities yet", ha="center", va="center",
-                                  color=(0.4, 0.4, 0.4)))
+            extra.append(axb.text(0.5 * (grid[0] + grid[-1]), 0.5, "no responsibilities yet",
+                                  ha="center", va="center", color=(0.4, 0.4, 0.4), animated=True))
         else:
             R = np.asarray(trace.responsibilities(t))[idx]
             rug.set_colors(np.clip(blend_rgb(R) / 255.0, 0, 1))
             bd = weighted_densities(grid, trace.params[t])
             tot = bd.sum(axis=1, keepdims=True)
             bands = np.where(tot > 0, bd / np.where(tot > 0, tot, 1.0), 1.0 / K)
-            fills.extend(axb.stackplot(grid, bands.T, colors=[(*c, 0.55) for c in colors]))
+            polys = axb.stackplot(grid, bands.T, colors=[(*c, 0.55) for c in colors])
+            for poly in polys:
+                poly.set_animated(True)
+            extra.extend(polys)
         kind = half_step_kind(s)
         what = {"init": "starting guess θ₀",
                 "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
                 "M": f"θ{_sub(half_step_theta_index(s))} re-estimated"}[kind]
         ll = float(trace.half_step_loglik(s))
         title.set_text(f"{half_step_label(s)} — {what}    (ℓ = {ll:.2f})")
-        canvas.draw()
+        for a in extra:
+            a.axes.draw_artist(a)
+        for a in (*lines, mix_line, rug):
+            ax.draw_artist(a)
+        mfig.draw_artist(title)
         rgba = np.asarray(canvas.buffer_rgba())
         images.append(Image.fromarray(rgba[:, :, :3].copy()))
+        for a in extra:
+            a.remove()
     palette_src = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
     frames = [im.quantize(palette=palette_src, dither=Image.Dither.NONE) for im in images]
     buf = io.BytesIO()
