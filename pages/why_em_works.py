@@ -40,7 +40,7 @@ def _default_X(name: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(dataset.X, dtype=float)[:, column])
 
 
-def _default_settings(name: str, k: int, seed: int, reg: float, X: np.ndarray) -> FitSettings:
+def _default_settings(name: str, k: int, seed: int, reg: float) -> FitSettings:
     means = DEFAULT_DATA[name][2]
     if means is not None and k == 2:
         return FitSettings(n_components=2, init="custom", seed=seed, reg=reg, max_iter=40,
@@ -64,7 +64,7 @@ def default_fit_controls() -> tuple[np.ndarray, object, str]:
                             help="With reg > 0 EM maximises ℓ + log prior; the proof is the "
                                  "same for that objective.")
     X = _default_X(name)
-    settings = _default_settings(name, int(k), int(seed), float(reg), X)
+    settings = _default_settings(name, int(k), int(seed), float(reg))
     trace = emui.run_fit(X, settings, data_key=f"why_{name}")
     return X, trace, DEFAULT_DATA[name][0]
 
@@ -211,7 +211,9 @@ st.markdown(
     "covariances; log-probabilities for multinomials). The lower bound 𝓛(qₜ, θ) (dashed) "
     "never exceeds ℓ(θ) (solid): it touches it at θₜ and peaks at θₜ₊₁, which is exactly "
     "what the E-step and the M-step do. The lower panel shows the gap between them, the KL "
-    "divergence, which is zero at θₜ and never negative.")
+    "divergence, which is zero at θₜ and never negative."
+    + (" For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises." if step.hard
+       else ""))
 # Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
 draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
     f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "
@@ -226,8 +228,9 @@ log_scale = st.toggle("Logarithmic scale", key=f"{KEY}_log",
                       help="Late gains are tiny; a log axis shows them all.")
 st.plotly_chart(proof.gains_figure(trace, t, log_scale=log_scale), key=f"{KEY}_gains",
                 theme="streamlit")
-st.caption("Each bar is how much one EM iteration raised the "
-           + ("objective ℓ + log p(θ)" if step.regularised else "log-likelihood ℓ")
+what = ("classification log-likelihood ℓ_C" if step.hard
+        else "objective ℓ + log p(θ)" if step.regularised else "log-likelihood ℓ")
+st.caption(f"Each bar is how much one EM iteration raised the {what}"
            + "; the current iteration is orange. By the proof above, no bar can be negative "
              "(beyond floating-point rounding).")
 
