@@ -140,6 +140,9 @@ def test_cracker_and_basket_data_render():
     assert at.session_state["bk_n_components"] == 3
     labels = _chart(at, "bk_profile")["layout"]["yaxis"]["ticktext"]
     assert sorted(labels) == sorted(["Sunshine", "Keebler", "Nabisco", "Private label"])
+    at.slider(key="bk_n_components").set_value(1)  # one segment: nothing to separate
+    _run(at)
+    assert "everyone" in _chart(at, "bk_profile")["layout"]["xaxis"]["ticktext"][0]
     at.selectbox(key="bk_data").set_value("completejourney_baskets")
     _run(at)
     fig = _chart(at, "bk_profile")
