@@ -58,7 +58,7 @@ def default_fit_controls() -> tuple[np.ndarray, object, str]:
     k = box.slider("Number of components K", 2, 4, 2, key=f"{KEY}_k")
     seed = box.number_input("Seed", 0, 10_000, 0, step=1, key=f"{KEY}_seed",
                             help="Used when the start is not the fixed pair of means.")
-    reg = box.select_slider("Regularisation reg", (0.0, 1e-3, 1e-1, 1.0, 10.0), 0.0,
+    reg = box.select_slider("Regularisation reg", (0.0, 1e-3, 1e-2, 1e-1, 1.0), 0.0,
                             key=f"{KEY}_reg",
                             format_func=lambda v: "0 (off)" if v == 0 else f"{v:g}",
                             help="With reg > 0 EM maximises ℓ + log prior; the proof is the "
