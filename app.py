@@ -36,13 +36,37 @@ def available_pages() -> list[tuple[str, str, str, str]]:
     return [p for p in PAGES if (ROOT / p[0]).exists()]
 
 
+def _teaser() -> None:
+    """A fitted two-component mixture of the Ames prices: the picture the first page builds."""
+    import emdata
+    import emui
+    from emviz.gauss1d import mixture_figure, price_axis
+
+    try:
+        ds = emdata.load_dataset("ames")
+    except Exception:  # noqa: BLE001 - the home page must render even without the dataset
+        return
+    x = ds.X[:, 0]
+    # The 1-D page's default settings, so this fit is shared with that page through the cache.
+    settings = emui.FitSettings(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100,
+                                tol=1e-6)
+    trace = emui.run_fit(x, settings, "ames")
+    fig = mixture_figure(x, trace, trace.n_half_steps - 1, axis=price_axis(x), height=430,
+                         max_points=609, title="Ames prices: two hidden neighbourhoods")
+    st.plotly_chart(fig, key="home_teaser", theme="streamlit")
+    st.caption("Grey bars: the prices. Coloured curves: the two bell curves EM found, each "
+               "scaled by its weight π; dashed: their sum. Each tick below is a house, "
+               "coloured by how much each curve claims it; the bottom band shows those shares "
+               "for every price.")
+
+
 def home() -> None:
     """The Home page: what EM is about, one card per page, how to drive the step slider."""
     st.title("EM Explorer")
     st.markdown(
         "#### Watch the Expectation-Maximization algorithm find hidden groups, one half-step at a time"
     )
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns([1, 1], gap="large")
     with left:
         st.markdown(
             "A **latent variable** is something that shaped the data but was never recorded: "
@@ -63,26 +87,33 @@ def home() -> None:
             "page proves it with your fit's own numbers."
         )
     with right:
-        with st.container(border=True):
-            st.markdown("**How to use the step slider**")
-            st.markdown(
-                "Every fitting page records the whole run. The **Step** slider walks through it "
-                "in half-steps:\n\n"
-                "`θ₀ (start)` → `E-step 1` → `M-step 1` → `E-step 2` → …\n\n"
-                "- **◀ / ▶** move one half-step; drag the slider to jump.\n"
-                "- On an **E-step** the curves stay put and the colours (responsibilities) change.\n"
-                "- On an **M-step** the colours stay put and the curves move.\n"
-                "- **▶ Play** under an animated chart replays the run in the browser.\n"
-                "- The sidebar holds the fit settings: number of components K, the starting "
-                "guess (including your own), the seed, regularisation, iterations, tolerance."
-            )
+        _teaser()
+    with st.container(border=True):
+        st.markdown("**How to use the step slider**")
+        a, b = st.columns(2, gap="large")
+        a.markdown(
+            "Every fitting page records the whole run. The **Step** slider walks through it "
+            "in half-steps:\n\n"
+            "`θ₀ (start)` → `E-step 1` → `M-step 1` → `E-step 2` → …\n\n"
+            "- **◀ / ▶** move one half-step; drag the slider to jump."
+        )
+        b.markdown(
+            "- On an **E-step** the curves stay put and the colours (responsibilities) change.\n"
+            "- On an **M-step** the colours stay put and the curves move.\n"
+            "- **▶ Play** under an animated chart replays the run in the browser.\n"
+            "- The sidebar holds the fit settings: number of components K, the starting "
+            "guess (including your own), the seed, regularisation, iterations, tolerance."
+        )
     st.subheader("Pages")
     pages = available_pages()
-    cols = st.columns(min(3, max(1, len(pages))), gap="medium")
-    for i, (path, title, icon, summary) in enumerate(pages):
-        with cols[i % len(cols)], st.container(border=True, height="stretch"):
-            st.page_link(path, label=f"**{title}**", icon=icon)
-            st.markdown(summary)
+    per_row = 3
+    for start in range(0, len(pages), per_row):
+        cols = st.columns(per_row, gap="medium")
+        for col, (path, title, icon, summary) in zip(cols, pages[start:start + per_row],
+                                                     strict=False):
+            with col, st.container(border=True, height="stretch"):
+                st.page_link(path, label=f"**{title}**", icon=icon)
+                st.markdown(summary)
     missing = [p for p in PAGES if p not in pages]
     if missing:
         st.caption("Coming soon: " + ", ".join(p[1] for p in missing) + ".")
