@@ -73,7 +73,7 @@ def dataset_caption(dataset, n_shown: int | None = None) -> None:
 
 def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = None,
                  n_features: int = 1, hard_switch: bool = False,
-                 container=None) -> FitSettings:
+                 container=None, means_help: str | None = None) -> FitSettings:
     """Draw the fit controls in the sidebar and return the chosen :class:`FitSettings`.
 
     Parameters
@@ -94,6 +94,8 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
         Show the "hard EM" toggle (Gaussian only).
     container : Streamlit container, optional
         Where to draw (default: the sidebar).
+    means_help : str, optional
+        Tooltip of the own-starting-means box (e.g. to say which units it takes).
     """
     d = dict(FitSettings().__dict__)
     d.update(defaults or {})
@@ -118,8 +120,9 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
     if init == "custom":
         _init_state(k("means"), str(d.get("means_text", "")))
         text = box.text_input("Starting means", key=k("means"),
-                              help="One mean per component. 1-D: '5.1, 5.4'. "
-                                   "2-D: '2 60; 4.5 80' (coordinates by spaces, means by ';').")
+                              help=means_help or (
+                                  "One mean per component. 1-D: '5.1, 5.4'. "
+                                  "2-D: '2 60; 4.5 80' (coordinates by spaces, means by ';')."))
         try:
             custom_means = parse_means(text, K, n_features)
         except ValueError as err:

@@ -212,7 +212,17 @@ def main() -> None:
                       help="Starts one component on an isolated price with a tiny spread and no "
                            "regularisation, so you can watch it shrink until the fit breaks.",
                       use_container_width=True)
-    settings = emui.fit_controls(KEY, family="gaussian", defaults=DEFAULTS[data_key], n_features=1)
+    settings = emui.fit_controls(
+        KEY, family="gaussian", defaults=DEFAULTS[data_key], n_features=1,
+        means_help=("One starting price per component, in dollars (e.g. '130000, 260000') or "
+                    "as log10 of the price (e.g. '5.1, 5.4').") if is_price else None)
+    if is_price and settings.custom_means is not None and min(
+            m[0] for m in settings.custom_means) > 100:
+        # Prices typed in dollars: the fit works on log10(price).
+        from dataclasses import replace
+
+        settings = replace(settings, custom_means=tuple(
+            (float(np.log10(m[0])),) for m in settings.custom_means))
     collapse = (st.session_state.get("hp_collapse_means") is not None
                 and settings.init == "custom"
                 and st.session_state.get(_k("means")) == st.session_state.get("hp_collapse_means"))

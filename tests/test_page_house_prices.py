@@ -119,3 +119,17 @@ def test_other_datasets_and_restarts(key):
         app.select_slider(key="hp_reg").set_value(1e-4).run()
         assert not app.exception
         assert any("No known groups" in i.value or "no known groups" in i.value for i in app.info)
+
+
+def test_own_starting_prices_in_dollars_or_log10():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    app.selectbox(key="hp_init").set_value("custom").run()
+    app.text_input(key="hp_means").input("130000, 260000").run()
+    assert not app.exception and not app.error
+    start = app.session_state["em_fits"]["house_prices"]["trace"].params[0].means[:, 0]
+    np.testing.assert_allclose(start, np.log10([130000, 260000]))
+    app.text_input(key="hp_means").input("5.1, 5.4").run()
+    start = app.session_state["em_fits"]["house_prices"]["trace"].params[0].means[:, 0]
+    np.testing.assert_allclose(start, [5.1, 5.4])
+    app.text_input(key="hp_means").input("5.1").run()
+    assert "Found 1 starting means but K = 2" in app.error[0].value
