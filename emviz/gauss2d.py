@@ -327,6 +327,32 @@ def match_components(reference_means: np.ndarray, fitted_means: np.ndarray) -> n
     return order
 
 
+def confusion_table(labels: np.ndarray, resp: np.ndarray) -> tuple[list, np.ndarray]:
+    """Counts of points by most likely component and true label.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (N,)
+        True labels (any hashable values).
+    resp : ndarray, shape (N, K)
+
+    Returns
+    -------
+    classes : list
+        The distinct labels in order of first appearance.
+    table : ndarray of int, shape (K, len(classes))
+        ``table[k, c]`` = number of points of label ``classes[c]`` whose argmax is ``k``.
+    """
+    labels = np.asarray(labels)
+    assign = np.asarray(resp).argmax(axis=1)
+    classes = list(dict.fromkeys(labels.tolist()))
+    K = np.asarray(resp).shape[1]
+    table = np.zeros((K, len(classes)), dtype=int)
+    for ci, c in enumerate(classes):
+        table[:, ci] = np.bincount(assign[labels == c], minlength=K)
+    return classes, table
+
+
 def label_agreement(labels: np.ndarray, resp: np.ndarray) -> tuple[float, dict]:
     """Share of points whose hard assignment (argmax responsibility) agrees with the true
     label, after the best one-to-one pairing of components with labels.
@@ -336,16 +362,10 @@ def label_agreement(labels: np.ndarray, resp: np.ndarray) -> tuple[float, dict]:
     agreement : float in [0, 1]
     pairing : dict label -> component index (labels left unpaired when K < #labels)
     """
-    labels = np.asarray(labels)
-    assign = np.asarray(resp).argmax(axis=1)
-    classes = list(dict.fromkeys(labels.tolist()))
-    K = resp.shape[1]
-    table = np.zeros((len(classes), K))
-    for ci, c in enumerate(classes):
-        table[ci] = np.bincount(assign[labels == c], minlength=K)
-    rows, cols = linear_sum_assignment(-table)
-    agree = table[rows, cols].sum() / len(labels)
-    return float(agree), {classes[r]: int(c) for r, c in zip(rows, cols, strict=True)}
+    classes, table = confusion_table(labels, resp)
+    rows, cols = linear_sum_assignment(-table)  # rows: components, cols: labels
+    agree = table[rows, cols].sum() / len(np.asarray(labels))
+    return float(agree), {classes[c]: int(r) for r, c in zip(rows, cols, strict=True)}
 
 
 # ----------------------------------------------------------------------------------------
@@ -877,6 +897,7 @@ __all__ = [
     "MAX_POINTS",
     "Scaling",
     "blend_colors",
+    "confusion_table",
     "blobs_animation",
     "blobs_figure",
     "display_sample",

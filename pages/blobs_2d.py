@@ -106,7 +106,7 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
         st.info(
             "Old Faithful has no recorded truth: nobody labelled the eruptions. The two "
             "components EM finds are the geyser's well-known short and long eruptions — short "
-            "eruptions are followed by short waits, long ones by long waits."
+            "eruptions go with short waits, long eruptions with long waits."
         )
         return
     if s != last:
@@ -118,13 +118,9 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
     st.metric(f"Agreement with the true {labels_name}", f"{100 * agree:.1f}%",
               help="Share of points whose most likely component is the one paired with their "
                    "true group (components paired with groups in the best one-to-one way).")
-    assign = R.argmax(axis=1)
-    labels = np.asarray(ds.labels)
-    classes = list(dict.fromkeys(labels.tolist()))
+    classes, counts = g2.confusion_table(ds.labels, R)
     table = pd.DataFrame(
-        [[int(np.sum((assign == k) & (labels == c))) for c in classes]
-         for k in range(R.shape[1])],
-        columns=[str(c) for c in classes],
+        counts, columns=[str(c) for c in classes],
         index=[f"component {k + 1}" + "".join(f" → {c}" for c, kk in pairing.items() if kk == k)
                for k in range(R.shape[1])],
     )

@@ -164,3 +164,15 @@ def test_display_sample_and_note():
 def test_theta_index_follows_the_half_step_convention():
     # s=0 θ0; s=2t+1 (E-step t+1) shows θ_t; s=2t+2 (M-step t+1) shows θ_{t+1}
     assert [g.theta_index(s) for s in range(7)] == [0, 0, 1, 1, 2, 2, 3]
+
+
+def test_confusion_table_counts():
+    labels = np.array(["a", "b", "a", "c", "b", "a"])
+    resp = np.eye(2)[[0, 1, 1, 1, 1, 0]]
+    classes, table = g.confusion_table(labels, resp)
+    assert classes == ["a", "b", "c"]
+    expected = np.zeros((2, 3), dtype=int)
+    for lab, k in zip(labels, resp.argmax(axis=1), strict=True):
+        expected[k, classes.index(lab)] += 1
+    np.testing.assert_array_equal(table, expected)
+    assert table.sum() == len(labels)
