@@ -596,7 +596,8 @@ def _layout(title: str, feature_names, extent, height: int) -> dict:
         plot_bgcolor=_TRANSPARENT,
         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0,
                     font=dict(size=13)),
-        uirevision="blobs",
+        # keep the learner's zoom while stepping, reset it when the data (extent) changes
+        uirevision=f"blobs {extent}",
         xaxis=dict(title=dict(text=feature_names[0]), range=list(extent[0]), showgrid=True,
                    gridcolor=grid, zeroline=False),
         yaxis=dict(title=dict(text=feature_names[1]), range=list(extent[1]), showgrid=True,
