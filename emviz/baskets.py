@@ -585,7 +585,8 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
 
 
 def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "customers",
-                           block_of=None, title_suffix: str = "") -> go.Figure:
+                           block_of=None, title_suffix: str = "",
+                           short_labels: bool = False) -> go.Figure:
     """Customers × segments heatmap of responsibilities r_ik, one colour per segment.
 
     Parameters
@@ -602,6 +603,8 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         Final dominant segment of each displayed row; labels the blocks on the y-axis.
     title_suffix : str
         Appended to the title (e.g. the half-step label).
+    short_labels : bool
+        Label the columns "S1", "S2", … only (for a narrow column of the page).
     """
     k_count = len(names)
     n = 0 if resp is None else int(resp.shape[0])
@@ -622,8 +625,9 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         annotations.append(dict(text="No responsibilities yet: the first E-step computes them.",
                                 showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                                 font=dict(size=16, color=NEUTRAL)))
+    ticks = [nm.split(" · ")[0] if short_labels else nm.replace(" · ", "<br>") for nm in names]
     xaxis = dict(side="top", tickvals=list(range(k_count)), tickangle=0,
-                 ticktext=[_colored(nm.replace(" · ", "<br>"), k) for k, nm in enumerate(names)],
+                 ticktext=[_colored(t, k) for k, t in enumerate(ticks)],
                  range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False)
     yaxis = dict(title=dict(text=f"{rows_label} (sorted by final segment)"),
                  range=[max(n, 1) - 0.5, -0.5], showgrid=False, zeroline=False,
@@ -638,11 +642,11 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
                 texts.append(f"{names[k].split(' · ')[0]}: {where.size}")
         yaxis.update(tickvals=ticks, ticktext=texts, showticklabels=True)
     shown = f"showing {n:,} of {n_total:,} {rows_label}" if n < n_total else f"all {n:,} {rows_label}"
-    layout = _layout(f"Responsibilities p(segment | {row_word}) · {shown}{title_suffix}",
-                     height=540, xaxis=xaxis, yaxis=yaxis)
+    layout = _layout(f"Responsibilities p(segment | {row_word})<br><sup>{shown}{title_suffix}"
+                     "</sup>", height=540, xaxis=xaxis, yaxis=yaxis)
     if annotations:
         layout["annotations"] = annotations
-    layout["margin"] = dict(l=10, r=10, t=100, b=10)
+    layout["margin"] = dict(l=10, r=10, t=110, b=10)
     return _figure(data=data, layout=layout)
 
 

@@ -167,17 +167,29 @@ def main() -> None:
     if len(order) < X.shape[1]:
         st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
                    "highest-lift favourites, then the biggest categories overall.")
+    rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
+    resp = None if hs.resp is None else np.asarray(hs.resp)[rows]
+    fig_resp = B.responsibility_heatmap(resp, names, n_total=X.shape[0], rows_label=rows_word,
+                                        block_of=block, title_suffix=f" · {hs.label}",
+                                        short_labels=True)
     left, right = st.columns([1, 1], gap="medium")
     with left:
         emui.what_changed(trace, s)
         st.markdown(B.describe_profile_change(trace, s, labels, names))
-    with right:
         st.plotly_chart(fig_sizes, key=_k("sizes"), theme="streamlit")
+    with right:
+        st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
+        n_rows = len(rows)
+        sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
+                      if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
+        st.caption(f"Each row is one of {sample_txt} (the fit uses all of them), sorted by the "
+                   "segment they end up in and, within it, by how sure the fit is. An E-step "
+                   "changes this picture; an M-step changes the baskets above and the sizes.")
     emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
 
-    tab_names = ["🏷️ Top categories by lift", f"👥 {rows_word.capitalize()} × segments",
-                 "🔢 How many segments?", "▶ Animation", "🎲 Restarts"]
+    tab_names = ["🏷️ Top categories by lift", "🔢 How many segments?", "▶ Animation",
+                 "🎲 Restarts"]
     if ds.true_params is not None:
         tab_names.append("🎯 Truth vs fit")
     tab_names.append("⬇ Downloads")
@@ -197,31 +209,17 @@ def main() -> None:
                    f"{B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so a rare "
                    "category bought by a handful of customers cannot top the list.")
 
-    rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
-    resp = None if hs.resp is None else np.asarray(hs.resp)[rows]
-    fig_resp = B.responsibility_heatmap(resp, names, n_total=X.shape[0], rows_label=rows_word,
-                                        block_of=block, title_suffix=f" · {hs.label}")
     with tabs[tab_names[1]]:
-        st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
-        n_rows = len(rows)
-        sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
-                      if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
-        st.caption(f"Each row is one of {sample_txt} (the fit uses all of them), sorted by the "
-                   "segment they end up in and, within it, by how sure the fit is. A strong "
-                   "colour means that segment takes responsibility for the row; an E-step "
-                   "changes this picture, an M-step leaves it as it is.")
-
-    with tabs[tab_names[2]]:
         selection_tab(data_key, X, settings)
 
-    with tabs[tab_names[3]]:
+    with tabs[tab_names[2]]:
         st.caption("Plays in your browser: one frame per half-step (long runs are subsampled "
                    f"to {B.MAX_FRAMES} frames). Press ▶ Play, or drag the animation's own slider.")
         st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace, labels,
                                    share, order, names),
                         key=_k("anim"), theme="streamlit")
 
-    with tabs[tab_names[4]]:
+    with tabs[tab_names[3]]:
         if settings.n_restarts > 1:
             traces = emui.run_restarts(X, settings, data_key, family="multinomial")
             emui.restarts_chart(traces, key=_k("restarts"))
