@@ -275,8 +275,9 @@ def test_safe_csv_from_array_and_index():
 
 def test_fast_path_for_big_files_matches_the_line_by_line_parser(monkeypatch):
     rng = np.random.default_rng(7)
-    X = rng.normal(size=(60_000, 3)) * [1, 1e3, 1e-3]
+    X = rng.normal(size=(3_000, 3)) * [1, 1e3, 1e-3]
     text = "a;b;c\n" + "\n".join(";".join(f"{v:.6g}" for v in row) for row in X) + "\n"
+    monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 10_000)  # "big" for this test
     assert len(text) > csvparse.FAST_PATH_CHARS
     fast = emdata.parse_csv(text.encode())
     monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 10**12)
@@ -286,15 +287,15 @@ def test_fast_path_for_big_files_matches_the_line_by_line_parser(monkeypatch):
         np.testing.assert_array_equal(fast.numeric[c], slow.numeric[c])
     np.testing.assert_array_equal(fast.line_numbers, slow.line_numbers)
     # a ragged line sends a big file down the counting path: still counted, not lost
-    monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 1_000_000)
+    monkeypatch.setattr(csvparse, "FAST_PATH_CHARS", 10_000)
     lines = text.splitlines()
     lines[500] += ";9"
     t = emdata.parse_csv(("\n".join(lines) + "\n").encode())
-    assert t.n_rows == 59_999
+    assert t.n_rows == 2_999
     assert "Left out 1 row(s) that do not have 3 fields like the first row (line 501)." in t.notes[0]
 
 
-def test_wide_gaussian_tables_are_capped_and_sampled_by_cells():
+def test_wide_gaussian_tables_are_capped_and_sampled_by_cells(monkeypatch):
     rng = np.random.default_rng(2)
     header = ",".join(f"c{j}" for j in range(25))
     body = "\n".join(",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(40, 25)))
@@ -307,11 +308,15 @@ def test_wide_gaussian_tables_are_capped_and_sampled_by_cells():
         "25 columns are chosen; a Gaussian mixture here fits at most 20 at once. "
         "Pick the columns that matter most."
     )
+    import importlib
+
+    module = importlib.import_module("emdata.prepare")  # (emdata.prepare is also a function)
+    monkeypatch.setattr(module, "MAX_GAUSS_CELLS", 400)  # the real one is 400,000
     wide = emdata.parse_csv(("a,b,c,d\n" + "\n".join(
-        ",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(120_000, 4))) + "\n").encode())
+        ",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(120, 4))) + "\n").encode())
     prep = emdata.gaussian_matrix(wide, wide.columns)
-    assert prep.X.shape == (emdata.MAX_GAUSS_CELLS // 4, 4)
-    assert any("a random sample of 100,000 rows (seed 0)" in n for n in prep.notes)
+    assert prep.X.shape == (100, 4)
+    assert any("a random sample of 100 rows (seed 0)" in n for n in prep.notes)
 
 
 @given(
