@@ -445,14 +445,26 @@ def _parse(data: bytes, filename: str, header: bool | None, max_bytes: int | Non
     if not text.strip():
         raise DataError(MSG_EMPTY)
 
-    delimiter = _sniff_delimiter(text)
+    offset = 0  # lines removed from the top (for line numbers in messages)
+    first, _, rest = text.partition("\n")
+    hint = re.fullmatch(r'\s*"?sep=(.)"?\s*', first)
+    if hint:  # Excel's "sep=;" first line names the separator
+        delimiter, text, offset = hint.group(1), rest, 1
+        notes.append(
+            f"The first line ('{first.strip()}', a hint Excel writes) names the separator; it "
+            "was used and the line skipped."
+        )
+        if not text.strip():
+            raise DataError(MSG_EMPTY)
+    else:
+        delimiter = _sniff_delimiter(text)
     fast = _fast_frame(text, delimiter) if len(text) > FAST_PATH_CHARS else None
     if fast is not None:
         rows = fast.iloc[:1001].astype(object).to_numpy().tolist()  # header detection only
-        line_no = np.arange(1, len(fast) + 1)
+        line_no = np.arange(1, len(fast) + 1) + offset
     else:
         rows = _rows(text, delimiter)
-        line_no = np.arange(1, len(rows) + 1)  # csv rows ~ file lines (multi-line cells aside)
+        line_no = np.arange(1, len(rows) + 1) + offset  # ~ file lines (multi-line cells aside)
         # blank lines carry nothing; a line of bare delimiters (",,") is kept as a row of
         # missing values, so that it is counted when it is left out later
         lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))

@@ -30,6 +30,7 @@ CATALOGUE = {
     "fewer_distinct_than_k.csv": ("error", "The data have only 2 distinct point(s), fewer than the K = 3 components asked for. Choose K ≤ 2, or upload more varied data."),
     "constant_column.csv": ("error", "Column 'y' has the same value (5) in every usable row, so it cannot tell groups apart and its variance is zero. Pick another column."),
     "text_in_numeric.csv": ("note", "Left out 1 of 31 rows: 1 with text in a numeric column (line 14: 'abc'). " + _KEEP.format("30 rows")),
+    "excel_sep_line.csv": ("note", "The first line ('sep=;', a hint Excel writes) names the separator; it was used and the line skipped."),
     "semicolon_text_in_numbers.csv": ("note", "Left out 1 of 5 rows: 1 with text in a numeric column (line 4: 'n/a?'). " + _KEEP.format("4 rows")),
     "thousands_separators.csv": ("note", "Column 'price' uses commas as thousands separators ('185,029' was read as 185029); if the commas are decimal marks instead, use a semicolon-separated file."),
     "thousands_in_quotes.csv": ("note", "Column 'price' uses commas as thousands separators ('1,200' was read as 1200); if the commas are decimal marks instead, use a semicolon-separated file."),
