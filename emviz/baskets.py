@@ -5,7 +5,8 @@ Each segment k of shoppers has a share π_k of the households and a "typical bas
 falls in category v. The figures below show θ and π at any half-step of a fitted
 :class:`emcore.Trace`, the categories that make each segment special (lift over the
 overall basket), the responsibilities of a sample of households, BIC/ICL over K, and,
-for synthetic data, the true parameters against the fitted ones.
+for synthetic data, the true parameters against the fitted ones; a client-side animation of
+the run and a matplotlib GIF of it for slides (:func:`profile_gif`).
 
 Everything here is a pure function of arrays and traces: no Streamlit, no fitting. The only
 arithmetic is on fitted parameters (shares, lifts, a matching of components) and is tested
