@@ -339,13 +339,13 @@ def confusion_table(labels: np.ndarray, resp: np.ndarray) -> tuple[list, np.ndar
     Returns
     -------
     classes : list
-        The distinct labels in order of first appearance.
+        The distinct labels, sorted.
     table : ndarray of int, shape (K, len(classes))
         ``table[k, c]`` = number of points of label ``classes[c]`` whose argmax is ``k``.
     """
     labels = np.asarray(labels)
     assign = np.asarray(resp).argmax(axis=1)
-    classes = list(dict.fromkeys(labels.tolist()))
+    classes = sorted(set(labels.tolist()))
     K = np.asarray(resp).shape[1]
     table = np.zeros((K, len(classes)), dtype=int)
     for ci, c in enumerate(classes):

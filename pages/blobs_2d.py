@@ -119,9 +119,12 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
               help="Share of points whose most likely component is the one paired with their "
                    "true group (components paired with groups in the best one-to-one way).")
     classes, counts = g2.confusion_table(ds.labels, R)
+    numeric = all(isinstance(c, (int, np.integer)) for c in classes)
+    name = (lambda c: f"true {int(c) + 1}") if numeric else str  # noqa: E731
     table = pd.DataFrame(
-        counts, columns=[str(c) for c in classes],
-        index=[f"component {k + 1}" + "".join(f" → {c}" for c, kk in pairing.items() if kk == k)
+        counts, columns=[name(c) for c in classes],
+        index=[f"component {k + 1}" + "".join(f" → {name(c)}" for c, kk in pairing.items()
+                                               if kk == k)
                for k in range(R.shape[1])],
     )
     st.caption(f"Points by most likely component (rows) and true {labels_name} (columns).")
@@ -265,7 +268,7 @@ def main() -> None:
             st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
                     "the fits that different seeds reach.")
     with tabs[2]:
-        _truth_tab(ds, X, trace, s, sc, (ds.label_name or "group").lower())
+        _truth_tab(ds, X, trace, s, sc, (ds.label_name or "group").lower().removeprefix("true "))
     with tabs[3]:
         if std:
             st.caption("The trace's parameters are in standardised units (see “Standardising” "
