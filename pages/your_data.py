@@ -75,6 +75,21 @@ def read_upload(uploaded, header: bool | None):
     return digest, result
 
 
+def _session_cached(name: str, key, compute):
+    """Keep the last result (or DataError) of ``compute`` in this session, keyed by ``key``,
+    so that moving the step slider does not redo the data preparation."""
+    last = st.session_state.get(name)
+    if last is None or last[0] != key:
+        try:
+            last = (key, compute())
+        except emdata.DataError as err:
+            last = (key, err)
+        st.session_state[name] = last
+    if isinstance(last[1], emdata.DataError):
+        raise last[1]
+    return last[1]
+
+
 def project(params, dims):
     """The marginal of a Gaussian mixture on two coordinates (same weights, sliced means and
     covariances) — what the 2-D figure draws when the fit uses more than two columns."""
@@ -229,13 +244,15 @@ def main() -> None:
         st.warning(md_escape(note), icon="⚠️")
 
     try:
-        proposal = emdata.propose_model(table)
+        proposal = _session_cached("yd_proposal", st.session_state["yd_digest"],
+                                   lambda: emdata.propose_model(table))
     except emdata.DataError as err:
         show_error(str(err))
         return
     model, chosen = choose_columns(table, proposal)
     try:
-        prep = emdata.prepare(table, model, **chosen)
+        prep = _session_cached("yd_prep", (st.session_state["yd_digest"], model, repr(chosen)),
+                               lambda: emdata.prepare(table, model, **chosen))
     except emdata.DataError as err:
         show_error(str(err))
         return
