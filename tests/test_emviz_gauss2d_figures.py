@@ -314,3 +314,16 @@ def test_standardising_shifts_loglik_by_the_jacobian_old_faithful():
                                rtol=1e-5)
     np.testing.assert_allclose(sc.covariances(tz.params[-1].covariances)[order],
                                tr.params[-1].covariances, rtol=1e-4)
+
+
+def test_figures_redraw_for_slides(fit):
+    """The page offers PNG/SVG/GIF of these figures via emviz.export (matplotlib redraw)."""
+    from emviz import export
+
+    X, sc, trace = fit
+    fig = g.blobs_figure(X, trace, 3, scaling=sc, title="E-step 2")
+    assert export.figure_png(fig, scale=0.5).startswith(b"\x89PNG")
+    assert b"<svg" in export.figure_svg(fig)[:500]
+    gif = export.run_gif(lambda j: g.blobs_figure(X, trace, j, scaling=sc), [0, 1], width_px=300,
+                         dpi=40)
+    assert gif.startswith(b"GIF89a")
