@@ -414,11 +414,21 @@ def _profile_trace(probs, share, feature_names, names, order, value, zrange, **e
     )
 
 
-def _profile_axes(names, labels) -> tuple[dict, dict]:
+def _two_lines(name: str, max_chars: int | None = None) -> str:
+    """ "S1 · Produce" -> "S1<br>Produce" (the second line shortened to ``max_chars``)."""
+    head, _, tail = name.partition(" · ")
+    if not tail:
+        return head
+    if max_chars is not None and len(tail) > max_chars:
+        tail = tail[: max_chars - 1].rstrip() + "…"
+    return f"{head}<br>{tail}"
+
+
+def _profile_axes(names, labels, max_chars: int | None = None) -> tuple[dict, dict]:
     """x axis (segments, on top, in their colours) and y axis (categories, first on top)."""
     k_count, n_rows = len(names), len(labels)
     xaxis = dict(side="top", tickvals=list(range(k_count)), tickangle=0,
-                 ticktext=[_colored(n.replace(" · ", "<br>"), k) for k, n in enumerate(names)],
+                 ticktext=[_colored(_two_lines(n, max_chars), k) for k, n in enumerate(names)],
                  range=[-0.5, k_count - 0.5], showgrid=False, zeroline=False)
     yaxis = dict(title=dict(text="category"), tickvals=list(range(n_rows)), ticktext=list(labels),
                  range=[n_rows - 0.5, -0.5], showgrid=False, zeroline=False)
@@ -784,7 +794,9 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         bars["text"] = [f"{v:.0%}" for v in np.asarray(params.weights, dtype=float)]
         return [heat, bars]
 
-    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order])
+    # narrower than the page's heatmap: shorten long segment names (hover shows them whole)
+    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order],
+                                 max_chars=max(6, 44 // max(k_count, 1)))
     xaxis["domain"] = [0.0, 0.6]
     layout = _layout(
         title.format(note=note, label=labels[0]), height=max(460, 190 + 24 * len(order)),

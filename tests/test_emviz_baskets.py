@@ -292,6 +292,10 @@ def test_run_animation_frames_follow_the_run(small_fit):
         np.testing.assert_allclose(np.asarray(fr.data[1].y), theta.weights)
     layout = fig_json(fig)["layout"]
     assert [b["label"] for b in layout["updatemenus"][0]["buttons"]] == ["▶ Play", "❚❚ Pause"]
+    long = B.run_animation(trace, names, share, max_frames=3,
+                           names=["S1 · A very long segment name", "S2 · b", "S3 · c"])
+    ticks = long.layout.xaxis.ticktext
+    assert ">S1<br>A very long…<" in ticks[0] and ">S2<br>b<" in ticks[1]
     assert len(fig.to_json()) < 5_000_000
 
 
