@@ -1,7 +1,20 @@
 """emcore: the EM algorithm for Gaussian and multinomial mixtures, with a full iteration trace.
 
-numpy + scipy only. See ``docs/CONTRACTS.md`` for the public names and ``Trace`` for the
-meaning of every recorded quantity.
+numpy + scipy only (``threadpoolctl``, if installed, keeps BLAS single-threaded during a fit).
+See ``docs/CONTRACTS.md`` for the public names and ``Trace`` for the meaning of every recorded
+quantity.
+
+Layout
+------
+``em.py``           the generic loop (written once) and ``Trace``; one chunked pass per
+                    iteration gives ℓ(θ_t), H(q_t), Q(θ_t | θ_{t−1}) and the weighted
+                    sufficient statistics, with a single (K, N) responsibility buffer
+``gaussian.py``     Gaussian family: Cholesky log-densities, exact ridge-prior M-step for
+                    full / diag / spherical / tied, collapse detection
+``multinomial.py``  multinomial family with a Dirichlet(alpha) prior, dense or sparse counts
+``api.py``          functions of θ and X (densities, E-step, Q, H, log prior, bound curve)
+``selection.py``    parameter counts, BIC / AIC / ICL, restarts, K = 1…K_max
+``sampling.py``     sampling, ``params_from_means`` and synthetic data with true parameters
 """
 
 from .api import (
