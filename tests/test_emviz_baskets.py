@@ -295,7 +295,7 @@ def test_run_animation_frames_follow_the_run(small_fit):
     long = B.run_animation(trace, names, share, max_frames=3,
                            names=["S1 · A very long segment name", "S2 · b", "S3 · c"])
     ticks = long.layout.xaxis.ticktext
-    assert ">S1<br>A very long…<" in ticks[0] and ">S2<br>b<" in ticks[1]
+    assert ">S1<br>A very long s…<" in ticks[0] and ">S2<br>b<" in ticks[1]  # 44 // K chars
     assert len(fig.to_json()) < 5_000_000
 
 
