@@ -44,9 +44,9 @@ def step_slider(trace, key: str, start: str = "init"):
     s = st.session_state[state_key]
     c_prev, c_slider, c_next = st.columns([1, 12, 1], vertical_alignment="bottom")
     c_prev.button("◀", key=f"{key}_prev", on_click=_shift, args=(state_key, -1, n),
-                  disabled=s <= 0, help="Previous half-step", use_container_width=True)
+                  disabled=s <= 0, help="Previous half-step", width="stretch")
     c_next.button("▶", key=f"{key}_next", on_click=_shift, args=(state_key, 1, n),
-                  disabled=s >= n - 1, help="Next half-step", use_container_width=True)
+                  disabled=s >= n - 1, help="Next half-step", width="stretch")
     with c_slider:
         if n > 1:
             s = st.select_slider("Step", options=list(range(n)), format_func=half_step_label,

@@ -211,7 +211,7 @@ def main() -> None:
                       key=_k("collapse"), on_click=_apply_collapse, args=(data_key, x),
                       help="Starts one component on an isolated price with a tiny spread and no "
                            "regularisation, so you can watch it shrink until the fit breaks.",
-                      use_container_width=True)
+                      width="stretch")
     settings = emui.fit_controls(
         KEY, family="gaussian", defaults=DEFAULTS[data_key], n_features=1,
         means_help=("One starting price per component, in dollars (e.g. '130000, 260000') or "
@@ -232,17 +232,16 @@ def main() -> None:
         settings = replace(settings, custom_sds=(float(st.session_state.get("hp_collapse_sd", 1e-3)),
                                                  float(np.std(x))))
     st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
-                      use_container_width=True)
+                      width="stretch")
 
     emui.page_header(
-        "🏠 House prices: two neighbourhoods in one histogram",
+        "🏠 House prices",
         "Sale prices from two neighbourhoods are pooled into one list and the neighbourhood "
         "is hidden. A mixture of two bell curves (on the log-price scale) tries to recover "
         "them: the **E-step** colours every house by how likely each curve is to have "
         "produced it, the **M-step** refits each curve to the houses, weighted by those "
         "colours. Step through it, then reveal the true neighbourhoods.")
     n_shown = min(len(x), 2000)
-    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
 
     trace = emui.run_fit(x, settings, data_key)
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
@@ -269,6 +268,7 @@ def main() -> None:
     fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params)
     st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
+    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
     left, right = st.columns([1, 1], gap="medium")
     with left:
         emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
