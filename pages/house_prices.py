@@ -201,14 +201,24 @@ def main() -> None:
         st.session_state[_k("data")] = "ames"
     data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
                                     key=_k("data"), on_change=_on_data_change)
-    ds = emdata.load_dataset(data_key)
+    if data_key == "synthetic_1d":
+        n_syn = int(st.sidebar.number_input(
+            "Points to generate", min_value=100, max_value=5000, value=600, step=100,
+            key=_k("syn_n"), help="Drawn from three Gaussians with known parameters."))
+        seed_syn = int(st.sidebar.number_input("Generator seed", min_value=0, max_value=10_000,
+                                               value=1, step=1, key=_k("syn_seed")))
+        ds = emdata.load_dataset("synthetic_1d", n=n_syn, seed=seed_syn)
+        data_id = f"synthetic_1d-n{n_syn}-s{seed_syn}"
+    else:
+        ds = emdata.load_dataset(data_key)
+        data_id = data_key
     x = np.asarray(ds.X, dtype=float)[:, 0]
     is_price = ds.display_transform == "log10(price)"
     axis_fmt = price_axis(x, "CA$" if ds.extra.get("price_unit") == "CAD" else "$") if is_price \
         else AxisFormat(title=ds.feature_names[0])
 
     st.sidebar.button("Collapse preset: reg 0, one component on a single price",
-                      key=_k("collapse"), on_click=_apply_collapse, args=(data_key, x),
+                      key=_k("collapse"), on_click=_apply_collapse, args=(data_id, x),
                       help="Starts one component on an isolated price with a tiny spread and no "
                            "regularisation, so you can watch it shrink until the fit breaks.",
                       width="stretch")
@@ -243,7 +253,7 @@ def main() -> None:
         "colours. Step through it, then reveal the true neighbourhoods.")
     n_shown = min(len(x), 2000)
 
-    trace = emui.run_fit(x, settings, data_key)
+    trace = emui.run_fit(x, settings, data_id)
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     hs = emui.step_slider(trace, KEY)
@@ -287,11 +297,11 @@ def main() -> None:
     with tabs[2]:
         st.caption("Plays in your browser: one frame per half-step (long runs are subsampled), "
                    "up to 600 points in the rug.")
-        st.plotly_chart(_animation(data_key, settings.cache_key(), x, trace, axis_fmt),
+        st.plotly_chart(_animation(data_id, settings.cache_key(), x, trace, axis_fmt),
                         key=_k("anim"), theme="streamlit")
     with tabs[3]:
         if settings.n_restarts > 1:
-            traces = emui.run_restarts(x, settings, data_key)
+            traces = emui.run_restarts(x, settings, data_id)
             emui.restarts_chart(traces, key=_k("restarts"))
             cols = st.columns(len(traces))
             for i, (col, tr) in enumerate(zip(cols, traces, strict=True)):
