@@ -113,22 +113,30 @@ def _reset_to(data_key: str) -> None:
 
 def _on_data_change() -> None:
     _reset_to(st.session_state[_k("data")])
-    st.session_state.pop(_k("house"), None)
+    st.session_state.pop(_k("house_rank"), None)
+
+
+def chosen_house(x, trace) -> int:
+    """Index of the learner's house: the slider's price rank, or by default the house the
+    final fit is unsure about (its largest responsibility near 0.6) — the interesting case."""
+    order = np.argsort(x, kind="stable")
+    key = _k("house_rank")
+    if key not in st.session_state or not 1 <= int(st.session_state[key]) <= len(x):
+        final_r = np.asarray(trace.responsibilities(trace.n_iter))
+        i0 = int(np.argmin(np.abs(final_r.max(axis=1) - 1 / final_r.shape[1] - 0.1)))
+        st.session_state[key] = int(np.flatnonzero(order == i0)[0]) + 1
+    return int(order[int(st.session_state[key]) - 1])
 
 
 def house_panel(x, ds, trace, s, axis_fmt) -> None:
     """One house, chosen by the learner, with the E- and M-step formulas filled in."""
     n = len(x)
-    order = np.argsort(x, kind="stable")
-    final_r = np.asarray(trace.responsibilities(trace.n_iter))
-    if _k("house") not in st.session_state or st.session_state[_k("house")] not in range(n):
-        # Default: the house the final fit is least sure about — the interesting case.
-        st.session_state[_k("house")] = int(np.argmin(np.abs(final_r.max(axis=1) - 1 / final_r.shape[1] - 0.1)))
     label = "house" if ds.display_transform == "log10(price)" else "point"
-    i = st.select_slider(
-        f"Choose a {label} (sorted by {'price' if label == 'house' else 'value'})",
-        options=[int(j) for j in order], key=_k("house"),
-        format_func=lambda j: f"#{j + 1} · {_price(x[j], ds)}")
+    i = chosen_house(x, trace)
+    st.slider(f"Choose a {label} by its rank, from the cheapest (1) to the dearest ({n})"
+              if label == "house" else f"Choose a point by its rank, smallest (1) to largest ({n})",
+              min_value=1, max_value=n, key=_k("house_rank"))
+    i = chosen_house(x, trace)
     t = half_step_iteration(s)
     t = 0 if t is None else min(t, trace.n_iter - 1)
     if trace.n_iter == 0:
@@ -274,7 +282,7 @@ def main() -> None:
         st.info("Same start as the collapse preset, but with regularisation on: the spike "
                 "cannot shrink below σ² ≈ reg/N_k, so it stays a proper component.", icon="🛟")
 
-    highlight = st.session_state.get(_k("house"))
+    highlight = chosen_house(x, trace)
     fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params)
     st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")

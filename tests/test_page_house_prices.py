@@ -75,7 +75,7 @@ def test_truth_reveal_at_the_end(at):
 def test_house_choice_shows_its_numbers(at):
     x = emdata.load_dataset("ames").X[:, 0]
     i = int(np.argmax(x))
-    at.select_slider(key="hp_house").set_value(i).run()
+    at.slider(key="hp_house_rank").set_value(len(x)).run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert f"log₁₀(${10 ** x[i]:,.0f})" in text
