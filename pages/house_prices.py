@@ -27,6 +27,25 @@ DATASETS = {
     "windsor": "Windsor, Canada — 546 houses (real)",
     "synthetic_1d": "Synthetic — three known Gaussians",
 }
+INTROS = {
+    "ames": (
+        "Sale prices from two neighbourhoods are pooled into one list and the neighbourhood "
+        "is hidden. A mixture of two bell curves (on the log-price scale) tries to recover "
+        "them: the **E-step** colours every house by how likely each curve is to have "
+        "produced it, the **M-step** refits each curve to the houses, weighted by those "
+        "colours. Step through it, then reveal the true neighbourhoods."),
+    "windsor": (
+        "All house sales of one Canadian city in 1987, with no groups recorded at all. Does a "
+        "mixture of bell curves (on the log-price scale) still find cheaper and dearer "
+        "sub-markets? The **E-step** colours every house by how likely each curve is to have "
+        "produced it, the **M-step** refits each curve to the houses, weighted by those "
+        "colours. There is no truth to reveal here: try K = 1, 2, 3 and compare ℓ."),
+    "synthetic_1d": (
+        "Points drawn from three bell curves whose parameters we know (dotted: the true "
+        "mixture). The **E-step** colours every point by how likely each fitted curve is to "
+        "have produced it, the **M-step** refits each curve to the points, weighted by those "
+        "colours. At the end, compare the fit with the truth."),
+}
 DEFAULTS = {
     "ames": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
     "windsor": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
@@ -252,13 +271,7 @@ def main() -> None:
     st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
                       width="stretch")
 
-    emui.page_header(
-        "🏠 House prices",
-        "Sale prices from two neighbourhoods are pooled into one list and the neighbourhood "
-        "is hidden. A mixture of two bell curves (on the log-price scale) tries to recover "
-        "them: the **E-step** colours every house by how likely each curve is to have "
-        "produced it, the **M-step** refits each curve to the houses, weighted by those "
-        "colours. Step through it, then reveal the true neighbourhoods.")
+    emui.page_header("🏠 House prices", INTROS[data_key])
     n_shown = min(len(x), 2000)
 
     trace = emui.run_fit(x, settings, data_id)
