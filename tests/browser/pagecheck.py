@@ -143,17 +143,15 @@ def rerun_count(pg) -> int:
     return int(pg.evaluate("() => window.__reruns"))
 
 
-def _signature(fig: dict) -> str:
-    """A short fingerprint of what a figure currently draws."""
-    parts = []
-    for t in fig["traces"]:
-        for field in ("x", "y", "z", "color"):
-            v = t.get(field)
-            if isinstance(v, list):
-                parts.append(repr(v[:40]))
-            elif v is not None:
-                parts.append(repr(v))
-    return "|".join(parts)
+# A short fingerprint of what a chart draws now: the first values of every trace's data.
+_JS_SIGNATURE = """(sel) => {
+  const gd = document.querySelector(sel + ' .js-plotly-plot');
+  if (!gd || !gd._fullData) return '';
+  const head = v => (v && v.length !== undefined && typeof v !== 'string')
+                    ? JSON.stringify(Array.from(v).slice(0, 40)) : JSON.stringify(v);
+  return gd._fullData.map(t => [t.x, t.y, t.z, t.marker && t.marker.color]
+                                 .map(head).join(';')).join('|');
+}"""
 
 
 def play_animation(pg, key: str, seconds: float = 2.0) -> tuple[list[str], int]:
@@ -166,22 +164,17 @@ def play_animation(pg, key: str, seconds: float = 2.0) -> tuple[list[str], int]:
     assert fig["n_frames"] >= 2, f"chart {key!r} has {fig['n_frames']} animation frames"
     pg.locator(chart_selector(key)).scroll_into_view_if_needed()
     watch_reruns(pg)
-    seen = [_signature(fig)]
-    actives = [fig["slider_active"]]
+    seen = [pg.evaluate(_JS_SIGNATURE, chart_selector(key))]
     play = pg.locator(f"{chart_selector(key)} .updatemenu-button").filter(has_text="Play")
     if play.count() == 0:  # a play button without text: the first button of the menu
         play = pg.locator(f"{chart_selector(key)} .updatemenu-button")
     play.first.click()
-    deadline = seconds * 1000
-    waited = 0
-    while waited < deadline:
+    start = pg.evaluate("() => performance.now()")
+    while pg.evaluate("() => performance.now()") - start < seconds * 1000:
         pg.wait_for_timeout(150)
-        waited += 150
-        cur = pg.evaluate(_JS_FIGURE, chart_selector(key))
-        sig = _signature(cur)
+        sig = pg.evaluate(_JS_SIGNATURE, chart_selector(key))
         if sig != seen[-1]:
             seen.append(sig)
-        actives.append(cur["slider_active"])
     return seen, rerun_count(pg)
 
 

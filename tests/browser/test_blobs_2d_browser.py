@@ -99,10 +99,17 @@ def test_blobs_slider_buttons_animation(page, app_server):
 
     # The animation replays the whole run in the browser, without the server.
     open_tab(page, "Animation")
-    seen, reruns = play_animation(page, "blobs_anim", seconds=2.0)
-    assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames in 2 s"
+    seen, reruns = play_animation(page, "blobs_anim", seconds=2.5)
+    assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames in 2.5 s"
     assert reruns == 0, "the animation asked the server to rerun the script"
     assert_no_exception(page)
+
+    # The end of the run, for the README.
+    assert press_step(page, "End").startswith("M-step")
+    assert "M-step" in figure(page, "blobs_fig_soft")["title"]
+    assert_no_exception(page)
+    settle_for_screenshot(page)
+    screenshot(page, "blobs_2d")
 
 
 def test_blobs_hard_em_panel(page, app_server):
@@ -123,13 +130,3 @@ def test_blobs_hard_em_panel(page, app_server):
     # The sentence comparing the two fits at this step.
     assert page.locator('[data-testid="stAlert"]').filter(has_text="Soft EM").count() >= 1
     assert_no_exception(page)
-
-
-def test_blobs_end_screenshot(page, app_server):
-    open_app_page(page, app_server, PATH, "blobs_fig_soft")
-    assert press_step(page, "End").startswith("M-step")
-    f = figure(page, "blobs_fig_soft")
-    assert "M-step" in f["title"]
-    assert_no_exception(page)
-    settle_for_screenshot(page)
-    screenshot(page, "blobs_2d")

@@ -50,7 +50,7 @@ def _em_step(x, comps):
     return nk / len(x), mu1, np.sqrt(var1)
 
 
-def test_house_prices_slider_buttons_animation(page, app_server):
+def test_house_prices_slider_buttons_animation_truth(page, app_server):
     import emdata
 
     open_app_page(page, app_server, PATH, "hp_mixture")
@@ -98,10 +98,18 @@ def test_house_prices_slider_buttons_animation(page, app_server):
 
     # The animation tab replays the whole run in the browser, without the server.
     open_tab(page, "Animation")
-    seen, reruns = play_animation(page, "hp_anim", seconds=2.0)
-    assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames in 2 s"
+    seen, reruns = play_animation(page, "hp_anim", seconds=2.5)
+    assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames in 2.5 s"
     assert reruns == 0, "the animation asked the server to rerun the script"
     assert_no_exception(page)
+
+    # The last half-step reveals the true neighbourhoods; this is the README screenshot.
+    assert press_step(page, "End").startswith("M-step")
+    open_tab(page, "Reveal the truth")
+    assert page.get_by_text("Agreement with the truth").count() >= 1
+    assert_no_exception(page)
+    settle_for_screenshot(page)
+    screenshot(page, "house_prices")
 
 
 def test_house_prices_collapse_and_fix(page, app_server):
@@ -118,18 +126,6 @@ def test_house_prices_collapse_and_fix(page, app_server):
     assert not any("Degenerate" in a for a in alerts), alerts
     assert any("regularisation on" in a for a in alerts), alerts
     assert_no_exception(page)
-
-
-def test_house_prices_end_reveals_truth(page, app_server):
-    """The page at the end of the run, with the truth revealed, for the README."""
-    open_app_page(page, app_server, PATH, "hp_mixture")
-    press_step(page, "End")
-    assert step_label(page).startswith("M-step")
-    open_tab(page, "Reveal the truth")
-    assert page.get_by_text("Agreement with the truth").count() >= 1
-    assert_no_exception(page)
-    settle_for_screenshot(page)
-    screenshot(page, "house_prices")
 
 
 def test_direct_url_on_fresh_server(page):
