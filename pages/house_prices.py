@@ -279,8 +279,8 @@ def main() -> None:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
-    emui.status_banner(trace)
-    if trace.status == "degenerate":
+    if trace.status == "degenerate":  # the news comes first; otherwise it waits below the chart
+        emui.status_banner(trace)
         with st.container(border=True):
             st.markdown(
                 "**What happened?** One component shrank onto a single price. A normal curve "
@@ -299,6 +299,8 @@ def main() -> None:
     fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params)
     st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
+    if trace.status != "degenerate":
+        emui.status_banner(trace)
     emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
     left, right = st.columns([1, 1], gap="medium")
     with left:
