@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emui.settings import INIT_LABELS, FitSettings, parse_means
+from emui.settings import INIT_LABELS, MULTINOMIAL_INIT_LABELS, FitSettings, parse_means
 
 REG_OPTIONS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 ALPHA_OPTIONS = (1.0, 1.01, 1.1, 1.5, 2.0, 5.0)
@@ -108,13 +108,15 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
                    key=k("n_components"),
                    help="How many groups (components) the mixture uses.")
 
-    init_options = list(INIT_LABELS) if family == "gaussian" else ["random", "random_from_data"]
+    init_options = list(INIT_LABELS) if family == "gaussian" else [
+        "random", "random_from_data", "kmeans++"]
+    labels = INIT_LABELS if family == "gaussian" else MULTINOMIAL_INIT_LABELS
     init_default = d["init"] if d["init"] in init_options else init_options[0]
     _init_state(k("init"), init_default)
     if st.session_state[k("init")] not in init_options:
         st.session_state[k("init")] = init_options[0]
     init = box.selectbox("Initialisation", init_options, key=k("init"),
-                         format_func=lambda v: INIT_LABELS.get(v, v),
+                         format_func=lambda v: labels.get(v, v),
                          help="How θ₀, the starting guess, is chosen.")
     custom_means = None
     if init == "custom":

@@ -12,6 +12,13 @@ INIT_LABELS: dict[str, str] = {
     "custom": "my own starting means",
 }
 
+#: The same for the multinomial family (a "mean" there is a row's category profile).
+MULTINOMIAL_INIT_LABELS: dict[str, str] = {
+    "random": "random responsibilities",
+    "random_from_data": "random rows as starting profiles",
+    "kmeans++": "k-means++ on the rows' profiles",
+}
+
 
 @dataclass(frozen=True)
 class FitSettings:

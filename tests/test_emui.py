@@ -182,3 +182,29 @@ def test_controls_slider_buttons_and_cached_fit():
     at.slider(key="t_n_components").set_value(3).run()
     st_out = at.session_state["out"]
     assert st_out[0].n_components == 3 and st_out[1] <= st_out[2] - 1 and not at.exception
+
+
+def _multinomial_app():
+    import numpy as np
+    import streamlit as st
+
+    import emui
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.multinomial(20, [0.7, 0.2, 0.1], 40), rng.multinomial(20, [0.1, 0.2, 0.7], 40)])
+    settings = emui.fit_controls("m", family="multinomial", defaults={"n_components": 2})
+    trace = emui.run_fit(X, settings, "counts", family="multinomial")
+    st.session_state["out"] = (settings, trace.family, trace.status)
+    emui.proof_panel(trace, emui.step_slider(trace, "m").s)
+
+
+def test_multinomial_controls_offer_alpha_and_kmeanspp():
+    at = AppTest.from_function(_multinomial_app, default_timeout=60).run()
+    assert not at.exception
+    assert at.session_state["out"][1] == "multinomial"
+    assert "k-means++ on the rows' profiles" in at.selectbox(key="m_init").options
+    at.selectbox(key="m_init").set_value("kmeans++").run()
+    at.select_slider(key="m_alpha").set_value(1.1).run()
+    settings, family, status = at.session_state["out"]
+    assert settings.init == "kmeans++" and settings.alpha == 1.1 and not at.exception
+    assert any(r"\ell^{\ast}" in lt.value for lt in at.latex)  # alpha != 1: the prior joins ℓ
