@@ -28,6 +28,12 @@ MARKER_LINE = "#8C8C8C"
 
 FONT = dict(size=15)
 
+#: Validate Plotly properties while building figures. Validation costs ~0.5 ms per trace and
+#: far more per per-point array of strings; a slider step must rerun a page in ~150 ms, so the
+#: builders skip it. The tests switch it on (``emviz.common.VALIDATE = True``) and build every
+#: figure, so an invalid property still fails loudly there.
+VALIDATE = False
+
 
 # ----------------------------------------------------------------------------------------------
 # Fast layout helpers. plotly's make_subplots / add_vline and per-point colour strings cost tens
@@ -255,20 +261,20 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
     penalised = has_penalty(trace)
     main = v["objective"] if penalised else v["loglik"]
     main_name = "ℓ + log prior (maximised)" if penalised else "log-likelihood ℓ(θ)"
-    data = [go.Scatter(
+    data = [go.Scatter(_validate=VALIDATE,
         x=x, y=main, mode="lines+markers", name=main_name, customdata=labels,
         line=dict(color=CURVE, width=3), marker=dict(size=5, color=CURVE),
         hovertemplate="%{customdata}<br>%{y:.4f}<extra></extra>")]
     if penalised:
-        data.append(go.Scatter(
+        data.append(go.Scatter(_validate=VALIDATE,
             x=x, y=v["loglik"], mode="lines", name="ℓ alone", customdata=labels,
             line=dict(color=CURVE, width=1.5, dash="dot"),
             hovertemplate="%{customdata}<br>ℓ = %{y:.4f}<extra></extra>"))
-    data.append(go.Scatter(
+    data.append(go.Scatter(_validate=VALIDATE,
         x=x, y=v["bound"], mode="markers", name="lower bound L", customdata=labels,
         marker=dict(size=7, symbol="triangle-up-open", color=CURVE, line=dict(color=CURVE, width=1.5)),
         hovertemplate="%{customdata}<br>L = %{y:.4f}<extra></extra>"))
-    data.append(go.Scatter(
+    data.append(go.Scatter(_validate=VALIDATE,
         x=[s], y=[main[s]], mode="markers", name=str(labels[s]), showlegend=False,
         marker=dict(size=15, symbol="circle-open", color=CURVE, line=dict(width=3)),
         hoverinfo="skip"))
@@ -277,7 +283,7 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
         xaxis=dict(title=dict(text="half-step (θ₀, E1, M1, E2, …)"), rangemode="tozero"),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),
         shapes=vline_shape(s))
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(_validate=VALIDATE, data=data, layout=layout)
 
 
 def _component_sd(params) -> np.ndarray:
@@ -334,12 +340,12 @@ def trajectory_figure(trace, s: int, feature_names: list[str] | None = None,
     for r, (_, vals, ylab) in enumerate(rows, start=1):
         xa, ya = axis_ref(r)
         for k in range(K):
-            data.append(go.Scatter(
+            data.append(go.Scatter(_validate=VALIDATE,
                 x=t, y=vals[:, k], mode="lines", name=f"component {k + 1}",
                 legendgroup=f"c{k}", showlegend=(r == 1), xaxis=xa, yaxis=ya,
                 line=dict(color=component_color(k), width=2.5),
                 hovertemplate=f"component {k + 1}<br>t = %{{x}}<br>%{{y:.4g}}<extra></extra>"))
-        data.append(go.Scatter(
+        data.append(go.Scatter(_validate=VALIDATE,
             x=[t_idx] * K, y=vals[t_idx, :], mode="markers", showlegend=False,
             hoverinfo="skip", xaxis=xa, yaxis=ya,
             marker=dict(size=9, color=[component_color(k) for k in range(K)],
@@ -349,7 +355,7 @@ def trajectory_figure(trace, s: int, feature_names: list[str] | None = None,
     layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
     layout = base_layout(f"Parameters over iterations — θ{_sub(t_now)} shown",
                          height or 150 + 170 * n_rows, **layout)
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(_validate=VALIDATE, data=data, layout=layout)
 
 
 def restarts_figure(traces, height: int = 340) -> go.Figure:
@@ -363,12 +369,12 @@ def restarts_figure(traces, height: int = 340) -> go.Figure:
         raise ValueError("restarts_figure needs at least one trace")
     finals = np.array([float(tr.objective[-1]) for tr in traces])
     best = int(np.argmax(finals))
-    fig = go.Figure()
+    fig = go.Figure(_validate=VALIDATE)
     for i, tr in enumerate(traces):
         ll = np.asarray(tr.objective if has_penalty(tr) else tr.log_likelihood, dtype=float)
         is_best = i == best
         fig.add_trace(
-            go.Scatter(
+            go.Scatter(_validate=VALIDATE,
                 x=np.arange(len(ll)), y=ll, mode="lines",
                 name=f"restart {i + 1}: ℓ = {ll[-1]:.2f} ({tr.status})" + (" ★ best" if is_best else ""),
                 line=dict(color=CURVE if is_best else NEUTRAL, width=3.5 if is_best else 1.8,

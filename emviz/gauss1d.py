@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.optimize import linear_sum_assignment
 
+from emviz import common as _common
 from emviz.common import (
     CURVE,
     FrozenFigure,
@@ -211,7 +212,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     data = []
     edges, h = histogram(x, bins)
     centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
-    data.append(go.Bar(x=centres, y=h, width=widths, name="data",
+    data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
                        marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)),
                        hovertemplate="density %{y:.3g}<extra>data</extra>"))
     base = data_grid(x)
@@ -219,18 +220,18 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     dens = weighted_densities(grid, theta)
     for k in range(K):
         c = component_color(k)
-        data.append(go.Scatter(
+        data.append(go.Scatter(_validate=_common.VALIDATE,
             x=grid, y=dens[:, k], mode="lines", name=f"component {k + 1}",
             line=dict(color=c, width=3), fill="tozeroy", fillcolor=rgba(c, 0.12),
             hovertemplate=(f"component {k + 1}<br>π={w[k]:.3f}, μ={mu[k]:.4g}, σ={sd[k]:.3g}"
                            "<br>x=%{x:.4g}<br>weighted density %{y:.3g}<extra></extra>")))
     mix = dens.sum(axis=1)
-    data.append(go.Scatter(x=grid, y=mix, mode="lines", name="mixture",
+    data.append(go.Scatter(_validate=_common.VALIDATE, x=grid, y=mix, mode="lines", name="mixture",
                            line=dict(color=CURVE, width=2.5, dash="dash"),
                            hovertemplate="mixture %{y:.3g}<extra></extra>"))
     if true_params is not None:
         tdens = weighted_densities(base, true_params).sum(axis=1)
-        data.append(go.Scatter(x=base, y=tdens, mode="lines", name="true mixture",
+        data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=tdens, mode="lines", name="true mixture",
                                line=dict(color=CURVE, width=1.5, dash="dot"),
                                hovertemplate="true mixture %{y:.3g}<extra></extra>"))
     # y range: the histogram sets the scale; a collapsing spike is clipped, not rescaled.
@@ -246,7 +247,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
         R = np.asarray(trace.responsibilities(t), dtype=float)[idx]
         rug_hover = dict(customdata=R, hovertemplate="x = %{x:.4g}<br>" + "<br>".join(
             f"r{_sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
-    data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
+    data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
                            name="points (colour = responsibilities)", showlegend=False,
                            marker=dict(symbol="line-ns-open", size=14, color=cvals,
                                        colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
@@ -255,7 +256,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])
-        data.append(go.Scatter(x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
+        data.append(go.Scatter(_validate=_common.VALIDATE, x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
                                showlegend=False,
                                marker=dict(symbol="triangle-up", size=13, color=CURVE),
                                hovertemplate="chosen: x = %{x:.4g}<extra></extra>"))
@@ -272,14 +273,14 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
         for k in range(K):
             c = component_color(k)
             cum = cum + bands[:, k]
-            data.append(go.Scatter(
+            data.append(go.Scatter(_validate=_common.VALIDATE,
                 x=base, y=cum, mode="lines", showlegend=False, line=dict(color=c, width=0.5),
                 fill="tozeroy" if k == 0 else "tonexty", fillcolor=rgba(c, 0.55),
                 customdata=bands[:, k], xaxis=xa2, yaxis=ya2,
                 hovertemplate=f"p(z={k + 1} | x) = %{{customdata:.3f}}<extra></extra>"))
         band_title = f"p(z=k | x), θ{_sub(t)}"
     else:
-        data.append(go.Scatter(x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
+        data.append(go.Scatter(_validate=_common.VALIDATE, x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
                                text=["no responsibilities yet — press ▶ for E-step 1"],
                                showlegend=False, hoverinfo="skip", xaxis=xa2, yaxis=ya2))
         band_title = "responsibilities"
@@ -297,7 +298,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     layout = base_layout(title or f"{half_step_label(s)} — {what}", height, **layout)
     if not show_legend:
         layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,16 +342,16 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
     codes = codes.reshape(len(steps), len(idx))
 
     first = curves(int(steps[0]))
-    data = [go.Bar(x=centres, y=h, width=widths, name="data",
+    data = [go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
                    marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)), hoverinfo="skip")]
     for k in range(K):
         c = component_color(k)
-        data.append(go.Scatter(x=base, y=first[k], mode="lines", line=dict(color=c, width=3),
+        data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=first[k], mode="lines", line=dict(color=c, width=3),
                                fill="tozeroy", fillcolor=rgba(c, 0.12), name=f"component {k + 1}",
                                hoverinfo="skip"))
-    data.append(go.Scatter(x=base, y=first[K], mode="lines", name="mixture",
+    data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=first[K], mode="lines", name="mixture",
                            line=dict(color=CURVE, width=2.5, dash="dash"), hoverinfo="skip"))
-    data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
+    data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
                            hoverinfo="skip",
                            marker=dict(symbol="line-ns-open", size=14, color=codes[0],
                                        colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
@@ -361,7 +362,7 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
                          yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density"),
                                     tickvals=nice_ticks(0.0, ymax * 0.98, 4)),
                          margin=dict(b=130), **animation_controls(names))
-    fig_dict = go.Figure(data=data, layout=layout).to_dict()
+    fig_dict = go.Figure(_validate=_common.VALIDATE, data=data, layout=layout).to_dict()
     frames = []
     for j, (s, name) in enumerate(zip(steps, names, strict=True)):
         ys = curves(int(s))
@@ -525,13 +526,13 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
         k = inv.get(name)
         c = component_color(k) if k is not None else NEUTRAL
         hh, _ = np.histogram(x[labs == name], bins=edges)
-        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"{label_name}: {name}",
+        data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=hh, width=widths, name=f"{label_name}: {name}",
                            marker=dict(color=rgba(c, 0.45), line=dict(width=1, color=c)),
                            legendgroup="labels"))
     xa2, ya2 = axis_ref(2)
     for k in range(K):
         hh, _ = np.histogram(x[z == k], bins=edges)
-        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"component {k + 1}",
+        data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=hh, width=widths, name=f"component {k + 1}",
                            marker=dict(color=rgba(component_color(k), 0.9), line=dict(width=0)),
                            legendgroup="components", xaxis=xa2, yaxis=ya2))
     layout = rows_layout(2, vertical_spacing=0.08)
@@ -540,7 +541,7 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
     layout["xaxis2"].update(_axis_dict(axis))
     layout = base_layout(f"Truth revealed — {100 * ag.fraction:.1f}% agreement", height,
                          barmode="stack", **layout)
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

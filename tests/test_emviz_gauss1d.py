@@ -25,6 +25,16 @@ from emviz.gauss1d import (
 from emviz.palette import component_color, hex_to_rgb
 
 
+@pytest.fixture(autouse=True)
+def _validate_plotly():
+    """Build every figure with Plotly's property validation on (the app skips it for speed)."""
+    import emviz.common
+
+    old, emviz.common.VALIDATE = emviz.common.VALIDATE, True
+    yield
+    emviz.common.VALIDATE = old
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(5)
