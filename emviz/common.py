@@ -240,6 +240,13 @@ def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+def _iteration_ticks(n_half_steps: int) -> dict:
+    """x ticks of a half-step axis labelled by iteration: iteration t ends at half-step 2t."""
+    n_iter = (n_half_steps - 1) // 2
+    its = [int(v) for v in nice_ticks(0, max(n_iter, 1), 6) if v <= n_iter and float(v).is_integer()]
+    return dict(tickvals=[2 * t for t in its], ticktext=[str(t) for t in its])
+
+
 def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
     """The log-likelihood over half-steps with the current half-step marked.
 
@@ -280,7 +287,8 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
         hoverinfo="skip"))
     layout = base_layout(
         f"Log-likelihood — {labels[s]}: {main[s]:.3f}", height,
-        xaxis=dict(title=dict(text="half-step (θ₀, E1, M1, E2, …)"), rangemode="tozero"),
+        xaxis=dict(title=dict(text="iteration t (one E-step + one M-step each)"),
+                   rangemode="tozero", **_iteration_ticks(S)),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),
         shapes=vline_shape(s))
     return go.Figure(_validate=VALIDATE, data=data, layout=layout)

@@ -95,6 +95,10 @@ def test_loglik_figure_marks_the_current_half_step(trace_1d):
     y = np.asarray(loglik_figure(trace_1d, 0).data[0].y)
     assert y[1] == y[0] and y[3] == y[2]
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    # Ticks name iterations: iteration t ends at half-step 2t (its M-step).
+    ticks = fig.layout.xaxis
+    assert list(ticks.tickvals) == [2 * int(t) for t in ticks.ticktext]
+    assert int(ticks.ticktext[-1]) <= trace_1d.n_iter
 
 
 def test_loglik_figure_with_penalty_draws_objective_and_plain_loglik(trace_reg):
