@@ -155,13 +155,26 @@ def wait_for_app(pg, timeout: float = 60_000) -> None:
 
 
 def wait_for_rerun(pg, action, timeout: float = 60_000) -> None:
-    """Run ``action()`` (a click, a key press) and wait for the rerun it triggers to finish."""
+    """Run ``action()`` (a click, a key press) and wait for the rerun it triggers to finish.
+
+    A MutationObserver, installed before the action, notes when the app switches to
+    "running", so a rerun that starts late (busy machine) or ends before we look is not
+    missed; if none starts within 10 s the action is taken not to rerun.
+    """
+    pg.evaluate(
+        """() => { const app = document.querySelector('[data-testid="stApp"]');
+                   window.__stRunStarted = false;
+                   if (window.__stRunObserver) window.__stRunObserver.disconnect();
+                   window.__stRunObserver = new MutationObserver(() => {
+                     if (app.getAttribute('data-test-script-state') === 'running')
+                       window.__stRunStarted = true; });
+                   window.__stRunObserver.observe(app, {attributes: true,
+                     attributeFilter: ['data-test-script-state']}); }"""
+    )
     action()
     try:
-        pg.wait_for_selector(
-            '[data-testid="stApp"]:not([data-test-script-state="notRunning"])', timeout=3_000
-        )
-    except Exception:  # the rerun may have finished before we looked
+        pg.wait_for_function("() => window.__stRunStarted === true", timeout=10_000)
+    except Exception:  # no rerun started: nothing to wait for
         pass
     wait_for_app(pg, timeout)
 
