@@ -155,8 +155,12 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
         rf"\text{{E: }} {ell}(\theta_{{{t}}}) = \mathcal{{L}}(q_{{{t}}},\theta_{{{t}}})"
         + (rf" + \log p(\theta_{{{t}}})" if prior else "")
         + rf" = {_f(a)} \quad (\mathrm{{KL}}=0){mark_e}",
-        rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}){lp_sym} = Q + H{lp_sym} = "
-        rf"{_f(q)} + {_f(h)}{lp_num} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
+        # With a prior the M line is long: break it after "Q + H + log p" so it fits 1280 px.
+        (rf"\begin{{aligned}}\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}){lp_sym} &= Q + H{lp_sym}"
+         rf"\\ &= {_f(q)} + {_f(h)}{lp_num} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}\end{{aligned}}"
+         if prior else
+         rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}) = Q + H = "
+         rf"{_f(q)} + {_f(h)} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}"),
         rf"{ell}(\theta_{{{t + 1}}}) = \mathcal{{L}}{lp_sym} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
         rf" = {_f(b)} \;\ge\; {ell}(\theta_{{{t}}})",
     ]
