@@ -154,11 +154,13 @@ _JS_SIGNATURE = """(sel) => {
 }"""
 
 
-def play_animation(pg, key: str, seconds: float = 2.0) -> tuple[list[str], int]:
+def play_animation(pg, key: str, seconds: float = 2.0,
+                   enough: int = 4) -> tuple[list[str], int]:
     """Click the Plotly ▶ Play button of chart ``key`` and sample what it draws.
 
-    Returns the distinct figure fingerprints seen over ``seconds`` (in order) and the number
-    of Streamlit script runs meanwhile (0 means the animation ran purely in the browser).
+    Returns the distinct figure fingerprints seen (in order; sampling stops after ``seconds``
+    or once ``enough`` have been seen) and the number of Streamlit script runs meanwhile
+    (0 means the animation ran purely in the browser).
     """
     fig = figure(pg, key)
     assert fig["n_frames"] >= 2, f"chart {key!r} has {fig['n_frames']} animation frames"
@@ -168,6 +170,12 @@ def play_animation(pg, key: str, seconds: float = 2.0) -> tuple[list[str], int]:
     play = pg.locator(f"{chart_selector(key)} .updatemenu-button").filter(has_text="Play")
     if play.count() == 0:  # a play button without text: the first button of the menu
         play = pg.locator(f"{chart_selector(key)} .updatemenu-button")
+    # Sample long enough for a few frames at the play button's own frame duration.
+    frame_ms = pg.evaluate("""(sel) => {
+        const gd = document.querySelector(sel + ' .js-plotly-plot');
+        try { return gd.layout.updatemenus[0].buttons[0].args[1].frame.duration || 0; }
+        catch (e) { return 0; } }""", chart_selector(key))
+    seconds = max(seconds, 3.5 * float(frame_ms or 0) / 1000)
     play.first.click()
     start = pg.evaluate("() => performance.now()")
     while pg.evaluate("() => performance.now()") - start < seconds * 1000:
@@ -175,6 +183,9 @@ def play_animation(pg, key: str, seconds: float = 2.0) -> tuple[list[str], int]:
         sig = pg.evaluate(_JS_SIGNATURE, chart_selector(key))
         if sig != seen[-1]:
             seen.append(sig)
+        if len(seen) >= enough:
+            pg.wait_for_timeout(300)  # a rerun triggered by the animation would show by now
+            break
     return seen, rerun_count(pg)
 
 
