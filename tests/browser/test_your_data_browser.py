@@ -30,11 +30,27 @@ def _upload(pg, name, data):
     )
 
 
+def _wait_for_plots(pg, n=2, timeout=120_000):
+    """Wait until the upload's fit is drawn: at least ``n`` charts and the script idle.
+
+    The upload may take more than one script run (parse, then fit), so one finished rerun
+    is not enough to know the charts are there.
+    """
+    pg.wait_for_function(
+        f"""() => document.querySelectorAll('.js-plotly-plot').length >= {n} &&
+                 document.querySelector('[data-testid="stApp"]')
+                         .getAttribute('data-test-script-state') === 'notRunning'""",
+        timeout=timeout,
+    )
+    wait_for_app(pg, timeout=timeout)
+
+
 def test_hostile_column_name_is_shown_as_text(page, app_server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_page(page, app_server, "your_data")
     wait_for_rerun(page, lambda: _upload(page, "xss.csv", _csv([XSS, "=cmd|' /C calc'!A0"], 0)))
+    _wait_for_plots(page)
     assert_no_exception(page)
     assert plot_count(page) >= 2
     # the name appears literally as text (multiselect chips), and no <img> was created from it
@@ -72,13 +88,7 @@ def test_eight_sessions_each_see_only_their_own_data(browser, app_server):
         for i, pg in enumerate(pages):  # all uploads go in before any result is awaited
             _upload(pg, f"session{i}.csv", _csv([f"alpha_{i}", f"beta_{i}"], seed=i))
         for pg in pages:  # generous: on a loaded 2-core machine 8 first renders queue up
-            pg.wait_for_function(
-                """() => document.querySelectorAll('.js-plotly-plot').length >= 2 &&
-                         document.querySelector('[data-testid="stApp"]')
-                                 .getAttribute('data-test-script-state') === 'notRunning'""",
-                timeout=240_000,
-            )
-            wait_for_app(pg, timeout=120_000)
+            _wait_for_plots(pg, timeout=240_000)
         for i, pg in enumerate(pages):
             assert_no_exception(pg)
             assert plot_count(pg) >= 2, f"session {i} did not render"
