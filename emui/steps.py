@@ -100,7 +100,16 @@ def _f(x: float) -> str:
 
 
 def _g(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:.4f}"
+    """A small number in LaTeX: 4.05e-06 -> 4.05 \\times 10^{-6}."""
+    if abs(x) < 1e-3 and x != 0:
+        mant, exp = f"{x:.3g}".split("e") if "e" in f"{x:.3g}" else (f"{x:.3g}", "0")
+        return mant if exp == "0" else rf"{mant} \times 10^{{{int(exp)}}}"
+    return f"{x:.4f}"
+
+
+def _plus(x: float) -> str:
+    """`` + 2.8613`` or `` - 2.8613`` (never "+ -2.8613")."""
+    return f" - {_f(-x)}" if x < 0 else f" + {_f(x)}"
 
 
 def proof_panel(trace, s: int) -> None:
@@ -150,14 +159,15 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
     mark_e = r"\quad\blacktriangleleft" if kind == "E" else ""
     mark_m = r"\quad\blacktriangleleft" if kind == "M" else ""
     lp_sym = rf" + \log p(\theta_{{{t + 1}}})" if prior else ""
-    lp_num = f" + {_f(lp[t + 1])}" if prior else ""
+    lp_num = _plus(lp[t + 1]) if prior else ""
     latex = [
         rf"\text{{E: }} {ell}(\theta_{{{t}}}) = \mathcal{{L}}(q_{{{t}}},\theta_{{{t}}})"
         + (rf" + \log p(\theta_{{{t}}})" if prior else "")
         + rf" = {_f(a)} \quad (\mathrm{{KL}}=0){mark_e}",
         # With a prior the M line is long: break it after "Q + H + log p" so it fits 1280 px.
         (rf"\begin{{aligned}}\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}){lp_sym} &= Q + H{lp_sym}"
-         rf"\\ &= {_f(q)} + {_f(h)}{lp_num} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}\end{{aligned}}"
+         rf"\\ &= {_f(q)} + {_f(h)}{lp_num}"
+         rf"\\ &= {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}\end{{aligned}}"
          if prior else
          rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}) = Q + H = "
          rf"{_f(q)} + {_f(h)} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}"),
