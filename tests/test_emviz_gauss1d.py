@@ -24,15 +24,8 @@ from emviz.gauss1d import (
 )
 from emviz.palette import component_color, hex_to_rgb
 
-
-@pytest.fixture(autouse=True)
-def _validate_plotly():
-    """Build every figure with Plotly's property validation on (the app skips it for speed)."""
-    import emviz.common
-
-    old, emviz.common.VALIDATE = emviz.common.VALIDATE, True
-    yield
-    emviz.common.VALIDATE = old
+# Every figure here is built with Plotly's property validation on (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("plotly_validation")
 
 
 @pytest.fixture(scope="module")
