@@ -99,7 +99,16 @@ def publish_fit(page_name: str, X, trace, title: str, **extra) -> None:
     Stores ``{"page", "title", "X", "trace", **extra}`` in
     ``st.session_state["em_fits"][page_name]`` and records ``page_name`` in
     ``st.session_state["em_last_fit"]`` (the most recently viewed fitting page).
+
+    The entry holds references to the cached fit only, never a per-session copy: ``"X"`` is
+    the trace's own data (``trace.X``, held by the fit cache), not the ``X`` passed in, which
+    a page may have recomputed on this run (standardised data, an upload prepared in this
+    session). ``X`` must have the trace's shape (it is the data the trace was fitted on).
     """
+    shape = tuple(np.shape(X)) if not hasattr(X, "tocsr") else tuple(X.shape)
+    if shape not in (tuple(trace.X.shape), tuple(trace.X.shape[:1])):
+        raise ValueError(f"publish_fit: X has shape {shape}, the trace was fitted on "
+                         f"{tuple(trace.X.shape)}")
     fits = st.session_state.setdefault("em_fits", {})
-    fits[page_name] = {"page": page_name, "title": title, "X": X, "trace": trace, **extra}
+    fits[page_name] = {"page": page_name, "title": title, "X": trace.X, "trace": trace, **extra}
     st.session_state["em_last_fit"] = page_name
