@@ -1,0 +1,303 @@
+"""Stepping as a learner feels it: key press → page settled in Debian's chromium, per page.
+
+A benchmark, not a test (it is not part of ``make test``). It starts two headless Streamlit
+servers on free loopback ports — the app, and the bare peer page ``bench/peer_page.py`` (one
+``select_slider`` over 60 steps, one Plotly chart of a 609-point histogram and one curve) —
+and drives chromium (Playwright, ``/usr/bin/chromium``, 1280×800) on every page with a step
+slider. For each page it measures
+
+* **key press → settled**: the step slider is focused and → is pressed; a MutationObserver on
+  ``[data-testid="stMain"]``, installed before the press, records the time of the last change.
+  The page has settled when Streamlit's rerun has ended (``data-test-script-state`` left
+  "running"; a press that starts no rerun within 1.5 s counts as a client-side step) and
+  nothing in stMain has changed for 300 ms; the time reported is key press → last change, so
+  the 300 ms of quiet are not counted. Median and p90 over ``--presses`` presses.
+* **server CPU per step**: utime + stime (children included) of the server process, from
+  ``/proc/<pid>/stat``, summed over the measured presses and divided by their number.
+* **warm load**: the page is opened again in the same browser (a new Streamlit session; the
+  first, unmeasured visit computed and cached the fit and filled the browser's HTTP cache);
+  navigation start → last change in stMain, settled as above with every Plotly chart drawn.
+  Median over ``--loads`` loads (not for Your data, whose fit needs an upload first).
+
+The peer is measured the same way in the same run, and every number is also printed as a
+ratio to the peer's: the machine is shared, so only same-run ratios mean much. The load
+average before and after is printed too. Run it twice and report both.
+
+Run: ``.venv/bin/python bench/bench_browser.py [--presses 15] [--loads 3] [--pages hp,blobs]
+[--root /path/to/another/checkout] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+VIEWPORT = {"width": 1280, "height": 800}
+QUIET_MS = 300
+NO_RUN_MS = 1500      # a press that starts no rerun within this long is a client-side step
+TIMEOUT_MS = 180_000
+
+#: name, URL path, how to prepare a session before stepping (None or an example upload)
+PAGES = [
+    ("house prices", "house_prices", None),
+    ("2-D blobs", "blobs_2d", None),
+    ("baskets", "baskets", None),
+    ("Why EM works", "why_em_works", None),
+    ("Your data (Old Faithful example)", "your_data", "faithful"),
+]
+SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
+         "yd": "your_data"}
+
+# Installed in every document before its scripts run: watches stMain and the script state.
+_INIT_JS = """
+(() => {
+  const b = window.__bench = {last: performance.now(), t0: null, runSeen: false, armed: false};
+  document.addEventListener('keydown', () => {
+    if (b.armed && b.t0 === null) b.t0 = performance.now();
+  }, true);
+  const install = () => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!main || !app) { setTimeout(install, 10); return; }
+    new MutationObserver(() => { b.last = performance.now(); }).observe(main,
+      {subtree: true, childList: true, attributes: true, characterData: true});
+    const seeRun = (state) => { if (state === 'running') b.runSeen = true; };
+    seeRun(app.getAttribute('data-test-script-state'));
+    new MutationObserver((records) => {
+      for (const r of records) { seeRun(r.oldValue); seeRun(app.getAttribute(r.attributeName)); }
+    }).observe(app, {attributes: true, attributeOldValue: true,
+                     attributeFilter: ['data-test-script-state']});
+  };
+  install();
+})();
+"""
+
+# Settled: the run is over (or none started), charts drawn, and stMain quiet for QUIET_MS.
+_SETTLED_JS = """([quiet, noRun, needRun]) => {
+  const b = window.__bench; if (!b) return false;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+  const now = performance.now();
+  const start = b.t0 === null ? 0 : b.t0;
+  if (needRun && !b.runSeen && now - start < noRun) return false;
+  if (document.querySelector('[data-testid="stException"]')) return true;
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  if (!plots.every(gd => gd._fullLayout !== undefined)) return false;
+  return now - b.last >= quiet;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run <script>`` in ``cwd`` on a free loopback port; stopped by its own PID."""
+
+    def __init__(self, script: str, cwd: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit {script} exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"streamlit {script} did not become healthy in 90 s")
+
+    def cpu_seconds(self) -> float:
+        """utime + stime + cutime + cstime of the server, in seconds."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(v) for v in fields[11:15])  # fields 14-17 of stat(5)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _settle(pg, need_run: bool) -> None:
+    pg.wait_for_function(_SETTLED_JS, arg=[QUIET_MS, NO_RUN_MS, need_run], timeout=TIMEOUT_MS,
+                         polling=25)
+    exc = pg.locator('[data-testid="stException"]')
+    if exc.count():
+        raise RuntimeError("exception on page: " + exc.first.inner_text()[:400])
+
+
+def _new_page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(_INIT_JS)
+    return context, context.new_page()
+
+
+def _load(pg, url: str) -> float:
+    """Open ``url`` and wait until settled; seconds from navigation start to the last change."""
+    pg.goto(url, wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    pg.wait_for_function("() => window.__bench && window.__bench.runSeen", timeout=TIMEOUT_MS,
+                         polling=25)
+    _settle(pg, need_run=True)
+    return pg.evaluate("() => window.__bench.last") / 1000
+
+
+def _prepare(pg, prep: str | None) -> None:
+    """Bring a fresh session to a page state with a step slider (e.g. upload an example)."""
+    if prep is None:
+        return
+    import emdata
+
+    pg.evaluate("() => { window.__bench.runSeen = false; window.__bench.t0 = performance.now(); }")
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        {"name": f"{prep}.csv", "mimeType": "text/csv", "buffer": emdata.example_csv(prep)})
+    pg.get_by_role("slider", name="Step").wait_for(timeout=TIMEOUT_MS)
+    _settle(pg, need_run=True)
+
+
+def _slider(pg):
+    return pg.get_by_role("slider", name="Step").first
+
+
+def _at_end(slider) -> bool:
+    now, top = slider.get_attribute("aria-valuenow"), slider.get_attribute("aria-valuemax")
+    return now is not None and top is not None and float(now) >= float(top)
+
+
+def _press(pg, key: str) -> float:
+    """Press ``key`` on the focused step slider; seconds from key press to the last change."""
+    slider = _slider(pg)
+    slider.focus()
+    pg.evaluate("() => { const b = window.__bench; b.t0 = null; b.runSeen = false; "
+                "b.armed = true; }")
+    pg.keyboard.press(key)
+    _settle(pg, need_run=True)
+    dt = pg.evaluate("() => { const b = window.__bench; b.armed = false; "
+                     "return b.t0 === null ? null : Math.max(b.last - b.t0, 0); }")
+    if dt is None:
+        raise RuntimeError("the key press was not seen by the page")
+    return dt / 1000
+
+
+def measure(browser, server: Server, path: str, prep: str | None, presses: int,
+            loads: int) -> dict:
+    url = f"{server.url}/{path}"
+    # A first, unmeasured visit: computes and caches the fit and fills the browser's cache.
+    context, pg = _new_page(browser)
+    _load(pg, url)
+    _prepare(pg, prep)
+    # Warm loads: each is a new document, hence a new Streamlit session, in the same browser.
+    warm = [_load(pg, url) for _ in range(max(loads, 1))]
+    _prepare(pg, prep)
+    times, cpu = [], 0.0
+    while len(times) < presses:
+        if _at_end(_slider(pg)):
+            _press(pg, "Home")  # back to θ₀, not measured
+        c0 = server.cpu_seconds()
+        times.append(_press(pg, "ArrowRight"))
+        cpu += server.cpu_seconds() - c0
+    context.close()
+    q = statistics.quantiles(times, n=10, method="inclusive")
+    return {"median": statistics.median(times), "p90": q[-1], "cpu": cpu / len(times),
+            "warm": statistics.median(warm) if prep is None else None, "times": times, "loads": warm}
+
+
+def _ratio(a, b) -> str:
+    return "—" if a is None or not b else f"{a / b:.2f}×"
+
+
+def _fmt(v, unit="s") -> str:
+    if v is None:
+        return "—"
+    return f"{1000 * v:.0f} ms" if unit == "ms" else f"{v:.2f} s"
+
+
+def table(results: dict) -> str:
+    peer = next(iter(results.values()))  # the peer is measured first
+    head = ("| page | key press → settled, median (p90) | × peer | server CPU per step | × peer "
+            "| warm load | × peer |\n|---|---|---|---|---|---|---|")
+    rows = [head]
+    for name, r in results.items():
+        rows.append(
+            f"| {name} | {_fmt(r['median'])} ({_fmt(r['p90'])}) | {_ratio(r['median'], peer['median'])} "
+            f"| {_fmt(r['cpu'], 'ms')} | {_ratio(r['cpu'], peer['cpu'])} "
+            f"| {_fmt(r['warm'])} | {_ratio(r['warm'], peer['warm'])} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--presses", type=int, default=15, help="measured → presses per page")
+    ap.add_argument("--loads", type=int, default=3, help="measured warm loads per page")
+    ap.add_argument("--pages", default="", help="comma list of " + ",".join(SHORT))
+    ap.add_argument("--root", default=str(ROOT), help="checkout whose app.py is measured")
+    ap.add_argument("--json", default="", help="also write the raw results here")
+    args = ap.parse_args(argv)
+    wanted = {SHORT.get(p.strip(), p.strip()) for p in args.pages.split(",") if p.strip()}
+    pages = [p for p in PAGES if not wanted or p[1] in wanted]
+
+    from playwright.sync_api import sync_playwright
+
+    load_before = os.getloadavg()
+    app = Server("app.py", Path(args.root))
+    peer = Server(str(HERE / "peer_page.py"), HERE)
+    results = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            results["peer: one slider, one chart"] = measure(browser, peer, "", None,
+                                                             args.presses, args.loads)
+            for name, path, prep in pages:
+                print(f"… {name}", file=sys.stderr, flush=True)
+                results[name] = measure(browser, app, path, prep, args.presses, args.loads)
+            browser.close()
+    finally:
+        app.stop()
+        peer.stop()
+    load_after = os.getloadavg()
+    print(f"\nbench_browser: {args.presses} presses, {args.loads} warm loads per page; "
+          f"app from {args.root}; chromium {VIEWPORT['width']}×{VIEWPORT['height']}")
+    print(table(results))
+    print(f"\nload average before: {load_before[0]:.2f} {load_before[1]:.2f}; "
+          f"after: {load_after[0]:.2f} {load_after[1]:.2f} (2 cores)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
