@@ -18,14 +18,14 @@ PAGES: list[tuple[str, str, str, str]] = [
      "Two neighbourhoods hidden in one list of sale prices. Watch two bell curves split the "
      "histogram, and see the E- and M-step formulas with one house's actual numbers."),
     ("pages/blobs_2d.py", "2-D blobs", "🫧",
-     "Old Faithful's eruptions in two dimensions: covariance ellipses, density contours, and a "
-     "hard-EM switch that turns EM into k-means."),
+     "Old Faithful's eruptions in two dimensions: covariance ellipses, density contours, and "
+     "hard (classification) EM beside soft EM, and how both relate to k-means."),
     ("pages/baskets.py", "Market baskets", "🛒",
      "A mixture of multinomials finds shopper segments in real grocery baskets; choose the "
      "number of segments with BIC and ICL."),
     ("pages/why_em_works.py", "Why EM works", "📐",
-     "The proof that the likelihood never goes down, line by line, with the numbers of the "
-     "current fit, and the lower bound that touches and then lifts it."),
+     "The proof that EM never lowers what it maximises, line by line, with the numbers of "
+     "the current fit, and the lower bound that touches and then lifts it."),
     ("pages/your_data.py", "Your data", "📁",
      "Upload a CSV: pick columns and the app picks the model, then shows the same views."),
 ]
@@ -83,7 +83,10 @@ def home() -> None:
             "*responsibilities* — how likely each group is to have produced it;\n"
             "- the **M-step** keeps those responsibilities fixed and re-estimates every group "
             "from the points, each weighted by its responsibility.\n\n"
-            "Each round can only raise the log-likelihood $\\ell(\\theta)$ — the *Why EM works* "
+            "No round can lower the log-likelihood $\\ell(\\theta)$. With a prior or "
+            "penalty (regularisation, a Dirichlet α ≠ 1) the quantity that never falls is "
+            "$\\ell(\\theta) + \\log p(\\theta)$ instead, and ℓ alone can dip; hard EM "
+            "never lowers the classification log-likelihood $\\ell_C$. The *Why EM works* "
             "page proves it with your fit's own numbers."
         )
     with right:

@@ -20,6 +20,7 @@ Layout
 from .api import (
     bound_curve,
     component_log_density,
+    cross_entropy,
     e_step,
     entropy,
     expected_complete_loglik,
@@ -58,6 +59,7 @@ __all__ = [
     "log_likelihood",
     "expected_complete_loglik",
     "entropy",
+    "cross_entropy",
     "log_prior",
     "bound_curve",
     "n_parameters",

@@ -21,6 +21,7 @@ __all__ = [
     "log_likelihood",
     "expected_complete_loglik",
     "entropy",
+    "cross_entropy",
     "log_prior",
     "bound_curve",
 ]
@@ -119,6 +120,30 @@ def expected_complete_loglik(X, resp, params):
         raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
     pos = resp > 0
     return float(np.sum(resp[pos] * lj[pos]))
+
+
+def cross_entropy(X, resp, params):
+    """H(q, p_θ) = −Σ_i Σ_k q_ik log p(z_i = k | x_i, θ), with 0·log 0 = 0.
+
+    The cross-entropy of the label distribution ``resp`` (e.g. the E-step's q_t) with the
+    posterior over labels under ``params``. It equals ``entropy(resp)`` when ``resp`` is that
+    posterior, and exceeds it by KL(q ‖ p(z | x, θ)) otherwise (Gibbs' inequality).
+
+    Parameters
+    ----------
+    X : data (N, D) or counts (N, V)
+    resp : ndarray (N, K)
+    params : θ of the posterior p(z | x, θ)
+    """
+    resp = np.asarray(resp, dtype=float)
+    lj = _log_joint(X, params, weighted=False)
+    with np.errstate(divide="ignore"):
+        lj = lj + np.log(params.weights)
+    if resp.shape != lj.shape:
+        raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
+    log_post = lj - logsumexp(lj, axis=1, keepdims=True)
+    pos = resp > 0
+    return float(-np.sum(resp[pos] * log_post[pos]))
 
 
 def entropy(resp):

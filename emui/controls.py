@@ -145,20 +145,27 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
         _init_state(k("reg"), reg_default)
         reg = box.select_slider(
             "Regularisation reg", REG_OPTIONS, key=k("reg"), format_func=_fmt_reg,
-            help="Adds reg to each covariance's scatter before dividing by N_k (a fixed prior, so "
-                 "EM stays exact). 0 lets a component collapse onto a single point.")
+            help="Adds reg to each covariance's scatter before dividing by N_k. This is the "
+                 "M-step of a penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper prior, "
+                 "defined up to a constant): EM then maximises ℓ + log p, and ℓ alone can "
+                 "fall. 0 is plain maximum likelihood, where a component can collapse onto a "
+                 "single point.")
         if hard_switch:
             _init_state(k("hard"), bool(d["hard"]))
-            hard = box.toggle("Hard EM (k-means limit)", key=k("hard"),
+            hard = box.toggle("Hard EM (classification EM)", key=k("hard"),
                               help="Replace each responsibility by a 0/1 assignment to the most "
-                                   "likely component.")
+                                   "likely component. Hard EM never lowers the classification "
+                                   "log-likelihood ℓ_C, but ℓ itself can fall. It is k-means "
+                                   "only with one shared, fixed spherical covariance and equal "
+                                   "weights.")
     else:
         alpha_default = min(ALPHA_OPTIONS, key=lambda v: abs(v - float(d["alpha"])))
         _init_state(k("alpha"), alpha_default)
         alpha = box.select_slider(
             "Dirichlet prior α", ALPHA_OPTIONS, key=k("alpha"),
             help="α = 1 is plain maximum likelihood; α > 1 adds α − 1 pseudo-counts to every "
-                 "category of every segment, so no probability is exactly zero.")
+                 "category of every segment, so no probability is exactly zero. With α ≠ 1 EM "
+                 "maximises ℓ + log p (a Dirichlet prior), and ℓ alone can fall.")
 
     _init_state(k("max_iter"), int(d["max_iter"]))
     max_iter = box.number_input("Max iterations", min_value=1, max_value=1000, step=10,

@@ -12,7 +12,11 @@ from emviz.common import (
     half_step_theta_index,
     has_penalty,
     loglik_figure,
+    objective_phrase,
+    objective_symbol,
     restarts_figure,
+    theta_it,
+    zero_if_round_off,
 )
 
 
@@ -84,15 +88,22 @@ def loglik_chart(trace, s: int, key: str | None = None) -> None:
 def restarts_chart(traces, key: str | None = None) -> None:
     """The restarts' log-likelihood curves side by side, the best one highlighted."""
     st.plotly_chart(restarts_figure(traces), key=key, theme="streamlit")
+    st.caption(restarts_sentence(traces))
+
+
+def restarts_sentence(traces) -> str:
+    """What the restarts' final objectives say (and do not say) about local maxima."""
     finals = [float(tr.objective[-1]) for tr in traces]
-    if len(traces) > 1:
-        spread = max(finals) - min(finals)
-        if spread > 1e-6 * max(1.0, abs(max(finals))):
-            st.caption(f"The restarts end up to {spread:.2f} nats apart: EM climbs to a *local* "
-                       "maximum, and which one depends on where it starts.")
-        else:
-            st.caption("All restarts reach the same log-likelihood here (up to rounding): "
-                       "this fit is not sensitive to the start.")
+    n = len(traces)
+    if n < 2:
+        return "One run only: add restarts to see whether other starts end elsewhere."
+    spread = max(finals) - min(finals)
+    if spread > 1e-6 * max(1.0, abs(max(finals))):
+        return (f"The {n} restarts end up to {spread:.2f} nats apart: EM climbs to a *local* "
+                "maximum, and which one depends on where it starts.")
+    return (f"All {n} restarts reach the same value here (up to rounding). That only says "
+            f"these {n} starts found the same maximum; starts not tried could still end "
+            "elsewhere.")
 
 
 def _f(x: float) -> str:
@@ -100,11 +111,18 @@ def _f(x: float) -> str:
 
 
 def _g(x: float) -> str:
-    """A small number in LaTeX: 4.05e-06 -> 4.05 \\times 10^{-6}."""
-    if abs(x) < 1e-3 and x != 0:
+    """A small number in LaTeX: 4.05e-06 -> 4.05 \\times 10^{-6}; exactly 0 -> 0."""
+    if x == 0:
+        return "0"
+    if abs(x) < 1e-3:
         mant, exp = f"{x:.3g}".split("e") if "e" in f"{x:.3g}" else (f"{x:.3g}", "0")
         return mant if exp == "0" else rf"{mant} \times 10^{{{int(exp)}}}"
     return f"{x:.4f}"
+
+
+def _signed(x: float) -> str:
+    """``+0.1234`` / ``-0.1234`` (4 significant digits); exactly 0 as ``0``."""
+    return "0" if x == 0 else f"{x:+.4g}"
 
 
 def _plus(x: float) -> str:
@@ -112,18 +130,29 @@ def _plus(x: float) -> str:
     return f" - {_f(-x)}" if x < 0 else f" + {_f(x)}"
 
 
-def proof_panel(trace, s: int) -> None:
-    """A compact, numeric version of the proof that EM never decreases the objective.
+#: One-line glosses of the proof's symbols, shown under the proof panel's title (the full
+#: definitions are on the Why EM works page and in the glossary).
+PROOF_GLOSS = ("Q: the expected complete-data log-likelihood (each point's log π_k p(x | θ_k) "
+               "averaged over its responsibilities r_ik); H: the entropy of the "
+               "responsibilities; 𝓛 = Q + H: a lower bound on ℓ; KL ≥ 0: the gap ℓ − 𝓛 "
+               "(Kullback–Leibler divergence). The Why EM works page derives all of it.")
+PROOF_GLOSS_HARD = ("Hard EM gives each point wholly to its most likely component. ℓ_C: the "
+                    "classification log-likelihood Σᵢ maxₖ log πₖ p(xᵢ | θₖ), what hard EM "
+                    "never lowers; Q: the same sum with the labels held fixed. The Why EM "
+                    "works page has the argument line by line.")
 
-    For the step θ_t → θ_{t+1} that half-step ``s`` belongs to, show
-    ℓ(θ_t) = L(q_t, θ_t) ≤ L(q_t, θ_{t+1}) ≤ L(q_t, θ_{t+1}) + KL = ℓ(θ_{t+1})
-    with this fit's numbers (``objective``, ``q``, ``entropy``, ``elbo``, ``kl`` and, with a
-    penalty, ``log_prior``: then every side carries the log prior, ℓ* = ℓ + log p(θ)).
+
+def proof_panel(trace, s: int) -> None:
+    """A compact, numeric version of the proof that EM never lowers what it maximises.
+
+    Soft EM: ℓ(θ⁽ᵗ⁾) = 𝓛(q_t, θ⁽ᵗ⁾) ≤ 𝓛(q_t, θ⁽ᵗ⁺¹⁾) ≤ 𝓛 + KL = ℓ(θ⁽ᵗ⁺¹⁾), each side with
+    + log p(θ) when the fit has a prior (reg > 0 or α ≠ 1). Hard EM: the same chain for the
+    classification log-likelihood ℓ_C, with no entropy and no KL (see :func:`proof_lines`).
     """
     n_iter = int(trace.n_iter)
     with st.container(border=True):
-        st.markdown("**Why ℓ cannot go down — with this fit's numbers**")
         if n_iter == 0:
+            st.markdown("**Why EM cannot go down — with this fit's numbers**")
             st.caption("The fit has no iterations yet, so there is no step to check.")
             return
         t = half_step_iteration(int(s))
@@ -132,6 +161,7 @@ def proof_panel(trace, s: int) -> None:
             t = 0
         t = min(t, n_iter - 1)
         lines = proof_lines(trace, t, kind)
+        st.markdown(lines["title"])
         st.caption(lines["caption"])
         for line in lines["latex"]:
             st.latex(line)
@@ -143,55 +173,84 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
 
     Returns
     -------
-    dict with ``caption`` (str), ``latex`` (list of three LaTeX strings), ``summary`` (str),
-    ``gain`` (objective[t+1] − objective[t]), ``bound_gain`` (M-step gain of the bound) and
-    ``kl``.
+    dict with ``title``, ``caption`` (str), ``latex`` (list of three LaTeX strings),
+    ``summary`` (str), ``gain`` (objective[t+1] − objective[t]), ``bound_gain`` (M-step gain
+    of the bound) and ``kl`` (the gap after the M-step; 0 when it is round-off).
     """
     obj = np.asarray(trace.objective, dtype=float)
+    ll = np.asarray(trace.log_likelihood, dtype=float)
     n_iter = int(trace.n_iter)
     lp = np.asarray(getattr(trace, "log_prior", np.zeros(n_iter + 1)), dtype=float)
-    q, h = float(trace.q[t]), float(trace.entropy[t])
-    elbo, kl = float(trace.elbo[t]), float(trace.kl[t])
+    hard = bool(getattr(trace, "hard", False))
     prior = has_penalty(trace)
-    ell = r"\ell^{\ast}" if prior else r"\ell"
-    a, b = obj[t], obj[t + 1]
-    bound_new = elbo + (lp[t + 1] if prior else 0.0)
+    q, h = float(trace.q[t]), float(trace.entropy[t])
+    a, b = float(obj[t]), float(obj[t + 1])
+    scale = max(abs(a), float(trace.n_samples))
+    kl = zero_if_round_off(float(trace.kl[t]), scale)
+    ell = r"\ell_C" if hard else r"\ell"
+    th0, th1 = theta_it(t, latex=True), theta_it(t + 1, latex=True)
+    lp0 = rf" + \log p({th0})" if prior else ""
+    lp1 = rf" + \log p({th1})" if prior else ""
+    lp_num = _plus(lp[t + 1]) if prior else ""
+    bound_new = float(trace.elbo[t]) + (float(lp[t + 1]) if prior else 0.0)
     mark_e = r"\quad\blacktriangleleft" if kind == "E" else ""
     mark_m = r"\quad\blacktriangleleft" if kind == "M" else ""
-    lp_sym = rf" + \log p(\theta_{{{t + 1}}})" if prior else ""
-    lp_num = _plus(lp[t + 1]) if prior else ""
-    latex = [
-        rf"\text{{E: }} {ell}(\theta_{{{t}}}) = \mathcal{{L}}(q_{{{t}}},\theta_{{{t}}})"
-        + (rf" + \log p(\theta_{{{t}}})" if prior else "")
-        + rf" = {_f(a)} \quad (\mathrm{{KL}}=0){mark_e}",
-        # With a prior the M line is long: break it after "Q + H + log p" so it fits 1280 px.
-        (rf"\begin{{aligned}}\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}){lp_sym} &= Q + H{lp_sym}"
-         rf"\\ &= {_f(q)} + {_f(h)}{lp_num}"
-         rf"\\ &= {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}\end{{aligned}}"
-         if prior else
-         rf"\text{{M: }} \mathcal{{L}}(q_{{{t}}},\theta_{{{t + 1}}}) = Q + H = "
-         rf"{_f(q)} + {_f(h)} = {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}"),
-        rf"{ell}(\theta_{{{t + 1}}}) = \mathcal{{L}}{lp_sym} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
-        rf" = {_f(b)} \;\ge\; {ell}(\theta_{{{t}}})",
-    ]
-    star = "*" if prior else ""
-    caption = (f"Step θ{_sub(t)} → θ{_sub(t + 1)} (E-step {t + 1} then M-step {t + 1})"
-               + ("; ℓ* = ℓ + log p(θ), the objective maximised with the prior."
-                  if prior else "."))
+    Qs = rf"Q({th1}\mid {th0})"
+    if hard:
+        latex = [
+            rf"\text{{E (hard): }} {ell}({th0}){lp0} = Q({th0}\mid {th0}){lp0} = {_f(a)}{mark_e}",
+            rf"\text{{M: }} {Qs}{lp1} = " + (f"{_f(q)}{lp_num} = " if prior else "")
+            + rf"{_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
+            rf"{ell}({th1}){lp1} = {Qs}{lp1} + \text{{re-assignment gain}} = {_f(bound_new)} + "
+            rf"{_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}",
+        ]
+    else:
+        L1 = rf"\mathcal{{L}}(q_{{{t}}},{th1})"
+        latex = [
+            rf"\text{{E: }} {ell}({th0}){lp0} = \mathcal{{L}}(q_{{{t}}},{th0}){lp0}"
+            rf" = {_f(a)} \quad (\mathrm{{KL}}=0){mark_e}",
+            # With a prior the M line is long: break it after "Q + H + log p" so it fits 1280 px.
+            (rf"\begin{{aligned}}\text{{M: }} {L1}{lp1} &= Q + H{lp1}"
+             rf"\\ &= {_f(q)} + {_f(h)}{lp_num}"
+             rf"\\ &= {_f(bound_new)} \;\ge\; {_f(a)}{mark_m}\end{{aligned}}"
+             if prior else
+             rf"\text{{M: }} {L1} = Q + H = {_f(q)} + {_f(h)} = {_f(bound_new)} \;\ge\; "
+             rf"{_f(a)}{mark_m}"),
+            rf"{ell}({th1}){lp1} = \mathcal{{L}}{lp1} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
+            rf" = {_f(b)} \;\ge\; {ell}({th0}){lp0}",
+        ]
+    sym = objective_symbol(hard, prior)
+    t0, t1 = theta_it(t), theta_it(t + 1)
+    title = f"**Why {sym} cannot go down — with this fit's numbers**"
+    caption = f"Step {t0} → {t1} (E-step {t + 1} then M-step {t + 1}). "
+    if prior:
+        caption += ("This fit has a prior (penalty), so EM maximises ℓ + log p(θ): the M-step "
+                    "maximises Q + log p, and it is ℓ + log p, not ℓ alone, that cannot fall. ")
+    caption += PROOF_GLOSS_HARD if hard else PROOF_GLOSS
     gain, bound_gain = b - a, bound_new - a
     ok = gain >= -1e-9 * max(1.0, abs(a))
-    summary = (f"The M-step lifts the bound by {bound_gain:+.4g}; adding KL = {kl:.3g} ≥ 0 gives "
-               f"ℓ{star}(θ{_sub(t + 1)}) − ℓ{star}(θ{_sub(t)}) = {gain:+.4g} "
-               f"{'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}")
-    return {"caption": caption, "latex": latex, "summary": summary, "gain": gain,
-            "bound_gain": bound_gain, "kl": kl}
+    gap = "the re-assignment gain" if hard else "KL"
+    at = (lambda th: f"({sym})({th})") if prior else (lambda th: f"{sym}({th})")  # noqa: E731
+    summary = (f"The M-step lifts {'Q' if hard else '𝓛'}"
+               f"{' + log p' if prior else ''} by {_signed(zero_if_round_off(bound_gain, scale))}"
+               f"; adding {gap} = {0 if kl == 0 else float(f'{kl:.3g}')} ≥ 0 gives "
+               f"{at(t1)} − {at(t0)} = {_signed(zero_if_round_off(gain, scale))} "
+               f"{'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}.")
+    if hard or prior:
+        dl = float(ll[t + 1] - ll[t])
+        summary += (f" The log-likelihood ℓ alone went from {ll[t]:,.4f} to {ll[t + 1]:,.4f} "
+                    f"({dl:+.4g}): {'hard EM' if hard else 'EM with a prior'} does not "
+                    "promise that ℓ rises.")
+    return {"title": title, "caption": caption, "latex": latex, "summary": summary,
+            "gain": gain, "bound_gain": bound_gain, "kl": kl}
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _sub(t: int) -> str:
-    return str(t).translate(_SUBS)
+def _sub(k: int) -> str:
+    """Subscript digits for a component index: 2 -> "₂"."""
+    return str(k).translate(_SUBS)
 
 
 def what_changed(trace, s: int, feature_names: list[str] | None = None,
@@ -207,27 +266,51 @@ def what_changed(trace, s: int, feature_names: list[str] | None = None,
 
 
 def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fmt=None) -> str:
-    """The text of :func:`what_changed` (a Markdown string, testable without a server)."""
+    """The text of :func:`what_changed` (a Markdown string, testable without a server).
+
+    It names what the fit maximises: ℓ for plain EM, ℓ + log p with a prior (reg > 0 or
+    α ≠ 1), ℓ_C for hard EM; the plain ℓ is quoted beside it whenever the two differ.
+    """
     s = int(s)
     kind = half_step_kind(s)
     fmt = fmt or (lambda v: f"{v:.4g}")
     obj = np.asarray(trace.objective, dtype=float)
     ll = np.asarray(trace.log_likelihood, dtype=float)
     gaussian = getattr(trace, "family", "gaussian") == "gaussian"
+    hard = bool(getattr(trace, "hard", False))
+    prior = has_penalty(trace)
+    sym = objective_symbol(hard, prior)
     if kind == "init":
-        text = (f"**{half_step_label(s)}.** This is the starting guess θ₀. No point has been "
-                f"assigned to a component yet; the log-likelihood of this guess is "
-                f"ℓ(θ₀) = {ll[0]:.3f}. Press ▶ to run the first E-step.")
-        return text
+        text = (f"**{half_step_label(s)}.** This is the starting guess {theta_it(0)}. No point "
+                f"has been assigned to a component yet; the log-likelihood of this guess is "
+                f"ℓ({theta_it(0)}) = {ll[0]:.3f}")
+        if hard or prior:
+            text += f", and {sym} = {obj[0]:.3f}, the quantity this fit maximises"
+        return text + ". Press ▶ to run the first E-step."
     t = half_step_iteration(s)
+    th = theta_it(t)
     if kind == "E":
         R = np.asarray(trace.responsibilities(t))
         shares = R.mean(axis=0)
         share_txt = ", ".join(f"component {k + 1} {100 * v:.0f}%" for k, v in enumerate(shares))
-        text = (f"**{half_step_label(s)}.** The parameters θ{_sub(t)} stay fixed; every point gets "
-                f"its responsibilities — the probability that each component produced it. "
-                f"ℓ is unchanged ({ll[t]:.3f}), but the lower bound now touches it (KL = 0). "
-                f"Responsibility shares: {share_txt}.")
+        if hard:
+            text = (f"**{half_step_label(s)}.** The parameters {th} stay fixed; every point is "
+                    f"given wholly to its most likely component (a hard E-step). With these "
+                    f"labels Q({th} | {th}) equals the classification log-likelihood "
+                    f"{sym}({th}) = {obj[t]:.3f}; the log-likelihood is still "
+                    f"ℓ({th}) = {ll[t]:.3f}, which hard EM does not promise to raise. "
+                    f"Shares of the points: {share_txt}.")
+        else:
+            text = (f"**{half_step_label(s)}.** The parameters {th} stay fixed; every point "
+                    f"gets its responsibilities r_ik — the probability that component k "
+                    f"produced point i. ")
+            if prior:
+                text += (f"{sym} is unchanged ({obj[t]:.3f}; ℓ alone {ll[t]:.3f}), and the lower "
+                         f"bound 𝓛 + log p now touches it (KL = 0). ")
+            else:
+                text += (f"ℓ is unchanged ({ll[t]:.3f}), but the lower bound 𝓛 now touches it "
+                         f"(KL = 0). ")
+            text += f"Responsibility shares: {share_txt}."
         if t > 0:
             prev = np.asarray(trace.responsibilities(t - 1)).argmax(axis=1)
             moved = int(np.sum(prev != R.argmax(axis=1)))
@@ -235,14 +318,24 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
                      f"({100 * moved / len(prev):.1f}%) changed their most likely component since "
                      f"E-step {t}.")
         return text
-    # M-step t+1: θ_t -> θ_{t+1}
+    # M-step t+1: θ⁽ᵗ⁾ -> θ⁽ᵗ⁺¹⁾
     p0, p1 = trace.params[t], trace.params[t + 1]
     what = "weights, means and covariances" if gaussian else "segment sizes and probabilities"
+    how = ("from the points, each counted with its 0/1 label" if hard
+           else "as responsibility-weighted averages")
+    if prior:
+        how += (" plus the prior's pseudo-counts" if not gaussian
+                else ", with reg added to each scatter")
     delta = obj[t + 1] - obj[t]
-    text = (f"**{half_step_label(s)}.** Holding the responsibilities fixed, the {what} were "
-            f"re-estimated as responsibility-weighted averages. The "
-            f"{'objective' if has_penalty(trace) else 'log-likelihood'} rose from {obj[t]:.3f} "
-            f"to {obj[t + 1]:.3f} ({delta:+.4g}).")
+    text = (f"**{half_step_label(s)}.** Holding the {'labels' if hard else 'responsibilities'} "
+            f"fixed, the {what} were re-estimated {how}. The "
+            f"{objective_phrase(hard, prior)} went from {obj[t]:.3f} to {obj[t + 1]:.3f} "
+            f"({delta:+.4g}).")
+    if hard or prior:
+        dl = ll[t + 1] - ll[t]
+        text += (f" ℓ alone went from {ll[t]:.3f} to {ll[t + 1]:.3f} ({dl:+.4g})"
+                 + (" — it can fall, because it is not what this fit maximises." if dl < 0
+                    else "."))
     w0, w1 = np.asarray(p0.weights, float), np.asarray(p1.weights, float)
     if gaussian:
         m0, m1 = np.asarray(p0.means, float), np.asarray(p1.means, float)

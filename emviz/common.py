@@ -180,6 +180,54 @@ def has_penalty(trace) -> bool:
     return float(getattr(trace, "reg", 0.0) or 0.0) > 0.0
 
 
+#: Relative size below which a number that theory says is ≥ 0 (a KL divergence, a gap) is
+#: floating-point round-off: such a number is shown as 0, never as a tiny negative.
+ROUND_OFF = 1e-10
+
+
+def zero_if_round_off(x: float, scale: float = 1.0) -> float:
+    """``0.0`` when ``|x| ≤ ROUND_OFF · max(1, |scale|)``, else ``x`` unchanged."""
+    x = float(x)
+    return 0.0 if abs(x) <= ROUND_OFF * max(1.0, abs(float(scale))) else x
+
+
+_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def theta_it(t: int, latex: bool = False) -> str:
+    """θ at iteration t: ``"θ⁽³⁾"``, or ``r"\theta^{(3)}"`` with ``latex=True``.
+
+    Iterations are superscripts in parentheses everywhere in the app; a subscript (θ_k)
+    always means component k.
+    """
+    if latex:
+        return rf"\theta^{{({int(t)})}}"
+    return "θ⁽" + str(int(t)).translate(_SUPS) + "⁾"
+
+
+def objective_symbol(hard: bool, penalised: bool, latex: bool = False) -> str:
+    """What EM provably never lowers: ``ℓ``, ``ℓ + log p``, ``ℓ_C`` or ``ℓ_C + log p``.
+
+    Plain EM maximises the log-likelihood ℓ; with a prior or penalty (reg > 0, α ≠ 1) it
+    maximises ℓ + log p(θ); hard (classification) EM maximises the classification
+    log-likelihood ℓ_C (plus log p with a prior).
+    """
+    if latex:
+        ell = r"\ell_C" if hard else r"\ell"
+        return ell + (r" + \log p" if penalised else "")
+    ell = "ℓ_C" if hard else "ℓ"
+    return ell + (" + log p" if penalised else "")
+
+
+def objective_phrase(hard: bool, penalised: bool) -> str:
+    """The same in words, e.g. ``"classification log-likelihood ℓ_C"``."""
+    if hard:
+        base = "classification log-likelihood ℓ_C"
+    else:
+        base = "log-likelihood ℓ"
+    return f"penalised {base} + log p" if penalised else base
+
+
 def half_step_values(trace) -> dict[str, np.ndarray]:
     """Per-half-step series of a trace.
 
@@ -252,7 +300,8 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
 
     E-steps leave ℓ unchanged (flat segments) and lift the lower bound up to it; M-steps raise
     both. With a penalty (reg > 0, alpha != 1) the curve shows the objective EM maximises,
-    ℓ + log prior, and ℓ itself is drawn dotted.
+    ℓ + log prior, and ℓ itself is drawn dotted. For hard EM the main curve is what hard EM
+    maximises, the classification log-likelihood ℓ_C (+ log prior), and ℓ is drawn dotted.
 
     Parameters
     ----------
@@ -266,27 +315,33 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
     x = np.arange(S)
     labels = np.array([half_step_label(i) for i in range(S)])
     penalised = has_penalty(trace)
-    main = v["objective"] if penalised else v["loglik"]
-    main_name = "ℓ + log prior (maximised)" if penalised else "log-likelihood ℓ(θ)"
+    hard = bool(getattr(trace, "hard", False))
+    other = penalised or hard  # the maximised objective is not ℓ itself
+    main = v["objective"] if other else v["loglik"]
+    main_name = (objective_symbol(hard, penalised) + " (maximised)") if other \
+        else "log-likelihood ℓ(θ)"
     data = [go.Scatter(_validate=VALIDATE,
         x=x, y=main, mode="lines+markers", name=main_name, customdata=labels,
         line=dict(color=CURVE, width=3), marker=dict(size=5, color=CURVE),
         hovertemplate="%{customdata}<br>%{y:.4f}<extra></extra>")]
-    if penalised:
+    if other:
         data.append(go.Scatter(_validate=VALIDATE,
             x=x, y=v["loglik"], mode="lines", name="ℓ alone", customdata=labels,
             line=dict(color=CURVE, width=1.5, dash="dot"),
             hovertemplate="%{customdata}<br>ℓ = %{y:.4f}<extra></extra>"))
     data.append(go.Scatter(_validate=VALIDATE,
-        x=x, y=v["bound"], mode="markers", name="lower bound L", customdata=labels,
+        x=x, y=v["bound"], mode="markers",
+        name="Q with the labels fixed" if hard else "lower bound 𝓛", customdata=labels,
         marker=dict(size=7, symbol="triangle-up-open", color=CURVE, line=dict(color=CURVE, width=1.5)),
-        hovertemplate="%{customdata}<br>L = %{y:.4f}<extra></extra>"))
+        hovertemplate="%{customdata}<br>" + ("Q" if hard else "𝓛")
+        + " = %{y:.4f}<extra></extra>"))
     data.append(go.Scatter(_validate=VALIDATE,
         x=[s], y=[main[s]], mode="markers", name=str(labels[s]), showlegend=False,
         marker=dict(size=15, symbol="circle-open", color=CURVE, line=dict(width=3)),
         hoverinfo="skip"))
     layout = base_layout(
-        f"Log-likelihood — {labels[s]}: {main[s]:.3f}", height,
+        (f"{objective_symbol(hard, penalised)} — {labels[s]}: {main[s]:.3f}" if other
+         else f"Log-likelihood — {labels[s]}: {main[s]:.3f}"), height,
         xaxis=dict(title=dict(text="iteration t (one E-step + one M-step each)"),
                    rangemode="tozero", **_iteration_ticks(S)),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),

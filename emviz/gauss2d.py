@@ -885,7 +885,8 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
         f"Soft EM {ended.get(soft.status, soft.status)} after {soft.n_iter} iterations with "
         f"ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM {ended.get(hard.status, hard.status)} "
         f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f} — the mixture "
-        "log-likelihood of its parameters, which soft EM maximises and hard EM does not."
+        "log-likelihood of its parameters, which soft EM maximises and hard EM does not "
+        "(hard EM never lowers the classification log-likelihood ℓ_C instead)."
     )
     return " ".join(sentences)
 

@@ -71,6 +71,10 @@ class ProofStep:
         Whether the fit maximised ℓ + log prior, and whether it was hard (classification) EM.
     n_samples : int
         N, used to judge floating-point rounding.
+    ce_old, ce_new : float
+        The cross-entropies H(q_t, p_{θ_t}) and H(q_t, p_{θ_{t+1}}) = −Σ q_t log p(z | x, θ),
+        computed by ``emcore.cross_entropy`` from the data (not from ℓ − Q), so the proof's
+        cross-entropy rows are a real check. NaN for hard EM (not shown there).
     """
 
     t: int
@@ -88,6 +92,8 @@ class ProofStep:
     regularised: bool
     hard: bool
     n_samples: int
+    ce_old: float
+    ce_new: float
 
     # --- sums and differences of the numbers above (the page shows these) -----------------
     @property
@@ -117,13 +123,19 @@ class ProofStep:
 
     @property
     def cross_entropy_old(self) -> float:
-        """H(q_t, p_{θ_t}) = H(q_t) + KL(q_t ‖ p_{θ_t})."""
-        return self.entropy + self.kl_e
+        """H(q_t, p_{θ_t}), computed independently (equals H(q_t) for exact EM)."""
+        return self.ce_old
 
     @property
     def cross_entropy_new(self) -> float:
-        """H(q_t, p_{θ_{t+1}}) = H(q_t) + KL(q_t ‖ p_{θ_{t+1}})."""
-        return self.entropy + self.kl
+        """H(q_t, p_{θ_{t+1}}), computed independently (= H(q_t) + KL(q_t ‖ p_{θ_{t+1}}))."""
+        return self.ce_new
+
+    @property
+    def identity_gap_new(self) -> float:
+        """objective(θ_{t+1}) − (Q(θ_{t+1} | θ_t) + log p + H(q_t, p_{θ_{t+1}})): zero up to
+        round-off when the chain rule ℓ = Q + cross-entropy holds for these numbers."""
+        return self.objective_next - self.q_new_obj - self.ce_new
 
     @property
     def q_gain(self) -> float:
@@ -185,6 +197,8 @@ def proof_step(X, trace, t: int) -> ProofStep:
     if not 0 <= t < trace.n_iter:
         raise ValueError(f"step t={t} outside 0..{trace.n_iter - 1}")
     resp = trace.responsibilities(t)
+    hard = bool(getattr(trace, "hard", False))
+    nan = float("nan")
     return ProofStep(
         t=int(t),
         loglik_t=float(trace.log_likelihood[t]),
@@ -199,8 +213,10 @@ def proof_step(X, trace, t: int) -> ProofStep:
         elbo=float(trace.elbo[t]),
         kl=float(trace.kl[t]),
         regularised=is_regularised(trace),
-        hard=bool(getattr(trace, "hard", False)),
+        hard=hard,
         n_samples=int(trace.n_samples),
+        ce_old=nan if hard else float(emcore.cross_entropy(X, resp, trace.params[t])),
+        ce_new=nan if hard else float(emcore.cross_entropy(X, resp, trace.params[t + 1])),
     )
 
 
@@ -271,6 +287,11 @@ def fmt_plain(x: float) -> str:
     if 1e-3 <= abs(x) < 1e6:
         return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
     return f"{x:.2e}"
+
+
+def shown_gap(step: ProofStep, value: float) -> float:
+    """A gap theory says is ≥ 0 (a KL divergence), as shown: 0 when it is round-off."""
+    return 0.0 if step.is_zero(value) else float(value)
 
 
 def check_latex(step: ProofStep, margin: float, what: str = "margin") -> str:
@@ -373,9 +394,9 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
                 "with itself is just its entropy $H(q_t)$:"
             ),
             formula=rf"{n['l_t']} &= {n['q_o']} + H(q_t)",
-            numbers=_sum_line(s.objective_t, s.q_old_obj, s.cross_entropy_old)
+            numbers=_sum_line(s.objective_t, s.q_old_obj, s.entropy)
             + check_latex(s, -abs(s.kl_e), "gap"),
-            holds=s.is_zero(s.kl_e),
+            holds=s.is_zero(s.kl_e) and s.is_zero(s.cross_entropy_old - s.entropy),
         ),
         DerivationLine(
             text=(
@@ -384,7 +405,9 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
                 "posterior $p_{\\theta_{t+1}}$:"
             ),
             formula=rf"{n['l_n']} &= {n['q_n']} + H(q_t,\,p_{{\theta_{{t+1}}}})",
-            numbers=_sum_line(s.objective_next, s.q_new_obj, s.cross_entropy_new),
+            numbers=_sum_line(s.objective_next, s.q_new_obj, s.cross_entropy_new)
+            + check_latex(s, -abs(s.identity_gap_new), "gap"),
+            holds=s.is_zero(s.identity_gap_new),
         ),
         DerivationLine(
             text="**4. Subtract line 2 from line 3:**",
@@ -394,14 +417,16 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
             ),
             numbers=(
                 rf"{fmt_small(s.gain)} &= {fmt_small(s.q_gain)} + "
-                rf"{fmt_small(s.cross_entropy_new - s.cross_entropy_old)}"
+                rf"{fmt_small(s.cross_entropy_new - s.entropy)}"
             ),
         ),
         DerivationLine(
             text=(
                 "**5. The M-step** chose $\\theta_{t+1}$ to maximise "
-                "$Q(\\theta\\mid\\theta_t)$, so it did at least as well as keeping "
-                "$\\theta_t$: the first bracket is never negative."
+                + ("$Q(\\theta\\mid\\theta_t) + \\log p(\\theta)$ (the prior is part of "
+                   "what it maximises)" if s.regularised else "$Q(\\theta\\mid\\theta_t)$")
+                + ", so it did at least as well as keeping $\\theta_t$: the first bracket is "
+                "never negative."
             ),
             formula=rf"{n['q_n']} &\ge {n['q_o']}",
             numbers=rf"{fmt(s.q_new_obj)} &\ge {fmt(s.q_old_obj)}" + check_latex(s, s.q_gain),
@@ -418,13 +443,15 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
                 r"\qquad\big(\text{difference} = \mathrm{KL}(q_t\,\|\,p_{\theta_{t+1}})\big)"
             ),
             numbers=(
-                rf"{fmt(s.cross_entropy_new)} &\ge {fmt(s.cross_entropy_old)}"
-                + check_latex(s, s.cross_entropy_new - s.cross_entropy_old)
+                rf"{fmt(s.cross_entropy_new)} &\ge {fmt(s.entropy)}"
+                + check_latex(s, s.cross_entropy_new - s.entropy)
             ),
-            holds=s.holds(s.cross_entropy_new - s.cross_entropy_old),
+            holds=s.holds(s.cross_entropy_new - s.entropy),
         ),
         DerivationLine(
-            text="**7. Therefore** the log-likelihood cannot go down:",
+            text=("**7. Therefore** the penalised log-likelihood ℓ + log p cannot go down "
+                  "(ℓ alone can):" if s.regularised else
+                  "**7. Therefore** the log-likelihood cannot go down:"),
             formula=rf"{n['l_n']} &\ge {n['l_t']}",
             numbers=(
                 rf"{fmt(s.objective_next)} &\ge {fmt(s.objective_t)}" + check_latex(s, s.gain)
@@ -454,8 +481,8 @@ def hard_lines(step: ProofStep) -> list[DerivationLine]:
             holds=s.is_zero(s.kl_e),
         ),
         DerivationLine(
-            text="**2. M-step.** θ_{t+1} maximises Q for those fixed labels:".replace(
-                "θ_{t+1}", "$\\theta_{t+1}$"),
+            text=("**2. M-step.** $\\theta_{t+1}$ maximises "
+                  + ("$Q + \\log p$" if s.regularised else "$Q$") + " for those fixed labels:"),
             formula=rf"{n['q_n']} &\ge {n['q_o']}",
             numbers=rf"{fmt(s.q_new_obj)} &\ge {fmt(s.q_old_obj)}" + check_latex(s, s.q_gain),
             holds=s.holds(s.q_gain),
@@ -489,7 +516,10 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
         DerivationLine(
             text=(
                 "**A. The decomposition.** For *any* distribution $q$ over the labels and "
-                "any $\\theta$, the log-likelihood splits into a lower bound and a gap:"
+                "any $\\theta$, the log-likelihood splits into a lower bound and a gap. Here "
+                "$Q_q(\\theta) = \\sum_i\\sum_k q_{ik}\\log p(x_i, z_i{=}k\\mid\\theta)$ is the "
+                "expected complete-data log-likelihood under $q$ (with $q = q_t$ it is "
+                "$Q(\\theta\\mid\\theta_t)$), and $H(q)$ the entropy of $q$:"
             ),
             formula=(
                 r"\ell(\theta)" + lp + r" = \underbrace{Q_q(\theta) + H(q)" + lp + r"}"
@@ -508,7 +538,7 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
                 r"\mathcal{L}(q_t,\theta_t) &= " + n["l_t"]
             ),
             numbers=(
-                rf"\mathrm{{KL}} = {fmt_small(s.kl_e)},\qquad {fmt(s.bound_e)} &= "
+                rf"\mathrm{{KL}} = {fmt_small(shown_gap(s, s.kl_e))},\qquad {fmt(s.bound_e)} &= "
                 rf"{fmt(s.objective_t)}"
                 + check_latex(s, -abs(s.kl_e), "gap")
             ),
@@ -516,10 +546,13 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
         ),
         DerivationLine(
             text=(
-                "**C. M-step:** with $q_t$ held fixed, $\\theta_{t+1}$ maximises the bound "
-                "(its entropy term does not depend on $\\theta$), so the bound rises:"
+                "**C. M-step:** with $q_t$ held fixed, $\\theta_{t+1}$ maximises the bound"
+                + (" plus the log prior (what the M-step maximises is $Q + \\log p$)"
+                   if s.regularised else "")
+                + " (its entropy term does not depend on $\\theta$), so the bound rises:"
             ),
-            formula=r"\mathcal{L}(q_t,\theta_{t+1}) &\ge \mathcal{L}(q_t,\theta_t)",
+            formula=(r"\mathcal{L}(q_t,\theta_{t+1})" + lp.replace(r"\theta", r"\theta_{t+1}")
+                     + r" &\ge \mathcal{L}(q_t,\theta_t)" + lp.replace(r"\theta", r"\theta_t")),
             numbers=(
                 rf"{fmt(s.bound_m)} &\ge {fmt(s.bound_e)}" + check_latex(s, s.bound_gain)
             ),
@@ -536,7 +569,7 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
                 r"\;\ge\;" + n["l_t"]
             ),
             numbers=(
-                rf"{fmt(s.objective_next)} &= {fmt(s.bound_m)} + {fmt(s.kl)} \;\ge\; "
+                rf"{fmt(s.objective_next)} &= {fmt(s.bound_m)} + {fmt(shown_gap(s, s.kl))} \;\ge\; "
                 rf"{fmt(s.objective_t)}" + check_latex(s, s.gain)
             ),
             holds=s.holds(s.gain) and s.holds(s.kl),
@@ -621,7 +654,7 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     x = [f"after E-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{s.t}</sub>)",
          f"after M-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{it}</sub>)"]
     bounds = np.array([s.bound_e, s.bound_m])
-    kls = np.array([s.kl_e, s.kl])
+    kls = np.array([shown_gap(s, s.kl_e), shown_gap(s, s.kl)])  # round-off shown as 0
     tops = np.array([s.objective_t, s.objective_next])
     span = max(abs(s.gain), abs(s.kl), abs(s.kl_e), abs(s.bound_gain), 1e-9 * s.scale)
     base = float(min(bounds.min(), s.objective_t) - span)
@@ -725,11 +758,12 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
         {"x": 1.0, "y": s.objective_next, "ax": -50, "ay": -30, "showarrow": True,
          "arrowhead": 2, "xanchor": "right", "font": {"color": KL_COLOR, "size": 13},
          "text": (f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}, "
-                  f"{gap} = {fmt_plain(s.kl)}")},
+                  f"{gap} = {fmt_plain(shown_gap(s, s.kl))}")},
         {"xref": "paper", "yref": "paper", "x": 0.0, "y": 0.24, "showarrow": False,
          "xanchor": "left", "yanchor": "bottom", "font": {"size": 12},
          "text": f"the gap {_ell(s)}(θ) − 𝓛(q<sub>{s.t}</sub>, θ) ≥ 0 "
-                 f"(zero at θ<sub>{s.t}</sub>, {fmt_plain(s.kl)} at θ<sub>{s.t + 1}</sub>)"},
+                 f"(zero at θ<sub>{s.t}</sub>, {fmt_plain(shown_gap(s, s.kl))} at "
+                 f"θ<sub>{s.t + 1}</sub>)"},
     ]
     lo, hi = _zoom_range(s, obj, bnd, a)
     ticks = {

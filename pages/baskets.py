@@ -106,15 +106,19 @@ def intro() -> None:
                  r"{\sum_{w}\sum_i r_{ik}\,x_{iw} + V(\alpha - 1)}")
         st.markdown(
             "**α, the Dirichlet prior.** With α = 1 the M-step is plain maximum likelihood: "
-            "a segment whose customers never bought a category gets θ_kv = 0 exactly, and a "
-            "single purchase in that category then makes the segment *impossible* for that "
+            "θ_kv is the responsibility-weighted share of category v. Soft responsibilities "
+            "are never exactly 0, so θ_kv can only reach 0 when they underflow (a segment "
+            "far from every customer who bought v) or with hard EM, where they are 0/1. Then "
+            "a single purchase in that category makes the segment *impossible* for that "
             "customer. α > 1 adds α − 1 imaginary purchases of every category to every "
             "segment, so no probability is ever zero. The default α = 1.01 adds only 0.01 of "
             "an item — invisible next to thousands of real purchases, but enough to keep every "
-            "log θ finite. EM then maximises ℓ + (α − 1) Σ log θ_kv, and that objective, too, "
-            "never decreases.\n\n"
+            "log θ finite. It also changes what EM maximises: ℓ + log p, with log p = "
+            "(α − 1) Σ log θ_kv up to a constant (a MAP fit). That sum never decreases; ℓ "
+            "alone can.\n\n"
             "**Lift** of category v in segment k is θ_kv divided by v's share of all purchases: "
-            "×2 means the segment spends twice the average share of its basket there. Segments "
+            "×2 means that twice the average share of the segment's purchases (receipt lines, "
+            "not money) fall in that category. Segments "
             "are named after their highest-lift category (among categories that make up at "
             f"least {B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket) at the end of the run.")
 

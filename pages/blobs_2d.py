@@ -105,8 +105,9 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
     if ds.labels is None:
         st.info(
             "Old Faithful has no recorded truth: nobody labelled the eruptions. The two "
-            "components EM finds are the geyser's well-known short and long eruptions — short "
-            "eruptions go with short waits, long eruptions with long waits."
+            "components EM finds are the geyser's well-known short and long eruptions — a short "
+            "eruption is followed by a short wait for the next one, a long eruption by a long "
+            "wait."
         )
         return
     if s != last:
@@ -179,9 +180,11 @@ def main() -> None:
     show_paths = c[1].toggle("Mean paths", value=True, key=_k("show_paths"))
     show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
     hard_on = c[3].toggle("Hard EM beside soft EM", value=False, key=_k("hard_compare"),
-                          help="Fit classification ('hard') EM with spherical covariances — "
-                               "the road from EM to k-means — and show it next to soft EM at "
-                               "the same step.")
+                          help="Fit classification ('hard') EM with spherical covariances and "
+                               "show it next to soft EM at the same step. Hard EM maximises "
+                               "the classification log-likelihood ℓ_C, not ℓ; it is k-means "
+                               "only with one shared, fixed spherical covariance and equal "
+                               "weights.")
     show_truth = False
     if ds.true_params is not None:
         show_truth = st.toggle("Show the true components (grey dotted 2σ ellipses, ◇ means)",

@@ -39,7 +39,9 @@ INTROS = {
         "mixture of bell curves (on the log-price scale) still find cheaper and dearer "
         "sub-markets? The **E-step** colours every house by how likely each curve is to have "
         "produced it, the **M-step** refits each curve to the houses, weighted by those "
-        "colours. There is no truth to reveal here: try K = 1, 2, 3 and compare ℓ."),
+        "colours. There is no truth to reveal here. Do not pick K by comparing ℓ: a bigger K "
+        "can always fit at least as well, so ℓ grows with K. Criteria such as BIC charge "
+        "for the extra parameters; ℓ alone cannot choose K."),
     "synthetic_1d": (
         "Points drawn from three bell curves whose parameters we know (dotted: the true "
         "mixture). The **E-step** colours every point by how likely each fitted curve is to "
@@ -164,9 +166,10 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
     hn = house_numbers(x, trace, t, i)
     K = len(hn.weights)
     sub = lambda k: f"{k + 1}"  # noqa: E731
-    st.markdown(f"**E-step {t + 1}** for {label} #{i + 1}: x = log₁₀({_price(hn.x_i, ds)}) = "
-                f"{hn.x_i:.4f}" if label == "house" else
-                f"**E-step {t + 1}** for point #{i + 1}: x = {hn.x_i:.4f}")
+    rank = int(st.session_state[_k("house_rank")])
+    st.markdown(f"**E-step {t + 1}** for the {label} of rank {rank} (of {n}, by price): "
+                f"x = log₁₀({_price(hn.x_i, ds)}) = {hn.x_i:.4f}" if label == "house" else
+                f"**E-step {t + 1}** for the point of rank {rank} (of {n}): x = {hn.x_i:.4f}")
     st.caption(f"Parameters θ{t} used: " + "; ".join(
         f"π{k + 1} = {hn.weights[k]:.3f}, μ{k + 1} = {hn.means[k]:.4f}, σ{k + 1} = {hn.sds[k]:.4f}"
         for k in range(K)))
@@ -285,10 +288,13 @@ def main() -> None:
             st.markdown(
                 "**What happened?** One component shrank onto a single price. A normal curve "
                 "with spread σ has height 1/(σ√2π) at its centre, so as σ → 0 that one house's "
-                "density — and with it the log-likelihood — grows without limit. The maximum "
-                "likelihood of a Gaussian mixture does not exist; EM just found the cliff. "
-                "**The fix** is a prior that keeps variances away from zero: regularisation "
-                "adds reg to each component's scatter before dividing by N_k.")
+                "density — and with it the log-likelihood — grows without limit. The "
+                "likelihood of a Gaussian mixture is unbounded, so it has no global maximum; "
+                "EM climbed into one of its spikes, where ℓ → +∞. The sensible fits are "
+                "*local* maxima, and those remain meaningful. **The fix** is a penalty that "
+                "keeps variances away from zero: regularisation adds reg to each component's "
+                "scatter before dividing by N_k, and EM then maximises ℓ + log p, which is "
+                "bounded.")
             st.button("Fix it: turn regularisation on (reg = 0.001)", key=_k("fix"),
                       on_click=_fix_collapse, type="primary")
     elif collapse and settings.reg > 0:

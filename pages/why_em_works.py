@@ -1,4 +1,4 @@
-"""Why EM works: the proof that the log-likelihood never decreases, with live numbers.
+"""Why EM works: the proof that EM never lowers what it maximises, with live numbers.
 
 Thin page: it picks a fit (one published by another page, or a small default fit), reads the
 half-step slider, and hands the trace to ``emviz.proof`` for the numbers, the derivation lines
@@ -29,7 +29,7 @@ CURVE_AUTO_MAX_N = 20_000
 # The default fit: a one-dimensional, two-component mixture on a real data set, started from
 # two means close together so that EM needs a dozen visible iterations to separate them.
 DEFAULT_DATA = {
-    "faithful": ("Old Faithful: minutes between eruptions", 1, (60.0, 66.0)),
+    "faithful": ("Old Faithful: minutes to the next eruption", 1, (60.0, 66.0)),
     "ames": ("Ames: log10 sale prices (two neighbourhoods)", 0, None),
 }
 
@@ -61,8 +61,9 @@ def default_fit_controls() -> tuple[np.ndarray, object, str]:
     reg = box.select_slider("Regularisation reg", (0.0, 1e-3, 1e-2, 1e-1, 1.0), 0.0,
                             key=f"{KEY}_reg",
                             format_func=lambda v: "0 (off)" if v == 0 else f"{v:g}",
-                            help="With reg > 0 EM maximises ℓ + log prior; the proof is the "
-                                 "same for that objective.")
+                            help="With reg > 0 EM maximises ℓ + log p (a penalty, an "
+                                 "improper prior); the proof is the same for that objective, "
+                                 "and ℓ alone can fall.")
     X = _default_X(name)
     settings = _default_settings(name, int(k), int(seed), float(reg))
     trace = emui.run_fit(X, settings, data_key=f"why_{name}")
@@ -110,9 +111,11 @@ def choose_fit():
 
 emui.page_header(
     "Why EM works",
-    "EM never lowers the log-likelihood ℓ(θ). Below is the proof, one line at a time, with "
-    "**the numbers of the current iteration** filled in, so you can check every step "
-    "yourself. Move the **Step** slider to see it hold at every iteration.",
+    "EM never lowers what it maximises: the log-likelihood ℓ(θ) for plain EM; ℓ(θ) + "
+    "log p(θ) when the fit has a prior or penalty (reg > 0, or a Dirichlet α ≠ 1), and then "
+    "ℓ alone can fall; the classification log-likelihood ℓ_C for hard EM. Below is the proof, "
+    "one line at a time, with **the numbers of the current iteration** filled in, so you can "
+    "check every step yourself. Move the **Step** slider to see it hold at every iteration.",
 )
 
 X, trace, title = choose_fit()
@@ -150,10 +153,16 @@ if step.hard:
         f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
         "above the bound instead of touching it.", icon="⚠️")
 if step.regularised:
+    penalty = ("the Dirichlet log-prior (α − 1) Σ log θ_kv" if trace.family == "multinomial"
+               else "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper prior, "
+                    "defined up to a constant)")
     st.info(
-        "This fit is **regularised**: EM maximises the objective ℓ(θ) + log p(θ), the "
-        "log-likelihood plus a fixed log-prior. Add log p(θ) to both sides of every line and "
-        "the argument goes through unchanged, so the numbers below are for that objective.",
+        "This fit has a **prior**: EM maximises ℓ(θ) + log p(θ), with log p(θ) "
+        f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in every "
+        "line and the argument goes through: it is ℓ + log p that cannot fall. The "
+        f"log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
+        f"{step.loglik_t:.4f} to {step.loglik_next:.4f} "
+        f"(change {proof.fmt_plain(step.loglik_change)}).",
         icon="ℹ️")
 if trace.status == "degenerate":
     st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
@@ -208,12 +217,17 @@ st.subheader("The bound curve")
 st.markdown(
     "Walk along a straight line from θₜ (a = 0) to θₜ₊₁ (a = 1) and beyond, in coordinates "
     "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
-    "covariances; log-probabilities for multinomials). The lower bound 𝓛(qₜ, θ) (dashed) "
-    "never exceeds ℓ(θ) (solid): it touches it at θₜ and peaks at θₜ₊₁, which is exactly "
-    "what the E-step and the M-step do. The lower panel shows the gap between them, the KL "
-    "divergence, which is zero at θₜ and never negative."
-    + (" For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises." if step.hard
-       else ""))
+    "covariances; log-probabilities for multinomials). "
+    + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
+       "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θₜ and "
+       "peaks at θₜ₊₁. The lower panel shows the gap between them, the gain from "
+       "re-assigning the points, which is zero at θₜ and never negative."
+       if step.hard else
+       f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if step.regularised else ''} (dashed) "
+       f"never exceeds {'ℓ(θ) + log p(θ)' if step.regularised else 'ℓ(θ)'} (solid): it "
+       "touches it at θₜ and peaks at θₜ₊₁, which is exactly what the E-step and the M-step "
+       "do. The lower panel shows the gap between them, the KL divergence, which is zero at "
+       "θₜ and never negative."))
 # Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
 draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
     f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "

@@ -90,7 +90,9 @@ def test_proof_lines_carry_the_trace_numbers(trace):
 def test_proof_lines_with_a_prior_add_the_log_prior(trace_reg):
     t = 2
     p = proof_lines(trace_reg, t, "E")
-    assert r"\log p(\theta_{3})" in p["latex"][1] and r"\ell^{\ast}" in p["latex"][0]
+    assert r"\log p(\theta^{(3)})" in p["latex"][1]
+    assert r"\ell(\theta^{(2)}) + \log p(\theta^{(2)})" in p["latex"][0]
+    assert "ℓ + log p" in p["title"] and "maximises Q + log p" in p["caption"]
     bound = trace_reg.elbo[t] + trace_reg.log_prior[t + 1]
     assert p["bound_gain"] == pytest.approx(bound - trace_reg.objective[t])
     assert p["bound_gain"] >= -1e-9
@@ -99,7 +101,7 @@ def test_proof_lines_with_a_prior_add_the_log_prior(trace_reg):
 
 def test_describe_half_step_names_what_changed(trace):
     start = describe_half_step(trace, 0)
-    assert "θ₀" in start and f"{trace.log_likelihood[0]:.3f}" in start
+    assert "θ⁽⁰⁾" in start and f"{trace.log_likelihood[0]:.3f}" in start
     e2 = describe_half_step(trace, 3)
     R1, R0 = trace.responsibilities(1), trace.responsibilities(0)
     moved = int(np.sum(R1.argmax(1) != R0.argmax(1)))
@@ -207,4 +209,6 @@ def test_multinomial_controls_offer_alpha_and_kmeanspp():
     at.select_slider(key="m_alpha").set_value(1.1).run()
     settings, family, status = at.session_state["out"]
     assert settings.init == "kmeans++" and settings.alpha == 1.1 and not at.exception
-    assert any(r"\ell^{\ast}" in lt.value for lt in at.latex)  # alpha != 1: the prior joins ℓ
+    # alpha != 1: the prior joins ℓ, and the panel says so
+    assert any(r"\ell(\theta^{(0)}) + \log p" in lt.value for lt in at.latex)
+    assert any("maximises ℓ + log p" in c.value for c in at.caption)

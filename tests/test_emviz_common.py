@@ -97,8 +97,25 @@ def test_loglik_figure_marks_the_current_half_step(trace_1d):
 def test_loglik_figure_with_penalty_draws_objective_and_plain_loglik(trace_reg):
     fig = loglik_figure(trace_reg, 4)
     names = [d.name for d in fig.data]
-    assert any("prior" in n for n in names) and any("ℓ alone" in n for n in names)
+    assert names[0] == "ℓ + log p (maximised)" and any("ℓ alone" in n for n in names)
     np.testing.assert_allclose(fig.data[0].y[::2][1:], trace_reg.objective[1:])
+
+
+def test_loglik_figure_of_hard_em_draws_the_classification_likelihood():
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(0, 1, (60, 2)), rng.normal(3, 0.5, (40, 2))])
+    tr = emcore.fit_gaussian_mixture(X, 2, hard=True, seed=0, max_iter=6, tol=None)
+    fig = loglik_figure(tr, 2)
+    names = [d.name for d in fig.data]
+    assert names[0] == "ℓ_C (maximised)" and "ℓ alone" in names
+    assert fig.layout.title.text.startswith("ℓ_C")
+    # the main curve is ℓ_C = Σ_i max_k log π_k p(x_i | θ_k), written out here with scipy
+    from scipy.stats import multivariate_normal
+
+    p = tr.params[1]
+    lj = np.column_stack([np.log(w) + multivariate_normal(m, c).logpdf(X)
+                          for w, m, c in zip(p.weights, p.means, p.covariances, strict=True)])
+    assert fig.data[0].y[2] == pytest.approx(lj.max(axis=1).sum(), rel=1e-10)
 
 
 def test_trajectory_figure_plots_the_parameters_in_component_colours(trace_1d):

@@ -141,6 +141,11 @@ def test_proof_step_numbers_equal_trace_and_independent_computation(name, reques
         h = -np.sum(q_t[q_t > 0] * np.log(q_t[q_t > 0]))
         assert s.entropy == pytest.approx(h, abs=tol)
         assert s.kl == pytest.approx(kl_divergence(q_t, posterior(X, theta_n)), abs=1e-7 * scale)
+        # the cross-entropy rows: −Σ q_t log p(z | x, θ), from scipy, not from ℓ − Q
+        p_n = posterior(X, theta_n)
+        ce_n = -np.sum(q_t[q_t > 0] * np.log(p_n[q_t > 0]))
+        assert s.cross_entropy_new == pytest.approx(ce_n, abs=1e-8 * scale)
+        assert s.cross_entropy_old == pytest.approx(h, abs=1e-8 * scale)
         # the log prior is what separates the objective from ℓ
         assert s.log_prior_t == pytest.approx(s.objective_t - s.loglik_t, abs=tol)
         assert s.log_prior_next == pytest.approx(s.objective_next - s.loglik_next, abs=tol)
@@ -289,7 +294,7 @@ def test_a_violation_is_reported_not_hidden():
     s = proof.ProofStep(t=0, loglik_t=-10.0, loglik_next=-11.0, objective_t=-10.0,
                         objective_next=-11.0, log_prior_t=0.0, log_prior_next=0.0, q_old=-12.0,
                         q_new=-12.5, entropy=2.0, elbo=-10.5, kl=-0.5, regularised=False,
-                        hard=False, n_samples=10)
+                        hard=False, n_samples=10, ce_old=2.0, ce_new=1.5)
     keng = proof.keng_lines(s)
     assert keng[4].holds is False and keng[6].holds is False
     assert r"\times" in keng[6].numbers
@@ -299,7 +304,8 @@ def test_rounding_level_negative_is_equal_not_violated():
     s = proof.ProofStep(t=0, loglik_t=-1000.0, loglik_next=-1000.0 - 1e-12, objective_t=-1000.0,
                         objective_next=-1000.0 - 1e-12, log_prior_t=0.0, log_prior_next=0.0,
                         q_old=-1100.0, q_new=-1100.0, entropy=100.0, elbo=-1000.0, kl=0.0,
-                        regularised=False, hard=False, n_samples=272)
+                        regularised=False, hard=False, n_samples=272, ce_old=100.0,
+                        ce_new=100.0)
     line = proof.keng_lines(s)[6]
     assert line.holds is True and "rounding" in line.numbers
 
@@ -315,7 +321,10 @@ def test_bars_figure_carries_the_numbers(fit_1d):
     tops = decode(bound.base) + decode(bound.y)
     np.testing.assert_allclose(tops, [s.bound_e, s.bound_m], rtol=0, atol=1e-9)
     np.testing.assert_allclose(decode(kl.base), [s.bound_e, s.bound_m], rtol=0, atol=0)
-    np.testing.assert_allclose(decode(kl.customdata), [s.kl_e, trace.kl[2]], rtol=0, atol=0)
+    # gaps are shown as they are, except round-off (|gap| ≤ 1e-10 of the scale), shown as 0
+    scale = max(1.0, abs(trace.objective[2]), abs(s.q_old), len(X))
+    shown = [0.0 if abs(v) <= 1e-10 * scale else v for v in (s.kl_e, trace.kl[2])]
+    np.testing.assert_allclose(decode(kl.customdata), shown, rtol=0, atol=0)
     np.testing.assert_allclose(decode(top.y), trace.objective[2:4], rtol=0, atol=0)
     # bound + KL stack up to ℓ(θ_{t+1}) on the M-step bar
     assert tops[1] + decode(kl.y)[1] == pytest.approx(trace.objective[3], abs=1e-8)

@@ -133,7 +133,10 @@ def test_default_controls_other_data_more_components_and_regularisation(at):
     assert not at.exception
     at.select_slider(key="why_reg").set_value(0.1).run()
     assert not at.exception
-    assert any("regularised" in el.value for el in at.info)
+    # the page says exactly what is maximised, and that ℓ alone is not
+    (info,) = [el.value for el in at.info if "prior" in el.value]
+    assert "EM maximises ℓ(θ) + log p(θ)" in info and "M-step maximises Q + log p" in info
+    assert "tr Σ⁻¹" in info and "improper prior" in info
     # the regularised proof names the prior and every check still holds
     text = latex_text(at)
     assert r"\log p(\theta_t)" in text and r"\times\ \text{violated" not in text
@@ -152,7 +155,7 @@ def test_a_published_fit_is_explained_with_its_own_numbers():
     app.session_state["em_last_fit"] = "blobs_2d"
     app.run()
     assert app.selectbox(key="why_source").value == "blobs_2d"
-    assert any("regularised" in el.value for el in app.info)
+    assert any("EM maximises ℓ(θ) + log p(θ)" in el.value for el in app.info)
     assert_page_shows(app, trace, 0)
     app.select_slider(key="why_step").set_value(8).run()
     assert_page_shows(app, trace, 3)
