@@ -347,8 +347,9 @@ def collapse_slice(x, params: GaussianParams, k: int, j: int | None = None, sigm
     j : int, optional
         Data index; default the point nearest μ_k.
     sigmas : array_like, optional
-        Values of σ_k; default ``n`` values log-spaced from a thousandth of ``sigma_cross``
-        (at least 10⁻³⁰⁰) up to 3 times the larger of σ_k and the data's standard deviation.
+        Values of σ_k; default ``n`` values log-spaced from ``sigma_cross``/1000 (or
+        10⁻⁶·σ_k if that is lower; never below 10⁻³⁰⁰) up to 3 times the larger of σ_k and
+        the data's standard deviation.
     reg : float
         The prior of the objective curve.
 
@@ -383,9 +384,9 @@ def collapse_slice(x, params: GaussianParams, k: int, j: int | None = None, sigm
     log_cross = (intercept - ll_now) / m_pts
     if sigmas is None:
         top = 3.0 * max(float(sd[k]), float(np.std(x)), 1e-12)
-        lo = max(log_cross - np.log(1e3), np.log(1e-300))
-        lo = min(lo, np.log(top) - np.log(1e3))
-        sigmas = np.exp(np.linspace(lo, np.log(top), int(n)))
+        # past the crossing (the spike beats the fit), as far as float64 reaches
+        lo = min(log_cross - np.log(1e3), np.log(max(float(sd[k]), 1e-300)) - np.log(1e6))
+        sigmas = np.exp(np.linspace(max(lo, np.log(1e-300)), np.log(top), int(n)))
     sig = np.asarray(sigmas, dtype=float)
     with np.errstate(over="ignore", under="ignore"):
         own = lw[k] + _log_normal(x[None, :], mu2[k], sig[:, None])  # (n, N)

@@ -315,6 +315,7 @@ def main() -> None:
         fig_ll = loglik_figure(trace, s)
         st.plotly_chart(fig_ll, key=_k("loglik"), theme="streamlit")
     emui.proof_panel(trace, s)
+    emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
 
     tabs = st.tabs(["🏠 One house, by the numbers", "📈 μ, σ, π over iterations", "▶ Animation",
                     "🎲 Restarts", "🔍 Reveal the truth", "⬇ Downloads"])
