@@ -1,4 +1,5 @@
-"""emcore: the EM algorithm for Gaussian and multinomial mixtures, with a full iteration trace.
+"""emcore: the EM algorithm for mixtures (Gaussian, multinomial, Bernoulli, or any family
+registered as a plug-in), with a full iteration trace.
 
 numpy + scipy only (``threadpoolctl``, if installed, keeps BLAS single-threaded during a fit).
 See ``docs/CONTRACTS.md`` for the public names and ``Trace`` for the meaning of every recorded
@@ -6,12 +7,16 @@ quantity.
 
 Layout
 ------
+``family.py``       the ``MixtureFamily`` protocol (what the loop asks of a family), the shared
+                    ``FamilyBase``, ``Degenerate`` and the weight tolerance
+``registry.py``     the registry of families and the generic ``fit_mixture``
 ``em.py``           the generic loop (written once) and ``Trace``; one chunked pass per
                     iteration gives ℓ(θ_t), H(q_t), Q(θ_t | θ_{t−1}) and the weighted
                     sufficient statistics, with a single (K, N) responsibility buffer
 ``gaussian.py``     Gaussian family: Cholesky log-densities, exact ridge-prior M-step for
                     full / diag / spherical / tied, collapse detection
 ``multinomial.py``  multinomial family with a Dirichlet(alpha) prior, dense or sparse counts
+``bernoulli.py``    Bernoulli family (binary features) with a Beta(alpha, alpha) prior
 ``api.py``          functions of θ and X (densities, E-step, Q, H, log prior, bound curve)
 ``selection.py``    parameter counts, BIC / AIC / ICL, restarts, K = 1…K_max
 ``sampling.py``     sampling, ``params_from_means`` and synthetic data with true parameters
@@ -27,8 +32,18 @@ from .api import (
     log_likelihood,
     log_prior,
 )
+from .bernoulli import BernoulliParams, fit_bernoulli_mixture, make_bernoulli_mixture_data
 from .em import HalfStep, Trace, fit_gaussian_mixture, fit_multinomial_mixture
+from .family import Degenerate, FamilyBase, MixtureFamily
 from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
+from .registry import (
+    family_for_params,
+    family_names,
+    fit_mixture,
+    get_family,
+    register_family,
+    unregister_family,
+)
 from .sampling import (
     make_gaussian_mixture_data,
     make_multinomial_mixture_data,
@@ -50,10 +65,21 @@ __all__ = [
     "COVARIANCE_TYPES",
     "GaussianParams",
     "MultinomialParams",
+    "BernoulliParams",
     "Trace",
     "HalfStep",
     "fit_gaussian_mixture",
     "fit_multinomial_mixture",
+    "fit_bernoulli_mixture",
+    "fit_mixture",
+    "MixtureFamily",
+    "FamilyBase",
+    "Degenerate",
+    "register_family",
+    "unregister_family",
+    "family_names",
+    "get_family",
+    "family_for_params",
     "component_log_density",
     "e_step",
     "log_likelihood",
@@ -74,4 +100,5 @@ __all__ = [
     "params_from_means",
     "make_gaussian_mixture_data",
     "make_multinomial_mixture_data",
+    "make_bernoulli_mixture_data",
 ]

@@ -1,6 +1,8 @@
 """Stand-alone functions of θ and the data: densities, E-step, Q, H, log prior, bound curve.
 
-These work on any ``GaussianParams`` / ``MultinomialParams`` and the data as given to a fit.
+These work on the parameters of any registered family (``GaussianParams``,
+``MultinomialParams``, ``BernoulliParams``, …) and the data as given to a fit; the family is
+found from the type of the parameters (``registry.family_for_params``).
 They evaluate all N rows at once (they are for display and checking; the fit loop itself
 streams over row chunks).
 """
@@ -11,9 +13,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .em import _data_pass, blas_threads_limited
-from .gaussian import GaussianFamily
-from .multinomial import MultinomialFamily
-from .params import GaussianParams, MultinomialParams
+from .registry import family_for_params
 
 __all__ = [
     "component_log_density",
@@ -27,16 +27,8 @@ __all__ = [
 ]
 
 
-def _family_for(params, covariance_type="full", reg=0.0, alpha=1.0):
-    if isinstance(params, GaussianParams):
-        return GaussianFamily(covariance_type or "full", reg)
-    if isinstance(params, MultinomialParams):
-        return MultinomialFamily(alpha)
-    raise TypeError("params must be GaussianParams or MultinomialParams")
-
-
 def _prepared(X, params, family=None):
-    family = family or _family_for(params)
+    family = family or family_for_params(params)
     data = family.prepare(X)
     state = family.state_from_params(params, data)
     return family, data, state
@@ -51,12 +43,10 @@ def _log_joint(X, params, weighted=True):
     buf = np.empty((bw, N)) if bw else None
     family.log_joint_chunk(data, 0, N, state, outT, buf, weighted=weighted)
     out = np.ascontiguousarray(outT.T)
-    if isinstance(params, MultinomialParams):
-        # exact zeros of θ: a category the component never produces makes the row impossible
-        zero = (params.probs == 0).astype(float)
-        if zero.any():
-            hits = np.asarray(data.X @ zero.T) > 0
-            out[hits] = -np.inf
+    # exact zeros of the density (e.g. a category a component never produces) are −inf
+    hits = family.impossible(data, params)
+    if hits is not None:
+        out[hits] = -np.inf
     return out
 
 
@@ -157,67 +147,25 @@ def log_prior(params, reg=0.0, alpha=1.0, covariance_type="full"):
     """The penalty a fit maximises on top of ℓ.
 
     Gaussian: −(reg/2) Σ_k tr(Σ_k⁻¹), counting the shared matrix once when
-    ``covariance_type="tied"``. Multinomial: (alpha − 1) Σ_kv log θ_kv.
+    ``covariance_type="tied"``. Multinomial: (alpha − 1) Σ_kv log θ_kv. Bernoulli:
+    (alpha − 1) Σ_kd [log μ_kd + log(1 − μ_kd)]. Each family takes the options it knows.
     """
-    if isinstance(params, GaussianParams):
-        if reg == 0:
-            return 0.0
-        inv_tr = np.array([np.trace(np.linalg.inv(c)) for c in params.covariances])
-        if covariance_type == "tied":
-            return -0.5 * reg * float(inv_tr[0])
-        return -0.5 * reg * float(inv_tr.sum())
-    if isinstance(params, MultinomialParams):
-        if alpha == 1:
-            return 0.0
-        with np.errstate(divide="ignore"):
-            return (alpha - 1.0) * float(np.sum(np.log(params.probs)))
-    raise TypeError("params must be GaussianParams or MultinomialParams")
+    fam = family_for_params(params, reg=reg, alpha=alpha, covariance_type=covariance_type)
+    return fam.log_prior_of_params(params)
 
 
 # ----------------------------------------------------------------------------------------------
 # the bound curve
 # ----------------------------------------------------------------------------------------------
-def _to_unconstrained(params):
-    """Coordinates in which a straight line stays a valid θ."""
-    with np.errstate(divide="ignore"):
-        logw = np.log(params.weights)
-    if isinstance(params, GaussianParams):
-        L = np.linalg.cholesky(params.covariances)
-        D = L.shape[-1]
-        logL = L.copy()
-        idx = np.arange(D)
-        logL[:, idx, idx] = np.log(L[:, idx, idx])
-        return logw, params.means, logL
-    with np.errstate(divide="ignore"):
-        return logw, np.log(params.probs)
-
-
-def _from_unconstrained(coords, kind):
-    def softmax(v, axis=-1):
-        v = np.where(np.isfinite(v), v, -np.inf)
-        m = np.max(v, axis=axis, keepdims=True)
-        e = np.exp(v - m)
-        return e / e.sum(axis=axis, keepdims=True)
-
-    if kind == "gaussian":
-        logw, means, logL = coords
-        L = np.tril(logL)
-        D = L.shape[-1]
-        idx = np.arange(D)
-        L[:, idx, idx] = np.exp(logL[:, idx, idx])
-        return GaussianParams(softmax(logw), means, L @ L.transpose(0, 2, 1))
-    logw, logp = coords
-    return MultinomialParams(softmax(logw), softmax(logp, axis=1))
-
-
 def _lerp(c0, c1, a):
     out = []
     for u, v in zip(c0, c1, strict=True):
         both_inf = ~np.isfinite(u) & ~np.isfinite(v)
         w = (1 - a) * np.where(np.isfinite(u), u, 0.0) + a * np.where(np.isfinite(v), v, 0.0)
-        # a coordinate that is −inf at either end (a zero weight/probability) stays −inf
-        w = np.where(np.isfinite(u) & np.isfinite(v), w, -np.inf)
-        w = np.where(both_inf, -np.inf, w)
+        # a coordinate that is infinite at either end (a probability of exactly 0, or 1 for a
+        # logit) keeps that infinity; infinite at both ends: the one of the nearer end
+        w = np.where(np.isfinite(u), np.where(np.isfinite(v), w, v), u)
+        w = np.where(both_inf, u if a < 0.5 else v, w)
         out.append(w)
     return tuple(out)
 
@@ -226,8 +174,8 @@ def bound_curve(trace, t, n_points=61, span=(-0.5, 1.5)):
     """ℓ + log prior and the EM lower bound along the path θ_t → θ_{t+1}.
 
     The path is the straight line θ(a) = (1 − a)·θ_t + a·θ_{t+1} in unconstrained
-    coordinates (log-weights, means, log-Cholesky factors; log-probabilities for multinomials),
-    mapped back to valid parameters (softmax for weights and probabilities).
+    coordinates given by the family (log-weights, means, log-Cholesky factors for Gaussians;
+    log-probabilities for multinomials; logits for Bernoulli), mapped back to valid parameters.
 
     Parameters
     ----------
@@ -259,9 +207,8 @@ def _bound_curve(trace, t, n_points, span):
             a = np.sort(np.append(a, special))
     fam = trace._family
     data = trace._data
-    kind = trace.family
-    c0 = _to_unconstrained(trace.params[t])
-    c1 = _to_unconstrained(trace.params[t + 1])
+    c0 = fam.to_unconstrained(trace.params[t])
+    c1 = fam.to_unconstrained(trace.params[t + 1])
     resp = trace.responsibilities(t).T
     H = 0.0 if trace.hard else entropy(resp)
     pos = resp > 0
@@ -273,7 +220,7 @@ def _bound_curve(trace, t, n_points, span):
     buf = np.empty((bw, N)) if bw else None
     lj = np.empty((K, N))
     for i, ai in enumerate(a):
-        p = _from_unconstrained(_lerp(c0, c1, ai), kind)
+        p = fam.from_unconstrained(_lerp(c0, c1, ai))
         if ai == 0.0:
             p = trace.params[t]
         elif ai == 1.0:

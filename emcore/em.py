@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gaussian import Degenerate, GaussianFamily
-from .multinomial import LOG0, MultinomialFamily
-from .params import GaussianParams, MultinomialParams
+from .family import LOG0, Degenerate
+from .gaussian import GaussianFamily
+from .multinomial import MultinomialFamily
 
 __all__ = ["Trace", "HalfStep", "fit_gaussian_mixture", "fit_multinomial_mixture"]
 
@@ -133,24 +133,6 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
     return _Pass(ll, H, cll, acc, q_prev=qp if resp_prev is not None else np.nan)
 
 
-def _exact_scatter_fn(data, resp):
-    """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it.
-
-    ``resp`` is (K, N).
-    """
-
-    def exact_scatter(components, means):
-        D = data.n_features
-        Xc = data.Xc
-        out = np.empty((len(components), D, D))
-        for j, k in enumerate(components):
-            d = Xc - means[k]
-            out[j] = (resp[k][:, None] * d).T @ d
-        return out
-
-    return exact_scatter
-
-
 @dataclass(frozen=True)
 class HalfStep:
     """One position of the step slider.
@@ -228,6 +210,8 @@ class Trace:
         self.covariance_type = family.covariance_type
         self.reg = float(getattr(family, "reg", 0.0))
         self.alpha = float(getattr(family, "alpha", 1.0))
+        #: whether the fit maximised ℓ plus a non-trivial log prior / penalty
+        self.has_prior = bool(family.has_prior)
         self.hard = bool(settings.get("hard", False))
         self.params = list(params)
         self.log_likelihood = np.asarray(log_likelihood, dtype=float)
@@ -335,6 +319,7 @@ class Trace:
             "hard": self.hard,
             "reg": self.reg,
             "alpha": self.alpha,
+            "has_prior": self.has_prior,
             "n_samples": int(self.n_samples),
             "n_features": int(self.n_features),
             "n_components": int(self.n_components),
@@ -361,7 +346,7 @@ class Trace:
 
 
 def _jsonable(v):
-    if isinstance(v, (GaussianParams, MultinomialParams)):
+    if hasattr(v, "to_dict") and not isinstance(v, type):
         return v.to_dict()
     if isinstance(v, (np.floating, np.integer)):
         return v.item()
@@ -373,83 +358,22 @@ def _jsonable(v):
 # ----------------------------------------------------------------------------------------------
 # initialisation
 # ----------------------------------------------------------------------------------------------
-def _kmeanspp_indices(Z, K, rng):
-    """k-means++ seeding: first index uniform, then proportional to squared distance."""
-    N = Z.shape[0]
-    idx = [int(rng.integers(N))]
-    d2 = np.sum((Z - Z[idx[0]]) ** 2, axis=1)
-    for _ in range(1, K):
-        tot = d2.sum()
-        if not tot > 0:
-            i = int(rng.integers(N))
-        else:
-            i = int(rng.choice(N, p=d2 / tot))
-        idx.append(i)
-        d2 = np.minimum(d2, np.sum((Z - Z[i]) ** 2, axis=1))
-    return np.array(idx)
+INIT_SCHEMES = ("kmeans++", "random", "random_from_data")
 
 
-def _kmeanspp_profiles(X, n, overall, K, rng, sparse):
-    """k-means++ seeding on row proportions x_i / n_i (empty rows: the overall share),
-    without densifying a sparse matrix: ‖p_i − c‖² = ‖p_i‖² − 2 p_i·c + ‖c‖²."""
-    N = X.shape[0]
-    scale = 1.0 / np.where(n > 0, n, 1.0)
-    empty = n == 0
-    if sparse:
-        import scipy.sparse as sp
-
-        P = sp.diags(scale) @ X
-        sq = np.asarray(P.multiply(P).sum(axis=1)).ravel()
-    else:
-        P = X * scale[:, None]
-        sq = np.einsum("ij,ij->i", P, P)
-    sq[empty] = overall @ overall
-
-    def row(i):
-        if empty[i]:
-            return overall
-        return (P[i].toarray().ravel() if sparse else P[i]).copy()
-
-    def dist2(c):
-        d = sq - 2.0 * np.asarray(P @ c).ravel() + c @ c
-        d[empty] = np.sum((overall - c) ** 2)
-        return np.maximum(d, 0.0)
-
-    idx = [int(rng.integers(N))]
-    d2 = dist2(row(idx[0]))
-    for _ in range(1, K):
-        tot = d2.sum()
-        i = int(rng.choice(N, p=d2 / tot)) if tot > 0 else int(rng.integers(N))
-        idx.append(i)
-        d2 = np.minimum(d2, dist2(row(i)))
-    return np.array(idx)
+def _is_params(obj):
+    return not isinstance(obj, (str, type)) and hasattr(obj, "n_components") and hasattr(obj, "weights")
 
 
-def _gaussian_start(family, data, means):
-    """θ₀ with the given (centred) means, equal weights and the data's covariance each."""
-    from .gaussian import GaussianState
+def _initial_state(family, data, K, init, rng):
+    """Return (state θ₀, description).
 
-    K, D = means.shape
+    Every scheme yields responsibilities (K, N) and the family's ``initial_state`` makes θ₀
+    from their statistics: "random" draws soft ones; "kmeans++" (in the family's geometry)
+    and "random_from_data" put K seed rows one-hot. Explicit parameters are used as given.
+    """
     N = data.n_samples
-    S = data.Xc.T @ data.Xc
-    cov = family.project_covariance(S, N)
-    weights = np.full(K, 1.0 / K)
-    covs = np.broadcast_to(cov, (K, D, D)).copy()
-    try:
-        return GaussianState(weights, means, covs, data.col_var)
-    except Degenerate:
-        # The data are singular (a constant column, collinear columns, one distinct point)
-        # and reg = 0: start from a proper density; the first M-step then reports the collapse.
-        cv = data.col_var
-        scale = np.where(cv > 0, cv, cv.max() if cv.max() > 0 else 1.0)
-        covs = covs + 1e-6 * np.diag(scale)
-        return GaussianState(weights, means, covs, None, check_collapse=False)
-
-
-def _initial_state(family, data, K, init, rng, hard):
-    """Return (state θ₀, description)."""
-    N = data.n_samples
-    if isinstance(init, (GaussianParams, MultinomialParams)):
+    if _is_params(init):
         if init.n_components != K:
             raise ValueError(f"init has {init.n_components} components but n_components = {K}")
         try:
@@ -457,56 +381,26 @@ def _initial_state(family, data, K, init, rng, hard):
         except Degenerate as e:
             raise ValueError(f"invalid starting parameters for component {e.component + 1}: {e.detail}") from None
         return state, "explicit"
-    if init not in ("kmeans++", "random", "random_from_data"):
+    if not isinstance(init, str) or init not in INIT_SCHEMES:
         raise ValueError(
             f"init must be 'kmeans++', 'random', 'random_from_data' or explicit parameters, got {init!r}"
         )
-    if isinstance(family, GaussianFamily):
-        if init == "random":
-            resp = rng.random((N, K))
-            resp /= resp.sum(axis=1, keepdims=True)
-            resp = np.ascontiguousarray(resp.T)
-            acc = resp @ data.GT.T
-            try:
-                state, _ = family.m_step(acc, data, _exact_scatter_fn(data, resp))
-            except Degenerate:
-                state = _gaussian_start(family, data, acc[:, 1 : 1 + data.n_features] / acc[:, :1])
-            return state, init
-        Xc = data.Xc
-        if init == "kmeans++":
-            idx = _kmeanspp_indices(Xc, K, rng)
-        else:
-            idx = rng.choice(N, size=K, replace=False)
-        return _gaussian_start(family, data, Xc[idx].copy()), init
-    # multinomial
-    from .multinomial import MultinomialState
-
-    V = data.n_features
-    totals = data.totals
-    overall = totals / totals.sum() if totals.sum() > 0 else np.full(V, 1.0 / V)
     if init == "random":
         resp = rng.random((N, K))
         resp /= resp.sum(axis=1, keepdims=True)
         resp = np.ascontiguousarray(resp.T)
-        acc = np.zeros((K, family.stats_width(data)))
-        family.stats_chunk(data, 0, N, resp, acc)
-        try:
-            state, _ = family.m_step(acc, data)
-        except Degenerate:
-            state = MultinomialState(np.full(K, 1.0 / K), np.tile(0.9 * overall + 0.1 / V, (K, 1)))
-        return state, init
-    X = data.X
-    n = np.asarray(X.sum(axis=1)).ravel()
-    if init == "kmeans++":
-        idx = _kmeanspp_profiles(X, n, overall, K, rng, data.sparse)
+        seeded = False
     else:
-        idx = rng.choice(N, size=K, replace=False)
-    rows = X[idx].toarray() if data.sparse else X[idx]
-    nr = rows.sum(axis=1, keepdims=True)
-    prof = np.where(nr > 0, rows / np.where(nr > 0, nr, 1.0), overall)
-    probs = 0.5 * prof + 0.4 * overall + 0.1 / V
-    probs /= probs.sum(axis=1, keepdims=True)
-    return MultinomialState(np.full(K, 1.0 / K), probs), init
+        if init == "kmeans++":
+            idx = family.seed_indices(data, K, rng)
+        else:
+            idx = rng.choice(N, size=K, replace=False)
+        resp = np.zeros((K, N))
+        resp[np.arange(K), idx] = 1.0
+        seeded = True
+    acc = np.zeros((K, family.stats_width(data)))
+    family.stats_chunk(data, 0, N, resp, acc)
+    return family.initial_state(acc, data, resp, seeded), init
 
 
 # ----------------------------------------------------------------------------------------------
@@ -525,28 +419,6 @@ def _check_common(n_components, max_iter, tol, n_samples):
         raise ValueError("tol must be None or a finite number >= 0")
 
 
-def _degenerate_message(e, family, t):
-    k = e.component + 1
-    step = f"M-step {t + 1}"
-    if e.reason == "weight":
-        return (
-            f"Component {k} lost all its points ({e.detail} at {step}): "
-            "start from other values or use fewer components."
-        )
-    if e.reason == "empty":
-        return f"Component {k} has nothing to describe at {step}: {e.detail}. Use fewer components."
-    if family.name == "gaussian":
-        if family.reg == 0:
-            fix = "turn on regularisation (reg > 0) or use fewer components."
-        else:
-            fix = "increase reg (it is tiny for data on this scale) or use fewer components."
-        return (
-            f"Component {k} collapsed onto {e.where} at {step} ({e.detail}); the likelihood "
-            f"grows without bound there, so EM stops: {fix}"
-        )
-    return f"Component {k} degenerated at {step}: {e.detail}."
-
-
 def run_em(family, X, n_components, init, max_iter, tol, seed, hard=False):
     """The generic EM loop. Returns a ``Trace``; see ``fit_gaussian_mixture``."""
     with blas_threads_limited():
@@ -558,7 +430,7 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
     N = data.n_samples
     _check_common(n_components, max_iter, tol, N)
     rng = np.random.default_rng(seed)
-    state, init_label = _initial_state(family, data, int(n_components), init, rng, hard)
+    state, init_label = _initial_state(family, data, int(n_components), init, rng)
     settings = {
         "init": init_label if init_label != "explicit" else init,
         "max_iter": int(max_iter),
@@ -586,10 +458,10 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
     status, message = "max_iter", ""
     for t in range(max_iter):
         try:
-            new_state, _ = family.m_step(cur.acc, data, _exact_scatter_fn(data, resp))
+            new_state, _ = family.m_step(cur.acc, data, resp)
             new_lp = family.log_prior(new_state)
         except Degenerate as e:
-            status, message = "degenerate", _degenerate_message(e, family, t)
+            status, message = "degenerate", family.degenerate_message(e, f"M-step {t + 1}")
             break
         nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter,
                          resp_out=resp, resp_prev=resp)

@@ -22,37 +22,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .family import WEIGHT_TOL, Degenerate, FamilyBase, check_weights, kmeanspp_indices, softmax
 from .params import COVARIANCE_TYPES, GaussianParams
+
+__all__ = ["GaussianFamily", "GaussianParams", "Degenerate", "WEIGHT_TOL"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 #: a component whose variance (in any direction, relative to the data's variance in that
 #: column) falls below this is declared collapsed
 REL_VAR_TOL = 1e-10
-#: a component whose total responsibility falls below this fraction of N has lost its points
-WEIGHT_TOL = 1e-13
 #: one-pass second moments lose log10(M2/S) digits; beyond this ratio recompute two-pass
 CANCEL_TOL = 1e6
-
-
-class Degenerate(Exception):
-    """Raised by an M-step or a state constructor when a component has degenerated.
-
-    Parameters
-    ----------
-    component : int
-        Zero-based index of the offending component.
-    reason : str
-        "collapse", "weight", "empty" or "overflow".
-    detail : str
-        Human-readable detail (numbers) to be woven into the trace message.
-    """
-
-    def __init__(self, component, reason, detail, where="a single point"):
-        super().__init__(detail)
-        self.component = component
-        self.reason = reason
-        self.detail = detail
-        self.where = where
 
 
 class GaussianData:
@@ -210,10 +190,12 @@ class GaussianState:
         self.const_density = -0.5 * (D * LOG_2PI + self.logdet)
 
 
-class GaussianFamily:
+class GaussianFamily(FamilyBase):
     """Gaussian mixture family for one covariance type and ridge ``reg``."""
 
     name = "gaussian"
+    params_type = GaussianParams
+    default_init = "kmeans++"
 
     def __init__(self, covariance_type="full", reg=0.0):
         if covariance_type not in COVARIANCE_TYPES:
@@ -223,6 +205,13 @@ class GaussianFamily:
             raise ValueError("reg must be a finite number >= 0")
         self.covariance_type = covariance_type
         self.reg = reg
+
+    @property
+    def has_prior(self):
+        return self.reg > 0
+
+    def options(self):
+        return {"covariance_type": self.covariance_type, "reg": self.reg}
 
     # -- data and parameters ---------------------------------------------------------------
     def prepare(self, X):
@@ -292,15 +281,16 @@ class GaussianFamily:
     def stats_width(self, data):
         return data.GT.shape[0]
 
-    def m_step(self, acc, data, exact_scatter):
+    def m_step(self, acc, data, resp):
         """Closed-form penalised M-step from accumulated statistics.
 
         Parameters
         ----------
         acc : ndarray (K, 1 + D + M)
             Σ_i r_ik [1, x_i, f(x_i)].
-        exact_scatter : callable(list[int], means) -> ndarray (len, D, D)
-            Two-pass fallback used when one-pass moments would lose too many digits.
+        resp : ndarray (K, N)
+            The responsibilities behind ``acc``, for the two-pass scatter used when one-pass
+            moments would lose too many digits.
 
         Returns
         -------
@@ -311,9 +301,8 @@ class GaussianFamily:
         N, D = data.n_samples, data.n_features
         K = acc.shape[0]
         Nk = acc[:, 0].copy()
-        for k in range(K):
-            if not Nk[k] > WEIGHT_TOL * N:
-                raise Degenerate(k, "weight", f"total responsibility {Nk[k]:.3g}")
+        check_weights(Nk, N)
+        exact_scatter = _exact_scatter_fn(data, resp)
         means = acc[:, 1 : 1 + D] / Nk[:, None]
         ct = self.covariance_type
         if ct == "full":
@@ -390,3 +379,109 @@ class GaussianFamily:
         elif self.covariance_type == "spherical":
             cov = np.eye(D) * np.trace(cov) / D
         return cov
+
+    # -- initialisation ------------------------------------------------------------------------
+    def seed_indices(self, data, n_components, rng):
+        """k-means++ seeding on the (centred) data."""
+        return kmeanspp_indices(data.Xc, n_components, rng)
+
+    def initial_state(self, acc, data, resp, seeded):
+        """θ₀ from the statistics of the initial responsibilities.
+
+        Soft responsibilities: the penalised M-step. Seed rows (one point per component), or
+        an M-step that would collapse: those means, equal weights and the data's covariance
+        (made to the covariance type, ridge included) for every component.
+        """
+        means = acc[:, 1 : 1 + data.n_features] / acc[:, :1]
+        if not seeded:
+            try:
+                state, _ = self.m_step(acc, data, resp)
+                return state
+            except Degenerate:
+                pass
+        return self._start_with_data_covariance(data, means)
+
+    def _start_with_data_covariance(self, data, means):
+        K, D = means.shape
+        N = data.n_samples
+        S = data.Xc.T @ data.Xc
+        cov = self.project_covariance(S, N)
+        weights = np.full(K, 1.0 / K)
+        covs = np.broadcast_to(cov, (K, D, D)).copy()
+        try:
+            return GaussianState(weights, means, covs, data.col_var)
+        except Degenerate:
+            # The data are singular (a constant column, collinear columns, one distinct point)
+            # and reg = 0: start from a proper density; the first M-step reports the collapse.
+            cv = data.col_var
+            scale = np.where(cv > 0, cv, cv.max() if cv.max() > 0 else 1.0)
+            covs = covs + 1e-6 * np.diag(scale)
+            return GaussianState(weights, means, covs, None, check_collapse=False)
+
+    # -- functions of θ for the rest of emcore ---------------------------------------------------
+    def log_prior_of_params(self, params):
+        """−(reg/2) Σ_k tr(Σ_k⁻¹) of explicit parameters (tied: the shared matrix once)."""
+        if self.reg == 0:
+            return 0.0
+        inv_tr = np.array([np.trace(np.linalg.inv(c)) for c in params.covariances])
+        if self.covariance_type == "tied":
+            return -0.5 * self.reg * float(inv_tr[0])
+        return -0.5 * self.reg * float(inv_tr.sum())
+
+    def sample_rows(self, params, z, rng, **options):
+        X = np.empty((z.shape[0], params.n_features))
+        for k in range(params.n_components):
+            idx = np.flatnonzero(z == k)
+            if idx.size:
+                X[idx] = rng.multivariate_normal(params.means[k], params.covariances[k], size=idx.size,
+                                                 method="cholesky")
+        return X
+
+    def to_unconstrained(self, params):
+        """(log-weights, means, Cholesky factors with log-diagonal)."""
+        with np.errstate(divide="ignore"):
+            logw = np.log(params.weights)
+        L = np.linalg.cholesky(params.covariances)
+        D = L.shape[-1]
+        logL = L.copy()
+        idx = np.arange(D)
+        logL[:, idx, idx] = np.log(L[:, idx, idx])
+        return logw, params.means, logL
+
+    def from_unconstrained(self, coords):
+        logw, means, logL = coords
+        L = np.tril(logL)
+        D = L.shape[-1]
+        idx = np.arange(D)
+        L[:, idx, idx] = np.exp(logL[:, idx, idx])
+        return GaussianParams(softmax(logw), means, L @ L.transpose(0, 2, 1))
+
+    def degenerate_message(self, error, step_label):
+        if error.reason in ("weight", "empty"):
+            return super().degenerate_message(error, step_label)
+        if self.reg == 0:
+            fix = "turn on regularisation (reg > 0) or use fewer components."
+        else:
+            fix = "increase reg (it is tiny for data on this scale) or use fewer components."
+        return (
+            f"Component {error.component + 1} collapsed onto {error.where} at {step_label} "
+            f"({error.detail}); the likelihood grows without bound there, so EM stops: {fix}"
+        )
+
+
+def _exact_scatter_fn(data, resp):
+    """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it.
+
+    ``resp`` is (K, N).
+    """
+
+    def exact_scatter(components, means):
+        D = data.n_features
+        Xc = data.Xc
+        out = np.empty((len(components), D, D))
+        for j, k in enumerate(components):
+            d = Xc - means[k]
+            out[j] = (resp[k][:, None] * d).T @ d
+        return out
+
+    return exact_scatter

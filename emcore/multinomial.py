@@ -12,11 +12,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import gammaln
 
-from .gaussian import WEIGHT_TOL, Degenerate
+from .family import LOG0, Degenerate, FamilyBase, check_weights, softmax
 from .params import MultinomialParams
 
-#: finite stand-in for log 0 inside matrix products (0 · LOG0 = 0, x · LOG0 → exp() = 0)
-LOG0 = -1e30
+__all__ = ["MultinomialFamily", "LOG0"]
 
 
 def as_count_data(X):
@@ -109,11 +108,13 @@ class MultinomialState:
         self.log_probs_T = np.ascontiguousarray(self.log_probs.T)
 
 
-class MultinomialFamily:
+class MultinomialFamily(FamilyBase):
     """Mixture-of-multinomials family with a symmetric Dirichlet(alpha) prior."""
 
     name = "multinomial"
+    params_type = MultinomialParams
     covariance_type = None
+    default_init = "random"
 
     def __init__(self, alpha=1.0):
         alpha = float(alpha)
@@ -121,6 +122,13 @@ class MultinomialFamily:
             raise ValueError("alpha must be a finite number >= 1 (alpha = 1 is plain maximum likelihood)")
         self.alpha = alpha
         self.reg = 0.0
+
+    @property
+    def has_prior(self):
+        return self.alpha != 1.0
+
+    def options(self):
+        return {"alpha": self.alpha}
 
     def prepare(self, X):
         return MultinomialData(X)
@@ -164,14 +172,12 @@ class MultinomialFamily:
     def stats_width(self, data):
         return 1 + data.n_features
 
-    def m_step(self, acc, data, exact_scatter=None):
+    def m_step(self, acc, data, resp=None):
         N = data.n_samples
         K = acc.shape[0]
         Nk = acc[:, 0].copy()
         C = acc[:, 1:]
-        for k in range(K):
-            if not Nk[k] > WEIGHT_TOL * N:
-                raise Degenerate(k, "weight", f"total responsibility {Nk[k]:.3g}")
+        check_weights(Nk, N)
         num = C + (self.alpha - 1.0)
         den = num.sum(axis=1)
         for k in range(K):
@@ -189,3 +195,103 @@ class MultinomialFamily:
 
     def n_parameters(self, n_components, n_features):
         return (n_components - 1) + n_components * (n_features - 1)
+
+    # -- initialisation ------------------------------------------------------------------------
+    @staticmethod
+    def _overall(data):
+        totals = data.totals
+        V = data.n_features
+        return totals / totals.sum() if totals.sum() > 0 else np.full(V, 1.0 / V)
+
+    def seed_indices(self, data, n_components, rng):
+        """k-means++ seeding on the row proportions x_i / n_i (empty rows: the overall share)."""
+        n = np.asarray(data.X.sum(axis=1)).ravel()
+        return _kmeanspp_profiles(data.X, n, self._overall(data), n_components, rng, data.sparse)
+
+    def initial_state(self, acc, data, resp, seeded):
+        """Soft responsibilities: the M-step (equal weights and a smoothed overall share if it
+        degenerates). Seed rows: each θ_k = 0.5·profile + 0.4·overall share + 0.1·uniform."""
+        K = acc.shape[0]
+        V = data.n_features
+        overall = self._overall(data)
+        if not seeded:
+            try:
+                state, _ = self.m_step(acc, data)
+                return state
+            except Degenerate:
+                return MultinomialState(np.full(K, 1.0 / K), np.tile(0.9 * overall + 0.1 / V, (K, 1)))
+        rows = acc[:, 1:]
+        nr = rows.sum(axis=1, keepdims=True)
+        prof = np.where(nr > 0, rows / np.where(nr > 0, nr, 1.0), overall)
+        probs = 0.5 * prof + 0.4 * overall + 0.1 / V
+        probs /= probs.sum(axis=1, keepdims=True)
+        return MultinomialState(np.full(K, 1.0 / K), probs)
+
+    # -- functions of θ for the rest of emcore ---------------------------------------------------
+    def log_prior_of_params(self, params):
+        if self.alpha == 1:
+            return 0.0
+        with np.errstate(divide="ignore"):
+            return (self.alpha - 1.0) * float(np.sum(np.log(params.probs)))
+
+    def sample_rows(self, params, z, rng, n_trials=None, **options):
+        if n_trials is None:
+            raise ValueError("n_trials (basket sizes) is required to sample a multinomial mixture")
+        n = z.shape[0]
+        trials = np.broadcast_to(np.asarray(n_trials, dtype=np.int64), (n,))
+        X = np.empty((n, params.n_categories), dtype=np.int64)
+        for k in range(params.n_components):
+            idx = np.flatnonzero(z == k)
+            if idx.size:
+                X[idx] = rng.multinomial(trials[idx], params.probs[k])
+        return X
+
+    def to_unconstrained(self, params):
+        """(log-weights, log-probabilities); a zero becomes −inf."""
+        with np.errstate(divide="ignore"):
+            return np.log(params.weights), np.log(params.probs)
+
+    def from_unconstrained(self, coords):
+        logw, logp = coords
+        return MultinomialParams(softmax(logw), softmax(logp, axis=1))
+
+    def impossible(self, data, params):
+        """Rows that hold a category a component gives probability exactly 0."""
+        zero = (params.probs == 0).astype(float)
+        if not zero.any():
+            return None
+        return np.asarray(data.X @ zero.T) > 0
+
+
+def _kmeanspp_profiles(X, n, overall, K, rng, sparse):
+    """k-means++ seeding on row proportions x_i / n_i (empty rows: the overall share),
+    without densifying a sparse matrix: ‖p_i − c‖² = ‖p_i‖² − 2 p_i·c + ‖c‖²."""
+    N = X.shape[0]
+    scale = 1.0 / np.where(n > 0, n, 1.0)
+    empty = n == 0
+    if sparse:
+        P = sp.diags(scale) @ X
+        sq = np.asarray(P.multiply(P).sum(axis=1)).ravel()
+    else:
+        P = X * scale[:, None]
+        sq = np.einsum("ij,ij->i", P, P)
+    sq[empty] = overall @ overall
+
+    def row(i):
+        if empty[i]:
+            return overall
+        return (P[i].toarray().ravel() if sparse else P[i]).copy()
+
+    def dist2(c):
+        d = sq - 2.0 * np.asarray(P @ c).ravel() + c @ c
+        d[empty] = np.sum((overall - c) ** 2)
+        return np.maximum(d, 0.0)
+
+    idx = [int(rng.integers(N))]
+    d2 = dist2(row(idx[0]))
+    for _ in range(1, K):
+        tot = d2.sum()
+        i = int(rng.choice(N, p=d2 / tot)) if tot > 0 else int(rng.integers(N))
+        idx.append(i)
+        d2 = np.minimum(d2, dist2(row(i)))
+    return np.array(idx)

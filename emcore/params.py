@@ -122,6 +122,11 @@ class MultinomialParams:
         """Number of categories V."""
         return self.probs.shape[1]
 
+    @property
+    def n_features(self) -> int:
+        """Number of categories V (the columns of the counts), as for every family."""
+        return self.probs.shape[1]
+
     def to_dict(self) -> dict:
         """JSON-safe nested lists."""
         return {"weights": self.weights.tolist(), "probs": self.probs.tolist()}

@@ -6,6 +6,7 @@ import numpy as np
 
 from .gaussian import as_gaussian_data
 from .params import GaussianParams, MultinomialParams
+from .registry import family_for_params
 
 __all__ = ["sample", "params_from_means", "make_gaussian_mixture_data", "make_multinomial_mixture_data"]
 
@@ -15,7 +16,7 @@ def sample(params, n, seed=None, n_trials=None):
 
     Parameters
     ----------
-    params : GaussianParams | MultinomialParams
+    params : parameters of a registered family (GaussianParams, MultinomialParams, …)
     n : int
     seed : int or None
     n_trials : int or array_like (n,)
@@ -23,33 +24,16 @@ def sample(params, n, seed=None, n_trials=None):
 
     Returns
     -------
-    X : ndarray (n, D) floats or (n, V) int64 counts
+    X : ndarray (n, D) floats, (n, V) int64 counts or (n, D) int64 0/1
     z : ndarray (n,) int
         The true component of every row.
     """
+    family = family_for_params(params)
     rng = np.random.default_rng(seed)
     n = int(n)
     z = rng.choice(params.n_components, size=n, p=params.weights)
-    if isinstance(params, GaussianParams):
-        D = params.n_features
-        X = np.empty((n, D))
-        for k in range(params.n_components):
-            idx = np.flatnonzero(z == k)
-            if idx.size:
-                X[idx] = rng.multivariate_normal(params.means[k], params.covariances[k], size=idx.size,
-                                                 method="cholesky")
-        return X, z
-    if isinstance(params, MultinomialParams):
-        if n_trials is None:
-            raise ValueError("n_trials (basket sizes) is required to sample a multinomial mixture")
-        trials = np.broadcast_to(np.asarray(n_trials, dtype=np.int64), (n,))
-        X = np.empty((n, params.n_categories), dtype=np.int64)
-        for k in range(params.n_components):
-            idx = np.flatnonzero(z == k)
-            if idx.size:
-                X[idx] = rng.multinomial(trials[idx], params.probs[k])
-        return X, z
-    raise TypeError("params must be GaussianParams or MultinomialParams")
+    options = {} if n_trials is None else {"n_trials": n_trials}
+    return family.sample_rows(params, z, rng, **options), z
 
 
 def params_from_means(X, means):

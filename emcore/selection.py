@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .em import Trace, fit_gaussian_mixture, fit_multinomial_mixture
-from .gaussian import GaussianFamily
-from .params import GaussianParams, MultinomialParams
+from .em import Trace
+from .registry import family_for_params, fit_mixture
 
 __all__ = ["n_parameters", "bic", "aic", "icl", "fit_restarts", "select_n_components",
            "Selection", "best_trace"]
@@ -18,25 +17,23 @@ def n_parameters(trace_or_params, covariance_type=None):
     """Number of free parameters.
 
     Gaussian: (K − 1) + K·D + {full: K·D(D+1)/2, diag: K·D, spherical: K, tied: D(D+1)/2}.
-    Multinomial: (K − 1) + K·(V − 1).
+    Multinomial: (K − 1) + K·(V − 1). Bernoulli: (K − 1) + K·D. (Each family counts its own.)
 
     Parameters
     ----------
-    trace_or_params : Trace | GaussianParams | MultinomialParams
+    trace_or_params : Trace or the parameters of a registered family
     covariance_type : str, optional
         Needed for ``GaussianParams`` (they always store full matrices); default "full".
     """
     if isinstance(trace_or_params, Trace):
         p = trace_or_params.params[0]
-        covariance_type = trace_or_params.covariance_type
+        family = trace_or_params._family
     else:
         p = trace_or_params
-    if isinstance(p, GaussianParams):
-        return GaussianFamily(covariance_type or "full").n_parameters(p.n_components, p.n_features)
-    if isinstance(p, MultinomialParams):
-        K, V = p.probs.shape
-        return (K - 1) + K * (V - 1)
-    raise TypeError("expected a Trace, GaussianParams or MultinomialParams")
+        if not hasattr(p, "n_components"):
+            raise TypeError("expected a Trace or mixture parameters")
+        family = family_for_params(p, covariance_type=covariance_type or "full")
+    return family.n_parameters(p.n_components, p.n_features)
 
 
 def bic(trace):
@@ -72,14 +69,6 @@ def best_trace(traces):
     return max(ok, key=lambda tr: tr.objective[-1])
 
 
-def _fit(X, n_components, seed, family, fit_kwargs):
-    if family == "gaussian":
-        return fit_gaussian_mixture(X, n_components, seed=seed, **fit_kwargs)
-    if family == "multinomial":
-        return fit_multinomial_mixture(X, n_components, seed=seed, **fit_kwargs)
-    raise ValueError(f"family must be 'gaussian' or 'multinomial', got {family!r}")
-
-
 def fit_restarts(X, n_components, n_init=5, seed=0, family="gaussian", **fit_kwargs):
     """Fit ``n_init`` times; restart i uses seed ``seed + i``.
 
@@ -90,7 +79,8 @@ def fit_restarts(X, n_components, n_init=5, seed=0, family="gaussian", **fit_kwa
     """
     if n_init < 1:
         raise ValueError("n_init must be at least 1")
-    return [_fit(X, n_components, seed + i, family, fit_kwargs) for i in range(int(n_init))]
+    return [fit_mixture(X, n_components, family=family, seed=seed + i, **fit_kwargs)
+            for i in range(int(n_init))]
 
 
 @dataclass

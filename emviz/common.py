@@ -174,10 +174,8 @@ def half_step_iteration(s: int) -> int | None:
 
 
 def has_penalty(trace) -> bool:
-    """True when the fit maximised ℓ plus a non-trivial log-prior (reg > 0 or alpha != 1)."""
-    if getattr(trace, "family", "gaussian") == "multinomial":
-        return float(getattr(trace, "alpha", 1.0) or 1.0) != 1.0
-    return float(getattr(trace, "reg", 0.0) or 0.0) > 0.0
+    """True when the fit maximised ℓ plus a non-trivial log-prior (``Trace.has_prior``)."""
+    return bool(getattr(trace, "has_prior", False))
 
 
 #: Relative size below which a number that theory says is ≥ 0 (a KL divergence, a gap) is

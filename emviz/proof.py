@@ -24,6 +24,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import emcore
+from emviz.common import has_penalty
 
 # Colours of the three quantities of the proof. They are Okabe–Ito colours (colour-blind
 # safe) but this page shows no mixture components, so they cannot be confused with them.
@@ -221,10 +222,8 @@ def proof_step(X, trace, t: int) -> ProofStep:
 
 
 def is_regularised(trace) -> bool:
-    """Whether the fit maximised ℓ + log prior rather than ℓ alone."""
-    if trace.family == "multinomial":
-        return float(trace.alpha) != 1.0
-    return float(trace.reg) != 0.0
+    """Whether the fit maximised ℓ + log prior rather than ℓ alone (``Trace.has_prior``)."""
+    return has_penalty(trace)
 
 
 def step_of_half_step(s: int, n_iter: int) -> tuple[int, str]:
