@@ -37,7 +37,11 @@ def n_parameters(trace_or_params, covariance_type=None):
 
 
 def bic(trace):
-    """BIC = −2 ℓ(θ_final) + p log N (lower is better)."""
+    """BIC = −2 ℓ(θ_final) + p log N (lower is better).
+
+    R's mclust reports the same number with the opposite sign, 2ℓ − p log N, where higher is
+    better.
+    """
     return float(-2.0 * trace.log_likelihood[-1] + n_parameters(trace) * np.log(trace.n_samples))
 
 
@@ -46,18 +50,29 @@ def aic(trace):
     return float(-2.0 * trace.log_likelihood[-1] + 2.0 * n_parameters(trace))
 
 
-def icl(trace):
-    """ICL = BIC + 2 H(q_final), the entropy of the final soft responsibilities (lower is better).
+def icl(trace, labels="map"):
+    """Integrated completed likelihood, on BIC's scale (lower is better).
 
-    It penalises fits whose components overlap (uncertain assignments), as in Biernacki,
-    Celeux & Govaert (2000).
+    ``labels="map"`` (default) is the ICL of Biernacki, Celeux & Govaert (2000): each point
+    takes its most probable component ẑ_i, and ICL = BIC − 2 Σ_i log r_{i ẑ_i} (the
+    completed log-likelihood of those hard labels, as R's mclust computes it, with mclust's
+    sign flipped). ``labels="soft"`` is the entropy form of McLachlan & Peel (2000, "ICL-BIC"):
+    ICL = BIC + 2 H(r) with H(r) = −Σ_ik r_ik log r_ik. Both charge for overlapping components
+    (uncertain assignments); since −log max_k r_ik ≤ −Σ_k r_ik log r_ik, the MAP form is never
+    larger than the entropy form. The responsibilities r are the soft posterior at the final θ,
+    also for a hard-EM trace.
     """
+    if labels not in ("map", "soft"):
+        raise ValueError(f"labels must be 'map' or 'soft', got {labels!r}")
     resp = trace.responsibilities(trace.n_iter)
     if trace.hard:
         # a hard trace's stored responsibilities are one-hot; ICL needs the soft posterior
         from .api import e_step
 
         resp, _ = e_step(trace.X, trace.params[-1])
+    if labels == "map":
+        top = resp.max(axis=1)
+        return bic(trace) - 2.0 * float(np.sum(np.log(top)))
     pos = resp > 0
     H = float(-np.sum(resp[pos] * np.log(resp[pos])))
     return bic(trace) + 2.0 * H
@@ -92,7 +107,9 @@ class Selection:
     ks : ndarray (M,)  the K values tried (1 … k_max, those ≤ N)
     traces : dict[int, list[Trace]]  every restart for every K
     best : dict[int, Trace]  the best restart for every K
-    bic, aic, icl : ndarray (M,)  criteria of ``best[k]`` (lower is better)
+    bic, aic, icl : ndarray (M,)  criteria of ``best[k]`` (lower is better); ``icl`` is the
+        MAP-label ICL of Biernacki et al. (2000)
+    icl_soft : ndarray (M,)  the entropy form BIC + 2 H(r) (McLachlan & Peel's ICL-BIC)
     """
 
     ks: np.ndarray
@@ -101,6 +118,7 @@ class Selection:
     bic: np.ndarray
     aic: np.ndarray
     icl: np.ndarray
+    icl_soft: np.ndarray | None = None
 
     @property
     def best_k_bic(self):
@@ -131,4 +149,5 @@ def select_n_components(X, k_max, n_init=3, seed=0, family="gaussian", **fit_kwa
         bic=np.array([bic(best[int(k)]) for k in ks]),
         aic=np.array([aic(best[int(k)]) for k in ks]),
         icl=np.array([icl(best[int(k)]) for k in ks]),
+        icl_soft=np.array([icl(best[int(k)], labels="soft") for k in ks]),
     )

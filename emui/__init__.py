@@ -17,6 +17,7 @@ from emui.controls import dataset_caption, fit_controls, page_header, widget_key
 from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_bytes
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
 from emui.landscape import landscape_panel
+from emui.selection import selection_panel
 from emui.settings import INIT_LABELS, FitSettings, parse_means
 from emui.steps import (
     describe_half_step,
@@ -33,7 +34,7 @@ __all__ = [
     "page_header", "dataset_caption", "fit_controls", "widget_key",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",
     "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
-    "what_changed", "describe_half_step",
+    "what_changed", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel",
 ]

@@ -664,45 +664,11 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
 def selection_chart(ks, bic, icl, aic=None, *, chosen_k: int | None = None) -> go.Figure:
     """BIC and ICL (and optionally AIC) against the number of segments K; lower is better.
 
-    Parameters
-    ----------
-    ks : array_like of int, shape (M,)
-    bic, icl : array_like, shape (M,)
-    aic : array_like, shape (M,), optional
-    chosen_k : int, optional
-        The K of the current fit, marked with a vertical line.
+    :func:`emviz.selection.selection_figure` with the baskets' wording ("segments").
     """
-    ks = np.asarray(ks)
-    data, shapes, annotations = [], [], []
-    series = [("BIC", bic, "solid", "circle"), ("ICL", icl, "dash", "diamond")]
-    if aic is not None:
-        series.append(("AIC", aic, "dot", "square"))
-    for name, values, dash, symbol in series:
-        values = np.asarray(values, dtype=float)
-        best = int(ks[int(np.argmin(values))])
-        data.append(dict(
-            type="scatter", x=ks.tolist(), y=values.tolist(), name=f"{name} (lowest at K = {best})",
-            mode="lines+markers", line=dict(color=NEUTRAL, dash=dash, width=2.5),
-            marker=dict(symbol=symbol, size=9),
-            hovertemplate=f"K = %{{x}}<br>{name} = %{{y:,.0f}}<extra></extra>",
-        ))
-        data.append(dict(
-            type="scatter", x=[best], y=[float(values.min())], mode="markers", showlegend=False,
-            hoverinfo="skip", name=f"lowest {name}",
-            marker=dict(symbol="star", size=18, color="#D55E00", line=dict(width=1, color="white")),
-        ))
-    if chosen_k is not None:
-        shapes.append(dict(type="line", xref="x", yref="y domain", x0=chosen_k, x1=chosen_k,
-                           y0=0, y1=1, line=dict(color=NEUTRAL, dash="dot")))
-        annotations.append(dict(text=f"current K = {chosen_k}", x=chosen_k, y=1, xref="x",
-                                yref="y domain", yanchor="bottom", showarrow=False))
-    layout = _layout("How many segments? BIC and ICL over K", height=420,
-                     xaxis=dict(title=dict(text="number of segments K"), dtick=1),
-                     yaxis=dict(title=dict(text="criterion (lower is better)"), tickformat=",.0f"),
-                     legend=dict(orientation="h", y=-0.25, x=0), shapes=shapes,
-                     annotations=annotations)
-    layout["margin"] = dict(l=10, r=10, t=70, b=10)
-    return _figure(data=data, layout=layout)
+    from emviz.selection import selection_figure
+
+    return selection_figure(ks, bic, icl, aic=aic, chosen_k=chosen_k, unit="segments")
 
 
 def truth_vs_fit(true_params, fitted_params, perm, feature_names: Sequence[str],

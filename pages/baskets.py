@@ -8,6 +8,7 @@ import streamlit as st
 import emcore
 import emdata
 import emui
+from emui.selection import criteria_explainer, icl_gap_sentence
 from emviz import baskets as B
 
 KEY = "bk"
@@ -251,12 +252,9 @@ def main() -> None:
 
 
 def selection_tab(data_key: str, X, settings) -> None:
-    st.markdown(
-        f"Fit K = 1 … {K_MAX} segments ({SELECT_RESTARTS} restarts each, the best kept) and "
-        "score each fit. **BIC** = −2ℓ + p·log N charges every extra parameter; **ICL** adds "
-        "twice the entropy of the responsibilities, so it also charges for segments that "
-        "overlap. For both, **lower is better**: pick the K at the bottom of the curve, or, "
-        "when the curve keeps falling, the K after which it flattens out.")
+    st.markdown(criteria_explainer("segments", K_MAX, SELECT_RESTARTS)
+                + " Pick the K at the bottom of the curve, or, when the curve keeps falling, "
+                  "the K after which it flattens out.")
     fp = emui.data_fingerprint(X)
     args = (data_key, fp, settings.init, float(settings.alpha), int(settings.max_iter),
             settings.tol, int(settings.seed))
@@ -272,20 +270,10 @@ def selection_tab(data_key: str, X, settings) -> None:
     fig = B.selection_chart(sel.ks, sel.bic, sel.icl, chosen_k=settings.n_components)
     st.plotly_chart(fig, key=_k("bic"), theme="streamlit")
     kb, ki = sel.best_k_bic, sel.best_k_icl
-    k_now = int(settings.n_components)
-    if k_now in set(int(k) for k in sel.ks) and k_now > 1:
-        j = int(np.flatnonzero(sel.ks == k_now)[0])
-        two_h = float(sel.icl[j] - sel.bic[j])
-        per_row = two_h / 2 / X.shape[0]
-        typical_drop = float(np.median(np.abs(np.diff(np.asarray(sel.bic, dtype=float)))))
-        st.caption(
-            f"ICL − BIC = 2·H, twice the entropy of the responsibilities: at K = {k_now} that "
-            f"is {two_h:,.1f}, i.e. {per_row:.3f} nats of uncertainty per row (0 = every row "
-            f"certain of its segment, log K = {np.log(k_now):.3f} = no idea at all). "
-            + ("That is small next to the differences between neighbouring K, so the two "
-               "curves nearly coincide." if two_h < 0.2 * typical_drop else
-               "That is large next to the differences between neighbouring K: the segments "
-               "overlap, and ICL prefers fewer, better-separated ones."))
+    gap_text = icl_gap_sentence(sel, int(settings.n_components), X.shape[0], "row",
+                                "segment")
+    if gap_text:
+        st.caption(gap_text)
     drops = -np.diff(np.asarray(sel.bic, dtype=float))
     if drops.size:
         steps_txt = ", ".join(f"{int(sel.ks[i])}→{int(sel.ks[i + 1])}: {d:,.0f}"

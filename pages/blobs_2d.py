@@ -282,6 +282,7 @@ def main() -> None:
             gif=lambda: export.run_gif(
                 lambda j: g2.blobs_figure(X, trace, j, title=trace.half_step(j).label, **fig_kw),
                 gif_steps))
+    emui.selection_panel(Z, settings, data_id, KEY)
     emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
                      feature_names=names, standardised=std)
 

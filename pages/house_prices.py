@@ -40,8 +40,8 @@ INTROS = {
         "sub-markets? The **E-step** colours every house by how likely each curve is to have "
         "produced it, the **M-step** refits each curve to the houses, weighted by those "
         "colours. There is no truth to reveal here. Do not pick K by comparing ℓ: a bigger K "
-        "can always fit at least as well, so ℓ grows with K. Criteria such as BIC charge "
-        "for the extra parameters; ℓ alone cannot choose K."),
+        "can always fit at least as well, so ℓ grows with K. **How many components?** below "
+        "compares K = 1 … 6 with BIC and ICL, which charge for the extra parameters."),
     "synthetic_1d": (
         "Points drawn from three bell curves whose parameters we know (dotted: the true "
         "mixture). The **E-step** colours every point by how likely each fitted curve is to "
@@ -353,6 +353,7 @@ def main() -> None:
                                     "Log-likelihood": fig_ll},
             gif=lambda: _gif(x, trace, axis_fmt),
             feature_names=ds.feature_names)
+    emui.selection_panel(x, settings, data_id, KEY)
     emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
 
 

@@ -287,6 +287,8 @@ def main() -> None:
         views_2d(X, prep, trace, s, settings, data_key)
     else:
         views_baskets(X, prep, trace, s, settings, data_key)
+    if family == "gaussian":
+        emui.selection_panel(X, settings, data_key, KEY)
     # the file name travels to another page: keep only harmless characters
     safe_name = re.sub(r"[^\w .-]", "_", uploaded.name)[:60]
     emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")

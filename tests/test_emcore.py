@@ -407,8 +407,23 @@ def test_model_choice(baskets):
     p = 2 + 3 * 2 + 3 * 3
     assert emcore.n_parameters(tr) == p
     assert sel.bic[2] == pytest.approx(-2 * tr.log_likelihood[-1] + p * np.log(len(X)))
-    r = tr.responsibilities(tr.n_iter)
-    assert sel.icl[2] == pytest.approx(sel.bic[2] - 2 * np.sum(r[r > 0] * np.log(r[r > 0])))
+    # ICL, Biernacki et al. (2000): the completed log-likelihood of the MAP labels ẑ,
+    # with the posterior written out here (scipy), not taken from the trace
+    from scipy.stats import multivariate_normal
+
+    p_ = tr.params[-1]
+    lj = np.column_stack([np.log(w) + multivariate_normal(m, c).logpdf(X)
+                          for w, m, c in zip(p_.weights, p_.means, p_.covariances, strict=True)])
+    r = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    z = r.argmax(axis=1)
+    assert sel.icl[2] == pytest.approx(sel.bic[2] - 2 * np.sum(np.log(r[np.arange(len(X)), z])))
+    # the entropy form (McLachlan & Peel's ICL-BIC), never below the MAP form
+    h = -np.sum(r[r > 0] * np.log(r[r > 0]))
+    assert sel.icl_soft[2] == pytest.approx(sel.bic[2] + 2 * h)
+    assert np.all(sel.icl <= sel.icl_soft + 1e-9) and np.all(sel.icl >= sel.bic - 1e-9)
+    assert emcore.icl(tr, labels="soft") == pytest.approx(sel.icl_soft[2])
+    with pytest.raises(ValueError):
+        emcore.icl(tr, labels="hard")
     for ct, extra in [("diag", 6), ("spherical", 3), ("tied", 3)]:
         assert emcore.n_parameters(tr.params[0], covariance_type=ct) == 2 + 6 + extra
     m = emcore.fit_multinomial_mixture(baskets[0], 3, seed=0, max_iter=3)
