@@ -26,6 +26,10 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/why_em_works.py", "Why EM works", "📐",
      "The proof that EM never lowers what it maximises, line by line, with the numbers of "
      "the current fit, and the lower bound that touches and then lifts it."),
+    ("pages/derivations.py", "Derivations", "✍️",
+     "Where the formulas come from: the log of a sum, Q with the indicator trick, the M-step "
+     "by zero gradients and a Lagrange multiplier, two roads to the bound, and the first EM "
+     "example of 1977, step by step."),
     ("pages/your_data.py", "Your data", "📁",
      "Upload a CSV: pick columns and the app picks the model, then shows the same views."),
 ]
