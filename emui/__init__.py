@@ -15,6 +15,7 @@ Typical page::
 from emui._deeplink import ensure_navigation
 from emui.controls import dataset_caption, fit_controls, page_header, widget_key
 from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_bytes
+from emui.exercise import exercise_panel
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
 from emui.landscape import landscape_panel
 from emui.selection import selection_panel
@@ -36,7 +37,7 @@ __all__ = [
     "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
     "what_changed", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
-    "landscape_panel",
+    "landscape_panel", "exercise_panel",
 ]
 
 # A page opened by a deep link on a fresh server must run through app.py (see _deeplink).

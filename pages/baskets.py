@@ -192,6 +192,8 @@ def main() -> None:
                    "changes this picture; an M-step changes the baskets above and the sizes.")
     emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
+    emui.exercise_panel(trace, s, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
+        X, settings, data_key, n_restarts=4, family="multinomial"))
 
     tab_names = ["🏷️ Top categories by lift", "🔢 How many segments?", "▶ Animation",
                  "🎲 Restarts"]

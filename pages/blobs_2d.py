@@ -245,6 +245,8 @@ def main() -> None:
                      expanded=False):
         st.markdown(_standardise_note(ds, sc, std))
     emui.proof_panel(trace, s)
+    emui.exercise_panel(shown, s, KEY, X=X, feature_names=names, title=ds.title,
+                        restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
 
     tabs = st.tabs(["▶ Animation", "🎲 Restarts", "🔍 Truth", "⬇ Downloads"])
     flags = (show_ell, show_paths, show_dens)

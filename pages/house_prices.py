@@ -315,6 +315,9 @@ def main() -> None:
         fig_ll = loglik_figure(trace, s)
         st.plotly_chart(fig_ll, key=_k("loglik"), theme="streamlit")
     emui.proof_panel(trace, s)
+    emui.exercise_panel(trace, s, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
+                        restarts=lambda: emui.run_restarts(x, settings, data_id, n_restarts=4),
+                        title=ds.title)
     emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
 
     tabs = st.tabs(["🏠 One house, by the numbers", "📈 μ, σ, π over iterations", "▶ Animation",
