@@ -184,6 +184,12 @@ class LinkageTrace:
         return out
 
     @property
+    def gain(self) -> np.ndarray:
+        """ℓ(θₜ₊₁) − ℓ(θₜ) for each iteration, accurate to its own digits (via :func:`curves`)."""
+        return np.array([curves(self.theta[t + 1], self.theta[t], self.y)["loglik_rel"]
+                         for t in range(self.n_iter)])
+
+    @property
     def errors(self) -> np.ndarray:
         """θₜ − θ*, t = 0 … n_iter."""
         return self.theta - self.theta_star

@@ -408,9 +408,12 @@ else:
     eq(*lines)
     if lh.kind == "M":
         st.markdown(
-            f"Here 72 = y₂ + y₃ + y₄. ℓ rose from {lt.log_likelihood[lt_t]:.9f} to {lt.log_likelihood[lt_t + 1]:.9f}; "
-            f"the bound at θ{sub(lt_t + 1)} is {lt.bound[lt_t]:.9f}, below ℓ by "
-            f"KL = {proof.fmt_plain(lt.kl[lt_t])}.")
+            f"Here 72 = y₂ + y₃ + y₄. The step raised ℓ by "
+            f"{proof.fmt_plain(lt.gain[lt_t])}, to ℓ(θ{sub(lt_t + 1)}) = "
+            f"{lt.log_likelihood[lt_t + 1]:.9f}. The bound at its peak, "
+            f"𝓛(q{sub(lt_t)}, θ{sub(lt_t + 1)}) = {lt.bound[lt_t]:.9f}, lies "
+            f"{proof.fmt_plain(lt.gain[lt_t] - lt.kl[lt_t])} above ℓ(θ{sub(lt_t)}) and "
+            f"KL = {proof.fmt_plain(lt.kl[lt_t])} below ℓ(θ{sub(lt_t + 1)}).")
     else:
         st.markdown(
             f"The E-step fills in the expected split of the 125 animals "

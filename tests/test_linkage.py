@@ -7,6 +7,7 @@ arithmetic with ``fractions.Fraction``, (c) scipy's multinomial log-pmf and root
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
@@ -151,6 +152,37 @@ def test_late_steps_keep_their_digits(trace):
     th_t, nxt = float(trace.theta[t]), float(trace.theta[t + 1])
     c = L.curves(np.array([th_t, nxt]), th_t)
     assert c["bound_rel"][1] > 0 and c["loglik_rel"][1] >= c["bound_rel"][1]
+
+
+def _dec(v: Fraction) -> Decimal:
+    return Decimal(v.numerator) / Decimal(v.denominator)
+
+
+def decimal_loglik(theta: Fraction) -> Decimal:
+    """ℓ(θ) − const = y₁ log(2 + θ) + (y₂ + y₃) log(1 − θ) + y₄ log θ in 60-digit decimals."""
+    th = _dec(theta)
+    return (Y[0] * (2 + th).ln() + (Y[1] + Y[2]) * (1 - th).ln() + Y[3] * th.ln())
+
+
+def decimal_bound_gain(theta: Fraction, theta_t: Fraction) -> Decimal:
+    """Q(θ | θₜ) − Q(θₜ | θₜ) = (x₂ + y₄) log(θ/θₜ) + (y₂ + y₃) log((1 − θ)/(1 − θₜ))."""
+    x2 = _dec(Fraction(Y[0]) * theta_t / (2 + theta_t))
+    return ((x2 + Y[3]) * (_dec(theta) / _dec(theta_t)).ln()
+            + (Y[1] + Y[2]) * ((1 - _dec(theta)) / (1 - _dec(theta_t))).ln())
+
+
+def test_gains_and_gaps_keep_their_digits_at_every_step(trace):
+    """ℓ's gain and the KL gap of every step against 60-digit decimal arithmetic on the exact
+    iterates; late steps (gains ~ 1e-20) keep their leading digits."""
+    exact = exact_iterates(trace.n_iter)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for t in range(trace.n_iter):
+            gain = decimal_loglik(exact[t + 1]) - decimal_loglik(exact[t])
+            kl = gain - decimal_bound_gain(exact[t + 1], exact[t])
+            assert trace.gain[t] == pytest.approx(float(gain), rel=1e-5)
+            assert trace.kl[t] == pytest.approx(float(kl), rel=1e-4)
+            assert trace.gain[t] > 0 and 0 < trace.kl[t] < trace.gain[t]
 
 
 def test_half_steps_follow_the_slider_convention(trace):
