@@ -121,25 +121,25 @@ st.latex(r"\ell(\theta) = \sum_{i=1}^{N} \log \sum_{k=1}^{K} \pi_k\,"
 st.markdown(
     "The logarithm sits **outside** the sum over components: it cannot reach the Gaussians, "
     "so ℓ does not split into one simple term per component the way a single Gaussian's "
-    "log-likelihood does. Differentiate anyway, with respect to μ_k:")
+    "log-likelihood does. Differentiate anyway, with respect to $\\mu_k$:")
 eq(r"\frac{\partial \ell}{\partial \mu_k} &= \sum_{i=1}^{N} \frac{\pi_k \mathcal{N}(x_i \mid "
    r"\mu_k, \sigma_k^2)}{\sum_{j} \pi_j \mathcal{N}(x_i \mid \mu_j, \sigma_j^2)}\,"
    r"\frac{x_i - \mu_k}{\sigma_k^2}",
    r"&= \sum_{i=1}^{N} r_{ik}\, \frac{x_i - \mu_k}{\sigma_k^2},",
    r"r_{ik} &= p(z_i = k \mid x_i, \theta).")
 st.markdown(
-    "The fraction is the **responsibility** r_ik, the probability that component k produced "
-    "x_i. Setting this and the other derivatives to zero (for π with a Lagrange multiplier, "
-    "because the weights must sum to 1; §4 does it for Q) gives, with N_k = Σ_i r_ik:")
+    "The fraction is the **responsibility** $r_{ik}$, the probability that component $k$ "
+    "produced $x_i$. Setting this and the other derivatives to zero (for π with a Lagrange multiplier, "
+    "because the weights must sum to 1; §4 does it for Q) gives, with $N_k = \\sum_i r_{ik}$:")
 eq(r"\mu_k &= \frac{1}{N_k}\sum_{i} r_{ik}\, x_i,",
    (r"\sigma_k^2 &= \frac{1}{N_k}\Big(\sum_{i} r_{ik}\,(x_i - \mu_k)^2 + \mathrm{reg}\Big),"
     if reg > 0 else r"\sigma_k^2 &= \frac{1}{N_k}\sum_{i} r_{ik}\,(x_i - \mu_k)^2,"),
    r"\pi_k &= \frac{N_k}{N}.")
 st.markdown(
-    "These look like answers, but they are not: every r_ik on the right depends on *all* of "
-    "μ, σ and π on the left. The equations are **circular** and have no closed-form solution. "
-    "They do suggest a procedure — guess θ, compute the r_ik, solve the equations as if the "
-    "r_ik were fixed, repeat — and that procedure is EM. Its fixed point satisfies the "
+    "These look like answers, but they are not: every $r_{ik}$ on the right depends on *all* "
+    "of $\\mu$, $\\sigma$ and $\\pi$ on the left. The equations are **circular** and have no closed-form solution. "
+    "They do suggest a procedure — guess θ, compute the $r_{ik}$, solve the equations as if "
+    "the $r_{ik}$ were fixed, repeat — and that procedure is EM. Its fixed point satisfies the "
     "equations:")
 stat_end = D.stationarity_1d(x, theta_hat, reg)
 stat_0 = D.stationarity_1d(x, trace.params[0], reg)
@@ -148,11 +148,11 @@ rows = []
 for k in range(K):
     rows.append({
         "k": k + 1,
-        f"π_k (θ{sub(n_it)})": f"{stat_end['weights'][k]:.5f}",
-        "N_k / N": f"{stat_end['weights_rhs'][k]:.5f}",
-        f"μ_k (θ{sub(n_it)})": f"{stat_end['means'][k]:.5f}",
-        "Σ r x / N_k": f"{stat_end['means_rhs'][k]:.5f}",
-        f"σ²_k (θ{sub(n_it)})": f"{stat_end['variances'][k]:.6f}",
+        f"πₖ (θ{sub(n_it)})": f"{stat_end['weights'][k]:.5f}",
+        "Nₖ / N": f"{stat_end['weights_rhs'][k]:.5f}",
+        f"μₖ (θ{sub(n_it)})": f"{stat_end['means'][k]:.5f}",
+        "Σᵢ rᵢₖ xᵢ / Nₖ": f"{stat_end['means_rhs'][k]:.5f}",
+        f"σₖ² (θ{sub(n_it)})": f"{stat_end['variances'][k]:.6f}",
         "right-hand side": f"{stat_end['variances_rhs'][k]:.6f}",
     })
 st.dataframe(rows, hide_index=True, width="stretch")
@@ -171,10 +171,12 @@ st.markdown(
 st.header("2 · The generative story")
 st.markdown(
     "A mixture model is a recipe for making data. For each point i = 1…N:\n"
-    "1. draw a hidden label z_i ~ Cat(π): component k with probability π_k;\n"
-    "2. draw x_i from that component: x_i | z_i = k ~ N(μ_k, σ_k²).\n\n"
-    "Only x_i is recorded. Summing the hidden label out gives back the mixture density, "
-    "p(x_i | θ) = Σ_k p(z_i = k) p(x_i | z_i = k) = Σ_k π_k N(x_i | μ_k, σ_k²). The "
+    "1. draw a hidden label $z_i \\sim \\mathrm{Cat}(\\pi)$: component $k$ with probability "
+    "$\\pi_k$;\n"
+    "2. draw $x_i$ from that component: $x_i \\mid z_i = k \\sim \\mathcal{N}(\\mu_k, \\sigma_k^2)$.\n\n"
+    "Only $x_i$ is recorded. Summing the hidden label out gives back the mixture density, "
+    "$p(x_i \\mid \\theta) = \\sum_k p(z_i = k)\\, p(x_i \\mid z_i = k)$, that is "
+    "$\\sum_k \\pi_k \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2)$. The "
     "graphical model draws the recipe: the shaded circle is observed, the open one hidden, "
     "dots are parameters, and each box (a *plate*) repeats what it holds N or K times.")
 g_left, g_right = st.columns([3, 2], vertical_alignment="center")
@@ -212,15 +214,18 @@ t, _stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
 R = trace.responsibilities(t)
 theta_t, theta_n = trace.params[t], trace.params[t + 1]
 st.markdown(
-    "If the labels z_i were known, the **complete-data** log-likelihood would be easy. The "
-    "indicator 1[z_i = k] (1 if point i came from component k, else 0) picks out the one "
+    "If the labels $z_i$ were known, the **complete-data** log-likelihood would be easy. The "
+    "indicator $\\mathbb{1}[z_i = k]$ (1 if point $i$ came from component $k$, else 0) picks "
+    "out the one "
     "term that applies:")
 eq(r"\log p(x, z \mid \theta) &= \sum_{i=1}^{N} \sum_{k=1}^{K} \mathbb{1}[z_i = k]\; a_{ik},",
    r"a_{ik} &= \log \pi_k + \log \mathcal{N}(x_i \mid \mu_k, \sigma_k^2).")
 st.markdown(
-    "The labels are unknown, so EM averages over them with qₜ(z) = p(z | x, θₜ). The "
+    "The labels are unknown, so EM averages over them with $q_t(z) = p(z \\mid x, \\theta_t)$. "
+    "The "
     "expression is *linear* in the indicators, so the average only has to replace each "
-    "indicator by its expectation, E[1[z_i = k]] = p(z_i = k | x_i, θₜ) = r_ik⁽ᵗ⁾. That is "
+    "indicator by its expectation, $\\mathbb{E}\\,\\mathbb{1}[z_i = k] = p(z_i = k \\mid x_i, "
+    "\\theta_t) = r_{ik}^{(t)}$. That is "
     "the whole E-step, and why it is called an *expectation* step:")
 eq(r"Q(\theta \mid \theta_t) &= \mathbb{E}_{q_t}\!\left[\log p(x, z \mid \theta)\right]",
    r"&= \sum_{i=1}^{N}\sum_{k=1}^{K} r_{ik}^{(t)}\, a_{ik}",
@@ -231,7 +236,7 @@ i = D.most_uncertain_row(R)
 lj = D.log_joint_1d(x[i:i + 1], theta_n)[0]
 st.markdown(
     f"**One point, iteration {t + 1}.** Point #{i + 1}, x = {x[i]:.4f}, is the one EM is "
-    f"least sure about at θ{sub(t)}. Its complete-data term a_ik at θ{sub(t + 1)} is "
+    f"least sure about at θ{sub(t)}. Its complete-data term $a_{{ik}}$ at θ{sub(t + 1)} is "
     + " or ".join(f"{lj[k]:.4f} (if z = {k + 1})" for k in range(K))
     + "; Q weights them by the responsibilities:")
 eq(r"\textstyle\sum_k r_{ik}^{(" + str(t) + r")}\, a_{ik} &= "
@@ -249,21 +254,22 @@ eq(r"Q(\theta_{" + str(t + 1) + r"} \mid \theta_{" + str(t) + r"}) &= "
 # --- 4. The M-step from Q -------------------------------------------------------------------
 st.header("4 · The M-step, derived from Q")
 st.markdown(
-    "With the r_ik fixed by the E-step, Q separates into one term per parameter, and every "
+    "With the $r_{ik}$ fixed by the E-step, Q separates into one term per parameter, and every "
     "maximiser has a closed form. Unlike §1, nothing on the right-hand sides depends on the "
     "unknowns any more.")
 st.markdown("**Means** — set the gradient to zero:")
 eq(r"\frac{\partial Q}{\partial \mu_k} &= \sum_i r_{ik}\,\frac{x_i - \mu_k}{\sigma_k^2} = 0",
    r"\Longrightarrow\;\; \mu_k &= \frac{\sum_i r_{ik}\, x_i}{N_k}.")
-st.markdown("**Variances** — the same, with respect to σ_k²:")
+st.markdown(r"**Variances** — the same, with respect to $\sigma_k^2$:")
 eq(r"\frac{\partial Q}{\partial \sigma_k^2} &= \sum_i r_{ik}\,\frac{(x_i - \mu_k)^2}"
    r"{2\sigma_k^4} - \frac{N_k}{2\sigma_k^2}",
    r"&= 0",
    r"\Longrightarrow\;\; \sigma_k^2 &= \frac{S_k}{N_k},",
    r"S_k &= \sum_i r_{ik}(x_i - \mu_k)^2.")
 st.markdown(
-    "**Weights** — Q's weights part Σ_k N_k log π_k grows without bound if the π_k may grow, so "
-    "maximise it subject to Σ_k π_k = 1 with a Lagrange multiplier λ:")
+    "**Weights** — Q\'s weights part $\\sum_k N_k \\log \\pi_k$ grows without bound if the "
+    "$\\pi_k$ may grow, so maximise it subject to $\\sum_k \\pi_k = 1$ with a Lagrange "
+    "multiplier $\\lambda$:")
 eq(r"J &= \sum_j N_j \log \pi_j",
    r"&\quad + \lambda\Big(1 - \sum_j \pi_j\Big),",
    r"\frac{\partial J}{\partial \pi_k} &= \frac{N_k}{\pi_k} - \lambda = 0",
@@ -271,10 +277,11 @@ eq(r"J &= \sum_j N_j \log \pi_j",
    r"\textstyle\sum_k \pi_k = 1 &\Longrightarrow\;\; \lambda = \textstyle\sum_k N_k = N,",
    r"\pi_k &= \frac{N_k}{N}.")
 st.markdown(
-    "**With a penalty (reg > 0).** The app can add −(reg/2)·tr Σ_k⁻¹ per component, which in "
-    "one dimension is −reg/(2σ_k²). It is a *penalty*, an improper prior log p(θ) defined up "
-    "to an additive constant, and it keeps σ_k² away from 0. The M-step then maximises "
-    "Q + log p(θ): the derivative gains + reg/(2σ_k⁴), and")
+    "**With a penalty (reg > 0).** The app can add "
+    "$-\\tfrac{\\mathrm{reg}}{2}\\operatorname{tr}\\Sigma_k^{-1}$ per component, which in "
+    "one dimension is $-\\mathrm{reg}/(2\\sigma_k^2)$. It is a *penalty*, an improper prior log p(θ) defined up "
+    "to an additive constant, and it keeps $\\sigma_k^2$ away from 0. The M-step then maximises "
+    "Q + log p(θ): the derivative gains $+\\mathrm{reg}/(2\\sigma_k^4)$, and")
 st.latex(r"\sigma_k^2 = \frac{S_k + \mathrm{reg}}{N_k}.")
 st.markdown(
     "With a penalty, EM never lowers **ℓ + log p(θ)**, the quantity it maximises; ℓ alone can "
@@ -283,9 +290,9 @@ ms = D.m_step_1d(x, R, reg)
 rows = []
 for k in range(K):
     rows.append({
-        "k": k + 1, "N_k": f"{ms['N_k'][k]:.4f}", "Σ r x": f"{ms['sum_x'][k]:.4f}",
-        "μ_k": f"{ms['means'][k]:.6f}", "S_k": f"{ms['scatter'][k]:.6f}",
-        "σ²_k": f"{ms['variances'][k]:.6f}", "π_k": f"{ms['weights'][k]:.6f}",
+        "k": k + 1, "Nₖ": f"{ms['N_k'][k]:.4f}", "Σᵢ rᵢₖ xᵢ": f"{ms['sum_x'][k]:.4f}",
+        "μₖ": f"{ms['means'][k]:.6f}", "Sₖ": f"{ms['scatter'][k]:.6f}",
+        "σₖ²": f"{ms['variances'][k]:.6f}", "πₖ": f"{ms['weights'][k]:.6f}",
     })
 st.markdown(f"**Iteration {t + 1} with this fit's numbers** (responsibilities of θ{sub(t)}"
             + (f", reg = {reg:g}" if reg > 0 else "") + "):")
@@ -298,17 +305,19 @@ st.subheader("The same for a mixture of multinomials")
 Xm, mtrace, mtitle, mnames = choose_multinomial_fit()
 alpha = float(mtrace.alpha)
 st.markdown(
-    "On the Market baskets page each row x_i counts items per category v = 1…V, and "
-    "component k has category probabilities θ_k = (θ_k1, …, θ_kV). Q's θ part is "
-    "Σ_k Σ_v C_kv log θ_kv with C_kv = Σ_i r_ik x_iv (the multinomial coefficient does not "
-    "involve θ). Each θ_k must sum to 1, so again a Lagrange multiplier, one per component:")
+    r"On the Market baskets page each row $x_i$ counts items per category $v = 1, \dots, V$, "
+    r"and component $k$ has category probabilities $\theta_k = (\theta_{k1}, \dots, "
+    r"\theta_{kV})$. Q's θ part is $\sum_k \sum_v C_{kv} \log \theta_{kv}$ with "
+    r"$C_{kv} = \sum_i r_{ik} x_{iv}$ (the multinomial coefficient does not involve θ). Each "
+    r"$\theta_k$ must sum to 1, so again a Lagrange multiplier, one per component:")
 eq(r"J_k &= \sum_w C_{kw}\log\theta_{kw}",
    r"&\quad + \lambda_k\Big(1 - \sum_w \theta_{kw}\Big),",
    r"\frac{\partial J_k}{\partial \theta_{kv}} &= \frac{C_{kv}}{\theta_{kv}} - \lambda_k = 0",
    r"&\Longrightarrow\;\; \theta_{kv} = \frac{C_{kv}}{\sum_w C_{kw}}.")
 st.markdown(
-    "A Dirichlet(α) prior on each θ_k adds (α − 1) Σ_v log θ_kv (up to a constant) to the "
-    "objective, which acts like α − 1 extra counts in every category: the **MAP** form is")
+    r"A Dirichlet(α) prior on each $\theta_k$ adds $(\alpha - 1) \sum_v \log \theta_{kv}$ (up "
+    r"to a constant) to the objective, which acts like $\alpha - 1$ extra counts in every "
+    r"category: the **MAP** form is")
 eq(r"\theta_{kv} &= \frac{C_{kv} + \alpha - 1}{\sum_w \big(C_{kw} + \alpha - 1\big)}",
    r"&\propto \sum_i r_{ik}\, x_{iv} + \alpha - 1 \qquad (\alpha \ge 1).")
 st.markdown(
@@ -318,10 +327,10 @@ mm = D.multinomial_m_step(Xm, mtrace.responsibilities(mt), alpha)
 names = mnames or [f"category {v + 1}" for v in range(mm["counts"].shape[1])]
 V_show = min(len(names), 6)
 order = D.top_categories(mm["counts"][0], V_show)
-rows = [{"category": names[v], "C_1v = Σ r x": f"{mm['counts'][0, v]:.3f}",
-         "θ_1v, ML": f"{mm['theta_ml'][0, v]:.5f}",
-         f"θ_1v, MAP (α = {alpha:g})": f"{mm['theta_map'][0, v]:.5f}",
-         "θ_1v recorded by the fit": f"{float(mtrace.params[mt + 1].probs[0, v]):.5f}"}
+rows = [{"category": names[v], "C₁ᵥ = Σᵢ rᵢ₁ xᵢᵥ": f"{mm['counts'][0, v]:.3f}",
+         "θ₁ᵥ, ML": f"{mm['theta_ml'][0, v]:.5f}",
+         f"θ₁ᵥ, MAP (α = {alpha:g})": f"{mm['theta_map'][0, v]:.5f}",
+         "θ₁ᵥ recorded by the fit": f"{float(mtrace.params[mt + 1].probs[0, v]):.5f}"}
         for v in order]
 st.markdown(f"**{mtitle}**, component 1, last M-step (iteration {mt + 1})"
             + (f", its {V_show} largest categories" if V_show < len(names) else "") + ":")
@@ -330,10 +339,10 @@ st.dataframe(rows, hide_index=True, width="stretch")
 # --- 5. Two roads to the bound --------------------------------------------------------------
 st.header("5 · Two roads to the lower bound")
 st.markdown(
-    "**Road 1: Jensen's inequality.** Take any distribution q_i(k) over each point's label "
-    "and multiply and divide by it inside the log (p(x_i, k | θ) is short for "
-    "p(x_i, z_i = k | θ) = π_k N(x_i | μ_k, σ_k²)). The log is concave, so the log of an "
-    "average is at least the average of the logs:")
+    r"**Road 1: Jensen's inequality.** Take any distribution $q_i(k)$ over each point's "
+    r"label and multiply and divide by it inside the log ($p(x_i, k \mid \theta)$ is short for "
+    r"$p(x_i, z_i = k \mid \theta) = \pi_k \mathcal{N}(x_i \mid \mu_k, \sigma_k^2)$). The log "
+    r"is concave, so the log of an average is at least the average of the logs:")
 eq(r"\ell(\theta) &= \sum_i \log \sum_k q_i(k)\,\frac{p(x_i, k \mid \theta)}{q_i(k)}",
    r"&\ge \sum_i \sum_k q_i(k) \log \frac{p(x_i, k \mid \theta)}{q_i(k)}",
    r"&= \mathcal{L}(q, \theta).")
@@ -341,9 +350,9 @@ st.markdown(
     "𝓛(q, θ) is the **evidence lower bound (ELBO)**. Split the log of the ratio and it is "
     "Q plus the entropy of q: 𝓛(q, θ) = Q + H(q).")
 st.markdown(
-    "**Road 2: the KL decomposition.** Write p(x_i, z_i = k | θ) = p(x_i | θ)·p(z_i = k | "
-    "x_i, θ). Then the ratio inside the bound splits, and averaging over q gives an identity, "
-    "not just an inequality:")
+    r"**Road 2: the KL decomposition.** Write $p(x_i, z_i = k \mid \theta) = p(x_i \mid "
+    r"\theta)\, p(z_i = k \mid x_i, \theta)$. Then the ratio inside the bound splits, and "
+    r"averaging over $q$ gives an identity, not just an inequality:")
 eq(r"\mathcal{L}(q, \theta) &= \sum_i \sum_k q_i(k) \Big(\log p(x_i \mid \theta)",
    r"&\qquad - \log \frac{q_i(k)}{p(k \mid x_i, \theta)}\Big)",
    r"&= \ell(\theta) - \mathrm{KL}\big(q \,\|\, p(z \mid x, \theta)\big).")
@@ -384,7 +393,8 @@ st.markdown("where c = log(197! / (125! 18! 20! 34!)) − 197 log 4 does not inv
 st.markdown(
     "**The missing data.** Pretend the first category is two: x₁ animals with probability "
     "1/2 and x₂ with probability θ/4, where x₁ + x₂ = y₁ = 125. With x₂ known the likelihood "
-    "would be θ^(x₂ + y₄)(1 − θ)^(y₂ + y₃), maximised by a ratio of counts. EM alternates:")
+    r"would be $\theta^{x_2 + y_4}(1 - \theta)^{y_2 + y_3}$, maximised by a ratio of counts. "
+    "EM alternates:")
 eq(r"\text{E:}\;\; x_2^{(t)} &= \mathbb{E}[x_2 \mid y, \theta_t]",
    r"&= y_1\, \frac{\theta_t/4}{1/2 + \theta_t/4},",
    r"\text{M:}\;\; \theta_{t+1} &= \frac{x_2^{(t)} + y_4}{x_2^{(t)} + y_2 + y_3 + y_4}.")
