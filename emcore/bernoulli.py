@@ -216,8 +216,14 @@ class BernoulliFamily(FamilyBase):
         if resp is not None:
             cols = np.flatnonzero(np.any(S >= Nk[:, None] * (1.0 - 1e-9), axis=0))
             if cols.size:
-                F = resp @ (1.0 - data.X[:, cols])  # (K, len(cols))
-                probs[:, cols] = np.clip(1.0 - (F + a1) / den, 0.0, 1.0)
+                F = resp @ (1.0 - data.X[:, cols]) + a1  # (K, len(cols))
+                # μ = 1 only when no responsibility at all sits on a 0 there (F = 0 exactly);
+                # otherwise 1 − F/den can round to 1, which would make those rows impossible
+                # although q_t gives them weight: keep μ one ulp below 1 instead
+                below = np.minimum(1.0 - F / den[:, :1], np.nextafter(1.0, 0.0))
+                probs[:, cols] = np.where(F > 0, np.maximum(below, 0.0), 1.0)
+        # likewise μ = 0 only when S = 0 exactly (no weighted ink at all)
+        probs = np.where((S + a1 > 0) & (probs == 0), np.finfo(float).tiny, probs)
         weights = Nk / Nk.sum()
         return BernoulliState(weights, probs), (Nk, acc[:, 1:])
 

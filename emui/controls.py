@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emui.settings import INIT_LABELS, MULTINOMIAL_INIT_LABELS, FitSettings, parse_means
+from emui.settings import (
+    BERNOULLI_INIT_LABELS,
+    INIT_LABELS,
+    MULTINOMIAL_INIT_LABELS,
+    FitSettings,
+    parse_means,
+)
 
 REG_OPTIONS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 ALPHA_OPTIONS = (1.0, 1.01, 1.1, 1.5, 2.0, 5.0)
@@ -14,6 +20,21 @@ COV_LABELS = {
     "diag": "diagonal (axis-aligned)",
     "spherical": "spherical (circles)",
     "tied": "tied (one shared ellipse)",
+}
+
+
+#: Label and help of the prior slider α for each family that has one.
+PRIOR_TEXT = {
+    "multinomial": (
+        "Dirichlet prior α",
+        "α = 1 is plain maximum likelihood; α > 1 adds α − 1 pseudo-counts to every "
+        "category of every segment, so no probability is exactly zero. With α ≠ 1 EM "
+        "maximises ℓ + log p (a Dirichlet prior), and ℓ alone can fall."),
+    "bernoulli": (
+        "Beta prior α",
+        "α = 1 is plain maximum likelihood; α > 1 adds α − 1 imaginary 0s and α − 1 imaginary "
+        "1s to every pixel of every component, so no probability is exactly 0 or 1. With "
+        "α ≠ 1 EM maximises ℓ + log p (a Beta(α, α) prior), and ℓ alone can fall."),
 }
 
 
@@ -110,7 +131,8 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
 
     init_options = list(INIT_LABELS) if family == "gaussian" else [
         "random", "random_from_data", "kmeans++"]
-    labels = INIT_LABELS if family == "gaussian" else MULTINOMIAL_INIT_LABELS
+    labels = {"gaussian": INIT_LABELS, "bernoulli": BERNOULLI_INIT_LABELS}.get(
+        family, MULTINOMIAL_INIT_LABELS)
     init_default = d["init"] if d["init"] in init_options else init_options[0]
     _init_state(k("init"), init_default)
     if st.session_state[k("init")] not in init_options:
@@ -161,11 +183,8 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
     else:
         alpha_default = min(ALPHA_OPTIONS, key=lambda v: abs(v - float(d["alpha"])))
         _init_state(k("alpha"), alpha_default)
-        alpha = box.select_slider(
-            "Dirichlet prior α", ALPHA_OPTIONS, key=k("alpha"),
-            help="α = 1 is plain maximum likelihood; α > 1 adds α − 1 pseudo-counts to every "
-                 "category of every segment, so no probability is exactly zero. With α ≠ 1 EM "
-                 "maximises ℓ + log p (a Dirichlet prior), and ℓ alone can fall.")
+        label, help_text = PRIOR_TEXT.get(family, PRIOR_TEXT["multinomial"])
+        alpha = box.select_slider(label, ALPHA_OPTIONS, key=k("alpha"), help=help_text)
 
     _init_state(k("max_iter"), int(d["max_iter"]))
     max_iter = box.number_input("Max iterations", min_value=1, max_value=1000, step=10,

@@ -51,11 +51,11 @@ def _cached_fit(data_key: str, fingerprint: str, settings_key: str, family: str,
     import emcore
 
     s = _settings
-    if family == "multinomial":
+    if family != "gaussian":  # multinomial, bernoulli: a prior α, no custom means
         init = s.init if s.init in ("random", "random_from_data", "kmeans++") else "random"
-        return emcore.fit_multinomial_mixture(
-            _X, s.n_components, init=init, max_iter=s.max_iter, tol=s.tol, alpha=s.alpha,
-            seed=s.seed)
+        return emcore.fit_mixture(
+            _X, s.n_components, family=family, init=init, max_iter=s.max_iter, tol=s.tol,
+            alpha=s.alpha, seed=s.seed, hard=s.hard)
     return emcore.fit_gaussian_mixture(
         _X, s.n_components, covariance_type=s.covariance_type, init=_init_argument(_X, s),
         max_iter=s.max_iter, tol=s.tol, reg=s.reg, seed=s.seed, hard=s.hard)
@@ -71,7 +71,7 @@ def run_fit(X, settings: FitSettings, data_key: str, family: str = "gaussian"):
     data_key : str
         A name for the data (e.g. ``"ames"``); the cache key also includes a hash of X, so
         two different arrays never share a fit.
-    family : {"gaussian", "multinomial"}
+    family : {"gaussian", "multinomial", "bernoulli"}
     """
     return _cached_fit(data_key, data_fingerprint(X), settings.cache_key(), family, X, settings)
 

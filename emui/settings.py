@@ -19,6 +19,13 @@ MULTINOMIAL_INIT_LABELS: dict[str, str] = {
     "kmeans++": "k-means++ on the rows' profiles",
 }
 
+#: The same for the Bernoulli family (a row is a 0/1 vector, e.g. a binary image).
+BERNOULLI_INIT_LABELS: dict[str, str] = {
+    "random": "random responsibilities",
+    "random_from_data": "random rows as starting prototypes",
+    "kmeans++": "k-means++ on the rows",
+}
+
 
 @dataclass(frozen=True)
 class FitSettings:

@@ -153,9 +153,11 @@ if step.hard:
         f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
         "above the bound instead of touching it.", icon="⚠️")
 if step.regularised:
-    penalty = ("the Dirichlet log-prior (α − 1) Σ log θ_kv" if trace.family == "multinomial"
-               else "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper prior, "
-                    "defined up to a constant)")
+    penalty = {
+        "multinomial": "the Dirichlet log-prior (α − 1) Σ log θ_kv",
+        "bernoulli": "the Beta log-prior (α − 1) Σ [log μ_kd + log(1 − μ_kd)]",
+    }.get(trace.family, "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper "
+                        "prior, defined up to a constant)")
     st.info(
         "This fit has a **prior**: EM maximises ℓ(θ) + log p(θ), with log p(θ) "
         f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in every "
@@ -217,7 +219,7 @@ st.subheader("The bound curve")
 st.markdown(
     "Walk along a straight line from θₜ (a = 0) to θₜ₊₁ (a = 1) and beyond, in coordinates "
     "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
-    "covariances; log-probabilities for multinomials). "
+    "covariances; log-probabilities for multinomials; logits for Bernoulli images). "
     + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
        "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θₜ and "
        "peaks at θₜ₊₁. The lower panel shows the gap between them, the gain from "

@@ -99,6 +99,18 @@ def test_bernoulli_loglik_equals_brute_force_with_scipy():
     np.testing.assert_allclose(cld, want, rtol=1e-12, atol=1e-12)
 
 
+def test_bernoulli_bound_identities_on_the_digits():
+    # near-certain pixels: μ must not round to exactly 1 while q_t still weighs a 0 there
+    from emdata.digits import digits_subset
+
+    d = digits_subset((2, 3, 4), 8)
+    for init, seed in (("random", 0), ("random_from_data", 2), ("kmeans++", 2)):
+        tr = emcore.fit_bernoulli_mixture(d.X, 3, init=init, seed=seed)
+        assert np.all(np.isfinite(tr.q)) and np.all(tr.kl >= -1e-8)
+        assert np.all(tr.elbo >= tr.objective[:-1] - 1e-8 * np.abs(tr.objective[:-1]))
+        assert np.all(tr.elbo <= tr.objective[1:] + 1e-8 * np.abs(tr.objective[1:]))
+
+
 def test_bernoulli_exact_zero_and_one_probabilities_are_exact():
     # column 0 is always 0 and column 1 always 1: ML gives μ = 0 and μ = 1 exactly
     rng = np.random.default_rng(0)
@@ -135,6 +147,8 @@ def test_bernoulli_objective_never_decreases(seed, n, d, k, alpha, hard, init):
     assert np.all(np.isfinite(obj))
     assert np.all(np.diff(obj) >= -1e-9 * (1 + np.abs(obj[1:])))
     assert np.all(tr.kl >= -1e-9 * (1 + np.abs(obj[1:])))
+    # the M-step cannot lower the bound: L(q_t, θ_{t+1}) + log p(θ_{t+1}) ≥ objective(θ_t)
+    assert np.all(tr.elbo + tr.log_prior[1:] >= obj[:-1] - 1e-9 * (1 + np.abs(obj[:-1])))
     for p in tr.params:
         assert np.all((p.probs >= 0) & (p.probs <= 1))
         if alpha > 1:

@@ -29,6 +29,7 @@ SHOTS = {
     "blobs_2d": ("blobs_2d", 0, None),
     "baskets": ("baskets", 0, None),
     "why_em_works": ("why_em_works", 0, None),
+    "digits": ("digits", 0, None),
     "your_data": ("your_data_session0", 0, None),
 }
 

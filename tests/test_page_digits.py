@@ -1,0 +1,152 @@
+"""The Handwritten digits page (AppTest), its figures (emviz.digits) and the shipped data
+(emdata.digits): every control path runs without an exception, an E-step leaves the average
+digits alone and an M-step moves them to exactly one Bernoulli EM step, the confusion table
+counts the digits, and the shipped file equals scikit-learn's load_digits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import emcore
+from emdata.digits import digits_subset, load_digits8x8
+from emviz import digits as V
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    for el in at.get("plotly_chart"):
+        if el.proto.id and key in el.proto.id:
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def _prototypes(at: AppTest):
+    """μ (K, 64) and π (K,) as drawn (π from the heatmaps' names, at full precision)."""
+    heat = [t for t in _chart(at, "dg_proto")["data"] if t["type"] == "heatmap"]
+    mu = np.array([np.asarray(t["z"], float).ravel() for t in heat])
+    pi = np.array([float(t["name"].split("π = ")[1]) for t in heat])
+    return mu, pi
+
+
+@pytest.fixture(scope="module")
+def page():
+    return _run(AppTest.from_file(PAGE, default_timeout=180))
+
+
+def test_shipped_digits_equal_scikit_learn():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")  # dev-only dependency
+    d = sklearn_datasets.load_digits()
+    images, labels = load_digits8x8()
+    np.testing.assert_array_equal(images, d.data)
+    np.testing.assert_array_equal(labels, d.target)
+
+
+def test_digits_subset_binarises_and_filters():
+    images, labels = load_digits8x8()
+    sub = digits_subset([4, 2, 3], threshold=5)
+    keep = np.isin(labels, [2, 3, 4])
+    assert sub.classes == (2, 3, 4) and sub.X.shape == (int(keep.sum()), 64)
+    np.testing.assert_array_equal(sub.X, (images[keep] >= 5).astype(np.uint8))
+    np.testing.assert_array_equal(sub.labels, labels[keep])
+    with pytest.raises(ValueError):
+        digits_subset([], 8)
+    with pytest.raises(ValueError):
+        digits_subset([1], 0)
+
+
+def test_default_page_renders(page):
+    at = page
+    assert at.title[0].value.startswith("✍️ Handwritten digits")
+    keys = {el.proto.id for el in at.get("plotly_chart")}
+    for name in ("dg_proto", "dg_resp", "dg_loglik", "dg_confusion", "dg_samples", "dg_anim"):
+        assert any(name in k for k in keys), name
+    fit = at.session_state["em_fits"]["digits"]
+    assert fit["trace"].family == "bernoulli" and fit["trace"].n_components == 3
+    anim = _chart(at, "dg_anim")
+    assert len(anim["frames"]) >= 3
+
+
+def test_e_step_keeps_mu_and_m_step_is_one_em_step(page):
+    at = page
+    X = digits_subset((2, 3, 4), 8).X.astype(float)
+    at.session_state["dg_step"] = 0
+    _run(at)
+    mu0, pi0 = _prototypes(at)
+    assert np.allclose(pi0.sum(), 1.0)
+    at.session_state["dg_step"] = 1
+    _run(at)
+    mu1, pi1 = _prototypes(at)
+    assert np.array_equal(mu1, mu0) and np.array_equal(pi1, pi0)
+    bars = [t for t in _chart(at, "dg_resp")["data"] if t["type"] == "bar"]
+    assert len(bars) == 6 and all(abs(sum(b["x"]) - 1) < 1e-3 for b in bars)
+    at.session_state["dg_step"] = 2
+    _run(at)
+    mu2, pi2 = _prototypes(at)
+    # one EM step of a Bernoulli mixture (α = 1), written out with numpy
+    with np.errstate(divide="ignore"):
+        logp = X @ np.log(mu0).T + (1 - X) @ np.log1p(-mu0).T + np.log(pi0)
+    logp = np.nan_to_num(logp, nan=-np.inf)
+    r = np.exp(logp - logp.max(axis=1, keepdims=True))
+    r /= r.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(pi2, r.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(mu2, (r.T @ X) / r.sum(axis=0)[:, None], atol=1e-12)
+
+
+def test_controls_classes_threshold_alpha_restarts_and_bic(page):
+    at = page
+    at.multiselect(key="dg_classes").set_value([0, 1])
+    _run(at)
+    assert at.session_state["dg_n_components"] == 2 and at.session_state["dg_step"] == 0
+    at.slider(key="dg_threshold").set_value(4)
+    _run(at)
+    at.select_slider(key="dg_alpha").set_value(2.0)
+    at.slider(key="dg_n_restarts").set_value(2)
+    _run(at)
+    tr = at.session_state["em_fits"]["digits"]["trace"]
+    assert tr.has_prior and tr.alpha == 2.0
+    assert any("dg_restarts" in el.proto.id for el in at.get("plotly_chart"))
+    at.button(key="dg_select").click()
+    _run(at)
+    assert any("dg_bic" in el.proto.id for el in at.get("plotly_chart"))
+    at.multiselect(key="dg_classes").set_value([])
+    _run(at)
+    assert at.warning and "at least one digit" in at.warning[0].value
+    at.button(key="dg_reset").click()
+    _run(at)
+    assert at.session_state["dg_classes"] == [2, 3, 4]
+
+
+def test_figures_are_valid_plotly_and_confusion_counts():
+    import plotly.graph_objects as go
+
+    d = digits_subset((2, 3, 4), 8)
+    tr = emcore.fit_bernoulli_mixture(d.X, 4, init="kmeans++", seed=0, max_iter=30)
+    R = tr.responsibilities(-1)
+    agreement, names, classes, table = V.match_labels(d.labels, R)
+    assert table.sum() == len(d.labels) and classes == [2, 3, 4]
+    assert names.count("unpaired") == 1
+    want = sum(table[k, classes.index(int(n.split("'")[1]))] for k, n in enumerate(names) if n != "unpaired")
+    assert agreement == pytest.approx(want / len(d.labels))
+    Xs, z = emcore.sample(tr.final_params, 12, seed=1)
+    rows = V.example_rows(d.labels, 2)
+    figs = [V.prototypes_figure(tr.params[3], "t", names), V.prototypes_animation(tr),
+            V.responsibility_figure(d.X[rows], R[rows], ["x"] * len(rows), "r"),
+            V.responsibility_figure(d.X[rows], None, ["x"] * len(rows), "r"),
+            V.confusion_figure(d.labels, R), V.samples_figure(Xs, z, "s")]
+    for fig in figs:
+        go.Figure(fig.to_dict())  # raises on any invalid property
+    assert V.params_at(tr, 0) is tr.params[0]
+    assert V.params_at(tr, 1) is tr.params[0] and V.params_at(tr, 2) is tr.params[1]
