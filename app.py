@@ -23,7 +23,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/baskets.py", "Market baskets", "🛒",
      "A mixture of multinomials finds shopper segments in real grocery baskets; choose the "
      "number of segments with BIC and ICL."),
-    ("pages/digits.py", "Handwritten digits", "✍️",
+    ("pages/digits.py", "Handwritten digits", "🔢",
      "A mixture of Bernoullis on 8×8 binary images: average digits emerge from noise, and "
      "the components are compared with the true digits they were never shown."),
     ("pages/why_em_works.py", "Why EM works", "📐",

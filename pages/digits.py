@@ -58,7 +58,7 @@ def _animation(data_key: str, settings_key: str, _trace, names: tuple):
 
 def intro() -> None:
     emui.page_header(
-        "✍️ Handwritten digits: average digits from a mixture of Bernoullis",
+        "🔢 Handwritten digits: average digits from a mixture of Bernoullis",
         "Each image is 8×8 pixels, and each pixel is either ink (1) or paper (0). A "
         "**Bernoulli mixture** says an image was made by first picking a hidden component k "
         "(with probability π_k) and then inking every pixel d independently with that "
@@ -104,7 +104,7 @@ def main() -> None:
     if not classes:
         _reset_button()
         intro()
-        st.warning("Choose at least one digit class in the sidebar.", icon="✍️")
+        st.warning("Choose at least one digit class in the sidebar.", icon="🔢")
         return
     data = digits_subset(classes, threshold)
     X = data.X
@@ -147,7 +147,7 @@ def main() -> None:
     emui.proof_panel(trace, s)
 
     tab_names = ["🎯 Against the true digits", "🎲 Samples from the model",
-                 "🔢 How many components?", "▶ Animation", "🔁 Restarts", "⬇ Downloads"]
+                 "📊 How many components?", "▶ Animation", "🔁 Restarts", "⬇ Downloads"]
     tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
     fig_conf = V.confusion_figure(data.labels, final_resp)
     with tabs[tab_names[0]]:

@@ -69,7 +69,7 @@ def test_digits_subset_binarises_and_filters():
 
 def test_default_page_renders(page):
     at = page
-    assert at.title[0].value.startswith("✍️ Handwritten digits")
+    assert at.title[0].value.startswith("🔢 Handwritten digits")
     keys = {el.proto.id for el in at.get("plotly_chart")}
     for name in ("dg_proto", "dg_resp", "dg_loglik", "dg_confusion", "dg_samples", "dg_anim"):
         assert any(name in k for k in keys), name
