@@ -13,7 +13,7 @@ import streamlit as st
 
 from emcore import landscape as land
 from emui.fitting import data_fingerprint
-from emviz.common import half_step_label, half_step_theta_index
+from emviz.common import half_step_label, half_step_theta_index, theta_it
 from emviz.landscape import ascent_figure, collapse_figure, landscape_figure
 
 GRID_POINTS = 81
@@ -108,7 +108,7 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
                                      "or leaves the valid region.")
         free = c2.radio("Gradient ascent moves", ["all", "means"], horizontal=True,
                         key=f"{key}_land_free",
-                        format_func=lambda v: "π, μ and σ" if v == "all" else "only μ (σ, π of θ₀)")
+                        format_func=lambda v: "π, μ and σ" if v == "all" else "only μ (σ, π of θ⁽⁰⁾)")
         swapped = c3.toggle("Swap the held σ, π", key=f"{key}_land_swap",
                             help="Give component 1 the σ and π of component 2 and vice versa: the "
                                  "map becomes its mirror image across μ₁ = μ₂.")
@@ -148,11 +148,11 @@ def path_caption(trace, t_at: int, held_label: str) -> str:
     elif trace.reg > 0:
         what = f"ℓ + log prior (reg = {trace.reg:g}; ℓ alone may dip)"
     else:
-        what = "ℓ(θ_t)"
-    return (f"Each orange dot is one θ_t of this run, drawn at its two means. Along the path "
-            f"{what} — the value in its hover, with that θ_t's own σ and π — never decreases. "
+        what = "ℓ(θ⁽ᵗ⁾)"
+    return (f"Each orange dot is one θ⁽ᵗ⁾ of this run, drawn at its two means. Along the path "
+            f"{what} — the value in its hover, with that θ⁽ᵗ⁾'s own σ and π — never decreases. "
             f"The contours are one slice through a five-dimensional surface: σ and π held at "
-            f"θ{_sub(t_at)} ({held_label}). Only the ringed dot sits at its own height on this "
+            f"{theta_it(t_at)} ({held_label}). Only the ringed dot sits at its own height on this "
             f"map; earlier dots had other σ and π, so the colour under them is not their ℓ.")
 
 
@@ -174,13 +174,13 @@ def mirror_caption(gap: dict, swapped: bool) -> str:
 def ascent_caption(ga, trace, em_steps) -> str:
     """How gradient ascent ended, against EM, and EM's implicit step sizes."""
     moved = "π₁, μ₁, μ₂, σ₁, σ₂ (π₂ = 1 − π₁)" if ga.free == "all" else "μ₁, μ₂ only"
-    text = (f"Gradient ascent θ ← θ + {ga.step_size:g}·∇(ℓ/N) on {moved}, from EM's θ₀: "
+    text = (f"Gradient ascent θ ← θ + {ga.step_size:g}·∇(ℓ/N) on {moved}, from EM's θ⁽⁰⁾: "
             f"{ga.message} Its last ℓ is {ga.loglik[-1]:.3f} (step {ga.n_steps}); EM reached "
             f"{trace.log_likelihood[-1]:.3f} in {trace.n_iter} iterations.")
     if ga.n_decreases:
         text += f" ℓ fell on {ga.n_decreases} step(s), first at step {ga.first_decrease}: the step overshot."
     text += (f" EM needs no step size: its new μ_k equals a gradient step with "
-             f"η_k = σ_k²/π̂_k (here {em_steps[0]:.3g} for μ₁ and {em_steps[1]:.3g} for μ₂ at θ₀), "
+             f"η_k = σ_k²/π̂_k (here {em_steps[0]:.3g} for μ₁ and {em_steps[1]:.3g} for μ₂ at θ⁽⁰⁾), "
              f"read off the data, and its π and σ are weighted averages, valid by construction.")
     return text
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emviz.common import half_step_kind, half_step_label, has_penalty
+from emviz.common import half_step_kind, half_step_label, has_penalty, objective_symbol, theta_it
 
 __all__ = [
     "Question",
@@ -116,9 +116,8 @@ class Grade:
 # reading the trace
 # ----------------------------------------------------------------------------------------------
 def _objective_name(trace) -> str:
-    if getattr(trace, "hard", False):
-        return "ℓ_C"
-    return "ℓ + log p(θ)" if has_penalty(trace) else "ℓ"
+    """ℓ, ℓ + log p, ℓ_C or ℓ_C + log p: what this fit provably never lowers."""
+    return objective_symbol(bool(getattr(trace, "hard", False)), has_penalty(trace))
 
 
 def _bound_new(trace, t: int) -> float:
@@ -176,9 +175,9 @@ def _assign(trace, s, t, X, fmt, feature_names) -> Question | None:
               f"{_point_text(X, i, fmt, feature_names)} mostly belong to (its largest "
               f"responsibility)?")
     rs = ", ".join(f"{v:.3f}" for v in r)
-    expl = (f"The E-step computes r_ik ∝ π_k·p(x_i | θ_k) from the parameters θ{_sub(t)} already on "
+    expl = (f"The E-step computes r_ik ∝ π_k·p(x_i | θ_k) from the parameters {theta_it(t)} already on "
             f"screen: for this point r = ({rs}), so component {k + 1}. Proof panel, E line: the E-step "
-            f"sets q{_sub(t)} = p(z | x, θ{_sub(t)}), which makes KL = 0.")
+            f"sets q{_sub(t)} = p(z | x, {theta_it(t)}), which makes KL = 0.")
     return Question(s, "assign", prompt, tuple(f"component {j + 1}" for j in range(K)),
                     f"component {k + 1}", explanation=expl, proof_line="E",
                     context={"about": nxt, "point": i, "resp": r.tolist()})
@@ -191,10 +190,10 @@ def _largest_share(trace, s, t) -> Question:
     K = R.shape[1]
     name = "component" if _gaussian(trace) else "segment"
     nxt = half_step_label(s + 1)
-    expl = (f"The E-step gives every row its responsibilities from θ{_sub(t)}, the parameters on "
+    expl = (f"The E-step gives every row its responsibilities from {theta_it(t)}, the parameters on "
             f"screen; their averages are ({', '.join(f'{v:.3f}' for v in shares)}), largest for "
             f"{name} {k + 1}. Big sizes π_k and profiles that fit many rows both pull "
-            f"responsibility in. Proof panel, E line: q{_sub(t)} = p(z | x, θ{_sub(t)}).")
+            f"responsibility in. Proof panel, E line: q{_sub(t)} = p(z | x, {theta_it(t)}).")
     return Question(s, "largest_share",
                     f"**Predict {nxt}.** After this E-step, which {name} will hold the largest "
                     f"share of the responsibilities (summed over all rows)?",
@@ -208,10 +207,10 @@ def _e_effect(trace, s, t) -> Question:
     choices = ["it rises", "it stays exactly the same", "it falls",
                "it depends on the data"]
     val = float(trace.objective[t])
-    expl = (f"The E-step changes the responsibilities q, not the parameters, so {name}(θ{_sub(t)}) "
+    expl = (f"The E-step changes the responsibilities q, not the parameters, so {name}({theta_it(t)}) "
             f"= {_f(val)} cannot change. What moves is the lower bound: it rises to touch {name}. "
-            f"Proof panel, E line: {name}(θ{_sub(t)}) = L(q{_sub(t)}, θ{_sub(t)})"
-            + (" + log p(θ)" if has_penalty(trace) and not trace.hard else "") + ", KL = 0.")
+            f"Proof panel, E line: {name}({theta_it(t)}) = 𝓛(q{_sub(t)}, {theta_it(t)})"
+            + (" + log p" if has_penalty(trace) and not trace.hard else "") + ", KL = 0.")
     return Question(s, "e_effect",
                     f"**Predict {nxt}.** What will this E-step do to {name}, the quantity EM "
                     f"maximises here?", tuple(choices), "it stays exactly the same",
@@ -250,7 +249,7 @@ def _direction(trace, s, t, X, feature_names) -> Question | None:
     expl = (f"The M-step sets each mean to the responsibility-weighted average of the points, "
             f"μ_k = Σ_i r_ik x_i / Σ_i r_ik, with the colours (responsibilities) now on screen: "
             f"{what} goes from {m0[k, d]:.4f} to {m1[k, d]:.4f} ({delta:+.4g}). Proof panel, M line: "
-            f"θ{_sub(t + 1)} maximises the bound Q + H with q{_sub(t)} held fixed.")
+            f"{theta_it(t + 1)} maximises the bound Q + H with q{_sub(t)} held fixed.")
     return Question(s, "direction", f"**Predict {nxt}.** Which way will {what} move?",
                     tuple(choices), ans, explanation=expl, proof_line="M",
                     context={"about": nxt, "k": k, "d": d, "delta": delta})
@@ -278,23 +277,25 @@ def _m_effect(trace, s, t) -> Question:
     prior = has_penalty(trace)
     a, b = float(trace.objective[t]), float(trace.objective[t + 1])
     if hard:
-        name = "ℓ_C, the classification log-likelihood Σ_i max_k log π_k p(x_i | θ_k)"
-        right = ("ℓ_C rises or stays equal: the M-step maximises it for the fixed assignments, "
+        name = ("ℓ_C, the classification log-likelihood Σ_i max_k log π_k p(x_i | θ_k)"
+                + (", plus log p" if prior else ""))
+        right = ("ℓ_C" + (" + log p" if prior else "") + " rises or stays equal: the M-step maximises it for the fixed assignments, "
                  "and re-assigning points can only raise it further (ℓ itself may fall)")
-        expl = (f"ℓ_C(θ{_sub(t)}) = {_f(a)} → ℓ_C(θ{_sub(t + 1)}) = {_f(b)}. Hard EM maximises ℓ_C, "
+        sym = _objective_name(trace)
+        expl = (f"{sym}({theta_it(t)}) = {_f(a)} → {sym}({theta_it(t + 1)}) = {_f(b)}. Hard EM maximises ℓ_C, "
                 f"not ℓ: the M-step raises Σ_i log π_z p(x_i | θ_z) for the current labels z, and "
                 f"the next assignment takes the best label for each point (proof panel, M line).")
     else:
-        name = "ℓ + log p(θ), the objective with the prior" if prior else "ℓ"
-        ell = "ℓ + log p(θ)" if prior else "ℓ"
+        name = "ℓ + log p, the objective with the prior" if prior else "ℓ"
+        ell = "ℓ + log p" if prior else "ℓ"
         right = ((f"{ell} rises or stays equal" if prior else "it rises or stays equal")
                  + f": the M-step maximises a lower bound that touches {ell} at the current θ"
                  + ("; ℓ alone may dip" if prior else ""))
         bn = _bound_new(trace, t)
         kl = float(trace.kl[t])
-        expl = (f"M line: L(q{_sub(t)}, θ{_sub(t + 1)})" + (" + log p" if prior else "")
+        expl = (f"M line: 𝓛(q{_sub(t)}, {theta_it(t + 1)})" + (" + log p" if prior else "")
                 + f" = {_f(bn)} ≥ {_f(a)}, because the M-step maximises the bound, which equals "
-                f"{ell} at θ{_sub(t)}. Last line: {ell}(θ{_sub(t + 1)}) = bound + KL = {_f(b)} with "
+                f"{ell} at {theta_it(t)}. Last line: {ell}({theta_it(t + 1)}) = bound + KL = {_f(b)} with "
                 f"KL = {kl:.3g} ≥ 0.")
     wrong = [
         ("it rises or stays equal: the E-step made the responsibilities optimal for the new "
@@ -354,7 +355,7 @@ def _local_max(trace, s, restart_objectives) -> Question:
     listed = ", ".join(f"{v:.3f}" for v in others) if others else "none"
     expl = (f"This run ended with {name} = {final:.3f} ({status}); the restarts ended at {listed}. "
             f"The proof only shows that {name} never falls, so EM climbs to a stationary point "
-            f"near its start — which one depends on θ₀, hence the restarts.")
+            f"near its start — which one depends on θ⁽⁰⁾, hence the restarts.")
     return Question(s, "local_max",
                     f"**The run has ended.** Compare its final {name} with the restarts listed "
                     f"below. What did EM stop at?", LOCAL_CHOICES, ans, explanation=expl,
@@ -444,8 +445,12 @@ def answer_text(question: Question) -> str:
 # ----------------------------------------------------------------------------------------------
 # the exercise sheet
 # ----------------------------------------------------------------------------------------------
+#: characters DejaVu Sans (the PDF's font) lacks, and their stand-ins
+_PDF_SAFE = str.maketrans({"𝓛": "L"})
+
+
 def _plain(md: str) -> str:
-    return md.replace("**", "")
+    return md.replace("**", "").translate(_PDF_SAFE)
 
 
 def sheet_markdown(questions, title: str, subtitle: str = "", responses=None) -> str:
@@ -479,15 +484,16 @@ def sheet_markdown(questions, title: str, subtitle: str = "", responses=None) ->
 
 def sheet_lines(questions, title: str, subtitle: str = "", responses=None,
                 width: int = 92) -> list[tuple[str, str]]:
-    """The sheet as wrapped plain-text lines with a style each ("title", "head", "text")."""
+    """The sheet as wrapped plain-text lines with a style each ("title", "head", "text"),
+    in characters the PDF's font has."""
     md = sheet_markdown(questions, title, subtitle, responses)
     lines: list[tuple[str, str]] = []
     for raw in md.splitlines():
         if raw.startswith("# "):
-            lines.append(("title", raw[2:]))
+            lines.append(("title", _plain(raw[2:])))
             continue
         if raw.startswith("## "):
-            lines += [("text", ""), ("head", raw[3:])]
+            lines += [("text", ""), ("head", _plain(raw[3:]))]
             continue
         text = _plain(raw).replace("*", "")
         if not text.strip():

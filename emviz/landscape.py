@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from emviz import common as _common
-from emviz.common import CURVE, base_layout
+from emviz.common import CURVE, base_layout, theta_it
 from emviz.palette import component_color
 
 #: Colours of the paths. The contours run from near-white (far below the top) to a mid blue
@@ -136,7 +136,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
         name="EM", line=dict(color=EM_COLOR, width=3),
         marker=dict(size=6, color=EM_COLOR, line=dict(color="#000000", width=0.8)),
         customdata=np.column_stack([t_idx, em_loglik]),
-        hovertemplate="θ%{customdata[0]:.0f} (EM)<br>μ₁ = %{x:.4f}, μ₂ = %{y:.4f}"
+        hovertemplate="EM, iteration %{customdata[0]:.0f}<br>μ₁ = %{x:.4f}, μ₂ = %{y:.4f}"
                       "<br>ℓ(θ) = %{customdata[1]:.3f}<extra></extra>"))
     end = em_means[-1]
     data.append(go.Scatter(
@@ -153,7 +153,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
     at = int(np.clip(at, 0, len(em_means) - 1))
     data.append(go.Scatter(
         _validate=_common.VALIDATE, x=[em_means[at, 0]], y=[em_means[at, 1]], mode="markers",
-        name=f"θ{_sub(at)}: σ, π held here", showlegend=False,
+        name=f"{theta_it(at)}: σ, π held here", showlegend=False,
         marker=dict(symbol="circle-open", size=20, color=RESTART_COLOR,
                     line=dict(width=2.5, color=RESTART_COLOR)),
         hoverinfo="skip"))
@@ -163,7 +163,9 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
         xaxis=_axis(f"μ₁{unit}", component_color(0), lo, hi, axis),
         yaxis=dict(**_axis(f"μ₂{unit}", component_color(1), lo, hi, axis),
                    scaleanchor="x", scaleratio=1),
-        legend=dict(font=dict(size=12), y=-0.34, yanchor="top"),
+        # a light legend box like the map itself, so the dark path swatches read in both themes
+        legend=dict(font=dict(size=12, color="#222222"), y=-0.34, yanchor="top",
+                    bgcolor="rgba(247,249,252,0.92)"),
         margin=dict(l=10, r=10, t=48, b=190))
     return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
 

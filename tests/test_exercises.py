@@ -74,7 +74,7 @@ def test_assign(run):
     _check_both(q)
     # the point is an interesting one: not certain
     assert hand[0]["r"][i].max() < 0.95 or np.all(hand[0]["r"].max(axis=1) >= 0.95)
-    q4 = ex.question_for(trace, 4)  # θ₂ on screen, E-step 3 next
+    q4 = ex.question_for(trace, 4)  # θ⁽²⁾ on screen, E-step 3 next
     assert q4.kind == "assign"
     assert q4.answer == f"component {int(np.argmax(hand[2]['r'][q4.context['point']])) + 1}"
 
@@ -83,7 +83,7 @@ def test_e_effect(run):
     trace, hand = run
     q = ex.question_for(trace, 2)  # θ₁ after M-step 1, E-step 2 next
     assert q.kind == "e_effect" and q.answer == "it stays exactly the same"
-    assert f"{hand[1]['ll']:,.4f}" in q.explanation and "E line" in q.explanation
+    assert f"ℓ(θ⁽¹⁾) = {hand[1]['ll']:,.4f}" in q.explanation and "E line" in q.explanation
     assert not ex.grade(q, "it rises").correct
     _check_both(q)
 
@@ -165,10 +165,11 @@ def test_local_max_degenerate():
 def test_prior_and_hard_say_what_rises():
     reg = emcore.fit_gaussian_mixture(X, 2, init=START, max_iter=3, tol=None, reg=0.5)
     q = ex.question_for(reg, 1)
-    assert q.kind == "m_effect" and q.answer.startswith("ℓ + log p(θ) rises or stays equal")
-    assert "ℓ alone may dip" in q.answer and "ℓ + log p(θ)" in q.prompt
+    assert q.kind == "m_effect" and q.answer.startswith("ℓ + log p rises or stays equal")
+    assert "ℓ alone may dip" in q.answer and "ℓ + log p" in q.prompt
     assert "ℓ itself always rises: the prior only adds a constant" in q.choices
-    assert ex.question_for(reg, 2).prompt.count("ℓ + log p(θ)") == 1
+    assert ex.question_for(reg, 2).prompt.count("ℓ + log p") == 1
+    assert f"ℓ + log p(θ⁽¹⁾) = {reg.objective[1]:,.4f}" in ex.question_for(reg, 2).explanation
     hard = emcore.fit_gaussian_mixture(X, 2, init=START, max_iter=3, tol=None, hard=True)
     qh = ex.question_for(hard, 1)
     assert qh.answer.startswith("ℓ_C rises or stays equal") and "ℓ itself may fall" in qh.answer
@@ -234,6 +235,13 @@ def test_sheet(run):
     assert "(wrong)" in apart and apart.count("Your answer") == 2
     lines = ex.sheet_lines(qs, "Five points", "K = 2", responses)
     assert all(len(t) <= 92 for _, t in lines) and ("head", "Answers") in lines
+    # every character is in the PDF's font
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont("DejaVu Sans"))
+    have = set(font.get_charmap())
+    missing = {c for _, t in lines for c in t if ord(c) not in have}
+    assert not missing
     pdf = ex.sheet_pdf(qs, "Five points", "K = 2", responses)
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     n_pages = math.ceil(len(lines) / ex.PER_PAGE)

@@ -53,7 +53,7 @@ def test_landscape_figure(fit, plotly_validation):
     assert fig.layout.xaxis.range == fig.layout.yaxis.range == (lo, hi)
     assert "M-step 2" in fig.layout.title.text
     assert f"({Z.max():.2f})" in contour.colorbar.title.text
-    ring = next(t for t in fig.data if t.name and t.name.startswith("θ₂"))
+    ring = next(t for t in fig.data if t.name and t.name.startswith("θ⁽²⁾"))
     assert (ring.x[0], ring.y[0]) == tuple(path["means"][2])
     json.dumps(fig.to_plotly_json(), default=str)
 
@@ -89,7 +89,8 @@ def test_ascent_and_collapse_figures(fit, plotly_validation):
 
 def test_captions_state_what_rises(fit):
     x, tr = fit
-    assert "ℓ(θ_t)" in panel.path_caption(tr, 3, "M-step 3") and "θ₃" in panel.path_caption(tr, 3, "x")
+    assert "ℓ(θ⁽ᵗ⁾)" in panel.path_caption(tr, 3, "M-step 3")
+    assert "θ⁽³⁾ (x)" in panel.path_caption(tr, 3, "x")
     reg = emcore.fit_gaussian_mixture(x, 2, seed=0, reg=0.1)
     assert "ℓ + log prior" in panel.path_caption(reg, 0, "θ₀")
     hard = emcore.fit_gaussian_mixture(x, 2, seed=0, hard=True)
