@@ -16,7 +16,7 @@ restarts. Kinds:
 ``direction``  next is an M-step: which way does a mean move?
 ``weight``     next is an M-step: set the new weight π_k (numeric, graded within a tolerance)
 ``m_effect``   next is an M-step: what happens to what EM maximises, and why?
-``grows``      next is an M-step (multinomial): which segment grows the most?
+``grows``      next is an M-step (not Gaussian): which component grows the most?
 ``local_max``  the last half-step: what kind of point did EM stop at?
 """
 
@@ -129,6 +129,11 @@ def _f(v: float) -> str:
     return f"{v:,.4f}"
 
 
+def _unit(trace) -> str:
+    """What a component is called on its page."""
+    return "segment" if getattr(trace, "family", "gaussian") == "multinomial" else "component"
+
+
 def _gaussian(trace) -> bool:
     return getattr(trace, "family", "gaussian") == "gaussian"
 
@@ -188,7 +193,7 @@ def _largest_share(trace, s, t) -> Question:
     shares = R.mean(axis=0)
     k = int(np.argmax(shares))
     K = R.shape[1]
-    name = "component" if _gaussian(trace) else "segment"
+    name = _unit(trace)
     nxt = half_step_label(s + 1)
     expl = (f"The E-step gives every row its responsibilities from {theta_it(t)}, the parameters on "
             f"screen; their averages are ({', '.join(f'{v:.3f}' for v in shares)}), largest for "
@@ -260,7 +265,7 @@ def _weight(trace, s, t) -> Question:
     k = (t + 1) % K
     w1 = float(np.asarray(trace.params[t + 1].weights)[k])
     nxt = half_step_label(s + 1)
-    label = "π" if _gaussian(trace) else "segment size π"
+    label = "segment size π" if _unit(trace) == "segment" else "π"
     counts = "assigned points" if getattr(trace, "hard", False) else "responsibilities"
     expl = (f"π_k = N_k / N: the average of component k's {counts} from the E-step on screen, "
             f"here π{_sub(k + 1)} = {w1:.4f}. Proof panel, M line: these weights maximise "
@@ -319,7 +324,7 @@ def _grows(trace, s, t) -> Question | None:
         return None
     k = int(np.argmax(d))
     nxt = half_step_label(s + 1)
-    name = "segment" if not _gaussian(trace) else "component"
+    name = _unit(trace)
     expl = (f"Each new size is the average responsibility, π_k = N_k/N, using the E-step now on "
             f"screen; {name} {k + 1} goes from {w0[k]:.4f} to {w1[k]:.4f} ({d[k]:+.4f}), the "
             f"largest gain. Proof panel, M line.")

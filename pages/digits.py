@@ -145,6 +145,8 @@ def main() -> None:
     with right:
         st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
     emui.proof_panel(trace, s)
+    emui.exercise_panel(trace, s, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
+        X, settings, data_key, n_restarts=4, family="bernoulli"))
 
     tab_names = ["🎯 Against the true digits", "🎲 Samples from the model",
                  "📊 How many components?", "▶ Animation", "🔁 Restarts", "⬇ Downloads"]

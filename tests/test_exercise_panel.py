@@ -53,7 +53,8 @@ def test_house_prices_predict_check_reveal():
     assert any(c.value.startswith("Restarts (other seeds") for c in at.caption)
 
 
-@pytest.mark.parametrize("page,key", [("blobs_2d.py", "blobs"), ("baskets.py", "bk")])
+@pytest.mark.parametrize("page,key", [("blobs_2d.py", "blobs"), ("baskets.py", "bk"),
+                                      ("digits.py", "dg")])
 def test_other_pages_have_the_panel(page, key):
     at = AppTest.from_file(str(PAGES / page), default_timeout=180).run()
     assert not at.exception
