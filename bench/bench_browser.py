@@ -19,9 +19,11 @@ slider. For each page it measures
   navigation start → last change in stMain, settled as above with every Plotly chart drawn.
   Median over ``--loads`` loads (not for Your data, whose fit needs an upload first).
 
-The peer is measured the same way in the same run, and every number is also printed as a
-ratio to the peer's: the machine is shared, so only same-run ratios mean much. The load
-average before and after is printed too. Run it twice and report both.
+The peer is measured the same way, interleaved with each page (peer press, page press, peer
+press, ...; the same for loads), and each page's numbers are printed as ratios to the peer
+samples taken alongside it: the machine is shared, so only such ratios mean much. The peer
+row pools all its samples. The load average before and after is printed too. Run it twice
+and report both.
 
 Run: ``.venv/bin/python bench/bench_browser.py [--presses 15] [--loads 3] [--pages hp,blobs]
 [--root /path/to/another/checkout] [--json out.json]``.
@@ -60,6 +62,7 @@ PAGES = [
     ("Why EM works", "why_em_works", None),
     ("Your data (Old Faithful example)", "your_data", "faithful"),
 ]
+PEER = "peer: one slider, one chart (all pairings)"
 SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
          "yd": "your_data"}
 
@@ -210,27 +213,62 @@ def _press(pg, key: str) -> float:
     return dt / 1000
 
 
-def measure(browser, server: Server, path: str, prep: str | None, presses: int,
-            loads: int) -> dict:
-    url = f"{server.url}/{path}"
-    # A first, unmeasured visit: computes and caches the fit and fills the browser's cache.
-    context, pg = _new_page(browser)
-    _load(pg, url)
-    _prepare(pg, prep)
-    # Warm loads: each is a new document, hence a new Streamlit session, in the same browser.
-    warm = [_load(pg, url) for _ in range(max(loads, 1))]
-    _prepare(pg, prep)
-    times, cpu = [], 0.0
-    while len(times) < presses:
-        if _at_end(_slider(pg)):
-            _press(pg, "Home")  # back to θ₀, not measured
-        c0 = server.cpu_seconds()
-        times.append(_press(pg, "ArrowRight"))
-        cpu += server.cpu_seconds() - c0
-    context.close()
+class Session:
+    """One browser tab on one server's page: loads it, prepares it, steps it."""
+
+    def __init__(self, browser, server: Server, path: str, prep: str | None) -> None:
+        self.server, self.url, self.prep = server, f"{server.url}/{path}", prep
+        self.context, self.pg = _new_page(browser)
+        self.times: list[float] = []
+        self.loads: list[float] = []
+        self.cpu = 0.0
+
+    def load(self, record: bool) -> None:
+        t = _load(self.pg, self.url)
+        _prepare(self.pg, self.prep)
+        if record and self.prep is None:
+            self.loads.append(t)
+
+    def step(self) -> None:
+        if _at_end(_slider(self.pg)):
+            _press(self.pg, "Home")  # back to θ₀, not measured
+        c0 = self.server.cpu_seconds()
+        self.times.append(_press(self.pg, "ArrowRight"))
+        self.cpu += self.server.cpu_seconds() - c0
+
+    def result(self) -> dict:
+        self.context.close()
+        return summary(self.times, self.loads, self.cpu)
+
+
+def summary(times: list[float], loads: list[float], cpu: float) -> dict:
     q = statistics.quantiles(times, n=10, method="inclusive")
     return {"median": statistics.median(times), "p90": q[-1], "cpu": cpu / len(times),
-            "warm": statistics.median(warm) if prep is None else None, "times": times, "loads": warm}
+            "warm": statistics.median(loads) if loads else None, "times": times,
+            "loads": loads, "cpu_total": cpu}
+
+
+def measure_pair(browser, peer: Server, app: Server, path: str, prep: str | None,
+                 presses: int, loads: int) -> tuple[dict, dict]:
+    """Measure the peer and one app page *interleaved* (load, load, press, press, ...), so
+    that both see the same machine load; returns (peer result, page result)."""
+    sessions = [Session(browser, peer, "", None), Session(browser, app, path, prep)]
+    for ses in sessions:  # first, unmeasured visits: cache the fit, fill the browser's cache
+        ses.load(record=False)
+    for _ in range(max(loads, 1)):  # each load is a new document: a new Streamlit session
+        for ses in sessions:
+            ses.load(record=True)
+    for _ in range(presses):
+        for ses in sessions:
+            ses.step()
+    return sessions[0].result(), sessions[1].result()
+
+
+def pooled(results: list[dict]) -> dict:
+    """The peer's samples from every pairing, as one result."""
+    return summary([t for r in results for t in r["times"]],
+                   [t for r in results for t in r["loads"]],
+                   sum(r["cpu_total"] for r in results))
 
 
 def _ratio(a, b) -> str:
@@ -243,12 +281,13 @@ def _fmt(v, unit="s") -> str:
     return f"{1000 * v:.0f} ms" if unit == "ms" else f"{v:.2f} s"
 
 
-def table(results: dict) -> str:
-    peer = next(iter(results.values()))  # the peer is measured first
+def table(results: dict, peers: dict) -> str:
+    """Markdown table; each page's ratios are to the peer samples taken alongside it."""
     head = ("| page | key press → settled, median (p90) | × peer | server CPU per step | × peer "
             "| warm load | × peer |\n|---|---|---|---|---|---|---|")
     rows = [head]
     for name, r in results.items():
+        peer = peers.get(name, r)
         rows.append(
             f"| {name} | {_fmt(r['median'])} ({_fmt(r['p90'])}) | {_ratio(r['median'], peer['median'])} "
             f"| {_fmt(r['cpu'], 'ms')} | {_ratio(r['cpu'], peer['cpu'])} "
@@ -272,18 +311,17 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     app = Server("app.py", Path(args.root))
     peer = Server(str(HERE / "peer_page.py"), HERE)
-    results = {}
+    results, peers = {}, {}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"])
-            results["peer: one slider, one chart"] = measure(browser, peer, "", None,
-                                                             args.presses, args.loads)
             for name, path, prep in pages:
                 print(f"… {name}", file=sys.stderr, flush=True)
-                results[name] = measure(browser, app, path, prep, args.presses, args.loads)
+                peers[name], results[name] = measure_pair(browser, peer, app, path, prep,
+                                                          args.presses, args.loads)
             browser.close()
     finally:
         app.stop()
@@ -291,11 +329,12 @@ def main(argv=None) -> int:
     load_after = os.getloadavg()
     print(f"\nbench_browser: {args.presses} presses, {args.loads} warm loads per page; "
           f"app from {args.root}; chromium {VIEWPORT['width']}×{VIEWPORT['height']}")
-    print(table(results))
+    everything = {PEER: pooled(list(peers.values())), **results}
+    print(table(everything, peers))
     print(f"\nload average before: {load_before[0]:.2f} {load_before[1]:.2f}; "
           f"after: {load_after[0]:.2f} {load_after[1]:.2f} (2 cores)")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        Path(args.json).write_text(json.dumps({"pages": results, "peer": peers}, indent=1))
     return 0
 
 
