@@ -26,7 +26,9 @@ from emui.steps import (
     proof_panel,
     restarts_chart,
     status_banner,
+    step_figure,
     step_slider,
+    trace_key,
     what_changed,
 )
 
@@ -34,8 +36,8 @@ __all__ = [
     "FitSettings", "INIT_LABELS", "parse_means", "ensure_navigation",
     "page_header", "dataset_caption", "fit_controls", "widget_key",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",
-    "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
-    "what_changed", "describe_half_step", "selection_panel",
+    "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart",
+    "restarts_chart", "proof_panel", "what_changed", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
 ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import numpy as np
 import streamlit as st
 
 from emviz.common import (
+    FrozenFigure,
     half_step_iteration,
     half_step_kind,
     half_step_label,
@@ -62,6 +66,51 @@ def step_slider(trace, key: str, start: str = "init"):
     return trace.half_step(int(s))
 
 
+def trace_key(trace) -> str:
+    """A short hash that identifies a fit by its content (objective, ℓ, θ₀ and final θ, N, K).
+
+    Two different fits cannot share it in practice; the same fit gets the same key in every
+    session, so figures cached under it are shared by a whole class.
+    """
+    h = hashlib.sha1()
+    for a in (trace.objective, trace.log_likelihood):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    for p in (trace.params[0], trace.params[-1]):
+        for f in dataclasses.fields(p):
+            h.update(np.ascontiguousarray(getattr(p, f.name), dtype=float).tobytes())
+    h.update(repr((int(trace.n_samples), int(trace.n_components), trace.family,
+                   bool(getattr(trace, "hard", False)))).encode())
+    return h.hexdigest()[:20]
+
+
+@st.cache_resource(max_entries=400, show_spinner=False)
+def _frozen_figure(name: str, fit: str, s: int, options: tuple, _build) -> FrozenFigure:
+    return FrozenFigure(_build().to_dict())
+
+
+def step_figure(name: str, trace, s: int, build, options: tuple = ()) -> FrozenFigure:
+    """The figure ``build()`` draws for half-step ``s``, built once per (fit, step, options).
+
+    A revisited step — by this learner or any other on the server — costs neither the build
+    nor Plotly's validation and deep copy (``st.plotly_chart`` gets a :class:`FrozenFigure`).
+
+    Parameters
+    ----------
+    name : str
+        Which figure (e.g. ``"hp_mixture"``); part of the cache key.
+    trace : emcore Trace
+        The fit drawn; identified by :func:`trace_key`.
+    s : int
+        The half-step.
+    build : callable
+        ``build() -> plotly Figure``; called only on a cache miss. It must depend on nothing
+        but (name, trace, s, options) and the page's data, which the trace identifies.
+    options : tuple of hashable values
+        Everything else the figure depends on (highlighted point, toggles, ...).
+    """
+    return _frozen_figure(name, trace_key(trace), int(s), tuple(options), build)
+
+
 def status_banner(trace) -> None:
     """Say how the fit ended: converged, hit max iterations, or degenerate (with the reason)."""
     status = getattr(trace, "status", "")
@@ -81,8 +130,11 @@ def status_banner(trace) -> None:
 
 
 def loglik_chart(trace, s: int, key: str | None = None) -> None:
-    """The log-likelihood (or penalised objective) over half-steps, current half-step marked."""
-    st.plotly_chart(loglik_figure(trace, int(s)), key=key, theme="streamlit")
+    """The log-likelihood (or penalised objective) over half-steps, current half-step marked
+    (built once per fit and half-step, see :func:`step_figure`)."""
+    s = int(s)
+    st.plotly_chart(step_figure("loglik", trace, s, lambda: loglik_figure(trace, s)), key=key,
+                    theme="streamlit")
 
 
 def restarts_chart(traces, key: str | None = None) -> None:
@@ -358,6 +410,6 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
 
 
 __all__ = [
-    "step_slider", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
+    "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
     "what_changed", "describe_half_step", "proof_lines", "half_step_label", "half_step_theta_index",
 ]

@@ -275,13 +275,10 @@ def main() -> None:
                       width="stretch")
 
     emui.page_header("🏠 House prices", INTROS[data_key])
-    n_shown = min(len(x), 2000)
 
     trace = emui.run_fit(x, settings, data_id)
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
-    hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
     if trace.status == "degenerate":  # the news comes first; otherwise it waits below the chart
         emui.status_banner(trace)
         with st.container(border=True):
@@ -300,11 +297,29 @@ def main() -> None:
     elif collapse and settings.reg > 0:
         st.info("Same start as the collapse preset, but with regularisation on: the spike "
                 "cannot shrink below σ² ≈ reg/N_k, so it stays a proper component.", icon="🛟")
+    step_view(x, ds, trace, settings, data_id, axis_fmt)
+    emui.selection_panel(x, settings, data_id, KEY)
+    emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
 
+
+@st.fragment
+def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
+    """Everything that depends on the half-step. A step reruns only this fragment: the
+    sidebar, the header and the fit stay as they are, and only the open tab is built."""
+    # The chosen house's slider lives in a tab that is not always built; keep its value.
+    if _k("house_rank") in st.session_state:
+        st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
+    hs = emui.step_slider(trace, KEY)
+    s = int(hs.s)
+    is_price = ds.display_transform == "log10(price)"
+    unit = "log₁₀ $" if is_price else None
+    n_shown = min(len(x), 2000)
     highlight = chosen_house(x, trace)
-    fig_mix = mixture_figure(x, trace, s, axis=axis_fmt, highlight=highlight,
-                             true_params=ds.true_params)
-    st.plotly_chart(fig_mix, key=_k("mixture"), theme="streamlit")
+    st.plotly_chart(emui.step_figure(
+        "hp_mixture", trace, s, lambda: mixture_figure(x, trace, s, axis=axis_fmt,
+                                                      highlight=highlight,
+                                                      true_params=ds.true_params),
+        options=(data_id, highlight)), key=_k("mixture"), theme="streamlit")
     if trace.status != "degenerate":
         emui.status_banner(trace)
     emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
@@ -312,53 +327,66 @@ def main() -> None:
     with left:
         emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
     with right:
-        fig_ll = loglik_figure(trace, s)
-        st.plotly_chart(fig_ll, key=_k("loglik"), theme="streamlit")
+        emui.loglik_chart(trace, s, key=_k("loglik"))
     emui.proof_panel(trace, s)
     emui.exercise_panel(trace, s, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
                         restarts=lambda: emui.run_restarts(x, settings, data_id, n_restarts=4),
                         title=ds.title)
     emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
 
+    # Only the open tab is built (switching tabs reruns this fragment).
     tabs = st.tabs(["🏠 One house, by the numbers", "📈 μ, σ, π over iterations", "▶ Animation",
-                    "🎲 Restarts", "🔍 Reveal the truth", "⬇ Downloads"])
-    with tabs[0]:
-        house_panel(x, ds, trace, s, axis_fmt)
-    fig_traj = trajectory_figure(trace, s, unit="log₁₀ $" if is_price else None)
-    with tabs[1]:
-        st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
-    with tabs[2]:
-        st.caption("Plays in your browser: one frame per half-step (long runs are subsampled), "
-                   "up to 600 points in the rug.")
-        st.plotly_chart(_animation(data_id, settings.cache_key(), x, trace, axis_fmt),
-                        key=_k("anim"), theme="streamlit")
-    with tabs[3]:
-        if settings.n_restarts > 1:
-            traces = emui.run_restarts(x, settings, data_id)
-            emui.restarts_chart(traces, key=_k("restarts"))
-            cols = st.columns(len(traces))
-            for i, (col, tr) in enumerate(zip(cols, traces, strict=True)):
-                with col:
-                    st.plotly_chart(
-                        mixture_figure(x, tr, tr.n_half_steps - 1, axis=axis_fmt, height=340,
-                                       max_points=300, show_legend=False,
-                                       title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
-                        key=_k(f"restart_fig_{i}"), theme="streamlit")
-        else:
-            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
-                    "fits from different seeds.")
-    with tabs[4]:
-        truth_tab(x, ds, trace, s, axis_fmt)
-    with tabs[5]:
-        emui.downloads(
-            trace, x, KEY, figures={"Histogram and components": fig_mix,
-                                    "Parameter trajectories": fig_traj,
-                                    "Log-likelihood": fig_ll},
-            gif=lambda: _gif(x, trace, axis_fmt),
-            feature_names=ds.feature_names)
-    emui.selection_panel(x, settings, data_id, KEY)
-    emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
+                    "🎲 Restarts", "🔍 Reveal the truth", "⬇ Downloads"],
+                   key=_k("tab"), on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            house_panel(x, ds, trace, s, axis_fmt)
+    if tabs[1].open:
+        with tabs[1]:
+            st.plotly_chart(emui.step_figure(
+                "hp_traj", trace, s, lambda: trajectory_figure(trace, s, unit=unit)),
+                key=_k("traj"), theme="streamlit")
+    if tabs[2].open:
+        with tabs[2]:
+            st.caption("Plays in your browser: one frame per half-step (long runs are "
+                       "subsampled), up to 600 points in the rug.")
+            st.plotly_chart(_animation(data_id, settings.cache_key(), x, trace, axis_fmt),
+                            key=_k("anim"), theme="streamlit")
+    if tabs[3].open:
+        with tabs[3]:
+            restarts_tab(x, settings, data_id, axis_fmt)
+    if tabs[4].open:
+        with tabs[4]:
+            truth_tab(x, ds, trace, s, axis_fmt)
+    if tabs[5].open:
+        with tabs[5]:
+            emui.downloads(
+                trace, x, KEY,
+                figures={"Histogram and components": mixture_figure(
+                             x, trace, s, axis=axis_fmt, highlight=highlight,
+                             true_params=ds.true_params),
+                         "Parameter trajectories": trajectory_figure(trace, s, unit=unit),
+                         "Log-likelihood": loglik_figure(trace, s)},
+                gif=lambda: _gif(x, trace, axis_fmt),
+                feature_names=ds.feature_names)
 
+
+def restarts_tab(x, settings, data_id: str, axis_fmt) -> None:
+    if settings.n_restarts <= 1:
+        st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                "fits from different seeds.")
+        return
+    traces = emui.run_restarts(x, settings, data_id)
+    emui.restarts_chart(traces, key=_k("restarts"))
+    cols = st.columns(len(traces))
+    for i, (col, tr) in enumerate(zip(cols, traces, strict=True)):
+        with col:
+            last = tr.n_half_steps - 1
+            st.plotly_chart(emui.step_figure(
+                "hp_restart", tr, last, lambda tr=tr, last=last, i=i: mixture_figure(
+                    x, tr, last, axis=axis_fmt, height=340, max_points=300, show_legend=False,
+                    title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
+                options=(data_id, i)), key=_k(f"restart_fig_{i}"), theme="streamlit")
 
 def truth_tab(x, ds, trace, s, axis_fmt) -> None:
     if ds.labels is None:

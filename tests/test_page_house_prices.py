@@ -21,6 +21,14 @@ def _chart(at, key_part: str) -> dict:
     raise AssertionError(f"no chart with key {key_part!r}")
 
 
+def _open_tab(at, label_part: str):
+    """Open the tab whose label contains ``label_part`` (tabs build only the open panel)."""
+    labels = [t.label for t in at.tabs]
+    label = next(lab for lab in labels if label_part in lab)
+    at.session_state["hp_tab"] = label
+    return at.run()
+
+
 @pytest.fixture(scope="module")
 def at():
     app = AppTest.from_file(PAGE, default_timeout=120).run()
@@ -35,9 +43,44 @@ def test_default_page_renders_the_ames_fit(at):
     assert at.select_slider(key="hp_step").value == 0
     spec = _chart(at, "hp_mixture")
     assert spec["layout"]["title"]["text"].startswith("θ₀ (start)")
-    assert len(at.get("plotly_chart")) >= 4  # mixture, log-likelihood, trajectories, animation
     assert at.latex  # proof panel and the chosen house's formulas
     assert "em_fits" in at.session_state and "house_prices" in at.session_state["em_fits"]
+
+
+def test_only_the_open_tab_is_built(at):
+    # The first tab (one house) is open: no chart of the other tabs is built or sent.
+    keys = [el.proto.id for el in at.get("plotly_chart")]
+    assert len(keys) == 2 and any("hp_mixture" in k for k in keys), keys
+    assert any("hp_loglik" in k for k in keys), keys
+    _open_tab(at, "μ, σ, π")
+    assert not at.exception
+    keys = [el.proto.id for el in at.get("plotly_chart")]
+    assert len(keys) == 3 and any("hp_traj" in k for k in keys), keys
+    assert not any("E-step" in m.value and "for house" in m.value for m in at.markdown)
+    _open_tab(at, "Animation")
+    anim = _chart(at, "hp_anim")
+    assert len(anim["frames"]) == at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
+    _open_tab(at, "One house")
+    assert not any("hp_anim" in el.proto.id for el in at.get("plotly_chart"))
+
+
+def test_a_revisited_step_reuses_its_cached_figure(at):
+    import emui
+
+    trace = at.session_state["em_fits"]["house_prices"]["trace"]
+    calls = []
+    fig = emui.step_figure("test_fig", trace, 3, lambda: calls.append(1) or _tiny_figure())
+    again = emui.step_figure("test_fig", trace, 3, lambda: calls.append(1) or _tiny_figure())
+    assert again is fig and calls == [1]
+    other = emui.step_figure("test_fig", trace, 4, lambda: calls.append(1) or _tiny_figure())
+    assert other is not fig and calls == [1, 1]
+    assert list(fig.to_dict()["data"][0]["y"]) == [1, 2]
+
+
+def _tiny_figure():
+    import plotly.graph_objects as go
+
+    return go.Figure(go.Scatter(y=[1, 2]))
 
 
 def test_slider_and_buttons_change_the_figure(at):
@@ -62,6 +105,7 @@ def test_slider_and_buttons_change_the_figure(at):
 def test_truth_reveal_at_the_end(at):
     trace = at.session_state["em_fits"]["house_prices"]["trace"]
     at.select_slider(key="hp_step").set_value(trace.n_half_steps - 1).run()
+    _open_tab(at, "Reveal the truth")
     ds = emdata.load_dataset("ames")
     R = trace.responsibilities(trace.n_iter)
     expected = agreement(ds.labels, R.argmax(1), R.shape[1]).fraction
@@ -75,11 +119,16 @@ def test_truth_reveal_at_the_end(at):
 def test_house_choice_shows_its_numbers(at):
     x = emdata.load_dataset("ames").X[:, 0]
     i = int(np.argmax(x))
+    _open_tab(at, "One house")
     at.slider(key="hp_house_rank").set_value(len(x)).run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert f"log₁₀(${10 ** x[i]:,.0f})" in text
     assert any("equal θ" in c.value for c in at.caption)
+    # The choice survives a visit to another tab (whose run does not build this slider).
+    _open_tab(at, "Downloads")
+    _open_tab(at, "One house")
+    assert at.slider(key="hp_house_rank").value == len(x)
 
 
 def test_collapse_preset_degenerates_and_the_fix_recovers():
@@ -111,6 +160,7 @@ def test_other_datasets_and_restarts(key):
         spec = _chart(app, "hp_mixture")
         assert any(d.get("name") == "true mixture" for d in spec["data"])
         app.slider(key="hp_n_restarts").set_value(3).run()
+        _open_tab(app, "Restarts")
         assert not app.exception
         names = [d["name"] for d in _chart(app, "hp_restarts")["data"]]
         assert len(names) == 3 and sum("best" in n for n in names) == 1
@@ -126,6 +176,7 @@ def test_other_datasets_and_restarts(key):
     else:
         app.selectbox(key="hp_init").set_value("random_from_data").run()
         app.select_slider(key="hp_reg").set_value(1e-4).run()
+        _open_tab(app, "Reveal the truth")
         assert not app.exception
         assert any("No known groups" in i.value or "no known groups" in i.value for i in app.info)
 

@@ -120,8 +120,9 @@ def click_key(pg, key: str) -> None:
 
 
 def open_tab(pg, label: str) -> None:
-    """Open the tab whose label contains ``label`` (tabs switch client-side, no rerun)."""
-    pg.get_by_role("tab", name=label).first.click()
+    """Open the tab whose label contains ``label`` and wait for the rerun that builds it
+    (the pages build only the open tab)."""
+    wait_for_rerun(pg, pg.get_by_role("tab", name=label).first.click, timeout=LOAD_TIMEOUT)
     pg.wait_for_timeout(300)
 
 
