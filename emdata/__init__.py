@@ -6,7 +6,7 @@ Dataset, DATASETS, load_dataset          built-in datasets (``emdata.datasets``)
 DataError                                the one exception; its message is shown on screen
 parse_csv, ParsedTable                   uploads: any bytes -> table or DataError
 gaussian_matrix, counts_matrix,          parsed table -> matrix for a fit, with every
-long_to_counts, Prepared                 dropped row counted in ``notes``
+binary_matrix, long_to_counts, Prepared  dropped row counted in ``notes``
 propose_model, Proposal, MODELS,         which model fits an upload, and
 prepare                                  the matrix for the chosen model
 check_n_components                       refuse K > number of distinct points
@@ -28,6 +28,7 @@ from emdata.prepare import (
     SAMPLE_SEED,
     Prepared,
     Proposal,
+    binary_matrix,
     check_n_components,
     counts_matrix,
     gaussian_matrix,
@@ -55,6 +56,7 @@ __all__ = [
     "Proposal",
     "cache_dir",
     "check_n_components",
+    "binary_matrix",
     "counts_matrix",
     "example_csv",
     "gaussian_matrix",

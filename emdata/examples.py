@@ -13,14 +13,30 @@ __all__ = ["EXAMPLES", "example_csv"]
 EXAMPLES = {
     "faithful": ("Old Faithful (2 numeric columns)", "old_faithful.csv"),
     "baskets": ("Shopping baskets (a basket list)", "baskets.csv"),
+    "survey": ("Survey yes/no answers (0/1 columns)", "values_survey.csv"),
 }
+
+#: Goodman's (1974) "values" survey, as tabulated in poLCA's ``values`` data: counts of the 16
+#: answer patterns over items A, B, C, D (1 = the universalistic answer), from 1111 down to
+#: 0000 in binary order; 216 respondents.
+GOODMAN_VALUES_COUNTS = (42, 23, 6, 25, 6, 24, 7, 38, 1, 4, 1, 6, 2, 9, 2, 20)
+
+
+def goodman_values() -> np.ndarray:
+    """The 216 × 4 0/1 matrix of Goodman's "values" survey (items A, B, C, D)."""
+    rows = []
+    for j, count in enumerate(GOODMAN_VALUES_COUNTS):
+        code = 15 - j
+        rows += [[(code >> (3 - d)) & 1 for d in range(4)]] * count
+    return np.array(rows, dtype=np.int64)
 
 
 def example_csv(key: str) -> bytes:
     """The bytes of an example file.
 
     ``"faithful"``: Old Faithful's two columns; ``"baskets"``: the synthetic baskets as a long
-    table, one line per (basket, item) with its quantity.
+    table, one line per (basket, item) with its quantity; ``"survey"``: Goodman's four yes/no
+    items (A, B, C, D) for 216 respondents, one row each.
     """
     if key == "faithful":
         d = load_dataset("faithful")
@@ -31,4 +47,6 @@ def example_csv(key: str) -> bytes:
         return safe_csv(
             {"basket_id": b + 1, "item": np.asarray(d.feature_names)[v], "quantity": d.X[b, v]}
         )
+    if key == "survey":
+        return safe_csv(goodman_values(), columns=["A", "B", "C", "D"])
     raise KeyError(f"unknown example {key!r}; choose one of {sorted(EXAMPLES)}")

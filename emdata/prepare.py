@@ -59,6 +59,7 @@ MODELS = {
     "gmm": "Gaussian mixture (two or more numeric columns)",
     "counts": "Mixture of multinomials (a counts matrix: one row per basket, one column per item)",
     "long": "Mixture of multinomials (a basket list: basket id, item[, quantity])",
+    "binary": "Mixture of Bernoullis (0/1 columns: one row per case, one column per yes/no answer)",
 }
 
 
@@ -68,8 +69,8 @@ class Prepared:
 
     Attributes
     ----------
-    family : {"gaussian", "multinomial"}
-    X : ndarray, shape (N, D) float or (N, V) int64
+    family : {"gaussian", "multinomial", "bernoulli"}
+    X : ndarray, shape (N, D) float, (N, V) int64 counts or (N, D) uint8 0/1
     feature_names : list of str
     row_names : list of str or None
         Basket ids for count data; None for Gaussian data.
@@ -552,6 +553,68 @@ def _is_id_column(table: ParsedTable, c: str) -> bool:
     return bool((np.floor(v) == v).all() and (d == 1).all())  # 1, 2, 3, ... row numbers
 
 
+# ----------------------------------------------------------------------------------------------
+# 0/1 data
+# ----------------------------------------------------------------------------------------------
+
+
+def _binary_column(v: np.ndarray) -> bool:
+    """Every finite value is 0 or 1, and there is at least one."""
+    v = v[np.isfinite(v)]
+    return len(v) > 0 and bool(np.all((v == 0) | (v == 1)))
+
+
+def binary_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_FIT_ROWS) -> Prepared:
+    """Chosen 0/1 columns as a binary matrix for a mixture of Bernoullis.
+
+    Rows with text, a missing or infinite value, or a value other than 0 and 1 in a chosen
+    column are left out and counted.
+
+    Returns
+    -------
+    Prepared
+        ``X`` uint8 of shape (N, D), ``family="bernoulli"``.
+    """
+    columns = list(dict.fromkeys(columns))
+    if len(columns) < 2:
+        raise DataError("A mixture of Bernoullis needs at least two 0/1 columns. Pick more columns.")
+    _require_numeric(table, columns, "as 0/1 answers")
+    n = table.n_rows
+    V = np.column_stack([table.numeric[c] for c in columns])
+    text = np.column_stack([table.text_cells[c] for c in columns]).any(axis=1)
+    missing = np.isnan(V).any(axis=1) & ~text
+    infinite = np.isinf(V).any(axis=1) & ~text & ~missing
+    ok = ~(text | missing | infinite)
+    with np.errstate(invalid="ignore"):
+        other = ok & ~((V == 0) | (V == 1)).all(axis=1)
+    bad = ~ok | other
+    lines = table.line_numbers
+    notes: list[str] = []
+    if bad.any():
+        notes.append(_drop_sentence(n, [
+            ("with text in a chosen column", int(text.sum()), _lines(lines, text)),
+            ("with a missing value", int(missing.sum()), _lines(lines, missing)),
+            ("with an infinite value", int(infinite.sum()), _lines(lines, infinite)),
+            ("with a value other than 0 and 1", int(other.sum()), _lines(lines, other)),
+        ]))
+    if (~bad).sum() < 2:
+        raise DataError(
+            "Fewer than two rows hold only 0s and 1s in the chosen columns; a mixture of "
+            "Bernoullis needs 0/1 answers. Check that you picked the yes/no columns."
+        )
+    X = V[~bad].astype(np.uint8)
+    kept_lines = lines[~bad]
+    idx = _sample_rows(len(X), max_rows, "rows", notes)
+    if idx is not None:
+        X, kept_lines = X[idx], kept_lines[idx]
+    return Prepared(
+        family="bernoulli", X=X, feature_names=columns, line_numbers=kept_lines, n_input=n,
+        dropped={"text": int(text.sum()), "missing": int(missing.sum()),
+                 "infinite": int(infinite.sum()), "not 0/1": int(other.sum())},
+        notes=notes,
+    )
+
+
 def _integer_counts(v: np.ndarray) -> bool:
     """Mostly (≥ 90 %) whole numbers ≥ 0: a count column, the odd bad cell aside."""
     v = v[np.isfinite(v)]
@@ -561,7 +624,8 @@ def _integer_counts(v: np.ndarray) -> bool:
 def propose_model(table: ParsedTable) -> Proposal:
     """Guess the model for an upload.
 
-    One numeric column -> 1-D GMM; a long basket list (an id column that repeats, a text
+    One numeric column -> 1-D GMM; two or more columns of only 0s and 1s -> mixture of
+    Bernoullis; a long basket list (an id column that repeats, a text
     item column, an optional whole-number quantity) -> multinomial from the long table;
     three or more columns of whole numbers ≥ 0 with many zeros -> multinomial on the counts
     matrix; otherwise two or more numeric columns -> GMM.
@@ -592,6 +656,14 @@ def propose_model(table: ParsedTable) -> Proposal:
                     "looks like a basket list: each basket becomes a row of item counts."
                 ),
             )
+    if len(numeric) >= 2 and all(_binary_column(table.numeric[c]) for c in numeric):
+        return Proposal(
+            "binary", numeric,
+            reason=(
+                f"{len(numeric)} columns hold only 0s and 1s, so this looks like yes/no answers "
+                "(one row per case): a mixture of Bernoullis."
+            ),
+        )
     if len(numeric) >= 3 and all(_integer_counts(table.numeric[c]) for c in numeric):
         V = np.column_stack([table.numeric[c] for c in numeric])
         if np.nanmean(V == 0) >= 0.2:
@@ -653,6 +725,8 @@ def prepare(
         return gaussian_matrix(table, columns)
     if model == "counts":
         return counts_matrix(table, columns)
+    if model == "binary":
+        return binary_matrix(table, columns)
     if model == "long":
         if not basket or not item:
             raise DataError("Pick the basket id column and the item column.")

@@ -25,7 +25,7 @@ from emviz.palette import component_color
 
 __all__ = ["SIDE", "GREYS", "params_at", "prototypes_figure", "prototypes_animation",
            "responsibility_figure", "confusion_figure", "samples_figure", "selection_chart",
-           "match_labels", "example_rows"]
+           "match_labels", "example_rows", "probability_heatmap"]
 
 SIDE = 8
 #: white (0) to black (1): ink is dark, as on paper
@@ -255,4 +255,24 @@ def samples_figure(samples, z, title: str, n_cols: int = 10) -> go.Figure:
                            y0=-0.5, y1=SIDE - 0.5, line=dict(color=component_color(int(z[i])), width=3)))
     layout = base_layout(title, 60 + 100 * n_rows, shapes=shapes, **axes)
     layout["margin"] = dict(l=10, r=10, t=50, b=10)
+    return _figure(data, layout)
+
+
+def probability_heatmap(params, feature_names: Sequence[str], title: str,
+                        names: Sequence[str] | None = None) -> go.Figure:
+    """Any Bernoulli mixture: μ_kd as a components × features heatmap, π_k in the row names
+    (for 0/1 tables that are not images, e.g. survey answers)."""
+    K = params.n_components
+    rows = [f"{names[k] if names else f'component {k + 1}'} (π = {params.weights[k]:.2f})"
+            for k in range(K)]
+    z = np.round(np.asarray(params.probs, dtype=float), 4)
+    data = [dict(type="heatmap", z=z.tolist(), x=list(feature_names), y=rows, zmin=0, zmax=1,
+                 colorscale="Blues", text=np.round(z, 2).tolist(), texttemplate="%{text}",
+                 colorbar=dict(title=dict(text="P(1)"), thickness=12),
+                 hovertemplate="%{y}<br>%{x}: P(1) = %{z:.3f}<extra></extra>")]
+    layout = base_layout(title, 140 + 44 * K,
+                         xaxis=dict(type="category", fixedrange=True, automargin=True),
+                         yaxis=dict(type="category", autorange="reversed", fixedrange=True,
+                                    automargin=True))
+    layout["margin"] = dict(l=10, r=10, t=60, b=10)
     return _figure(data, layout)

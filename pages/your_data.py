@@ -18,6 +18,7 @@ import streamlit as st
 import emdata
 import emui
 from emviz import baskets as vb
+from emviz import digits as vd
 from emviz import gauss1d as v1
 from emviz import gauss2d as v2
 from emviz.common import trajectory_figure
@@ -146,7 +147,8 @@ def intro() -> None:
         "Upload a table and watch EM work on **your** numbers. The page reads the file, shows "
         "what it found, proposes a model — one numeric column: a 1-D Gaussian mixture; two or "
         "more: a Gaussian mixture (plot any two, fit in all); a counts matrix or a basket list "
-        "(`basket_id, item[, quantity]`): a mixture of multinomials — and then shows the same "
+        "(`basket_id, item[, quantity]`): a mixture of multinomials; columns of only 0s and "
+        "1s (yes/no answers): a mixture of Bernoullis — and then shows the same "
         "views as the matching page.",
     )
 
@@ -195,9 +197,10 @@ def choose_columns(table, proposal):
     if model == "gmm1d":
         col = st.selectbox("Column to fit", table.columns, key=_k("col1d"))
         return model, dict(columns=[col])
-    if model in ("gmm", "counts"):
+    if model in ("gmm", "counts", "binary"):
         cols = st.multiselect(
-            "Columns to fit" if model == "gmm" else "Count columns (one per item)",
+            {"gmm": "Columns to fit", "counts": "Count columns (one per item)",
+             "binary": "0/1 columns (one per yes/no answer)"}[model],
             table.columns, key=_k("cols"),
         )
         return model, dict(columns=cols)
@@ -285,6 +288,8 @@ def main() -> None:
         views_1d(X, prep, trace, s, settings, data_key)
     elif family == "gaussian":
         views_2d(X, prep, trace, s, settings, data_key)
+    elif family == "bernoulli":
+        views_binary(X, prep, trace, s, settings, data_key)
     else:
         views_baskets(X, prep, trace, s, settings, data_key)
     if family == "gaussian":
@@ -416,6 +421,20 @@ def views_baskets(X, prep, trace, s, settings, data_key):
     with tabs[4]:
         emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=raw_names,
                        row_names=prep.row_names)
+
+
+def views_binary(X, prep, trace, s, settings, data_key):
+    raw_names = prep.feature_names
+    hs = trace.half_step(s)
+    fig = vd.probability_heatmap(hs.params, plot_names(raw_names),
+                                 f"Each component's chance of a 1 per column · {hs.label}")
+    st.plotly_chart(fig, key=_k("bernoulli"), theme="streamlit")
+    common_panels(trace, s, raw_names)
+    tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"])
+    with tabs[0]:
+        restarts_tab(X, settings, data_key, "bernoulli")
+    with tabs[1]:
+        emui.downloads(trace, X, KEY, figures={"Component profiles": fig}, feature_names=raw_names)
 
 
 main()

@@ -150,3 +150,32 @@ def test_figures_are_valid_plotly_and_confusion_counts():
         go.Figure(fig.to_dict())  # raises on any invalid property
     assert V.params_at(tr, 0) is tr.params[0]
     assert V.params_at(tr, 1) is tr.params[0] and V.params_at(tr, 2) is tr.params[1]
+
+
+def test_your_data_proposes_a_bernoulli_mixture_for_a_0_1_table():
+    import emdata
+    from emdata.examples import goodman_values
+
+    table = emdata.parse_csv(emdata.example_csv("survey"), "values_survey.csv")
+    proposal = emdata.propose_model(table)
+    assert proposal.model == "binary" and proposal.columns == ["A", "B", "C", "D"]
+    prep = emdata.prepare(table, "binary", proposal.columns)
+    assert prep.family == "bernoulli"
+    np.testing.assert_array_equal(prep.X, goodman_values())
+    # a value other than 0/1 is left out and counted; text columns are refused
+    bad = emdata.parse_csv(b"a,b\n0,1\n1,1\n2,0\n,1\n0,0\n", "bad.csv")
+    prep = emdata.binary_matrix(bad, ["a", "b"])
+    assert prep.X.shape == (3, 2) and prep.dropped["not 0/1"] == 1 and prep.dropped["missing"] == 1
+    assert "Left out 2 of 5 rows" in prep.notes[0]
+
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "your_data.py")
+    at = AppTest.from_file(page, default_timeout=120).run()
+    at.file_uploader(key="yd_file").set_value(
+        ("values_survey.csv", emdata.example_csv("survey"), "text/csv"))
+    _run(at)
+    assert at.radio(key="yd_model").value == "binary"
+    assert any("yd_bernoulli" in el.proto.id for el in at.get("plotly_chart"))
+    tr = at.session_state["em_fits"]["your_data"]["trace"]
+    assert tr.family == "bernoulli" and tr.n_samples == 216
+    at.session_state["yd_step"] = 2
+    _run(at)
