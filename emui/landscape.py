@@ -13,7 +13,7 @@ import streamlit as st
 
 from emcore import landscape as land
 from emui.fitting import data_fingerprint
-from emviz.common import half_step_label, half_step_theta_index, theta_it
+from emviz.common import FrozenFigure, half_step_label, half_step_theta_index, theta_it
 from emviz.landscape import ascent_figure, collapse_figure, landscape_figure
 
 GRID_POINTS = 81
@@ -89,6 +89,33 @@ def landscape_panel(x, trace, settings, key: str, axis=None, unit: str = "") -> 
         _panel(np.asarray(x, dtype=float).ravel(), trace, settings, key, axis, unit)
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _built(fp: str, settings_key: str, s_at: int, step: float, free: str, swapped: bool, k: int,
+           _x, _trace, _settings, _axis, _unit):
+    """Figures (frozen: built and converted to JSON once) and captions of one panel state."""
+    t_at = half_step_theta_index(s_at)
+    restarts = _restarts(fp, settings_key, _x, _settings)
+    r_paths = [land.mean_path(tr) for tr in restarts]
+    grid, Z = _grid(fp, settings_key, t_at, _x, _trace, tuple(p["means"] for p in r_paths))
+    path = land.mean_path(_trace)
+    ga = _ascent(fp, settings_key, float(step), free, _x, _trace.params[0])
+    label = half_step_label(s_at)
+    fig = landscape_figure(grid, Z.T if swapped else Z, path["means"], path["loglik"], t_at, label,
+                           restarts=[(p["means"], p["loglik"]) for p in r_paths], ascent=ga,
+                           swapped=swapped, axis=_axis, unit=_unit)
+    reg = float(_settings.reg) if _settings.reg > 0 else PRIOR_FOR_DEMO
+    sl = land.collapse_slice(_x, _trace.params[t_at], int(k), reg=reg)
+    return {
+        "landscape": FrozenFigure(fig.to_dict()),
+        "ascent": FrozenFigure(ascent_figure(path["loglik"], ga).to_dict()),
+        "collapse": FrozenFigure(collapse_figure(sl).to_dict()),
+        "path_caption": path_caption(_trace, t_at, label),
+        "mirror_caption": mirror_caption(land.mirror_gap(_x, _trace.final_params), swapped),
+        "ascent_caption": ascent_caption(ga, _trace, land.em_step_sizes(_x, _trace.params[0])),
+        "collapse_caption": collapse_caption(sl, _settings.reg > 0),
+    }
+
+
 @st.fragment
 def _panel(x, trace, settings, key, axis, unit) -> None:
     fp = data_fingerprint(x)
@@ -97,10 +124,6 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
     s_at = int(np.clip(st.session_state.get(f"{key}_land_at", 0), 0, n_half - 1))
     t_at = half_step_theta_index(s_at)
     with st.container(border=True):
-        restarts = _restarts(fp, sk, x, settings)
-        r_paths = [land.mean_path(tr) for tr in restarts]
-        grid, Z = _grid(fp, sk, t_at, x, trace, tuple(p["means"] for p in r_paths))
-        path = land.mean_path(trace)
         c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
         step = c1.select_slider("Gradient-ascent step size η", options=STEP_SIZES, value=0.01,
                                 key=f"{key}_land_eta", format_func=lambda v: f"{v:g}",
@@ -112,33 +135,29 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
         swapped = c3.toggle("Swap the held σ, π", key=f"{key}_land_swap",
                             help="Give component 1 the σ and π of component 2 and vice versa: the "
                                  "map becomes its mirror image across μ₁ = μ₂.")
-        ga = _ascent(fp, sk, float(step), free, x, trace.params[0])
-        fig = landscape_figure(grid, Z.T if swapped else Z, path["means"], path["loglik"], t_at,
-                               half_step_label(s_at), restarts=[(p["means"], p["loglik"])
-                                                               for p in r_paths],
-                               ascent=ga, swapped=swapped, axis=axis, unit=unit)
-        st.plotly_chart(fig, key=f"{key}_land_fig", theme="streamlit")
+        k_key = f"{key}_land_k"
+        if k_key not in st.session_state:  # start with the narrower component at the pinned θ
+            sds = np.sqrt(np.asarray(trace.params[t_at].covariances)[:, 0, 0])
+            st.session_state[k_key] = int(np.argmin(sds))
+        k = int(st.session_state[k_key])
+        built = _built(fp, sk, s_at, float(step), free, bool(swapped), k, x, trace, settings,
+                       axis, unit)
+        st.plotly_chart(built["landscape"], key=f"{key}_land_fig", theme="streamlit")
         cur = int(st.session_state.get(f"{key}_step", 0))
         if cur != s_at:
             st.button(f"Re-slice at the slider's step ({half_step_label(cur)})",
                       key=f"{key}_land_repin", on_click=_pin, args=(key,))
-        st.caption(path_caption(trace, t_at, half_step_label(s_at)))
-        st.caption(mirror_caption(land.mirror_gap(x, trace.final_params), swapped))
+        st.caption(built["path_caption"])
+        st.caption(built["mirror_caption"])
         left, right = st.columns(2, gap="medium")
         with left:
-            st.plotly_chart(ascent_figure(path["loglik"], ga), key=f"{key}_land_ga",
-                            theme="streamlit")
-            st.caption(ascent_caption(ga, trace, land.em_step_sizes(x, trace.params[0])))
+            st.plotly_chart(built["ascent"], key=f"{key}_land_ga", theme="streamlit")
+            st.caption(built["ascent_caption"])
         with right:
-            p_at = trace.params[t_at]
-            sds = np.sqrt(np.asarray(p_at.covariances)[:, 0, 0])
-            k = st.radio("Collapse which component?", [0, 1], index=int(np.argmin(sds)),
-                         format_func=lambda v: f"component {v + 1}", horizontal=True,
-                         key=f"{key}_land_k")
-            reg = float(settings.reg) if settings.reg > 0 else PRIOR_FOR_DEMO
-            sl = land.collapse_slice(x, p_at, int(k), reg=reg)
-            st.plotly_chart(collapse_figure(sl), key=f"{key}_land_spike", theme="streamlit")
-            st.caption(collapse_caption(sl, settings.reg > 0))
+            st.radio("Collapse which component?", [0, 1], key=k_key, horizontal=True,
+                     format_func=lambda v: f"component {v + 1}")
+            st.plotly_chart(built["collapse"], key=f"{key}_land_spike", theme="streamlit")
+            st.caption(built["collapse_caption"])
 
 
 def path_caption(trace, t_at: int, held_label: str) -> str:
