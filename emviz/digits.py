@@ -25,7 +25,7 @@ from emviz.palette import component_color
 
 __all__ = ["SIDE", "GREYS", "params_at", "prototypes_figure", "prototypes_animation",
            "responsibility_figure", "confusion_figure", "samples_figure", "selection_chart",
-           "match_labels", "example_rows", "probability_heatmap"]
+           "match_labels", "example_rows", "probability_heatmap", "prototypes_gif"]
 
 SIDE = 8
 #: white (0) to black (1): ink is dark, as on paper
@@ -276,3 +276,13 @@ def probability_heatmap(params, feature_names: Sequence[str], title: str,
                                     automargin=True))
     layout["margin"] = dict(l=10, r=10, t=60, b=10)
     return _figure(data, layout)
+
+
+def prototypes_gif(trace, names: Sequence[str] | None = None, max_frames: int = 24) -> bytes:
+    """The μ_k images over the run as an animated GIF (matplotlib, for slides)."""
+    from emviz.export import run_gif
+
+    def build(s: int) -> go.Figure:
+        return prototypes_figure(params_at(trace, s), f"Average digits · {half_step_label(s)}", names)
+
+    return run_gif(build, frame_indices(trace.n_half_steps, max_frames), width_px=900)

@@ -182,6 +182,7 @@ def main() -> None:
     with tabs[tab_names[5]]:
         emui.downloads(trace, X, KEY,
                        figures={"Average digits": fig_proto, "Confusion": fig_conf},
+                       gif=lambda: V.prototypes_gif(trace, comp_names),
                        feature_names=[f"r{r + 1}c{c + 1}" for r in range(8) for c in range(8)])
     emui.publish_fit("digits", X, trace, f"Handwritten digits {', '.join(map(str, data.classes))}")
 

@@ -179,3 +179,15 @@ def test_your_data_proposes_a_bernoulli_mixture_for_a_0_1_table():
     assert tr.family == "bernoulli" and tr.n_samples == 216
     at.session_state["yd_step"] = 2
     _run(at)
+
+
+def test_prototypes_gif_has_one_frame_per_chosen_half_step():
+    import io
+
+    from PIL import Image
+
+    d = digits_subset((2, 3), 8)
+    tr = emcore.fit_bernoulli_mixture(d.X, 2, init="kmeans++", seed=0, max_iter=1, tol=None)
+    gif = V.prototypes_gif(tr, ["a", "b"])
+    img = Image.open(io.BytesIO(gif))
+    assert img.format == "GIF" and img.n_frames == tr.n_half_steps == 3
