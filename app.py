@@ -90,7 +90,9 @@ def home() -> None:
             "*responsibilities* — how likely each group is to have produced it;\n"
             "- the **M-step** keeps those responsibilities fixed and re-estimates every group "
             "from the points, each weighted by its responsibility.\n\n"
-            "No round can lower the log-likelihood $\\ell(\\theta)$. With a prior or "
+            "No round can lower the log-likelihood $\\ell(\\theta)$ — the log of the "
+            "probability the model gives the data (every symbol is in *📖 Notation*, in the "
+            "sidebar). With a prior or "
             "penalty (regularisation, a Dirichlet α ≠ 1) the quantity that never falls is "
             "$\\ell(\\theta) + \\log p(\\theta)$ instead, and ℓ alone can dip; hard EM "
             "never lowers the classification log-likelihood $\\ell_C$. The *Why EM works* "
@@ -104,7 +106,7 @@ def home() -> None:
         a.markdown(
             "Every fitting page records the whole run. The **Step** slider walks through it "
             "in half-steps:\n\n"
-            "`θ₀ (start)` → `E-step 1` → `M-step 1` → `E-step 2` → …\n\n"
+            "`θ⁽⁰⁾ (start)` → `E-step 1` → `M-step 1` → `E-step 2` → …\n\n"
             "- **◀ / ▶** move one half-step; drag the slider to jump."
         )
         b.markdown(
@@ -137,9 +139,13 @@ def home() -> None:
 def main() -> None:
     st.set_page_config(page_title="EM Explorer", page_icon="📈", layout="wide",
                        initial_sidebar_state="expanded")
+    from emui.glossary import sidebar_glossary
+
     pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
     pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    sidebar_glossary()  # the same notation on every page, under the page menu
+    page.run()
 
 
 if __name__ == "__main__":  # Streamlit runs the entry script as __main__

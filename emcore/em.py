@@ -150,7 +150,7 @@ class HalfStep:
     resp : ndarray (N, K) or None
         q_t = p(z | x, θ_t) for "E" and "M" (the responsibilities the M-step used).
     label : str
-        "θ₀ (start)", "E-step t+1" or "M-step t+1".
+        "θ⁽⁰⁾ (start)", "E-step t+1" or "M-step t+1".
     """
 
     s: int
@@ -300,7 +300,7 @@ class Trace:
         """The state shown at slider position ``s`` (see ``HalfStep``)."""
         kind, t = self._half(s)
         if kind == "init":
-            return HalfStep(0, "init", 0, self.params[0], None, "θ₀ (start)")
+            return HalfStep(0, "init", 0, self.params[0], None, "θ⁽⁰⁾ (start)")
         if kind == "E":
             return HalfStep(s, "E", t, self.params[t], self.responsibilities(t), f"E-step {t + 1}")
         return HalfStep(s, "M", t, self.params[t + 1], self.responsibilities(t), f"M-step {t + 1}")

@@ -139,7 +139,7 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
         st.session_state[k("init")] = init_options[0]
     init = box.selectbox("Initialisation", init_options, key=k("init"),
                          format_func=lambda v: labels.get(v, v),
-                         help="How θ₀, the starting guess, is chosen.")
+                         help="How θ⁽⁰⁾, the starting guess, is chosen.")
     custom_means = None
     if init == "custom":
         _init_state(k("means"), str(d.get("means_text", "")))

@@ -59,10 +59,10 @@ def step_slider(trace, key: str, start: str = "init"):
         if n > 1:
             s = st.select_slider("Step", options=list(range(n)), format_func=half_step_label,
                                  key=state_key,
-                                 help="θ₀ is the start; each iteration is an E-step (new "
+                                 help="θ⁽⁰⁾ is the start; each iteration is an E-step (new "
                                       "responsibilities) then an M-step (new parameters).")
         else:
-            st.caption("Step: θ₀ only — the fit stopped before its first iteration.")
+            st.caption("Step: θ⁽⁰⁾ only — the fit stopped before its first iteration.")
     return trace.half_step(int(s))
 
 
@@ -187,11 +187,13 @@ def _plus(x: float) -> str:
 PROOF_GLOSS = ("Q: the expected complete-data log-likelihood (each point's log π_k p(x | θ_k) "
                "averaged over its responsibilities r_ik); H: the entropy of the "
                "responsibilities; 𝓛 = Q + H: a lower bound on ℓ; KL ≥ 0: the gap ℓ − 𝓛 "
-               "(Kullback–Leibler divergence). The Why EM works page derives all of it.")
+               "(Kullback–Leibler divergence). The Why EM works page derives all of it; "
+               "📖 Notation in the sidebar lists every symbol.")
 PROOF_GLOSS_HARD = ("Hard EM gives each point wholly to its most likely component. ℓ_C: the "
                     "classification log-likelihood Σᵢ maxₖ log πₖ p(xᵢ | θₖ), what hard EM "
                     "never lowers; Q: the same sum with the labels held fixed. The Why EM "
-                    "works page has the argument line by line.")
+                    "works page has the argument line by line; 📖 Notation in the sidebar "
+                    "lists every symbol.")
 
 
 def proof_panel(trace, s: int) -> None:

@@ -839,7 +839,7 @@ def describe_profile_change(trace, s: int, feature_names: Sequence[str], names=N
     k_count = trace.n_components
     names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
     if s == 0:
-        return ("No segment has learnt anything yet: θ₀ is the starting guess of each "
+        return ("No segment has learnt anything yet: θ⁽⁰⁾ is the starting guess of each "
                 "segment's basket.")
     t = (s - 1) // 2
     if s % 2 == 1:  # E-step t+1

@@ -149,10 +149,10 @@ def half_step_kind(s: int) -> str:
 
 
 def half_step_label(s: int) -> str:
-    """Human label of half-step ``s``: ``"θ₀ (start)"``, ``"E-step 3"``, ``"M-step 3"``."""
+    """Human label of half-step ``s``: ``"θ⁽⁰⁾ (start)"``, ``"E-step 3"``, ``"M-step 3"``."""
     kind = half_step_kind(s)
     if kind == "init":
-        return "θ₀ (start)"
+        return "θ⁽⁰⁾ (start)"
     return f"{kind}-step {(s + 1) // 2}"
 
 
@@ -414,7 +414,7 @@ def trajectory_figure(trace, s: int, feature_names: list[str] | None = None,
         layout[("yaxis" if r == 1 else f"yaxis{r}")]["title"] = dict(text=ylab)
     layout[("xaxis" if n_rows == 1 else f"xaxis{n_rows}")]["title"] = dict(text="iteration t")
     layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
-    layout = base_layout(f"Parameters over iterations — θ{_sub(t_now)} shown",
+    layout = base_layout(f"Parameters over iterations — {theta_it(t_now)} shown",
                          height or 150 + 170 * n_rows, **layout)
     return go.Figure(_validate=VALIDATE, data=data, layout=layout)
 

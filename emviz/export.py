@@ -517,12 +517,12 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
 
     from emviz.common import (
         CURVE,
-        _sub,
         frame_indices,
         half_step_iteration,
         half_step_kind,
         half_step_label,
         half_step_theta_index,
+        theta_it,
     )
     from emviz.gauss1d import (
         as_1d,
@@ -606,9 +606,9 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
                 poly.set_animated(True)
             extra.extend(polys)
         kind = half_step_kind(s)
-        what = {"init": "starting guess θ₀",
-                "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
-                "M": f"θ{_sub(half_step_theta_index(s))} re-estimated"}[kind]
+        what = {"init": "starting guess θ⁽⁰⁾",
+                "E": f"responsibilities recomputed from {theta_it(half_step_theta_index(s))}",
+                "M": f"{theta_it(half_step_theta_index(s))} re-estimated"}[kind]
         ll = float(trace.half_step_loglik(s))
         title.set_text(f"{half_step_label(s)} — {what}    (ℓ = {ll:.2f})")
         for a in extra:

@@ -278,7 +278,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
                 fill="tozeroy" if k == 0 else "tonexty", fillcolor=rgba(c, 0.55),
                 customdata=bands[:, k], xaxis=xa2, yaxis=ya2,
                 hovertemplate=f"p(z={k + 1} | x) = %{{customdata:.3f}}<extra></extra>"))
-        band_title = f"p(z=k | x), θ{_sub(t)}"
+        band_title = f"p(z=k | x), {_common.theta_it(t)}"
     else:
         data.append(go.Scatter(_validate=_common.VALIDATE, x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
                                text=["no responsibilities yet — press ▶ for E-step 1"],
@@ -292,9 +292,9 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
                            tickvals=nice_ticks(0.0, y_top * 0.98, 4))
     layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
     layout["shapes"] = shapes
-    what = {"init": "starting guess θ₀",
-            "E": f"responsibilities recomputed from θ{_sub(half_step_theta_index(s))}",
-            "M": f"θ{_sub(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
+    what = {"init": "starting guess θ⁽⁰⁾",
+            "E": f"responsibilities recomputed from {_common.theta_it(half_step_theta_index(s))}",
+            "M": f"{_common.theta_it(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
     layout = base_layout(title or f"{half_step_label(s)} — {what}", height, **layout)
     if not show_legend:
         layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))

@@ -864,7 +864,7 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
             "component more than 90 % of their weight, so their colours are blends."
         )
     else:
-        sentences.append("At θ₀ neither run has assigned any point yet.")
+        sentences.append("At θ⁽⁰⁾ neither run has assigned any point yet.")
     text = (
         "Hard EM gives every point wholly to its most probable component (pure colours) and "
         "fits circles (spherical covariances, in the fitted units)"

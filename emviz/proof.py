@@ -1,18 +1,20 @@
 """Numbers, derivation lines and figures for the "Why EM works" page.
 
-Everything the page shows about one EM step θ_t → θ_{t+1} is gathered in a
+Everything the page shows about one EM step θ⁽ᵗ⁾ → θ⁽ᵗ⁺¹⁾ is gathered in a
 :class:`ProofStep`, whose fields are read from the :class:`emcore.Trace` or computed by
-``emcore`` (``expected_complete_loglik``, ``entropy``, ``log_prior``). This module only adds
-and subtracts those numbers to show the margins of the inequalities, formats them, and draws
-them; it never re-derives a likelihood itself. No Streamlit here: every function is pure and
-testable without a server.
+``emcore`` (``expected_complete_loglik``, ``entropy``, ``cross_entropy``, ``log_prior``). This
+module only adds and subtracts those numbers to show the margins of the inequalities, formats
+them, and draws them; it never re-derives a likelihood itself. No Streamlit here: every
+function is pure and testable without a server.
 
-Notation (the same on the page): ``q_t = p(z | x, θ_t)`` is the E-step's distribution over
-the latent labels; ``Q(θ | θ_t) = Σ_i Σ_k q_t,ik log[π_k p(x_i | θ_k)]`` is the expected
-complete-data log-likelihood; ``H(q_t)`` its entropy; ``L(q, θ) = Q(θ | θ_t) + H(q)`` the
-lower bound (Bishop's ℒ); ``KL = ℓ(θ) − L(q, θ)``. With regularisation, ``ℓ`` and ``Q`` are
-both taken together with the log-prior ``log p(θ)`` — the *objective* — and the argument is
-unchanged.
+Notation on the page (the glossary, ``emui.glossary``, lists it): iterations are superscripts,
+θ⁽ᵗ⁾ (LaTeX ``\\theta^{(t)}``), and a subscript always means a component, θ_k. In code and
+docstrings below, θ_t is shorthand for θ⁽ᵗ⁾. ``q_t = p(z | x, θ⁽ᵗ⁾)`` is the E-step's
+distribution over the labels, q_t(z_i = k) = r_ik; ``Q(θ | θ⁽ᵗ⁾) = Σ_i Σ_k r_ik log[π_k
+p(x_i | θ_k)]`` the expected complete-data log-likelihood; ``H(q_t)`` its entropy;
+``𝓛(q, θ) = Q + H(q)`` the lower bound (Bishop's ℒ, the ELBO); ``KL = ℓ(θ) − 𝓛(q, θ)``. With a
+prior or penalty, ℓ and Q are both taken together with ``log p(θ)`` and the argument is
+unchanged; for hard EM the objective is the classification log-likelihood ℓ_C.
 """
 
 from __future__ import annotations
@@ -346,20 +348,20 @@ def _names(step: ProofStep) -> dict[str, str]:
     ell = r"\ell_C" if step.hard else r"\ell"
     if step.regularised:
         return {
-            "l_t": ell + r"(\theta_t)+\log p(\theta_t)",
-            "l_n": ell + r"(\theta_{t+1})+\log p(\theta_{t+1})",
-            "q_o": r"Q(\theta_t\mid\theta_t)+\log p(\theta_t)",
-            "q_n": r"Q(\theta_{t+1}\mid\theta_t)+\log p(\theta_{t+1})",
+            "l_t": ell + r"(\theta^{(t)})+\log p(\theta^{(t)})",
+            "l_n": ell + r"(\theta^{(t+1)})+\log p(\theta^{(t+1)})",
+            "q_o": r"Q(\theta^{(t)}\mid\theta^{(t)})+\log p(\theta^{(t)})",
+            "q_n": r"Q(\theta^{(t+1)}\mid\theta^{(t)})+\log p(\theta^{(t+1)})",
             "dl": r"\Delta(" + ell + r"+\log p)",
-            "q_o_paren": r"\big(Q(\theta_t\mid\theta_t)+\log p(\theta_t)\big)",
+            "q_o_paren": r"\big(Q(\theta^{(t)}\mid\theta^{(t)})+\log p(\theta^{(t)})\big)",
         }
     return {
-        "l_t": ell + r"(\theta_t)",
-        "l_n": ell + r"(\theta_{t+1})",
-        "q_o": r"Q(\theta_t\mid\theta_t)",
-        "q_n": r"Q(\theta_{t+1}\mid\theta_t)",
-        "dl": ell + r"(\theta_{t+1})-" + ell + r"(\theta_t)",
-        "q_o_paren": r"Q(\theta_t\mid\theta_t)",
+        "l_t": ell + r"(\theta^{(t)})",
+        "l_n": ell + r"(\theta^{(t+1)})",
+        "q_o": r"Q(\theta^{(t)}\mid\theta^{(t)})",
+        "q_n": r"Q(\theta^{(t+1)}\mid\theta^{(t)})",
+        "dl": ell + r"(\theta^{(t+1)})-" + ell + r"(\theta^{(t)})",
+        "q_o_paren": r"Q(\theta^{(t)}\mid\theta^{(t)})",
     }
 
 
@@ -378,18 +380,18 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
             text=(
                 "**1. Chain rule.** For every point, $\\log p(x_i\\mid\\theta) = "
                 "\\log p(x_i, z_i\\mid\\theta) - \\log p(z_i\\mid x_i,\\theta)$. Average both "
-                "sides over the E-step's guess $q_t(z_i) = p(z_i\\mid x_i,\\theta_t)$ and sum "
+                "sides over the E-step's guess $q_t(z_i) = p(z_i\\mid x_i,\\theta^{(t)})$ and sum "
                 "over $i$: the left side does not depend on $z_i$, so for **every** $\\theta$"
             ),
             formula=(
                 r"\ell(\theta) = \underbrace{\sum_i\sum_k q_{t,ik}\log p(x_i, z_i{=}k\mid\theta)}"
-                r"_{Q(\theta\mid\theta_t)} \;+\; \underbrace{\Big(-\sum_i\sum_k q_{t,ik}"
+                r"_{Q(\theta\mid\theta^{(t)})} \;+\; \underbrace{\Big(-\sum_i\sum_k q_{t,ik}"
                 r"\log p(z_i{=}k\mid x_i,\theta)\Big)}_{H(q_t,\;p_\theta)\ \text{(cross-entropy)}}"
             ),
         ),
         DerivationLine(
             text=(
-                "**2. At the old parameters** $\\theta=\\theta_t$ the cross-entropy of $q_t$ "
+                "**2. At the old parameters** $\\theta=\\theta^{(t)}$ the cross-entropy of $q_t$ "
                 "with itself is just its entropy $H(q_t)$:"
             ),
             formula=rf"{n['l_t']} &= {n['q_o']} + H(q_t)",
@@ -399,11 +401,11 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
         ),
         DerivationLine(
             text=(
-                "**3. At the new parameters** $\\theta=\\theta_{t+1}$ from the M-step, the "
+                "**3. At the new parameters** $\\theta=\\theta^{(t+1)}$ from the M-step, the "
                 "same identity holds with the cross-entropy of $q_t$ against the new "
-                "posterior $p_{\\theta_{t+1}}$:"
+                "posterior $p_{\\theta^{(t+1)}}$:"
             ),
-            formula=rf"{n['l_n']} &= {n['q_n']} + H(q_t,\,p_{{\theta_{{t+1}}}})",
+            formula=rf"{n['l_n']} &= {n['q_n']} + H(q_t,\,p_{{\theta^{{(t+1)}}}})",
             numbers=_sum_line(s.objective_next, s.q_new_obj, s.cross_entropy_new)
             + check_latex(s, -abs(s.identity_gap_new), "gap"),
             holds=s.is_zero(s.identity_gap_new),
@@ -412,7 +414,7 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
             text="**4. Subtract line 2 from line 3:**",
             formula=(
                 n["dl"] + r" &= \big[" + n["q_n"] + "-" + n["q_o_paren"] + r"\big] + "
-                r"\big[H(q_t,\,p_{\theta_{t+1}})-H(q_t)\big]"
+                r"\big[H(q_t,\,p_{\theta^{(t+1)}})-H(q_t)\big]"
             ),
             numbers=(
                 rf"{fmt_small(s.gain)} &= {fmt_small(s.q_gain)} + "
@@ -421,10 +423,10 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
         ),
         DerivationLine(
             text=(
-                "**5. The M-step** chose $\\theta_{t+1}$ to maximise "
-                + ("$Q(\\theta\\mid\\theta_t) + \\log p(\\theta)$ (the prior is part of "
-                   "what it maximises)" if s.regularised else "$Q(\\theta\\mid\\theta_t)$")
-                + ", so it did at least as well as keeping $\\theta_t$: the first bracket is "
+                "**5. The M-step** chose $\\theta^{(t+1)}$ to maximise "
+                + ("$Q(\\theta\\mid\\theta^{(t)}) + \\log p(\\theta)$ (the prior is part of "
+                   "what it maximises)" if s.regularised else "$Q(\\theta\\mid\\theta^{(t)})$")
+                + ", so it did at least as well as keeping $\\theta^{(t)}$: the first bracket is "
                 "never negative."
             ),
             formula=rf"{n['q_n']} &\ge {n['q_o']}",
@@ -438,8 +440,8 @@ def keng_lines(step: ProofStep) -> list[DerivationLine]:
                 "divergence), so the second bracket is never negative either."
             ),
             formula=(
-                r"H(q_t,\,p_{\theta_{t+1}}) &\ge H(q_t)"
-                r"\qquad\big(\text{difference} = \mathrm{KL}(q_t\,\|\,p_{\theta_{t+1}})\big)"
+                r"H(q_t,\,p_{\theta^{(t+1)}}) &\ge H(q_t)"
+                r"\qquad\big(\text{difference} = \mathrm{KL}(q_t\,\|\,p_{\theta^{(t+1)}})\big)"
             ),
             numbers=(
                 rf"{fmt(s.cross_entropy_new)} &\ge {fmt(s.entropy)}"
@@ -469,10 +471,10 @@ def hard_lines(step: ProofStep) -> list[DerivationLine]:
         DerivationLine(
             text=(
                 "**1. Hard E-step.** Each point is given wholly to its most likely component "
-                "$z_i = \\arg\\max_k \\pi_k p(x_i\\mid\\theta_{t,k})$. With those labels "
-                "$Q(\\theta\\mid\\theta_t) = \\sum_i \\log \\pi_{z_i} p(x_i\\mid\\theta_{z_i})$, "
-                "and at $\\theta_t$ it equals the classification log-likelihood "
-                "$\\ell_C(\\theta_t) = \\sum_i \\max_k \\log \\pi_k p(x_i\\mid\\theta_{t,k})$:"
+                "$z_i = \\arg\\max_k \\pi_k p(x_i\\mid\\theta^{(t)}_k)$. With those labels "
+                "$Q(\\theta\\mid\\theta^{(t)}) = \\sum_i \\log \\pi_{z_i} p(x_i\\mid\\theta_{z_i})$, "
+                "and at $\\theta^{(t)}$ it equals the classification log-likelihood "
+                "$\\ell_C(\\theta^{(t)}) = \\sum_i \\max_k \\log \\pi_k p(x_i\\mid\\theta^{(t)}_k)$:"
             ),
             formula=rf"{n['l_t']} &= {n['q_o']}",
             numbers=rf"{fmt(s.objective_t)} &= {fmt(s.q_old_obj)}"
@@ -480,7 +482,7 @@ def hard_lines(step: ProofStep) -> list[DerivationLine]:
             holds=s.is_zero(s.kl_e),
         ),
         DerivationLine(
-            text=("**2. M-step.** $\\theta_{t+1}$ maximises "
+            text=("**2. M-step.** $\\theta^{(t+1)}$ maximises "
                   + ("$Q + \\log p$" if s.regularised else "$Q$") + " for those fixed labels:"),
             formula=rf"{n['q_n']} &\ge {n['q_o']}",
             numbers=rf"{fmt(s.q_new_obj)} &\ge {fmt(s.q_old_obj)}" + check_latex(s, s.q_gain),
@@ -489,7 +491,7 @@ def hard_lines(step: ProofStep) -> list[DerivationLine]:
         DerivationLine(
             text=(
                 "**3. Re-assigning** every point to its best component under "
-                "$\\theta_{t+1}$ can only raise the sum, so:"
+                "$\\theta^{(t+1)}$ can only raise the sum, so:"
             ),
             formula=rf"{n['l_n']} &\ge {n['q_n']} \;\ge\; {n['l_t']}",
             numbers=(
@@ -518,7 +520,7 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
                 "any $\\theta$, the log-likelihood splits into a lower bound and a gap. Here "
                 "$Q_q(\\theta) = \\sum_i\\sum_k q_{ik}\\log p(x_i, z_i{=}k\\mid\\theta)$ is the "
                 "expected complete-data log-likelihood under $q$ (with $q = q_t$ it is "
-                "$Q(\\theta\\mid\\theta_t)$), and $H(q)$ the entropy of $q$:"
+                "$Q(\\theta\\mid\\theta^{(t)})$), and $H(q)$ the entropy of $q$:"
             ),
             formula=(
                 r"\ell(\theta)" + lp + r" = \underbrace{Q_q(\theta) + H(q)" + lp + r"}"
@@ -529,12 +531,12 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
         ),
         DerivationLine(
             text=(
-                "**B. E-step:** choosing $q_t = p(z\\mid x,\\theta_t)$ closes the gap, so the "
-                "bound touches the log-likelihood at $\\theta_t$:"
+                "**B. E-step:** choosing $q_t = p(z\\mid x,\\theta^{(t)})$ closes the gap, so the "
+                "bound touches the log-likelihood at $\\theta^{(t)}$:"
             ),
             formula=(
-                r"\mathrm{KL}(q_t\,\|\,p_{\theta_t}) = 0,\qquad "
-                r"\mathcal{L}(q_t,\theta_t) &= " + n["l_t"]
+                r"\mathrm{KL}(q_t\,\|\,p_{\theta^{(t)}}) = 0,\qquad "
+                r"\mathcal{L}(q_t,\theta^{(t)}) &= " + n["l_t"]
             ),
             numbers=(
                 rf"\mathrm{{KL}} = {fmt_small(shown_gap(s, s.kl_e))},\qquad {fmt(s.bound_e)} &= "
@@ -545,13 +547,13 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
         ),
         DerivationLine(
             text=(
-                "**C. M-step:** with $q_t$ held fixed, $\\theta_{t+1}$ maximises the bound"
+                "**C. M-step:** with $q_t$ held fixed, $\\theta^{(t+1)}$ maximises the bound"
                 + (" plus the log prior (what the M-step maximises is $Q + \\log p$)"
                    if s.regularised else "")
                 + " (its entropy term does not depend on $\\theta$), so the bound rises:"
             ),
-            formula=(r"\mathcal{L}(q_t,\theta_{t+1})" + lp.replace(r"\theta", r"\theta_{t+1}")
-                     + r" &\ge \mathcal{L}(q_t,\theta_t)" + lp.replace(r"\theta", r"\theta_t")),
+            formula=(r"\mathcal{L}(q_t,\theta^{(t+1)})" + lp.replace(r"\theta", r"\theta^{(t+1)}")
+                     + r" &\ge \mathcal{L}(q_t,\theta^{(t)})" + lp.replace(r"\theta", r"\theta^{(t)}")),
             numbers=(
                 rf"{fmt(s.bound_m)} &\ge {fmt(s.bound_e)}" + check_latex(s, s.bound_gain)
             ),
@@ -560,11 +562,11 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
         DerivationLine(
             text=(
                 "**D. The gap reopens** because $q_t$ is no longer the posterior under "
-                "$\\theta_{t+1}$; it only adds to the gain:"
+                "$\\theta^{(t+1)}$; it only adds to the gain:"
             ),
             formula=(
-                n["l_n"] + r" &= \mathcal{L}(q_t,\theta_{t+1}) + "
-                r"\mathrm{KL}(q_t\,\|\,p_{\theta_{t+1}}) \;\ge\; \mathcal{L}(q_t,\theta_{t+1})"
+                n["l_n"] + r" &= \mathcal{L}(q_t,\theta^{(t+1)}) + "
+                r"\mathrm{KL}(q_t\,\|\,p_{\theta^{(t+1)}}) \;\ge\; \mathcal{L}(q_t,\theta^{(t+1)})"
                 r"\;\ge\;" + n["l_t"]
             ),
             numbers=(
@@ -650,8 +652,8 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     """
     s = step
     it = s.t + 1
-    x = [f"after E-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{s.t}</sub>)",
-         f"after M-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sub>{it}</sub>)"]
+    x = [f"after E-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sup>({s.t})</sup>)",
+         f"after M-step {it}<br>(q = q<sub>{s.t}</sub>, θ = θ<sup>({it})</sup>)"]
     bounds = np.array([s.bound_e, s.bound_m])
     kls = np.array([shown_gap(s, s.kl_e), shown_gap(s, s.kl)])  # round-off shown as 0
     tops = np.array([s.objective_t, s.objective_next])
@@ -675,7 +677,7 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     ]
     annotations = [
         {"xref": "paper", "x": 1.0, "y": s.objective_t, "yref": "y", "showarrow": False,
-         "xanchor": "right", "yanchor": "top", "text": f"level of {_ell(s)}(θ<sub>{s.t}</sub>)",
+         "xanchor": "right", "yanchor": "top", "text": f"level of {_ell(s)}(θ<sup>({s.t})</sup>)",
          "font": {"color": LOGLIK_COLOR, "size": 12}},
     ]
     for i in range(2):
@@ -750,29 +752,29 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
     annotations = [
         {"x": 0.0, "y": s.objective_t, "ax": 50, "ay": 35, "showarrow": True, "arrowhead": 2,
          "xanchor": "left", "font": {"size": 13},
-         "text": f"touch at θ<sub>{s.t}</sub>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}"},
+         "text": f"touch at θ<sup>({s.t})</sup>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}"},
         {"x": 1.0, "y": s.bound_m, "ax": -50, "ay": 40, "showarrow": True, "arrowhead": 2,
          "xanchor": "right", "font": {"size": 13},
-         "text": f"the bound peaks at θ<sub>{s.t + 1}</sub>: 𝓛 = {s.bound_m:.4f}"},
+         "text": f"the bound peaks at θ<sup>({s.t + 1})</sup>: 𝓛 = {s.bound_m:.4f}"},
         {"x": 1.0, "y": s.objective_next, "ax": -50, "ay": -30, "showarrow": True,
          "arrowhead": 2, "xanchor": "right", "font": {"color": KL_COLOR, "size": 13},
-         "text": (f"{_ell(s)}(θ<sub>{s.t + 1}</sub>) = {s.objective_next:.4f}, "
+         "text": (f"{_ell(s)}(θ<sup>({s.t + 1})</sup>) = {s.objective_next:.4f}, "
                   f"{gap} = {fmt_plain(shown_gap(s, s.kl))}")},
         {"xref": "paper", "yref": "paper", "x": 0.0, "y": 0.24, "showarrow": False,
          "xanchor": "left", "yanchor": "bottom", "font": {"size": 12},
          "text": f"the gap {_ell(s)}(θ) − 𝓛(q<sub>{s.t}</sub>, θ) ≥ 0 "
-                 f"(zero at θ<sub>{s.t}</sub>, {fmt_plain(shown_gap(s, s.kl))} at "
-                 f"θ<sub>{s.t + 1}</sub>)"},
+                 f"(zero at θ<sup>({s.t})</sup>, {fmt_plain(shown_gap(s, s.kl))} at "
+                 f"θ<sup>({s.t + 1})</sup>)"},
     ]
     lo, hi = _zoom_range(s, obj, bnd, a)
     ticks = {
         "tickvals": [-0.5, 0.0, 0.5, 1.0, 1.5],
-        "ticktext": ["−0.5", f"0 = θ<sub>{s.t}</sub>", "0.5", f"1 = θ<sub>{s.t + 1}</sub>",
+        "ticktext": ["−0.5", f"0 = θ<sup>({s.t})</sup>", "0.5", f"1 = θ<sup>({s.t + 1})</sup>",
                      "1.5"],
         "range": [float(a.min()), float(a.max())], "gridcolor": GRID,
     }
     layout = _layout(
-        f"The bound touches {_ell(s)} at θ<sub>{s.t}</sub> and peaks at θ<sub>{s.t + 1}</sub>",
+        f"The bound touches {_ell(s)} at θ<sup>({s.t})</sup> and peaks at θ<sup>({s.t + 1})</sup>",
         height=520, annotations=annotations,
         shapes=[_vline(0.0), _vline(1.0), _vline(0.0, "x2", "y2 domain"),
                 _vline(1.0, "x2", "y2 domain")],
@@ -784,7 +786,7 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
                 "gridcolor": GRID, "exponentformat": "power"},
         xaxis2={**ticks, "anchor": "y2", "matches": "x",
                 "title": {"text": "position a on the straight path "
-                                  "θ(a) = θ<sub>t</sub> + a (θ<sub>t+1</sub> − θ<sub>t</sub>)"}},
+                                  "θ(a) = θ<sup>(t)</sup> + a (θ<sup>(t+1)</sup> − θ<sup>(t)</sup>)"}},
     )
     return _figure(data, layout)
 
@@ -868,7 +870,7 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
     layout = _layout(
         f"How much each EM step raised {what} ({verdict}){note}", height=340,
         showlegend=False, yaxis=yaxis, shapes=shapes, annotations=annotations,
-        xaxis={"title": {"text": "iteration (the step θ<sub>t</sub> → θ<sub>t+1</sub>)"},
+        xaxis={"title": {"text": "iteration (the step θ<sup>(t)</sup> → θ<sup>(t+1)</sup>)"},
                "gridcolor": GRID},
     )
     return _figure(data, layout)

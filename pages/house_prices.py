@@ -8,7 +8,7 @@ import streamlit as st
 
 import emdata
 import emui
-from emviz.common import half_step_iteration, loglik_figure, trajectory_figure
+from emviz.common import half_step_iteration, loglik_figure, theta_it, trajectory_figure
 from emviz.gauss1d import (
     AxisFormat,
     agreement,
@@ -170,7 +170,7 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
     st.markdown(f"**E-step {t + 1}** for the {label} of rank {rank} (of {n}, by price): "
                 f"x = log₁₀({_price(hn.x_i, ds)}) = {hn.x_i:.4f}" if label == "house" else
                 f"**E-step {t + 1}** for the point of rank {rank} (of {n}): x = {hn.x_i:.4f}")
-    st.caption(f"Parameters θ{t} used: " + "; ".join(
+    st.caption(f"Parameters {theta_it(t)} used: " + "; ".join(
         f"π{k + 1} = {hn.weights[k]:.3f}, μ{k + 1} = {hn.means[k]:.4f}, σ{k + 1} = {hn.sds[k]:.4f}"
         for k in range(K)))
     st.latex(r"r_{ik} = \frac{\pi_k\,\mathcal{N}(x_i \mid \mu_k, \sigma_k^2)}"
@@ -207,7 +207,7 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
         np.allclose(hn.new_weights, w1, rtol=1e-6, atol=1e-9) and \
         np.allclose(np.sqrt(hn.new_vars), sd1, rtol=1e-5, atol=1e-9)
     if ok:
-        st.caption(f"✓ These hand-computed numbers equal θ{t + 1} from the EM engine "
+        st.caption(f"✓ These hand-computed numbers equal {theta_it(t + 1)} from the EM engine "
                    f"(μ = {', '.join(f'{m:.4f}' for m in mu1)}).")
     else:
         st.caption("These hand-computed numbers differ from the engine's θ — a degenerate step "

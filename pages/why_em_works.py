@@ -17,6 +17,7 @@ import emdata
 import emui
 from emui.settings import FitSettings
 from emviz import proof
+from emviz.common import theta_it
 
 KEY = "why"
 #: On-screen names of the pages that publish fits (``emui.publish_fit``'s page_name).
@@ -133,12 +134,12 @@ fingerprint = _fingerprint(trace)
 step = _proof_step(fingerprint, t, X, trace)
 
 stage_text = {
-    "init": "You are at θ₀, before any step; the proof below is about **iteration 1** "
-            "(θ₀ → θ₁).",
+    "init": "You are at θ⁽⁰⁾, the start, before any step; the proof below is about "
+            "**iteration 1** (θ⁽⁰⁾ → θ⁽¹⁾).",
     "E": f"You are at the **E-step of iteration {t + 1}**: q{proof.sub(t)} = p(z | x, "
-         f"θ{proof.sub(t)}) has just been computed; θ has not moved yet.",
-    "M": f"You are at the **M-step of iteration {t + 1}**: θ{proof.sub(t + 1)} has just "
-         f"been chosen to maximise Q(θ | θ{proof.sub(t)}).",
+         f"{theta_it(t)}) has just been computed; θ has not moved yet.",
+    "M": f"You are at the **M-step of iteration {t + 1}**: {theta_it(t + 1)} has just "
+         f"been chosen to maximise Q(θ | {theta_it(t)}).",
 }[stage]
 st.markdown(stage_text)
 
@@ -171,23 +172,23 @@ if trace.status == "degenerate":
 
 c1, c2, c3, c4 = st.columns(4)
 ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
-c1.metric(f"{ell}(θ{proof.sub(t)})", proof.fmt_metric(step.objective_t))
-c2.metric(f"Q(θ{proof.sub(t + 1)} | θ{proof.sub(t)})"
+c1.metric(f"{ell}({theta_it(t)})", proof.fmt_metric(step.objective_t))
+c2.metric(f"Q({theta_it(t + 1)} | {theta_it(t)})"
           + (" + log p" if step.regularised else ""), proof.fmt_metric(step.q_new_obj),
           help="Expected complete-data log-likelihood after the M-step"
                + (" (plus the log-prior)." if step.regularised else "."))
 c3.metric(f"H(q{proof.sub(t)})", proof.fmt_metric(step.entropy),
           help="Entropy of the E-step's responsibilities.")
-c4.metric(f"{ell}(θ{proof.sub(t + 1)})", proof.fmt_metric(step.objective_next),
+c4.metric(f"{ell}({theta_it(t + 1)})", proof.fmt_metric(step.objective_next),
           delta=proof.fmt_plain(step.gain), delta_color="normal")
 
 if step.hard:
-    st.subheader(f"The argument for iteration {t + 1} (hard EM, θ{proof.sub(t)} → "
-                 f"θ{proof.sub(t + 1)})")
+    st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
+                 f"{theta_it(t + 1)})")
     st.markdown("Three lines show that hard EM never lowers ℓ_C. Under each formula: the same "
                 "line with this iteration's numbers.")
 else:
-    st.subheader(f"The proof for iteration {t + 1} (θ{proof.sub(t)} → θ{proof.sub(t + 1)}): "
+    st.subheader(f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
                  "ℓ = Q + cross-entropy")
     st.markdown(
         "Write the log-likelihood as an *expected complete-data log-likelihood* Q plus a "
@@ -217,19 +218,19 @@ st.caption("Green: the lower bound 𝓛(q, θ) = Q + H"
 
 st.subheader("The bound curve")
 st.markdown(
-    "Walk along a straight line from θₜ (a = 0) to θₜ₊₁ (a = 1) and beyond, in coordinates "
+    "Walk along a straight line from θ⁽ᵗ⁾ (a = 0) to θ⁽ᵗ⁺¹⁾ (a = 1) and beyond, in coordinates "
     "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
     "covariances; log-probabilities for multinomials; logits for Bernoulli images). "
     + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
-       "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θₜ and "
-       "peaks at θₜ₊₁. The lower panel shows the gap between them, the gain from "
-       "re-assigning the points, which is zero at θₜ and never negative."
+       "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θ⁽ᵗ⁾ and "
+       "peaks at θ⁽ᵗ⁺¹⁾. The lower panel shows the gap between them, the gain from "
+       "re-assigning the points, which is zero at θ⁽ᵗ⁾ and never negative."
        if step.hard else
        f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if step.regularised else ''} (dashed) "
        f"never exceeds {'ℓ(θ) + log p(θ)' if step.regularised else 'ℓ(θ)'} (solid): it "
-       "touches it at θₜ and peaks at θₜ₊₁, which is exactly what the E-step and the M-step "
+       "touches it at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾, which is exactly what the E-step and the M-step "
        "do. The lower panel shows the gap between them, the KL divergence, which is zero at "
-       "θₜ and never negative."))
+       "θ⁽ᵗ⁾ and never negative."))
 # Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
 draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
     f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "

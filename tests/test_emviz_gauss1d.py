@@ -105,7 +105,7 @@ def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, tra
     assert not np.allclose(comp(f1)[:50], comp(f2)[:50])
     assert len({c[1] for c in rug(f0).marker.colorscale}) == 1  # one neutral colour
     assert rug(f1).marker.colorscale == rug(f2).marker.colorscale
-    assert "θ₀" in f0.layout.title.text and "E-step 1" in f1.layout.title.text
+    assert "θ⁽⁰⁾" in f0.layout.title.text and "E-step 1" in f1.layout.title.text
 
 
 def test_house_numbers_are_the_e_and_m_step_of_the_engine(data, trace, trace_reg):
@@ -161,7 +161,7 @@ def test_animation_has_one_frame_per_half_step_and_stays_small():
     fig = animation_figure(x, tr)
     d = fig.to_dict()
     frames = d["frames"]
-    assert 2 <= len(frames) <= 100 and frames[0]["name"] == "θ₀ (start)"
+    assert 2 <= len(frames) <= 100 and frames[0]["name"] == "θ⁽⁰⁾ (start)"
     assert frames[-1]["name"] == f"M-step {tr.n_iter}"
     size = len(pio.to_json(d, validate=False))
     assert size <= 5_000_000

@@ -262,7 +262,7 @@ def test_soft_vs_hard_sentence_numbers(fit):
         for z, row in zip(Z, hs.resp, strict=True))
     assert f"here {near / len(Z):.0%} of the points sit with their nearest mean" in text
     assert f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f}" in text
-    assert "At θ₀" in g.soft_vs_hard_sentence(trace, hard, 0, 0)
+    assert "At θ⁽⁰⁾" in g.soft_vs_hard_sentence(trace, hard, 0, 0)
 
 
 def test_nearest_mean_share_simple():

@@ -284,10 +284,10 @@ def test_lines_show_this_steps_numbers(name, request):
 
 def test_regularised_lines_name_the_prior(fit_2d_reg):
     s = proof.proof_step(*fit_2d_reg, 1)
-    assert r"\log p(\theta_t)" in proof.keng_lines(s)[1].formula
+    assert r"\log p(\theta^{(t)})" in proof.keng_lines(s)[1].formula
     assert r"\log p(\theta)" in proof.bishop_lines(s)[0].formula
     # line 4 subtracts the whole of (Q + log p) at θ_t
-    assert r"-\big(Q(\theta_t\mid\theta_t)+\log p(\theta_t)\big)" in proof.keng_lines(s)[3].formula
+    assert r"-\big(Q(\theta^{(t)}\mid\theta^{(t)})+\log p(\theta^{(t)})\big)" in proof.keng_lines(s)[3].formula
 
 
 def test_a_violation_is_reported_not_hidden():

@@ -92,9 +92,9 @@ def test_captions_state_what_rises(fit):
     assert "ℓ(θ⁽ᵗ⁾)" in panel.path_caption(tr, 3, "M-step 3")
     assert "θ⁽³⁾ (x)" in panel.path_caption(tr, 3, "x")
     reg = emcore.fit_gaussian_mixture(x, 2, seed=0, reg=0.1)
-    assert "ℓ + log prior" in panel.path_caption(reg, 0, "θ₀")
+    assert "ℓ + log prior" in panel.path_caption(reg, 0, "θ⁽⁰⁾")
     hard = emcore.fit_gaussian_mixture(x, 2, seed=0, hard=True)
-    assert "ℓ_C" in panel.path_caption(hard, 0, "θ₀")
+    assert "ℓ_C" in panel.path_caption(hard, 0, "θ⁽⁰⁾")
     gap = land.mirror_gap(x, tr.final_params)
     text = panel.mirror_caption(gap, False)
     assert f"{gap['gap']:.1f} nats lower" in text and f"{gap['full_swap']:.3f}" in text

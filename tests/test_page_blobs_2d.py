@@ -53,7 +53,7 @@ def test_default_page_renders_old_faithful(app):
     assert at.selectbox(key="blobs_data").value == "faithful"
     assert at.toggle(key="blobs_standardise").value is True
     titles = list(_charts(at))
-    assert any(t.startswith("Soft EM (full covariances) — θ₀ (start)") for t in titles)
+    assert any(t.startswith("Soft EM (full covariances) — θ⁽⁰⁾ (start)") for t in titles)
     assert any(t.startswith("Log-likelihood") for t in titles)
     assert any(t.startswith("EM, half-step by half-step") for t in titles)  # the animation
     assert any("Why ℓ cannot go down" in m.value for m in at.markdown)

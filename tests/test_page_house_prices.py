@@ -42,7 +42,7 @@ def test_default_page_renders_the_ames_fit(at):
     assert at.success and "Converged" in at.success[0].value
     assert at.select_slider(key="hp_step").value == 0
     spec = _chart(at, "hp_mixture")
-    assert spec["layout"]["title"]["text"].startswith("θ₀ (start)")
+    assert spec["layout"]["title"]["text"].startswith("θ⁽⁰⁾ (start)")
     assert at.latex  # proof panel and the chosen house's formulas
     assert "em_fits" in at.session_state and "house_prices" in at.session_state["em_fits"]
 

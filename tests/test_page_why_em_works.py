@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 import emdata
 from emviz import proof
+from emviz.common import theta_it
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why_em_works.py")
 
@@ -47,10 +48,10 @@ def assert_page_shows(at, trace, t: int) -> None:
     sub = proof.sub
     m = metrics(at)
     ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
-    assert m[f"{ell}(θ{sub(t)})"] == proof.fmt_metric(trace.objective[t])
-    assert m[f"{ell}(θ{sub(t + 1)})"] == proof.fmt_metric(trace.objective[t + 1])
+    assert m[f"{ell}({theta_it(t)})"] == proof.fmt_metric(trace.objective[t])
+    assert m[f"{ell}({theta_it(t + 1)})"] == proof.fmt_metric(trace.objective[t + 1])
     prior = " + log p" if proof.is_regularised(trace) else ""
-    assert m[f"Q(θ{sub(t + 1)} | θ{sub(t)}){prior}"] == proof.fmt_metric(
+    assert m[f"Q({theta_it(t + 1)} | {theta_it(t)}){prior}"] == proof.fmt_metric(
         trace.q[t] + trace.log_prior[t + 1])
     assert m[f"H(q{sub(t)})"] == proof.fmt_metric(trace.entropy[t])
     text = latex_text(at)
@@ -139,7 +140,7 @@ def test_default_controls_other_data_more_components_and_regularisation(at):
     assert "tr Σ⁻¹" in info and "improper prior" in info
     # the regularised proof names the prior and every check still holds
     text = latex_text(at)
-    assert r"\log p(\theta_t)" in text and r"\times\ \text{violated" not in text
+    assert r"\log p(\theta^{(t)})" in text and r"\times\ \text{violated" not in text
 
 
 def published(X, trace, page="blobs_2d", title="Old Faithful (2-D)"):

@@ -196,7 +196,7 @@ def test_why_em_works_with_a_published_hard_fit_claims_nothing_about_kl(hard_fit
         assert not at.exception
         text = _proof_text(at)
         assert r"\ell_C" in text
-        assert "ℓ is unchanged" not in text and r"\mathrm{KL}(q_t\,\|\,p_{\theta_t}) = 0" not in text
+        assert "ℓ is unchanged" not in text and r"\mathrm{KL}(q_t\,\|\,p_{\theta^{(t)}}) = 0" not in text
 
 
 def test_blobs_hard_switch_says_classification_em():

@@ -95,7 +95,7 @@ def traces_named(fig: dict, prefix: str) -> list[dict]:
 
 
 def step_label(pg, name: str = "Step") -> str:
-    """The label the step slider shows (``"θ₀ (start)"``, ``"E-step 1"``, ...)."""
+    """The label the step slider shows (``"θ⁽⁰⁾ (start)"``, ``"E-step 1"``, ...)."""
     return pg.get_by_role("slider", name=name).get_attribute("aria-valuetext")
 
 

@@ -66,7 +66,7 @@ def test_baskets_slider_buttons_animation(page, app_server):
     assert_no_exception(page)
     assert_app_navigation(page)
     assert plot_count(page) >= 3
-    assert step_label(page) == "θ₀ (start)"
+    assert step_label(page) == "θ⁽⁰⁾ (start)"
     ds = emdata.load_dataset("completejourney")
     X = np.asarray(ds.X, float)
 

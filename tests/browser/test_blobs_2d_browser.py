@@ -59,7 +59,7 @@ def test_blobs_slider_buttons_animation(page, app_server):
     assert_no_exception(page)
     assert_app_navigation(page)
     assert plot_count(page) >= 2
-    assert step_label(page) == "θ₀ (start)"
+    assert step_label(page) == "θ⁽⁰⁾ (start)"
 
     f0 = figure(page, "blobs_fig_soft")
     pts0 = trace_named(f0, "data")

@@ -57,7 +57,7 @@ def test_house_prices_slider_buttons_animation_truth(page, app_server):
     assert_no_exception(page)
     assert_app_navigation(page)
     assert plot_count(page) >= 2
-    assert step_label(page) == "θ₀ (start)"
+    assert step_label(page) == "θ⁽⁰⁾ (start)"
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "horizontal scrolling at 1280 px"

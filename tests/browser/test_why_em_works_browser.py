@@ -66,7 +66,7 @@ def test_why_em_works_numbers_follow_the_slider(page, app_server):
     open_app_page(page, app_server, PATH, "why_bars")
     assert_no_exception(page)
     assert_app_navigation(page)
-    assert step_label(page) == "θ₀ (start)"
+    assert step_label(page) == "θ⁽⁰⁾ (start)"
     want = _default_fit_numbers(3)
     # At θ₀ the page proves iteration 1 (θ₀ → θ₁); the metrics show 4 decimals.
     assert np.allclose(_metrics(page), want[0], atol=1.5e-4), (_metrics(page), want[0])
