@@ -192,8 +192,22 @@ def main() -> None:
 
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
+    step_view(X, Z, ds, names, sc, std, trace, settings, data_id,
+              (show_ell, show_paths, show_dens), hard_on, show_truth)
+    emui.selection_panel(Z, settings, data_id, KEY)
+    emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
+                     feature_names=names, standardised=std)
+
+
+@st.fragment
+def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on,
+              show_truth) -> None:
+    """Everything that depends on the half-step. A step reruns only this fragment: the
+    sidebar, the header, the toggles and the fit stay as they are, and only the open tab is
+    built."""
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
+    show_ell, show_paths, show_dens = flags
 
     cov_name = settings.covariance_type
     # the "what changed" text quotes means in the figure's units
@@ -201,19 +215,19 @@ def main() -> None:
     fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
                   show_trajectories=show_paths, show_contours=show_dens,
                   true_params=ds.true_params if show_truth else None)
-    fig_main = g2.blobs_figure(
-        X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)
-    figures = {"Mixture at this step": fig_main}
+    view = (data_id, flags, show_truth)
+    fig_main = emui.step_figure("blobs_soft", trace, s, lambda: g2.blobs_figure(
+        X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw),
+        options=view)
     if hard_on:
         hard_settings = replace(settings, hard=True, covariance_type="spherical")
         hard = emui.run_fit(Z, hard_settings, data_id)
         s_hard = min(s, hard.n_half_steps - 1)
         hard_label = hard.half_step(s_hard).label
-        fig_hard = g2.blobs_figure(
+        fig_hard = emui.step_figure("blobs_hard", hard, s_hard, lambda: g2.blobs_figure(
             X, hard, s_hard, height=520,
             title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < s else ""),
-            **fig_kw)
-        figures["Hard EM at this step"] = fig_hard
+            **fig_kw), options=(*view, s_hard < s))
         left, right = st.columns(2, gap="small")
         left.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
         right.plotly_chart(fig_hard, key=_k("fig_hard"), theme="streamlit")
@@ -248,45 +262,62 @@ def main() -> None:
     emui.exercise_panel(shown, s, KEY, X=X, feature_names=names, title=ds.title,
                         restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
 
-    tabs = st.tabs(["▶ Animation", "🎲 Restarts", "🔍 Truth", "⬇ Downloads"])
-    flags = (show_ell, show_paths, show_dens)
-    with tabs[0]:
-        st.caption(
-            f"Plays in your browser: one frame per half-step (long runs keep every early "
-            f"half-step and thin the rest), at most {g2.MAX_ANIMATION_POINTS:,} points per "
-            "frame and a coarser density grid.")
-        st.plotly_chart(_animation(data_id, std, settings.cache_key(), flags, X, trace, sc,
-                                   tuple(names)),
-                        key=_k("anim"), theme="streamlit")
-    with tabs[1]:
-        if settings.n_restarts > 1:
-            traces = emui.run_restarts(Z, settings, data_id)
-            seeds = [settings.seed + i for i in range(len(traces))]
-            st.plotly_chart(_restarts(data_id, std, settings.cache_key(), len(traces), X,
-                                      traces, sc, tuple(names), tuple(seeds)),
-                            key=_k("restarts_fig"), theme="streamlit")
-            st.caption("Colours are only names: two restarts can find the same solution with "
-                       "the components numbered differently (“label switching”). Compare the "
-                       "shapes and the log-likelihoods.")
-            emui.restarts_chart(traces, key=_k("restarts"))
-        else:
-            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
-                    "the fits that different seeds reach.")
-    with tabs[2]:
-        _truth_tab(ds, X, trace, s, sc, (ds.label_name or "group").lower().removeprefix("true "))
-    with tabs[3]:
-        if std:
-            st.caption("The trace's parameters are in standardised units (see “Standardising” "
-                       "above); the responsibilities CSV lists the data in original units.")
-        gif_steps = frame_indices(trace.n_half_steps, 40)
-        emui.downloads(
-            trace, X, KEY, figures=figures, feature_names=names,
-            gif=lambda: export.run_gif(
-                lambda j: g2.blobs_figure(X, trace, j, title=trace.half_step(j).label, **fig_kw),
-                gif_steps))
-    emui.selection_panel(Z, settings, data_id, KEY)
-    emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
-                     feature_names=names, standardised=std)
+    # Only the open tab is built (switching tabs reruns this fragment); the first one is
+    # cheap, so a step does not re-send the animation unless it is open.
+    tabs = st.tabs(["🔍 Truth", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
+                   key=_k("tab"), on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            _truth_tab(ds, X, trace, s, sc,
+                       (ds.label_name or "group").lower().removeprefix("true "))
+    if tabs[1].open:
+        with tabs[1]:
+            st.caption(
+                f"Plays in your browser: one frame per half-step (long runs keep every early "
+                f"half-step and thin the rest), at most {g2.MAX_ANIMATION_POINTS:,} points per "
+                "frame and a coarser density grid.")
+            st.plotly_chart(_animation(data_id, std, settings.cache_key(), flags, X, trace, sc,
+                                       tuple(names)),
+                            key=_k("anim"), theme="streamlit")
+    if tabs[2].open:
+        with tabs[2]:
+            _restarts_tab(X, Z, settings, data_id, std, sc, names)
+    if tabs[3].open:
+        with tabs[3]:
+            if std:
+                st.caption("The trace's parameters are in standardised units (see "
+                           "“Standardising” above); the responsibilities CSV lists the data in "
+                           "original units.")
+            figures = {"Mixture at this step": g2.blobs_figure(
+                X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)}
+            if hard_on:
+                figures["Hard EM at this step"] = g2.blobs_figure(
+                    X, hard, s_hard, height=520,
+                    title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < s else ""),
+                    **fig_kw)
+            gif_steps = frame_indices(trace.n_half_steps, 40)
+            emui.downloads(
+                trace, X, KEY, figures=figures, feature_names=names,
+                gif=lambda: export.run_gif(
+                    lambda j: g2.blobs_figure(X, trace, j, title=trace.half_step(j).label,
+                                              **fig_kw),
+                    gif_steps))
+
+
+def _restarts_tab(X, Z, settings, data_id, std, sc, names) -> None:
+    if settings.n_restarts <= 1:
+        st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                "the fits that different seeds reach.")
+        return
+    traces = emui.run_restarts(Z, settings, data_id)
+    seeds = [settings.seed + i for i in range(len(traces))]
+    st.plotly_chart(_restarts(data_id, std, settings.cache_key(), len(traces), X,
+                              traces, sc, tuple(names), tuple(seeds)),
+                    key=_k("restarts_fig"), theme="streamlit")
+    st.caption("Colours are only names: two restarts can find the same solution with "
+               "the components numbered differently (“label switching”). Compare the "
+               "shapes and the log-likelihoods.")
+    emui.restarts_chart(traces, key=_k("restarts"))
 
 
 main()

@@ -42,6 +42,14 @@ def _points_colours(fig):
     return pts["marker"]["color"]
 
 
+def _open_tab(at, label_part: str):
+    """Open the tab whose label contains ``label_part`` (the page builds only the open tab)."""
+    at.session_state["blobs_tab"] = next(t.label for t in at.tabs if label_part in t.label)
+    at.run()
+    _ok(at)
+    return at
+
+
 @pytest.fixture(scope="module")
 def app():
     return _app()
@@ -55,7 +63,12 @@ def test_default_page_renders_old_faithful(app):
     titles = list(_charts(at))
     assert any(t.startswith("Soft EM (full covariances) — θ⁽⁰⁾ (start)") for t in titles)
     assert any(t.startswith("Log-likelihood") for t in titles)
-    assert any(t.startswith("EM, half-step by half-step") for t in titles)  # the animation
+    # The Truth tab is open first: the animation is neither built nor sent on a step ...
+    assert not any(t.startswith("EM, half-step by half-step") for t in titles)
+    _open_tab(at, "Animation")  # ... until its tab is opened
+    assert any(t.startswith("EM, half-step by half-step") for t in _charts(at))
+    _open_tab(at, "Truth")
+    assert any("no recorded truth" in i.value for i in at.info)
     assert any("Why ℓ cannot go down" in m.value for m in at.markdown)
     assert "blobs_2d" in at.session_state["em_fits"]
     assert at.session_state["em_fits"]["blobs_2d"]["trace"].n_components == 2
@@ -115,6 +128,7 @@ def test_penguins_truth_and_restarts():
     (metric,) = at.metric
     assert metric.label == "Agreement with the true species"
     assert 90.0 < float(metric.value.rstrip("%")) <= 100.0  # species found (default seed)
+    _open_tab(at, "Restarts")
     assert any(t.startswith("seed 1") for f in _charts(at).values()
                for t in [a.get("text", "") for a in f["layout"].get("annotations", [])])
 
