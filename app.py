@@ -95,7 +95,8 @@ def home() -> None:
             "sidebar). With a prior or "
             "penalty (regularisation, a Dirichlet α ≠ 1) the quantity that never falls is "
             "$\\ell(\\theta) + \\log p(\\theta)$ instead, and ℓ alone can dip; hard EM "
-            "never lowers the classification log-likelihood $\\ell_C$. The *Why EM works* "
+            "never lowers the classification log-likelihood $\\ell_C$ (plus $\\log p$ with a "
+            "prior). The *Why EM works* "
             "page proves it with your fit's own numbers."
         )
     with right:

@@ -177,7 +177,8 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
             hard = box.toggle("Hard EM (classification EM)", key=k("hard"),
                               help="Replace each responsibility by a 0/1 assignment to the most "
                                    "likely component. Hard EM never lowers the classification "
-                                   "log-likelihood ℓ_C, but ℓ itself can fall. It is k-means "
+                                   "log-likelihood ℓ_C (ℓ_C + log p when reg > 0), but ℓ itself "
+                                   "can fall. It is k-means "
                                    "only with one shared, fixed spherical covariance and equal "
                                    "weights.")
     else:

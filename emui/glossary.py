@@ -45,7 +45,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("ℓ + log p", "the penalised log-likelihood (MAP objective): what EM maximises when "
                   "reg > 0 or α ≠ 1; ℓ alone can then fall"),
     ("ℓ_C", "the classification log-likelihood Σᵢ maxₖ log πₖ p(xᵢ | θₖ): what hard EM "
-            "never lowers"),
+            "never lowers (ℓ_C + log p with a prior)"),
     ("objective", "whichever of ℓ, ℓ + log p and ℓ_C the fit maximises: EM never lowers it"),
     ("hard EM", "classification EM: each rᵢₖ replaced by 1 for the most likely component "
                 "and 0 otherwise. It is k-means only with one shared, fixed spherical "

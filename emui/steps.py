@@ -191,7 +191,7 @@ PROOF_GLOSS = ("Q: the expected complete-data log-likelihood (each point's log �
                "📖 Notation in the sidebar lists every symbol.")
 PROOF_GLOSS_HARD = ("Hard EM gives each point wholly to its most likely component. ℓ_C: the "
                     "classification log-likelihood Σᵢ maxₖ log πₖ p(xᵢ | θₖ), what hard EM "
-                    "never lowers; Q: the same sum with the labels held fixed. The Why EM "
+                    "never lowers (with a prior, ℓ_C + log p); Q: the same sum with the labels held fixed. The Why EM "
                     "works page has the argument line by line; 📖 Notation in the sidebar "
                     "lists every symbol.")
 

@@ -879,14 +879,17 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
         text + ". With equal weights and one shared variance the two would always agree: "
         "that is k-means, the limit of soft EM as the shared variance shrinks to zero."
     )
+    prior = float(getattr(soft, "reg", 0.0) or 0.0) > 0
     ended = {"converged": "converged", "max_iter": "hit the iteration limit",
              "degenerate": "stopped (degenerate)"}
     sentences.append(
         f"Soft EM {ended.get(soft.status, soft.status)} after {soft.n_iter} iterations with "
         f"ℓ = {soft.log_likelihood[-1]:,.2f}; hard EM {ended.get(hard.status, hard.status)} "
-        f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f} — the mixture "
-        "log-likelihood of its parameters, which soft EM maximises and hard EM does not "
-        "(hard EM never lowers the classification log-likelihood ℓ_C instead)."
+        f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f}, the mixture "
+        "log-likelihood of its parameters. Soft EM never lowers "
+        + ("ℓ + log p" if prior else "ℓ") + "; hard EM does not promise that: it never "
+        "lowers the classification log-likelihood " + ("ℓ_C + log p" if prior else "ℓ_C")
+        + " instead."
     )
     return " ".join(sentences)
 

@@ -26,7 +26,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 import emcore
-from emviz.common import has_penalty
+from emviz.common import has_penalty, objective_symbol
 
 # Colours of the three quantities of the proof. They are Okabe–Ito colours (colour-blind
 # safe) but this page shows no mixture components, so they cannot be confused with them.
@@ -618,6 +618,11 @@ def _vline(x: float, xref: str = "x", yref: str = "y domain") -> dict:
 def _objective_name(step: ProofStep) -> str:
     ell = "ℓ_C(θ)" if step.hard else "ℓ(θ)"
     return f"{ell} + log p(θ)" if step.regularised else ell
+
+
+def objective_text(step: ProofStep) -> str:
+    """What this step's fit never lowers, in plain text: ``ℓ``, ``ℓ + log p``, ``ℓ_C``, …"""
+    return objective_symbol(step.hard, step.regularised)
 
 
 def _ell(step: ProofStep) -> str:

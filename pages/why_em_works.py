@@ -146,13 +146,14 @@ st.markdown(stage_text)
 if step.hard:
     st.warning(
         "This fit uses **hard EM**: each point is assigned wholly to one component instead of "
-        "being shared by responsibilities. What hard EM provably raises is the "
+        "being shared by responsibilities. What hard EM provably never lowers is the "
         "*classification* log-likelihood ℓ_C(θ) = Σᵢ maxₖ log πₖ p(xᵢ | θₖ), so the proof "
         "below is about ℓ_C. The real log-likelihood ℓ has no such guarantee: in this "
         f"iteration it went from {step.loglik_t:.4f} to {step.loglik_next:.4f} "
         f"(change {proof.fmt_plain(step.loglik_change)}), and after the hard "
         f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
-        "above the bound instead of touching it.", icon="⚠️")
+        "above ℓ_C, where the bound touches, instead of touching the bound itself.",
+        icon="⚠️")
 if step.regularised:
     penalty = {
         "multinomial": "the Dirichlet log-prior (α − 1) Σ log θ_kv",
@@ -185,8 +186,8 @@ c4.metric(f"{ell}({theta_it(t + 1)})", proof.fmt_metric(step.objective_next),
 if step.hard:
     st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
                  f"{theta_it(t + 1)})")
-    st.markdown("Three lines show that hard EM never lowers ℓ_C. Under each formula: the same "
-                "line with this iteration's numbers.")
+    st.markdown(f"Three lines show that hard EM never lowers {proof.objective_text(step)}. "
+                "Under each formula: the same line with this iteration's numbers.")
 else:
     st.subheader(f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
                  "ℓ = Q + cross-entropy")
