@@ -37,6 +37,10 @@ under 1 s, divided by the cores the server used at that level (at least 1: a Str
 server runs every session's script in threads of one Python process, so one server
 process uses about one core however many the machine has; a machine with more cores runs
 one replica per core behind a load balancer, see deploy/README.md).
+On a machine shared with other work the server gets less than a core and the measured
+capacity is a lower bound; two CPU-based figures are printed beside it: the ceiling
+(interval / CPU-seconds per press: a core 100 % busy) and an estimate for one dedicated
+core (an M/M/1 queue with the measured CPU per press, see ``dedicated_core_estimate``).
 ``--bisect K`` measures up to K more levels between the last level under 1 s and the first
 one over it, so that the capacity is measured rather than extrapolated.
 
@@ -353,6 +357,21 @@ def capacity(levels: list[Level]) -> tuple[int, float, float] | None:
     return best.n, best.cores, best.n / cores
 
 
+def dedicated_core_estimate(cpu_per_press: float, interval: float,
+                            budget: float = P95_BUDGET) -> float:
+    """Learners one otherwise idle core holds with p95 < ``budget``, if each press costs
+    ``cpu_per_press`` seconds of CPU and comes every ``interval`` seconds.
+
+    Model: an M/M/1 queue (its response time is exponential with mean s / (1 − ρ), so its
+    95th percentile is ln(20) · s / (1 − ρ)), with ρ = N · s / interval. Solving
+    ln(20) · s / (1 − ρ) < budget for N gives N < (interval / s) · (1 − ln(20) · s / budget).
+    """
+    import math
+
+    s = cpu_per_press
+    return max(0.0, interval / s * (1 - math.log(20) * s / budget))
+
+
 def memory_per_session(levels: list[Level]) -> float | None:
     """RSS growth per added learner between the end of the first and of the last level (the
     first learner pays the imports, the data and the fit; later ones only their session)."""
@@ -414,7 +433,7 @@ async def ramp(ws_url: str, pid: int, page: str, ns: list[int], duration: float,
     return levels, extra
 
 
-def summary(levels: list[Level], extra: list[Level], ncpu: int) -> None:
+def summary(levels: list[Level], extra: list[Level], ncpu: int, interval: float) -> None:
     print()
     per = memory_per_session(levels)
     if per is not None:
@@ -430,6 +449,19 @@ def summary(levels: list[Level], extra: list[Level], ncpu: int) -> None:
               f"(N = {n} learners pressing every few seconds held p95 < {P95_BUDGET:.0f} s "
               f"while the server used {cores:.2f} cores; counted as ≥ 1 core, on a "
               f"{ncpu}-core machine)")
+    done = [lv for lv in levels + extra if lv.presses]
+    if done:
+        cpu = statistics.median(lv.cpu_per_press for lv in done)
+        print(f"CPU ceiling: {cpu * 1000:.0f} ms of server CPU per press (median over the "
+              f"levels), so one core fully busy serves at most {interval / cpu:.0f} learners "
+              f"pressing every {interval:g} s; p95 < {P95_BUDGET:.0f} s needs headroom below "
+              f"that, and a machine shared with other work (load average above) gives the "
+              f"server less than a core")
+        est = dedicated_core_estimate(cpu, interval)
+        print(f"estimate for one dedicated core: {est:.0f} learners with p95 < "
+              f"{P95_BUDGET:.0f} s (an M/M/1 queue with {cpu * 1000:.0f} ms per press, whose "
+              f"p95 wait is ln(20)·s/(1 − ρ); conservative, since real presses come more "
+              f"regularly than at random)")
     errors = {e for lv in levels + extra for e in lv.errors}
     print(f"errors seen by any session: {len(errors)}")
 
@@ -480,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
-    summary(levels, extra, ncpu)
+    summary(levels, extra, ncpu, args.interval)
     return 1 if any(lv.errors for lv in levels + extra) else 0
 
 
