@@ -23,9 +23,7 @@ needs /usr/sbin/haproxy — ``apt-get install haproxy`` — and /usr/bin/chromiu
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +44,7 @@ from tests.browser.conftest import (
     StreamlitServer,
     assert_no_exception,
     free_port,
+    stop_process,
     wait_for_app,
 )
 from tests.browser.pagecheck import LOAD_TIMEOUT, open_app_page, press_step
@@ -137,13 +136,7 @@ class HAProxy:
         raise AssertionError(f"HAProxy server states {last}, wanted {want}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -189,13 +182,7 @@ class ImageReplica:
         return subprocess.run(cmd, env=self.env, capture_output=True, timeout=30).returncode == 0
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         if not self.log.closed:
             self.log.close()
 
@@ -426,4 +413,4 @@ def test_a_stopped_replica_is_taken_out_and_the_others_serve(cluster, browser):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(pytest.main([os.path.abspath(__file__), *re.split(r"\s+", "-q -s")]))
+    raise SystemExit(pytest.main([os.path.abspath(__file__), "-q"]))
