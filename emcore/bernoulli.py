@@ -26,7 +26,8 @@ import numpy as np
 from scipy.special import expit
 
 from .em import run_em
-from .family import LOG0, Degenerate, FamilyBase, check_weights, softmax
+from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
+from .params import _frozen
 
 __all__ = ["BernoulliParams", "BernoulliFamily", "fit_bernoulli_mixture", "make_bernoulli_mixture_data"]
 
@@ -47,18 +48,14 @@ class BernoulliParams:
     probs: np.ndarray
 
     def __post_init__(self):
-        w = np.array(self.weights, dtype=np.float64, copy=True)
-        p = np.array(self.probs, dtype=np.float64, copy=True)
-        if w.ndim != 1 or p.ndim != 2 or p.shape[0] != w.shape[0]:
+        w = _frozen(self.weights, 1, "weights")
+        p = _frozen(self.probs, 2, "probs")
+        if p.shape[0] != w.shape[0]:
             raise ValueError(f"inconsistent shapes: weights {w.shape}, probs {p.shape} (want (K,), (K, D))")
-        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(p))):
-            raise ValueError("weights and probs must be finite")
         if np.any(w < 0) or not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-8):
             raise ValueError("weights must be non-negative and sum to 1")
         if np.any(p < 0) or np.any(p > 1):
             raise ValueError("every probability must lie in [0, 1]")
-        w.setflags(write=False)
-        p.setflags(write=False)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "probs", p)
 
@@ -139,26 +136,13 @@ class BernoulliState:
         self.viol0 = one[:, cols].sum(axis=1).astype(float) if cols.size else None
 
 
-class BernoulliFamily(FamilyBase):
+class BernoulliFamily(AlphaPriorFamily):
     """Mixture of independent Bernoulli features with a Beta(alpha, alpha) prior per μ_kd."""
 
     name = "bernoulli"
     params_type = BernoulliParams
     covariance_type = None
     default_init = "random"
-
-    def __init__(self, alpha=1.0):
-        alpha = float(alpha)
-        if not (np.isfinite(alpha) and alpha >= 1.0):
-            raise ValueError("alpha must be a finite number >= 1 (alpha = 1 is plain maximum likelihood)")
-        self.alpha = alpha
-
-    @property
-    def has_prior(self):
-        return self.alpha != 1.0
-
-    def options(self):
-        return {"alpha": self.alpha}
 
     # -- data and parameters -------------------------------------------------------------------
     def prepare(self, X):

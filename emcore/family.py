@@ -27,7 +27,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["MixtureFamily", "FamilyBase", "Degenerate", "WEIGHT_TOL", "LOG0", "kmeanspp_indices"]
+__all__ = ["MixtureFamily", "FamilyBase", "AlphaPriorFamily", "Degenerate", "WEIGHT_TOL", "LOG0",
+           "kmeanspp_indices"]
 
 #: a component whose total responsibility falls below this fraction of N has lost its points
 WEIGHT_TOL = 1e-13
@@ -205,3 +206,21 @@ class FamilyBase:
                 "Use fewer components."
             )
         return f"Component {k} degenerated at {step_label}: {error.detail}."
+
+
+class AlphaPriorFamily(FamilyBase):
+    """A family whose prior is one symmetric concentration ``alpha`` ≥ 1 on every probability
+    (Dirichlet(α) for multinomials, Beta(α, α) for Bernoullis); α = 1 is maximum likelihood."""
+
+    def __init__(self, alpha=1.0):
+        alpha = float(alpha)
+        if not (np.isfinite(alpha) and alpha >= 1.0):
+            raise ValueError("alpha must be a finite number >= 1 (alpha = 1 is plain maximum likelihood)")
+        self.alpha = alpha
+
+    @property
+    def has_prior(self):
+        return self.alpha != 1.0
+
+    def options(self):
+        return {"alpha": self.alpha}

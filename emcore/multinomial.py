@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import gammaln
 
-from .family import LOG0, Degenerate, FamilyBase, check_weights, softmax
+from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
 from .params import MultinomialParams
 
 __all__ = ["MultinomialFamily", "LOG0"]
@@ -108,7 +108,7 @@ class MultinomialState:
         self.log_probs_T = np.ascontiguousarray(self.log_probs.T)
 
 
-class MultinomialFamily(FamilyBase):
+class MultinomialFamily(AlphaPriorFamily):
     """Mixture-of-multinomials family with a symmetric Dirichlet(alpha) prior."""
 
     name = "multinomial"
@@ -117,18 +117,8 @@ class MultinomialFamily(FamilyBase):
     default_init = "random"
 
     def __init__(self, alpha=1.0):
-        alpha = float(alpha)
-        if not (np.isfinite(alpha) and alpha >= 1.0):
-            raise ValueError("alpha must be a finite number >= 1 (alpha = 1 is plain maximum likelihood)")
-        self.alpha = alpha
+        super().__init__(alpha)
         self.reg = 0.0
-
-    @property
-    def has_prior(self):
-        return self.alpha != 1.0
-
-    def options(self):
-        return {"alpha": self.alpha}
 
     def prepare(self, X):
         return MultinomialData(X)
