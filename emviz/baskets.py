@@ -23,9 +23,14 @@ import numpy as np
 import plotly.graph_objects as go
 import scipy.sparse as sp
 from plotly.colors import get_colorscale
-from scipy.optimize import linear_sum_assignment
 
-from emviz.common import animation_controls, frame_indices, half_step_label, half_step_theta_index
+from emviz.common import (
+    animation_controls,
+    frame_indices,
+    half_step_label,
+    half_step_theta_index,
+    match_by_cost,
+)
 from emviz.palette import NEUTRAL, component_color, rgba
 
 #: Lowest probability shown on the log colour scale of the profile heatmap.
@@ -247,11 +252,7 @@ def best_permutation(true_probs, fitted_probs) -> np.ndarray:
     b = np.asarray(fitted_probs, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"true {a.shape} and fitted {b.shape} parameters differ in shape")
-    cost = 0.5 * np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    perm = np.empty(a.shape[0], dtype=int)
-    perm[rows] = cols
-    return perm
+    return match_by_cost(0.5 * np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2))
 
 
 def display_rows(resp_final, n_show: int = 200, seed: int = 0) -> np.ndarray:

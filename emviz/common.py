@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from scipy.optimize import linear_sum_assignment
 
 from emviz.palette import NEUTRAL, component_color
 
@@ -514,3 +515,26 @@ def animation_controls(frame_names: list[str], duration_ms: int = 350) -> dict:
                       currentvalue=dict(prefix="Animation: ", xanchor="right", font=dict(size=14)),
                       pad=dict(t=10, b=0))],
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# matching fitted components with a reference (the one home of the Hungarian algorithm)
+# ----------------------------------------------------------------------------------------------
+def match_by_cost(cost) -> np.ndarray:
+    """The one-to-one pairing of rows with columns of ``cost`` (R ≤ C) of least total cost.
+
+    Returns ``order`` (R,): ``order[j]`` is the column paired with row ``j``.
+    """
+    cost = np.asarray(cost, dtype=float)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(cost.shape[0], dtype=int)
+    order[rows] = cols
+    return order
+
+
+def match_counts(table) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pair the rows (components) of a contingency ``table`` with its columns (labels) so that
+    as many items as possible agree: returns (rows, cols, number of agreeing items)."""
+    table = np.asarray(table)
+    rows, cols = linear_sum_assignment(-table)
+    return rows, cols, int(table[rows, cols].sum())

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from scipy.optimize import linear_sum_assignment
 
 from emviz import common as _common
 from emviz.common import (
@@ -497,8 +496,7 @@ def agreement(labels, assignments, n_components: int) -> Agreement:
     names, lab = np.unique(labels.astype(str), return_inverse=True)
     table = np.zeros((n_components, len(names)), dtype=int)
     np.add.at(table, (np.asarray(assignments, dtype=int), lab), 1)
-    rows, cols = linear_sum_assignment(-table)
-    correct = int(table[rows, cols].sum())
+    rows, cols, correct = _common.match_counts(table)
     return Agreement(fraction=correct / max(1, len(labels)), table=table,
                      label_names=[str(n) for n in names],
                      match={int(r): str(names[c]) for r, c in zip(rows, cols, strict=True)})

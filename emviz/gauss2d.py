@@ -27,10 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
-from emviz.common import FONT, animation_controls, frame_indices, half_step_label
+from emviz.common import (
+    FONT,
+    animation_controls,
+    frame_indices,
+    half_step_label,
+    match_by_cost,
+    match_counts,
+)
 from emviz.palette import NEUTRAL, component_color, hex_to_rgb
 
 # ----------------------------------------------------------------------------------------
@@ -320,11 +326,7 @@ def match_components(reference_means: np.ndarray, fitted_means: np.ndarray) -> n
     """
     a = np.asarray(reference_means, dtype=float)
     b = np.asarray(fitted_means, dtype=float)
-    cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
-    rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(a), dtype=int)
-    order[rows] = cols
-    return order
+    return match_by_cost(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2))
 
 
 def confusion_table(labels: np.ndarray, resp: np.ndarray) -> tuple[list, np.ndarray]:
@@ -363,8 +365,8 @@ def label_agreement(labels: np.ndarray, resp: np.ndarray) -> tuple[float, dict]:
     pairing : dict label -> component index (labels left unpaired when K < #labels)
     """
     classes, table = confusion_table(labels, resp)
-    rows, cols = linear_sum_assignment(-table)  # rows: components, cols: labels
-    agree = table[rows, cols].sum() / len(np.asarray(labels))
+    rows, cols, correct = match_counts(table)  # rows: components, cols: labels
+    agree = correct / len(np.asarray(labels))
     return float(agree), {classes[c]: int(r) for r, c in zip(rows, cols, strict=True)}
 
 
