@@ -881,13 +881,11 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
     -------
     bytes of a looping GIF.
     """
-    import io
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from PIL import Image
 
-    from emviz.export import _plotly_cmap
+    from emviz.export import _plotly_cmap, encode_gif
 
     k_count = int(np.asarray(trace.params[0].probs).shape[0])
     order = default_order(trace, share) if order is None else np.asarray(order)
@@ -966,10 +964,4 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
             mfig.draw_artist(a)
         frame = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
         images.append(Image.fromarray(frame))
-    palette_src = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    frames = [f.quantize(palette=palette_src, dither=Image.Dither.NONE) for f in images]
-    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
-    buf = io.BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=durations, optimize=False, disposal=1)
-    return buf.getvalue()
+    return encode_gif(images, frame_ms, last_frame_ms)

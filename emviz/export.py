@@ -480,13 +480,23 @@ def run_gif(builder: Callable[[int], go.Figure], steps: Sequence[int], width_px:
         canvas.draw()
         rgba = np.asarray(canvas.buffer_rgba())
         frames.append(Image.fromarray(rgba[:, :, :3].copy()))
-    # One shared adaptive palette keeps the component colours identical across frames.
-    palette_src = frames[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    pframes = [f.quantize(palette=palette_src, dither=Image.Dither.NONE) for f in frames]
-    durations = [frame_ms] * (len(pframes) - 1) + [last_frame_ms]
+    return encode_gif(frames, frame_ms, last_frame_ms)
+
+
+def encode_gif(images, frame_ms: int = 500, last_frame_ms: int = 2000) -> bytes:
+    """A looping GIF of RGB PIL images (the one GIF encoder of the app).
+
+    One shared adaptive palette, taken from the last frame (the fitted result), keeps the
+    component colours identical across frames; the last frame is shown ``last_frame_ms``.
+    """
+    from PIL import Image
+
+    palette_src = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    frames = [f.quantize(palette=palette_src, dither=Image.Dither.NONE) for f in images]
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
     buf = io.BytesIO()
-    pframes[0].save(buf, format="GIF", save_all=True, append_images=pframes[1:], loop=0,
-                    duration=durations, optimize=False, disposal=1)
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                   duration=durations, optimize=False, disposal=1)
     return buf.getvalue()
 
 
@@ -620,9 +630,4 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
         images.append(Image.fromarray(rgba[:, :, :3].copy()))
         for a in extra:
             a.remove()
-    palette_src = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-    frames = [im.quantize(palette=palette_src, dither=Image.Dither.NONE) for im in images]
-    buf = io.BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=[frame_ms] * (len(frames) - 1) + [last_frame_ms], disposal=1)
-    return buf.getvalue()
+    return encode_gif(images, frame_ms, last_frame_ms)
