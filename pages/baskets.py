@@ -155,6 +155,15 @@ def main() -> None:
     trace = emui.run_fit(X, settings, data_key, family="multinomial")
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
+    step_view(ds, X, labels, rows_word, settings, data_key, trace, value, order_by, int(n_show))
+    emui.publish_fit("baskets", X, trace, ds.title)
+
+
+@st.fragment
+def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, value: str,
+              order_by: str, n_show: int) -> None:
+    """Everything that depends on the half-step. A step reruns only this fragment: the
+    sidebar, the intro and the fit stay as they are, and only the open tab is built."""
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
     emui.status_banner(trace)
@@ -166,22 +175,26 @@ def main() -> None:
     full_order = B.category_order(final.probs, share, by=order_by)
     order = full_order[np.isin(full_order, shown)]
 
-    fig_profile = B.profile_heatmap(trace, s, labels, share, order=order, names=names, value=value)
-    fig_sizes = B.segment_sizes(trace, s, names)
+    fig_profile = emui.step_figure("bk_profile", trace, s, lambda: B.profile_heatmap(
+        trace, s, labels, share, order=order, names=names, value=value),
+        options=(data_key, value, order_by))
     st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
     if len(order) < X.shape[1]:
         st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
                    "highest-lift favourites, then the biggest categories overall.")
     rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
-    resp = None if hs.resp is None else np.asarray(hs.resp)[rows]
-    fig_resp = B.responsibility_heatmap(resp, names, n_total=X.shape[0], rows_label=rows_word,
-                                        block_of=block, title_suffix=f" · {hs.label}",
-                                        short_labels=True)
+    fig_resp = emui.step_figure("bk_resp", trace, s, lambda: B.responsibility_heatmap(
+        None if hs.resp is None else np.asarray(hs.resp)[rows], names, n_total=X.shape[0],
+        rows_label=rows_word, block_of=block, title_suffix=f" · {hs.label}",
+        short_labels=True), options=(data_key, int(n_show)))
     left, right = st.columns([1, 1], gap="medium")
     with left:
         emui.what_changed(trace, s)
         st.markdown(B.describe_profile_change(trace, s, labels, names))
-        st.plotly_chart(fig_sizes, key=_k("sizes"), theme="streamlit")
+        st.plotly_chart(emui.step_figure("bk_sizes", trace, s,
+                                         lambda: B.segment_sizes(trace, s, names),
+                                         options=(data_key,)),
+                        key=_k("sizes"), theme="streamlit")
     with right:
         st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
         n_rows = len(rows)
@@ -195,62 +208,74 @@ def main() -> None:
     emui.exercise_panel(trace, s, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
         X, settings, data_key, n_restarts=4, family="multinomial"))
 
+    # Only the open tab is built (switching tabs reruns this fragment).
     tab_names = ["🏷️ Top categories by lift", "🔢 How many segments?", "▶ Animation",
                  "🎲 Restarts"]
     if ds.true_params is not None:
         tab_names.append("🎯 Truth vs fit")
     tab_names.append("⬇ Downloads")
-    tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
+    tabs = dict(zip(tab_names, st.tabs(tab_names, key=_k("tab"), on_change="rerun"),
+                    strict=True))
 
-    fig_lift = B.lift_bars(B.params_at(trace, s).probs, share, labels, names,
+    def lift_figure():
+        return B.lift_bars(B.params_at(trace, s).probs, share, labels, names,
                            title=f"Top categories per segment by lift · {hs.label} "
                                  "(dotted line = the average shopper)")
-    with tabs[tab_names[0]]:
-        st.plotly_chart(fig_lift, key=_k("lift"), theme="streamlit")
-        st.markdown(f"**The segments at the end of the run** — what a marketing team would "
-                    f"take away: who they are, how many {rows_word}, what they buy more of.")
-        st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
-                     hide_index=True, width="stretch", key=_k("summary"))
-        st.caption("Lift = the segment's share of its basket in a category ÷ that category's "
-                   "share of all purchases. Only categories that make up at least "
-                   f"{B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so a rare "
-                   "category bought by a handful of customers cannot top the list.")
 
-    with tabs[tab_names[1]]:
-        selection_tab(data_key, X, settings)
-
-    with tabs[tab_names[2]]:
-        st.caption("Plays in your browser: one frame per half-step (long runs are subsampled "
-                   f"to {B.MAX_FRAMES} frames). Press ▶ Play, or drag the animation's own slider.")
-        st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace, labels,
-                                   share, order, names),
-                        key=_k("anim"), theme="streamlit")
-
-    with tabs[tab_names[3]]:
-        if settings.n_restarts > 1:
-            traces = emui.run_restarts(X, settings, data_key, family="multinomial")
-            emui.restarts_chart(traces, key=_k("restarts"))
-            for i, tr in enumerate(traces):
-                nm = B.segment_names(tr.params[-1].probs, share, labels)
-                st.caption(f"Seed {settings.seed + i}: ℓ = {tr.log_likelihood[-1]:,.1f} — "
-                           + ", ".join(nm))
-        else:
-            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
-                    "fits from different seeds.")
-
-    if ds.true_params is not None:
+    if tabs[tab_names[0]].open:
+        with tabs[tab_names[0]]:
+            st.plotly_chart(emui.step_figure("bk_lift", trace, s, lift_figure,
+                                             options=(data_key,)),
+                            key=_k("lift"), theme="streamlit")
+            st.markdown(f"**The segments at the end of the run** — what a marketing team would "
+                        f"take away: who they are, how many {rows_word}, what they buy more of.")
+            st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
+                         hide_index=True, width="stretch", key=_k("summary"))
+            st.caption("Lift = the segment's share of its basket in a category ÷ that "
+                       "category's share of all purchases. Only categories that make up at "
+                       f"least {B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so "
+                       "a rare category bought by a handful of customers cannot top the list.")
+    if tabs[tab_names[1]].open:
+        with tabs[tab_names[1]]:
+            selection_tab(data_key, X, settings)
+    if tabs[tab_names[2]].open:
+        with tabs[tab_names[2]]:
+            st.caption("Plays in your browser: one frame per half-step (long runs are "
+                       f"subsampled to {B.MAX_FRAMES} frames). Press ▶ Play, or drag the "
+                       "animation's own slider.")
+            st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace,
+                                       labels, share, order, names),
+                            key=_k("anim"), theme="streamlit")
+    if tabs[tab_names[3]].open:
+        with tabs[tab_names[3]]:
+            restarts_tab(X, settings, data_key, share, labels)
+    if ds.true_params is not None and tabs["🎯 Truth vs fit"].open:
         with tabs["🎯 Truth vs fit"]:
             truth_tab(ds, trace, labels, names, rows_word)
+    if tabs["⬇ Downloads"].open:
+        with tabs["⬇ Downloads"]:
+            emui.downloads(
+                trace, X, KEY,
+                figures={"Category profile": B.profile_heatmap(
+                             trace, s, labels, share, order=order, names=names, value=value),
+                         "Segment sizes": B.segment_sizes(trace, s, names),
+                         "Top categories by lift": lift_figure()},
+                gif=lambda: B.profile_gif(trace, labels, share, order=order, names=names,
+                                          value=value),
+                feature_names=ds.feature_names, row_names=ds.row_names)
 
-    with tabs["⬇ Downloads"]:
-        emui.downloads(
-            trace, X, KEY,
-            figures={"Category profile": fig_profile, "Segment sizes": fig_sizes,
-                     "Top categories by lift": fig_lift},
-            gif=lambda: B.profile_gif(trace, labels, share, order=order, names=names,
-                                      value=value),
-            feature_names=ds.feature_names, row_names=ds.row_names)
-    emui.publish_fit("baskets", X, trace, ds.title)
+
+def restarts_tab(X, settings, data_key: str, share, labels) -> None:
+    if settings.n_restarts <= 1:
+        st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                "fits from different seeds.")
+        return
+    traces = emui.run_restarts(X, settings, data_key, family="multinomial")
+    emui.restarts_chart(traces, key=_k("restarts"))
+    for i, tr in enumerate(traces):
+        nm = B.segment_names(tr.params[-1].probs, share, labels)
+        st.caption(f"Seed {settings.seed + i}: ℓ = {tr.log_likelihood[-1]:,.1f} — "
+                   + ", ".join(nm))
 
 
 def selection_tab(data_key: str, X, settings) -> None:

@@ -36,6 +36,12 @@ def _new(dataset: str | None = None) -> AppTest:
     return _run(at)
 
 
+def _open_tab(at: AppTest, label_part: str) -> AppTest:
+    """Open the tab whose label contains ``label_part`` (the page builds only the open tab)."""
+    at.session_state["bk_tab"] = next(t.label for t in at.tabs if label_part in t.label)
+    return _run(at)
+
+
 @pytest.fixture(scope="module")
 def default_page():
     return _new()
@@ -47,8 +53,13 @@ def test_default_page_renders_complete_journey(default_page):
     assert at.session_state["bk_data"] == "completejourney"
     assert at.select_slider(key="bk_step").label == "Step"
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    for name in ("bk_profile", "bk_sizes", "bk_loglik", "bk_lift", "bk_resp", "bk_anim"):
+    for name in ("bk_profile", "bk_sizes", "bk_loglik", "bk_lift", "bk_resp"):
         assert any(name in k for k in keys), name
+    assert not any("bk_anim" in k for k in keys)  # hidden tabs are not built ...
+    _open_tab(at, "Animation")  # ... until opened
+    keys = {el.proto.id for el in at.get("plotly_chart")}
+    assert any("bk_anim" in k for k in keys) and not any("bk_lift" in k for k in keys)
+    _open_tab(at, "Top categories")
     assert "em_fits" in at.session_state and "baskets" in at.session_state["em_fits"]
     assert at.session_state["em_fits"]["baskets"]["trace"].family == "multinomial"
 
@@ -100,6 +111,7 @@ def test_fit_controls_refit(default_page):
     trace = at.session_state["em_fits"]["baskets"]["trace"]
     assert trace.n_components == 3 and trace.alpha == 1.0
     assert len(_chart(at, "bk_sizes")["data"][0]["marker"]["color"]) == 3
+    _open_tab(at, "Restarts")
     assert any("bk_restarts" in el.proto.id for el in at.get("plotly_chart"))
     at.number_input(key="bk_seed").set_value(3)
     at.number_input(key="bk_max_iter").set_value(3)
@@ -117,11 +129,13 @@ def test_fit_controls_refit(default_page):
 def test_synthetic_truth_tab_and_selection():
     at = _new("synthetic_baskets")
     assert at.session_state["bk_n_components"] == 3
+    _open_tab(at, "Truth vs fit")
     truth = _chart(at, "bk_truth")
     assert truth["layout"]["title"]["text"].startswith("Synthetic shoppers")
     metrics = {m.label: m.value for m in at.metric}
     agree = float(metrics["Baskets assigned to their true segment"].rstrip("%"))
     assert agree > 90
+    _open_tab(at, "How many segments")
     at.button(key="bk_select").click()
     _run(at)
     sel = _chart(at, "bk_bic")
@@ -132,6 +146,7 @@ def test_synthetic_truth_tab_and_selection():
     # with K ≠ 3 the truth tab explains instead of comparing
     at.slider(key="bk_n_components").set_value(2)
     _run(at)
+    _open_tab(at, "Truth vs fit")
     assert any("set K = 3" in i.value for i in at.info)
 
 
