@@ -125,10 +125,10 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
     t_at = half_step_theta_index(s_at)
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
-        step = c1.select_slider("Gradient-ascent step size η", options=STEP_SIZES, value=0.01,
+        step = c1.select_slider("Gradient-ascent rate η", options=STEP_SIZES, value=0.01,
                                 key=f"{key}_land_eta", format_func=lambda v: f"{v:g}",
-                                help="θ ← θ + η·∇(ℓ/N). Too small crawls, too large overshoots "
-                                     "or leaves the valid region.")
+                                help="The fixed step size: θ ← θ + η·∇(ℓ/N). Too small "
+                                     "crawls, too large overshoots or leaves the valid region.")
         free = c2.radio("Gradient ascent moves", ["all", "means"], horizontal=True,
                         key=f"{key}_land_free",
                         format_func=lambda v: "π, μ and σ" if v == "all" else "only μ (σ, π of θ⁽⁰⁾)")
