@@ -54,7 +54,8 @@ def eq(*lines: str) -> None:
 def _usable(fit) -> bool:
     tr = fit.get("trace")
     return (tr is not None and getattr(tr, "family", "") == "gaussian" and tr.n_iter > 0
-            and not getattr(tr, "hard", False) and D.is_1d_gaussian(tr.params[0]))
+            and not getattr(tr, "hard", False) and getattr(tr, "status", "") != "degenerate"
+            and D.is_1d_gaussian(tr.params[0]))
 
 
 def choose_fit():
@@ -72,6 +73,10 @@ def choose_fit():
                           format_func=labels.get,
                           help="Any one-dimensional soft-EM fit from the 1-D house prices or "
                                "Your data page appears here once you have run it.")
+    skipped = [fits[name]["title"] for name in fits if name not in options]
+    if skipped:
+        st.caption("Not offered here (the derivations below are for one-dimensional soft EM "
+                   "that ended without a collapsed component): " + ", ".join(skipped) + ".")
     if source == DEFAULT:
         ds = emdata.load_dataset("ames")
         x = ds.X[:, 0]
@@ -85,8 +90,9 @@ def choose_multinomial_fit():
     """A published (soft-EM) multinomial fit, else a small fit of the Cracker counts."""
     fit = (st.session_state.get("em_fits", {}) or {}).get("baskets")
     if fit is not None and getattr(fit["trace"], "family", "") == "multinomial" \
-            and not getattr(fit["trace"], "hard", False) and fit["trace"].n_iter > 0:
-        return fit["X"], fit["trace"], fit["title"], None
+            and not getattr(fit["trace"], "hard", False) and fit["trace"].n_iter > 0 \
+            and getattr(fit["trace"], "status", "") != "degenerate":
+        return fit["X"], fit["trace"], fit["title"], fit.get("feature_names")
     ds = emdata.load_dataset("cracker")
     trace = emui.run_fit(ds.X, CRACKER_SETTINGS, "cracker", family="multinomial")
     return ds.X, trace, ds.title, ds.feature_names
@@ -480,8 +486,12 @@ st.markdown(
     "- Jake Tae (2020). [Gaussian Mixture Models]"
     "(https://jaketae.github.io/study/gaussian-mixture-models/): the generative story and the "
     "circular equations of direct maximum likelihood.\n"
-    "- Adrien Biarnes, a series on latent-variable models on Towards Data Science: [Gaussian "
-    "Mixture Models and Expectation-Maximization (A full explanation)]"
+    "- Adrien Biarnes, a series on latent-variable models on Towards Data Science "
+    "([author page](https://biarnes-adrien.medium.com/)): [Gaussian Mixture Models and "
+    "Expectation-Maximization (A full explanation)]"
     "(https://towardsdatascience.com/gaussian-mixture-models-and-expectation-maximization-a-"
     "full-explanation-50fa94111ddd), a companion article deriving the closed-form M-step, and "
-    "a mixture of multinomials for customer segmentation.")
+    "a mixture of multinomials for customer segmentation.\n"
+    "- Matthew N. Bernstein (2020). [Gaussian mixture models]"
+    "(https://mbernste.github.io/posts/gmm_em/): the mixture as a graphical model and EM for "
+    "it.")

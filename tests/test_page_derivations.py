@@ -78,7 +78,8 @@ def test_renders_and_sections(at):
     assert at.selectbox(key="der_source").value == "default"
     text = page_text(at)
     for ref in ("doi.org/10.1111/j.2517-6161.1977.tb01600.x", "Neal, G. E. Hinton (1998)",
-                "Bishop (2006)", "Brian Keng", "Jake Tae", "Adrien Biarnes"):
+                "Bishop (2006)", "Brian Keng", "Jake Tae", "Adrien Biarnes",
+                "Matthew N. Bernstein", "jaketae.github.io/study/gaussian-mixture-models/"):
         assert ref in text
     assert "evidence lower bound (ELBO)" in text and "the same inequality" in text
     assert "improper prior" in text and "Lagrange multiplier" in text
@@ -260,6 +261,7 @@ def test_published_fit_with_a_penalty_is_used_and_named():
     assert app.selectbox(key="der_source").options == [
         "Mine (from the Your data page)", "Ames prices, K = 2 (the 1-D page's default)"]
     text = page_text(app)
+    assert "Not offered here" in text and "2-D" in text
     assert "EM maximised ℓ + log p(θ) with the penalty reg = 0.5." in text
     assert r"+ \mathrm{reg}\Big)" in text
     # the M-step table carries the penalty: σ² = (S + reg)/N_k
@@ -270,3 +272,31 @@ def test_published_fit_with_a_penalty_is_used_and_named():
         mu = R[:, k] @ x / Nk[k]
         S = R[:, k] @ (x - mu) ** 2
         assert df.iloc[k].iloc[5] == f"{(S + 0.5) / Nk[k]:.6f}"
+
+
+def test_published_sparse_baskets_fit_with_a_dirichlet_prior():
+    import scipy.sparse as sp
+
+    X, _, _ = emcore.make_multinomial_mixture_data(150, 3, 8, seed=4)
+    Xs = sp.csr_matrix(X)
+    tr = emcore.fit_multinomial_mixture(Xs, 3, init="random", seed=2, max_iter=15, tol=None,
+                                        alpha=1.5)
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    app.session_state["em_fits"] = {
+        "baskets": {"page": "baskets", "title": "Toy baskets", "X": Xs, "trace": tr}}
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    mt = tr.n_iter - 1
+    p = tr.params[mt]
+    lj = np.column_stack([np.log(p.weights[k]) + stats.multinomial.logpmf(X, X.sum(axis=1),
+                                                                         p.probs[k])
+                          for k in range(3)])
+    R = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    C = R.T @ X
+    mp = (C[0] + 0.5) / (C[0] + 0.5).sum()
+    df = table(app, 2)
+    assert len(df) == 6  # the six largest of eight categories
+    for row, v in zip(df.itertuples(index=False), np.argsort(-C[0])[:6], strict=True):
+        assert list(row)[1:4] == [f"{C[0, v]:.3f}", f"{C[0, v] / C[0].sum():.5f}", f"{mp[v]:.5f}"]
+        assert row[0] == f"category {v + 1}"
+    assert "**Toy baskets**, component 1" in page_text(app)
