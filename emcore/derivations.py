@@ -2,7 +2,7 @@
 
 All functions take the data and parameters of a fit and return plain arrays, so the page can
 show, for instance, that the fitted θ̂ satisfies the stationarity equations of ℓ, or that the
-M-step's closed forms reproduce θₜ₊₁. The Gaussian functions are for one-dimensional data
+M-step's closed forms reproduce θ⁽ᵗ⁺¹⁾. The Gaussian functions are for one-dimensional data
 (D = 1), the case the page writes out; the multinomial ones for any number of categories.
 """
 
@@ -117,9 +117,9 @@ def m_step_1d(x, resp, reg: float = 0.0) -> dict:
 
 
 def q_parts_1d(x, resp, params: GaussianParams) -> dict:
-    """Q(θ | θₜ) = Σ_i Σ_k r_ik [log π_k + log N(x_i | μ_k, σ_k²)] split into its two parts.
+    """Q(θ | θ⁽ᵗ⁾) = Σ_i Σ_k r_ik [log π_k + log N(x_i | μ_k, σ_k²)] split into its two parts.
 
-    ``resp`` are qₜ's responsibilities, ``params`` the θ at which Q is evaluated.
+    ``resp`` are q_t's responsibilities, ``params`` the θ at which Q is evaluated.
 
     Returns
     -------

@@ -10,8 +10,8 @@ animals into x₁ (probability 1/2) and x₂ (probability θ/4) is the missing d
 split known, the likelihood is binomial-like, θ^(x₂ + y₄) (1 − θ)^(y₂ + y₃), and the
 maximiser is a ratio of counts. EM alternates
 
-* E-step: x₂⁽ᵗ⁾ = E[x₂ | y, θₜ] = y₁ · (θₜ/4) / (1/2 + θₜ/4)  (a binomial mean),
-* M-step: θₜ₊₁ = (x₂⁽ᵗ⁾ + y₄) / (x₂⁽ᵗ⁾ + y₂ + y₃ + y₄).
+* E-step: x₂⁽ᵗ⁾ = E[x₂ | y, θ⁽ᵗ⁾] = y₁ · (θ⁽ᵗ⁾/4) / (1/2 + θ⁽ᵗ⁾/4)  (a binomial mean),
+* M-step: θ⁽ᵗ⁺¹⁾ = (x₂⁽ᵗ⁾ + y₄) / (x₂⁽ᵗ⁾ + y₂ + y₃ + y₄).
 
 Everything here is plain float arithmetic (numpy only); ``ℓ`` is the full multinomial
 log-probability log p(y | θ), coefficient included.
@@ -48,7 +48,7 @@ __all__ = [
 DLR_Y: tuple[int, int, int, int] = (125, 18, 20, 34)
 #: Their starting value.
 DLR_THETA0 = 0.5
-#: The iterates θ₀ … θ₈ as printed in DLR's Table 1 (nine decimals), and their θ*. These are
+#: The iterates θ⁽⁰⁾ … θ⁽⁸⁾ as printed in DLR's Table 1 (nine decimals), and their θ*. These are
 #: the *published* values, shown beside ours for comparison; ours are computed by
 #: :func:`fit_linkage`.
 DLR_TABLE1: tuple[float, ...] = (0.500000000, 0.608247423, 0.624321051, 0.626488879,
@@ -114,7 +114,7 @@ def mle(y=DLR_Y) -> float:
 def rate(y=DLR_Y) -> float:
     """M'(θ*), the derivative of the EM map θ ↦ m_step(e_step(θ)) at θ*.
 
-    Near θ*, θₜ₊₁ − θ* ≈ M'(θ*) (θₜ − θ*): the ratio column of DLR's Table 1. With
+    Near θ*, θ⁽ᵗ⁺¹⁾ − θ* ≈ M'(θ*) (θ⁽ᵗ⁾ − θ*): the ratio column of DLR's Table 1. With
     e(θ) = y₁θ/(2 + θ) and m = y₂ + y₃ + y₄, M'(θ) = e'(θ)(y₂ + y₃)/(e(θ) + m)² and
     e'(θ) = 2y₁/(2 + θ)².
     """
@@ -147,13 +147,13 @@ class LinkageTrace:
     ----------
     y : tuple of 4 ints
     theta : ndarray (n_iter + 1,)
-        θ₀ … θ_n.
+        θ⁽⁰⁾ … θ⁽ⁿ⁾.
     x2 : ndarray (n_iter,)
-        x₂⁽ᵗ⁾ = E[x₂ | y, θₜ], the E-step of iteration t + 1.
+        x₂⁽ᵗ⁾ = E[x₂ | y, θ⁽ᵗ⁾], the E-step of iteration t + 1.
     log_likelihood : ndarray (n_iter + 1,)
-        ℓ(θₜ).
+        ℓ(θ⁽ᵗ⁾).
     bound : ndarray (n_iter,)
-        𝓛(qₜ, θₜ₊₁) = ℓ(θₜ) + Q(θₜ₊₁ | θₜ) − Q(θₜ | θₜ), the lower bound after M-step t + 1.
+        𝓛(q_t, θ⁽ᵗ⁺¹⁾) = ℓ(θ⁽ᵗ⁾) + Q(θ⁽ᵗ⁺¹⁾ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾), the lower bound after M-step t + 1.
     theta_star : float
         The closed-form maximiser (:func:`mle`).
     """
@@ -176,7 +176,7 @@ class LinkageTrace:
 
     @property
     def kl(self) -> np.ndarray:
-        """ℓ(θₜ₊₁) − 𝓛(qₜ, θₜ₊₁) ≥ 0 (computed with :func:`curves`' accurate differences)."""
+        """ℓ(θ⁽ᵗ⁺¹⁾) − 𝓛(q_t, θ⁽ᵗ⁺¹⁾) ≥ 0 (computed with :func:`curves`' accurate differences)."""
         out = np.empty(self.n_iter)
         for t in range(self.n_iter):
             c = curves(self.theta[t + 1], self.theta[t], self.y)
@@ -185,25 +185,25 @@ class LinkageTrace:
 
     @property
     def gain(self) -> np.ndarray:
-        """ℓ(θₜ₊₁) − ℓ(θₜ) for each iteration, accurate to its own digits (via :func:`curves`)."""
+        """ℓ(θ⁽ᵗ⁺¹⁾) − ℓ(θ⁽ᵗ⁾) for each iteration, accurate to its own digits (via :func:`curves`)."""
         return np.array([curves(self.theta[t + 1], self.theta[t], self.y)["loglik_rel"]
                          for t in range(self.n_iter)])
 
     @property
     def errors(self) -> np.ndarray:
-        """θₜ − θ*, t = 0 … n_iter."""
+        """θ⁽ᵗ⁾ − θ*, t = 0 … n_iter."""
         return self.theta - self.theta_star
 
     @property
     def ratios(self) -> np.ndarray:
-        """(θₜ₊₁ − θ*) / (θₜ − θ*), t = 0 … n_iter − 1 (NaN where θₜ = θ* exactly)."""
+        """(θ⁽ᵗ⁺¹⁾ − θ*) / (θ⁽ᵗ⁾ − θ*), t = 0 … n_iter − 1 (NaN where θ⁽ᵗ⁾ = θ* exactly)."""
         e = self.errors
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(e[:-1] != 0, e[1:] / np.where(e[:-1] != 0, e[:-1], 1.0), np.nan)
 
     def half_step(self, s: int) -> HalfStep:
-        """Slider position s: θ₀, then "E-step t+1" (x₂⁽ᵗ⁾ computed, θₜ) and "M-step t+1"
-        (θₜ₊₁). ``params`` is the θ shown, ``resp`` the expected split (x₁, x₂) of y₁."""
+        """Slider position s: θ⁽⁰⁾, then "E-step t+1" (x₂⁽ᵗ⁾ computed, θ⁽ᵗ⁾) and "M-step t+1"
+        (θ⁽ᵗ⁺¹⁾). ``params`` is the θ shown, ``resp`` the expected split (x₁, x₂) of y₁."""
         s = int(s)
         if not 0 <= s < self.n_half_steps:
             raise IndexError(f"half-step must be in 0..{self.n_half_steps - 1}, got {s}")
@@ -218,7 +218,7 @@ class LinkageTrace:
 
 def fit_linkage(y=DLR_Y, theta0: float = DLR_THETA0, max_iter: int = 50,
                 tol: float | None = 1e-10) -> LinkageTrace:
-    """Run EM from θ₀ until |θₜ₊₁ − θₜ| < tol (or ``max_iter`` iterations; tol=None runs all)."""
+    """Run EM from θ⁽⁰⁾ until |θ⁽ᵗ⁺¹⁾ − θ⁽ᵗ⁾| < tol (or ``max_iter`` iterations; tol=None runs all)."""
     y = _counts(y)
     if not 0.0 < theta0 < 1.0:
         raise ValueError("theta0 must lie strictly between 0 and 1")
@@ -255,28 +255,28 @@ def compare_table1(trace: LinkageTrace, decimals: int = 9) -> dict:
 
 
 def curves(theta, theta_t: float, y=DLR_Y) -> dict:
-    """ℓ(θ) − ℓ(θₜ) and 𝓛(qₜ, θ) − ℓ(θₜ) along θ, accurate even for θ very close to θₜ.
+    """ℓ(θ) − ℓ(θ⁽ᵗ⁾) and 𝓛(q_t, θ) − ℓ(θ⁽ᵗ⁾) along θ, accurate even for θ very close to θ⁽ᵗ⁾.
 
-    With x₂⁽ᵗ⁾ = e_step(θₜ), the bound is the minorizer
+    With x₂⁽ᵗ⁾ = e_step(θ⁽ᵗ⁾), the bound is the minorizer
 
-        𝓛(qₜ, θ) = ℓ(θₜ) + (x₂⁽ᵗ⁾ + y₄) log(θ/θₜ) + (y₂ + y₃) log((1 − θ)/(1 − θₜ)),
+        𝓛(q_t, θ) = ℓ(θ⁽ᵗ⁾) + (x₂⁽ᵗ⁾ + y₄) log(θ/θ⁽ᵗ⁾) + (y₂ + y₃) log((1 − θ)/(1 − θ⁽ᵗ⁾)),
 
-    i.e. ℓ(θₜ) + Q(θ | θₜ) − Q(θₜ | θₜ); it touches ℓ at θₜ and peaks at m_step(x₂⁽ᵗ⁾).
-    Differences are formed with log1p so that late iterations (|θ − θₜ| ~ 1e-9) keep their
+    i.e. ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾); it touches ℓ at θ⁽ᵗ⁾ and peaks at m_step(x₂⁽ᵗ⁾).
+    Differences are formed with log1p so that late iterations (|θ − θ⁽ᵗ⁾| ~ 1e-9) keep their
     digits.
 
     Returns
     -------
     dict with ``theta`` (array), ``loglik_rel``, ``bound_rel`` (arrays, or floats for a
-    scalar θ), ``loglik_t`` = ℓ(θₜ) and ``x2`` = x₂⁽ᵗ⁾.
+    scalar θ), ``loglik_t`` = ℓ(θ⁽ᵗ⁾) and ``x2`` = x₂⁽ᵗ⁾.
     """
     y = _counts(y)
     th = np.asarray(theta, dtype=float)
     tt = float(theta_t)
     d = th - tt
-    log_ratio = np.log1p(d / tt)                # log(θ/θₜ)
-    log_ratio_c = np.log1p(-d / (1.0 - tt))     # log((1 − θ)/(1 − θₜ))
-    log_ratio_a = np.log1p(d / (2.0 + tt))      # log((2 + θ)/(2 + θₜ))
+    log_ratio = np.log1p(d / tt)                # log(θ/θ⁽ᵗ⁾)
+    log_ratio_c = np.log1p(-d / (1.0 - tt))     # log((1 − θ)/(1 − θ⁽ᵗ⁾))
+    log_ratio_a = np.log1p(d / (2.0 + tt))      # log((2 + θ)/(2 + θ⁽ᵗ⁾))
     x2 = e_step(tt, y)
     ll = y[0] * log_ratio_a + (y[1] + y[2]) * log_ratio_c + y[3] * log_ratio
     bd = (x2 + y[3]) * log_ratio + (y[1] + y[2]) * log_ratio_c

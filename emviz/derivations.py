@@ -4,7 +4,7 @@
   fitted numbers beside its parameter nodes;
 * :func:`sample_figure` — the data beside a sample drawn from the fitted model;
 * :func:`linkage_figure` — Dempster, Laird & Rubin's genetic-linkage example: ℓ(θ) and the
-  EM lower bound (minorizer) at θₜ, which touches ℓ at θₜ and peaks at θₜ₊₁ (Bishop, PRML,
+  EM lower bound (minorizer) at θ⁽ᵗ⁾, which touches ℓ at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾ (Bishop, PRML,
   fig. 9.14).
 """
 
@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from emcore import linkage as _linkage
 from emviz import common as _common
-from emviz.common import base_layout
+from emviz.common import base_layout, theta_it
 from emviz.gauss1d import AxisFormat, _axis_dict, histogram, weighted_densities
 from emviz.palette import MIXTURE, NEUTRAL, component_color, rgba
 
@@ -189,11 +189,11 @@ def sample_figure(x, sample_x, sample_z, params, axis: AxisFormat | None = None,
 
 
 # --------------------------------------------------------------------------------------------
-# Dempster, Laird & Rubin's genetic linkage: ℓ(θ) and the minorizer at θₜ
+# Dempster, Laird & Rubin's genetic linkage: ℓ(θ) and the minorizer at θ⁽ᵗ⁾
 # --------------------------------------------------------------------------------------------
 
 def linkage_window(trace, t: int, zoom: bool) -> tuple[float, float]:
-    """The θ range drawn: the whole interesting range, or a window around θₜ and θₜ₊₁."""
+    """The θ range drawn: the whole interesting range, or a window around θ⁽ᵗ⁾ and θ⁽ᵗ⁺¹⁾."""
     if not zoom:
         return 0.35, 0.85
     a = float(trace.theta[t])
@@ -205,12 +205,12 @@ def linkage_window(trace, t: int, zoom: bool) -> tuple[float, float]:
 
 def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                    height: int = 440) -> go.Figure:
-    """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θₜ.
+    """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θ⁽ᵗ⁾.
 
-    Half-step ``s`` of ``trace`` (an ``emcore.linkage.LinkageTrace``): at θ₀ only ℓ and the
-    start are drawn; at E-step t+1 the bound 𝓛(qₜ, θ) appears, touching ℓ at θₜ; at M-step
-    t+1 its peak θₜ₊₁ and ℓ(θₜ₊₁) are marked. With ``zoom`` the window shrinks around θₜ and
-    θₜ₊₁ and the y axis shows ℓ − ℓ(θₜ), so that the late, tiny steps stay visible.
+    Half-step ``s`` of ``trace`` (an ``emcore.linkage.LinkageTrace``): at θ⁽⁰⁾ only ℓ and the
+    start are drawn; at E-step t+1 the bound 𝓛(q_t, θ) appears, touching ℓ at θ⁽ᵗ⁾; at M-step
+    t+1 its peak θ⁽ᵗ⁺¹⁾ and ℓ(θ⁽ᵗ⁺¹⁾) are marked. With ``zoom`` the window shrinks around θ⁽ᵗ⁾ and
+    θ⁽ᵗ⁺¹⁾ and the y axis shows ℓ − ℓ(θ⁽ᵗ⁾), so that the late, tiny steps stay visible.
 
     Traces: 0 ℓ, then (from the E-step on) 1 the bound, 2 the marked points.
     """
@@ -222,7 +222,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
     c = _linkage.curves(grid, theta_t, trace.y)
     base = 0.0 if zoom else c["loglik_t"]
     ll = base + np.asarray(c["loglik_rel"])
-    ytitle = f"ℓ(θ) − ℓ(θ{_sub(t)})" if zoom else "ℓ(θ) = log p(y | θ)"
+    ytitle = f"ℓ(θ) − ℓ({theta_it(t)})" if zoom else "ℓ(θ) = log p(y | θ)"
     data = [{"type": "scatter", "x": grid, "y": ll, "mode": "lines", "name": "ℓ(θ)",
              "line": {"color": LOGLIK_COLOR, "width": 3},
              "hovertemplate": "θ = %{x:.9f}<br>ℓ = %{y:.6g}<extra></extra>"}]
@@ -234,9 +234,9 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         pts_x, pts_y = [theta_t], [base + 0.0]
         data.append({"type": "scatter", "x": pts_x, "y": pts_y, "mode": "markers",
                      "showlegend": False, "marker": {"size": 11, "color": LOGLIK_COLOR},
-                     "hovertemplate": "θ₀ = %{x:.9f}<extra></extra>"})
+                     "hovertemplate": "θ⁽⁰⁾ = %{x:.9f}<extra></extra>"})
         annotations.append({"x": theta_t, "y": base, "ax": 40, "ay": 40, "showarrow": True,
-                            "arrowhead": 2, "text": f"start θ₀ = {theta_t:g}",
+                            "arrowhead": 2, "text": f"start θ⁽⁰⁾ = {theta_t:g}",
                             "font": {"size": 13}})
         bound = None
     else:
@@ -249,7 +249,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         px, py, pc = [theta_t], [base], [LOGLIK_COLOR]
         annotations.append({"x": theta_t, "y": base, "ax": -30 if zoom else 40, "ay": 45,
                             "showarrow": True, "arrowhead": 2, "font": {"size": 13},
-                            "text": f"touch at θ{_sub(t)}"})
+                            "text": f"touch at {theta_it(t)}"})
         if hs.kind == "M":
             nb = _linkage.curves(theta_next, theta_t, trace.y)
             px += [theta_next, theta_next]
@@ -260,7 +260,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                            "line": {"color": STEP_COLOR, "dash": "dash", "width": 1}})
             annotations.append({"x": theta_next, "y": base + nb["bound_rel"], "ax": 45, "ay": 60,
                                 "showarrow": True, "arrowhead": 2, "font": {"size": 13},
-                                "text": f"bound peaks at θ{_sub(t + 1)}"})
+                                "text": f"bound peaks at {theta_it(t + 1)}"})
         data.append({"type": "scatter", "x": px, "y": py, "mode": "markers",
                      "showlegend": False,
                      "marker": {"size": 11, "color": pc, "line": {"width": 1.5, "color": "white"}},
@@ -278,7 +278,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                         "xanchor": "left", "showarrow": False, "font": {"size": 12},
                         "text": " θ*"})
     layout = base_layout(
-        "Genetic linkage: ℓ(θ) and the EM bound at θ" + _sub(t), height,
+        "Genetic linkage: ℓ(θ) and the EM bound at " + theta_it(t), height,
         xaxis={"title": {"text": "θ"}, "range": [lo, hi], "gridcolor": GRID,
                "tickformat": ".9~f" if zoom else ".2f", "nticks": 5},
         yaxis={"title": {"text": ytitle}, "range": yrange, "gridcolor": GRID,

@@ -17,6 +17,7 @@ from emcore import linkage as L
 from emui.settings import FitSettings
 from emviz import derivations as V
 from emviz import proof
+from emviz.common import theta_it
 from emviz.gauss1d import price_axis
 
 KEY = "der"
@@ -154,22 +155,22 @@ rows = []
 for k in range(K):
     rows.append({
         "k": k + 1,
-        f"πₖ (θ{sub(n_it)})": f"{stat_end['weights'][k]:.5f}",
+        f"πₖ ({theta_it(n_it)})": f"{stat_end['weights'][k]:.5f}",
         "Nₖ / N": f"{stat_end['weights_rhs'][k]:.5f}",
-        f"μₖ (θ{sub(n_it)})": f"{stat_end['means'][k]:.5f}",
+        f"μₖ ({theta_it(n_it)})": f"{stat_end['means'][k]:.5f}",
         "Σᵢ rᵢₖ xᵢ / Nₖ": f"{stat_end['means_rhs'][k]:.5f}",
-        f"σₖ² (θ{sub(n_it)})": f"{stat_end['variances'][k]:.6f}",
+        f"σₖ² ({theta_it(n_it)})": f"{stat_end['variances'][k]:.6f}",
         "right-hand side": f"{stat_end['variances_rhs'][k]:.6f}",
     })
 st.dataframe(rows, hide_index=True, width="stretch")
 lam = ", ".join(f"{v:.2f}" for v in stat_end["lagrange"])
 st.markdown(
-    f"At the fitted θ{sub(n_it)} each side matches the other to within "
+    f"At the fitted {theta_it(n_it)} each side matches the other to within "
     f"**{100 * stat_end['max_rel_residual']:.3g} %** (the largest relative gap; "
     + (f"EM stopped when an iteration raised {what} by less than its tolerance per point, so "
        "the fixed point is reached only to that accuracy"
        if trace.status == "converged" else f"EM stopped after {n_it} iterations ({trace.status})")
-    + "). At the start θ₀ the largest gap was "
+    + "). At the start θ⁽⁰⁾ the largest gap was "
     f"**{100 * stat_0['max_rel_residual']:.3g} %**. The Lagrange multiplier of the weights "
     f"is λ = N_k/π_k for every k: here {lam}, all close to N = {N:,}.")
 
@@ -192,7 +193,7 @@ with g_left:
 with g_right:
     sd_hat = stat_end["variances"] ** 0.5
     st.markdown(
-        f"**The fitted recipe** (θ{sub(n_it)}):\n\n"
+        f"**The fitted recipe** ({theta_it(n_it)}):\n\n"
         + "\n".join(f"- z = {k + 1} with probability π{sub(k + 1)} = "
                      f"{stat_end['weights'][k]:.4f}, then x ~ N({stat_end['means'][k]:.4f}, "
                      f"{sd_hat[k]:.4f}²)" for k in range(K)))
@@ -214,7 +215,7 @@ st.caption(
 st.header("3 · Q, written out for the 1-D mixture")
 st.markdown(
     "Pick an iteration of the fit: §3–§5 fill their formulas with its numbers "
-    "(the E-step of iteration t + 1 uses θₜ, its M-step produces θₜ₊₁).")
+    "(the E-step of iteration t + 1 uses θ⁽ᵗ⁾, its M-step produces θ⁽ᵗ⁺¹⁾).")
 hs = emui.step_slider(trace, KEY)
 t, _stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
 R = trace.responsibilities(t)
@@ -227,13 +228,13 @@ st.markdown(
 eq(r"\log p(x, z \mid \theta) &= \sum_{i=1}^{N} \sum_{k=1}^{K} \mathbb{1}[z_i = k]\; a_{ik},",
    r"a_{ik} &= \log \pi_k + \log \mathcal{N}(x_i \mid \mu_k, \sigma_k^2).")
 st.markdown(
-    "The labels are unknown, so EM averages over them with $q_t(z) = p(z \\mid x, \\theta_t)$. "
+    "The labels are unknown, so EM averages over them with $q_t(z) = p(z \\mid x, \\theta^{(t)})$. "
     "The "
     "expression is *linear* in the indicators, so the average only has to replace each "
     "indicator by its expectation, $\\mathbb{E}\\,\\mathbb{1}[z_i = k] = p(z_i = k \\mid x_i, "
-    "\\theta_t) = r_{ik}^{(t)}$. That is "
+    "\\theta^{(t)}) = r_{ik}^{(t)}$. That is "
     "the whole E-step, and why it is called an *expectation* step:")
-eq(r"Q(\theta \mid \theta_t) &= \mathbb{E}_{q_t}\!\left[\log p(x, z \mid \theta)\right]",
+eq(r"Q(\theta \mid \theta^{(t)}) &= \mathbb{E}_{q_t}\!\left[\log p(x, z \mid \theta)\right]",
    r"&= \sum_{i=1}^{N}\sum_{k=1}^{K} r_{ik}^{(t)}\, a_{ik}",
    r"&= \sum_{i=1}^{N}\sum_{k=1}^{K} r_{ik}^{(t)} \Big(\log \pi_k",
    r"&\qquad - \tfrac12 \log(2\pi\sigma_k^2)",
@@ -242,7 +243,7 @@ i = D.most_uncertain_row(R)
 lj = D.log_joint_1d(x[i:i + 1], theta_n)[0]
 st.markdown(
     f"**One point, iteration {t + 1}.** Point #{i + 1}, x = {x[i]:.4f}, is the one EM is "
-    f"least sure about at θ{sub(t)}. Its complete-data term $a_{{ik}}$ at θ{sub(t + 1)} is "
+    f"least sure about at {theta_it(t)}. Its complete-data term $a_{{ik}}$ at {theta_it(t + 1)} is "
     + " or ".join(f"{lj[k]:.4f} (if z = {k + 1})" for k in range(K))
     + "; Q weights them by the responsibilities:")
 eq(r"\textstyle\sum_k r_{ik}^{(" + str(t) + r")}\, a_{ik} &= "
@@ -251,7 +252,7 @@ eq(r"\textstyle\sum_k r_{ik}^{(" + str(t) + r")}\, a_{ik} &= "
    r"&= " + f4(float(R[i] @ lj)) + ".")
 qp = D.q_parts_1d(x, R, theta_n)
 st.markdown(f"Summed over all {N:,} points, Q splits into a weights part and a Gaussian part:")
-eq(r"Q(\theta_{" + str(t + 1) + r"} \mid \theta_{" + str(t) + r"}) &= "
+eq(r"Q(\theta^{(" + str(t + 1) + r")} \mid \theta^{(" + str(t) + r")}) &= "
    r"\textstyle\sum_k N_k \log \pi_k",
    r"&\quad + \textstyle\sum_i\sum_k r_{ik}\log\mathcal{N}(x_i\mid\mu_k,\sigma_k^2)",
    r"&= (" + f4(qp["weights_part"]) + r") + (" + f4(qp["gaussian_part"]) + r")",
@@ -300,11 +301,11 @@ for k in range(K):
         "μₖ": f"{ms['means'][k]:.6f}", "Sₖ": f"{ms['scatter'][k]:.6f}",
         "σₖ²": f"{ms['variances'][k]:.6f}", "πₖ": f"{ms['weights'][k]:.6f}",
     })
-st.markdown(f"**Iteration {t + 1} with this fit's numbers** (responsibilities of θ{sub(t)}"
+st.markdown(f"**Iteration {t + 1} with this fit's numbers** (responsibilities of {theta_it(t)}"
             + (f", reg = {reg:g}" if reg > 0 else "") + "):")
 st.dataframe(rows, hide_index=True, width="stretch")
 gap = D.m_step_gap_1d(ms, theta_n)
-st.caption(f"These closed forms reproduce the θ{sub(t + 1)} the fit recorded to within "
+st.caption(f"These closed forms reproduce the {theta_it(t + 1)} the fit recorded to within "
            f"{gap:.1e} (round-off).")
 
 st.subheader("The same for a mixture of multinomials")
@@ -371,16 +372,16 @@ b_t = D.bound_parts(x[:, None], R, theta_t)
 b_n = D.bound_parts(x[:, None], R, theta_n)
 kl_t = b_t["kl"] if abs(b_t["kl"]) > 1e-9 * max(1.0, abs(b_t["loglik"])) else 0.0
 st.markdown(f"**Iteration {t + 1} with this fit's numbers** (q = q{sub(t)}, the posterior "
-            f"at θ{sub(t)}; each number computed on its own):")
-eq(r"\text{at } \theta_{" + str(t) + r"}:\;\; \ell &= " + f4(b_t["loglik"]),
+            f"at {theta_it(t)}; each number computed on its own):")
+eq(r"\text{at } \theta^{(" + str(t) + r")}:\;\; \ell &= " + f4(b_t["loglik"]),
    r"\mathcal{L} &= " + f4(b_t["elbo"]) + r",\;\; \mathrm{KL} = " + proof.fmt_small(kl_t)
    + r"\;(\approx 0)",
-   r"\text{at } \theta_{" + str(t + 1) + r"}:\;\; \ell &= " + f4(b_n["loglik"]),
+   r"\text{at } \theta^{(" + str(t + 1) + r")}:\;\; \ell &= " + f4(b_n["loglik"]),
    r"\mathcal{L} &= " + f4(b_n["elbo"]) + r",\;\; \mathrm{KL} = " + f4(b_n["kl"]),
    r"\mathcal{L} + \mathrm{KL} &= " + f4(b_n["elbo"] + b_n["kl"]) + r" = \ell(\theta_{"
    + str(t + 1) + r"}).")
 st.caption("The Why EM works page follows the same step as ℓ = Q + cross-entropy and draws "
-           "the bound along a path from θₜ to θₜ₊₁.")
+           "the bound along a path from θ⁽ᵗ⁾ to θ⁽ᵗ⁺¹⁾.")
 
 # --- 6. The first EM example: Dempster, Laird & Rubin (1977) --------------------------------
 st.header("6 · The first example: genetic linkage (Dempster, Laird & Rubin, 1977)")
@@ -401,53 +402,53 @@ st.markdown(
     "1/2 and x₂ with probability θ/4, where x₁ + x₂ = y₁ = 125. With x₂ known the likelihood "
     r"would be $\theta^{x_2 + y_4}(1 - \theta)^{y_2 + y_3}$, maximised by a ratio of counts. "
     "EM alternates:")
-eq(r"\text{E:}\;\; x_2^{(t)} &= \mathbb{E}[x_2 \mid y, \theta_t]",
-   r"&= y_1\, \frac{\theta_t/4}{1/2 + \theta_t/4},",
-   r"\text{M:}\;\; \theta_{t+1} &= \frac{x_2^{(t)} + y_4}{x_2^{(t)} + y_2 + y_3 + y_4}.")
+eq(r"\text{E:}\;\; x_2^{(t)} &= \mathbb{E}[x_2 \mid y, \theta^{(t)}]",
+   r"&= y_1\, \frac{\theta^{(t)}/4}{1/2 + \theta^{(t)}/4},",
+   r"\text{M:}\;\; \theta^{(t+1)} &= \frac{x_2^{(t)} + y_4}{x_2^{(t)} + y_2 + y_3 + y_4}.")
 lt = L.fit_linkage()
 lh = emui.step_slider(lt, f"{KEY}_dlr")
 lt_t = int(lh.t)
 if lh.kind == "init":
-    st.markdown(f"**Start:** θ₀ = {lt.theta[0]:.9f}, ℓ(θ₀) = {lt.log_likelihood[0]:.6f}. "
+    st.markdown(f"**Start:** θ⁽⁰⁾ = {lt.theta[0]:.9f}, ℓ(θ⁽⁰⁾) = {lt.log_likelihood[0]:.6f}. "
                 "Press ▶ for the first E-step.")
 else:
     x2 = float(lt.x2[lt_t])
     th, thn = float(lt.theta[lt_t]), float(lt.theta[lt_t + 1])
-    lines = [r"\theta_{" + str(lt_t) + r"} &= " + f"{th:.9f}",
-             r"x_2^{(" + str(lt_t) + r")} &= 125 \cdot \frac{\theta_{" + str(lt_t)
-             + r"}/4}{1/2 + \theta_{" + str(lt_t) + r"}/4}",
+    lines = [r"\theta^{(" + str(lt_t) + r")} &= " + f"{th:.9f}",
+             r"x_2^{(" + str(lt_t) + r")} &= 125 \cdot \frac{\theta^{(" + str(lt_t)
+             + r")}/4}{1/2 + \theta^{(" + str(lt_t) + r")}/4}",
              r"&= " + f"{x2:.9f}"]
     if lh.kind == "M":
-        lines += [r"\theta_{" + str(lt_t + 1) + r"} &= \frac{x_2^{(" + str(lt_t) + r")} + 34}"
+        lines += [r"\theta^{(" + str(lt_t + 1) + r")} &= \frac{x_2^{(" + str(lt_t) + r")} + 34}"
                   r"{x_2^{(" + str(lt_t) + r")} + 72}",
                   r"&= " + f"{thn:.9f}"]
     eq(*lines)
     if lh.kind == "M":
         st.markdown(
             f"Here 72 = y₂ + y₃ + y₄. The step raised ℓ by "
-            f"{proof.fmt_plain(lt.gain[lt_t])}, to ℓ(θ{sub(lt_t + 1)}) = "
+            f"{proof.fmt_plain(lt.gain[lt_t])}, to ℓ({theta_it(lt_t + 1)}) = "
             f"{lt.log_likelihood[lt_t + 1]:.9f}. The bound at its peak, "
-            f"𝓛(q{sub(lt_t)}, θ{sub(lt_t + 1)}) = {lt.bound[lt_t]:.9f}, lies "
-            f"{proof.fmt_plain(lt.gain[lt_t] - lt.kl[lt_t])} above ℓ(θ{sub(lt_t)}) and "
-            f"KL = {proof.fmt_plain(lt.kl[lt_t])} below ℓ(θ{sub(lt_t + 1)}).")
+            f"𝓛(q{sub(lt_t)}, {theta_it(lt_t + 1)}) = {lt.bound[lt_t]:.9f}, lies "
+            f"{proof.fmt_plain(lt.gain[lt_t] - lt.kl[lt_t])} above ℓ({theta_it(lt_t)}) and "
+            f"KL = {proof.fmt_plain(lt.kl[lt_t])} below ℓ({theta_it(lt_t + 1)}).")
     else:
         st.markdown(
             f"The E-step fills in the expected split of the 125 animals "
             f"({125 - x2:.4f} + {x2:.4f}) and builds the bound 𝓛(q{sub(lt_t)}, θ), which "
-            f"touches ℓ at θ{sub(lt_t)} = {th:.9f}.")
+            f"touches ℓ at {theta_it(lt_t)} = {th:.9f}.")
 zoom = st.toggle("Zoom to this step", key=f"{KEY}_dlr_zoom",
-                 help="Late steps are tiny; the zoomed view shows ℓ − ℓ(θₜ) around θₜ and θₜ₊₁.")
+                 help="Late steps are tiny; the zoomed view shows ℓ − ℓ(θ⁽ᵗ⁾) around θ⁽ᵗ⁾ and θ⁽ᵗ⁺¹⁾.")
 st.plotly_chart(V.linkage_figure(lt, int(lh.s), zoom=zoom), key=f"{KEY}_dlr_fig",
                 theme="streamlit")
 st.caption(
-    "Solid: ℓ(θ). Dashed: the lower bound 𝓛(qₜ, θ) = ℓ(θₜ) + Q(θ | θₜ) − Q(θₜ | θₜ) built by "
-    "the E-step; it touches ℓ at θₜ and never exceeds it, and the M-step jumps to its peak "
-    "θₜ₊₁ (Bishop, PRML, fig. 9.14). Dotted: the maximum θ*.")
+    "Solid: ℓ(θ). Dashed: the lower bound 𝓛(q_t, θ) = ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾) built by "
+    "the E-step; it touches ℓ at θ⁽ᵗ⁾ and never exceeds it, and the M-step jumps to its peak "
+    "θ⁽ᵗ⁺¹⁾ (Bishop, PRML, fig. 9.14). Dotted: the maximum θ*.")
 errors, ratios = lt.errors, lt.ratios
-rows = [{"t": tt, "θₜ (this page)": f"{lt.theta[tt]:.9f}",
-         "θₜ (DLR Table 1)": f"{L.DLR_TABLE1[tt]:.9f}" if tt < len(L.DLR_TABLE1) else "",
-         "θₜ − θ*": f"{errors[tt]:.3e}",
-         "(θₜ₊₁ − θ*) / (θₜ − θ*)": f"{ratios[tt]:.4f}" if tt < lt.n_iter else ""}
+rows = [{"t": tt, "θ⁽ᵗ⁾ (this page)": f"{lt.theta[tt]:.9f}",
+         "θ⁽ᵗ⁾ (DLR Table 1)": f"{L.DLR_TABLE1[tt]:.9f}" if tt < len(L.DLR_TABLE1) else "",
+         "θ⁽ᵗ⁾ − θ*": f"{errors[tt]:.3e}",
+         "(θ⁽ᵗ⁺¹⁾ − θ*) / (θ⁽ᵗ⁾ − θ*)": f"{ratios[tt]:.4f}" if tt < lt.n_iter else ""}
         for tt in range(lt.n_iter + 1)]
 st.dataframe(rows, hide_index=True, width="stretch")
 ts = L.mle(y)

@@ -190,7 +190,7 @@ def test_multinomial_table(at):
 def test_linkage_section(at):
     text = page_text(at)
     ell0 = stats.multinomial.logpmf((125, 18, 20, 34), n=197, p=[0.625, 0.125, 0.125, 0.125])
-    assert f"θ₀ = 0.500000000, ℓ(θ₀) = {ell0:.6f}" in text
+    assert f"θ⁽⁰⁾ = 0.500000000, ℓ(θ⁽⁰⁾) = {ell0:.6f}" in text
     exact = exact_iterates(40)
     star = (15 + np.sqrt(53809)) / 394
     # the table: our column from exact arithmetic, DLR's column as printed, the ratios
@@ -226,7 +226,7 @@ def test_linkage_steps(at):
     exact = exact_iterates(3)
     th1 = float(exact[1])
     x2 = 125 * th1 / (2 + th1)
-    assert rf"\theta_{{1}} &= {th1:.9f}" in text and f"&= {x2:.9f}" in text
+    assert rf"\theta^{{(1)}} &= {th1:.9f}" in text and f"&= {x2:.9f}" in text
     assert f"({125 - x2:.4f} + {x2:.4f})" in text
     at.button(key="der_dlr_next").click().run()  # M-step 2
     text = page_text(at)
@@ -236,10 +236,10 @@ def test_linkage_steps(at):
                                    p=[0.5 + v / 4, (1 - v) / 4, (1 - v) / 4, v / 4])
           for v in (th1, th2)]
     bound = elbo_by_expectation(th2, th1)
-    assert f"The step raised ℓ by {proof.fmt_plain(ll[1] - ll[0])}, to ℓ(θ₂) = {ll[1]:.9f}." \
+    assert f"The step raised ℓ by {proof.fmt_plain(ll[1] - ll[0])}, to ℓ(θ⁽²⁾) = {ll[1]:.9f}." \
         in text
-    assert f"𝓛(q₁, θ₂) = {bound:.9f}, lies {proof.fmt_plain(bound - ll[0])} above ℓ(θ₁)" in text
-    assert f"KL = {proof.fmt_plain(ll[1] - bound)} below ℓ(θ₂)." in text
+    assert f"𝓛(q₁, θ⁽²⁾) = {bound:.9f}, lies {proof.fmt_plain(bound - ll[0])} above ℓ(θ⁽¹⁾)" in text
+    assert f"KL = {proof.fmt_plain(ll[1] - bound)} below ℓ(θ⁽²⁾)." in text
     at.toggle(key="der_dlr_zoom").set_value(True).run()
     assert not at.exception
 
