@@ -252,11 +252,11 @@ eq(r"\textstyle\sum_k r_{ik}^{(" + str(t) + r")}\, a_{ik} &= "
    r"&= " + f4(float(R[i] @ lj)) + ".")
 qp = D.q_parts_1d(x, R, theta_n)
 st.markdown(f"Summed over all {N:,} points, Q splits into a weights part and a Gaussian part:")
-eq(r"Q(\theta^{(" + str(t + 1) + r")} \mid \theta^{(" + str(t) + r")}) &= "
-   r"\textstyle\sum_k N_k \log \pi_k",
-   r"&\quad + \textstyle\sum_i\sum_k r_{ik}\log\mathcal{N}(x_i\mid\mu_k,\sigma_k^2)",
-   r"&= (" + f4(qp["weights_part"]) + r") + (" + f4(qp["gaussian_part"]) + r")",
-   r"&= " + f4(qp["total"]) + ".")
+eq(r"&Q(\theta^{(" + str(t + 1) + r")} \mid \theta^{(" + str(t) + r")})",
+   r"&\quad= \textstyle\sum_k N_k \log \pi_k",
+   r"&\qquad + \textstyle\sum_i\sum_k r_{ik}\log\mathcal{N}(x_i\mid\mu_k,\sigma_k^2)",
+   r"&\quad= (" + f4(qp["weights_part"]) + r") + (" + f4(qp["gaussian_part"]) + r")",
+   r"&\quad= " + f4(qp["total"]) + ".")
 
 # --- 4. The M-step from Q -------------------------------------------------------------------
 st.header("4 · The M-step, derived from Q")

@@ -140,8 +140,8 @@ def test_q_m_step_and_bound_numbers(at, ames, s):
     Nk = R.sum(axis=0)
     wpart = float(Nk @ np.log(p1.weights))
     total = float(np.sum(R * lj))
-    assert f"&= ({f4(wpart)}) + ({f4(total - wpart)})" in text
-    assert f"&= {f4(total)}." in text
+    assert rf"&\quad= ({f4(wpart)}) + ({f4(total - wpart)})" in text
+    assert rf"&\quad= {f4(total)}." in text
     # §4 the M-step table
     df = table(at, 1)
     for k in range(2):

@@ -4,7 +4,7 @@ is cut at projector, laptop or phone width (one page load, three widths)."""
 from __future__ import annotations
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.pagecheck import LOAD_TIMEOUT, figure, open_app_page
+from tests.browser.pagecheck import LOAD_TIMEOUT, click_key, figure, open_app_page
 
 PATH = "derivations"
 
@@ -23,6 +23,11 @@ def test_derivations_renders_and_no_formula_is_cut(page, app_server):
     dlr = figure(page, "der_dlr_fig")
     assert dlr["traces"][0]["name"] == "ℓ(θ)"
     assert figure(page, "der_gm")["traces"]
+    # M-step 1 of the linkage example: its numeric E- and M-step lines appear
+    for key in ("der_dlr_next", "der_dlr_next"):
+        click_key(page, key)
+    assert_no_exception(page)
+    assert len(figure(page, "der_dlr_fig")["traces"]) == 3  # ℓ, the bound, the marked points
     for width, height in ((1280, 800), (1024, 768), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(600)
