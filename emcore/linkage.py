@@ -153,7 +153,7 @@ class LinkageTrace:
     log_likelihood : ndarray (n_iter + 1,)
         ℓ(θ⁽ᵗ⁾).
     bound : ndarray (n_iter,)
-        𝓛(q_t, θ⁽ᵗ⁺¹⁾) = ℓ(θ⁽ᵗ⁾) + Q(θ⁽ᵗ⁺¹⁾ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾), the lower bound after M-step t + 1.
+        𝓛(qₜ, θ⁽ᵗ⁺¹⁾) = ℓ(θ⁽ᵗ⁾) + Q(θ⁽ᵗ⁺¹⁾ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾), the lower bound after M-step t + 1.
     theta_star : float
         The closed-form maximiser (:func:`mle`).
     """
@@ -176,7 +176,7 @@ class LinkageTrace:
 
     @property
     def kl(self) -> np.ndarray:
-        """ℓ(θ⁽ᵗ⁺¹⁾) − 𝓛(q_t, θ⁽ᵗ⁺¹⁾) ≥ 0 (computed with :func:`curves`' accurate differences)."""
+        """ℓ(θ⁽ᵗ⁺¹⁾) − 𝓛(qₜ, θ⁽ᵗ⁺¹⁾) ≥ 0 (computed with :func:`curves`' accurate differences)."""
         out = np.empty(self.n_iter)
         for t in range(self.n_iter):
             c = curves(self.theta[t + 1], self.theta[t], self.y)
@@ -208,7 +208,7 @@ class LinkageTrace:
         if not 0 <= s < self.n_half_steps:
             raise IndexError(f"half-step must be in 0..{self.n_half_steps - 1}, got {s}")
         if s == 0:
-            return HalfStep(0, "init", 0, float(self.theta[0]), None, "θ₀ (start)")
+            return HalfStep(0, "init", 0, float(self.theta[0]), None, "θ⁽⁰⁾ (start)")
         t = (s - 1) // 2
         split = np.array([self.y[0] - self.x2[t], self.x2[t]])
         if s % 2 == 1:
@@ -255,11 +255,11 @@ def compare_table1(trace: LinkageTrace, decimals: int = 9) -> dict:
 
 
 def curves(theta, theta_t: float, y=DLR_Y) -> dict:
-    """ℓ(θ) − ℓ(θ⁽ᵗ⁾) and 𝓛(q_t, θ) − ℓ(θ⁽ᵗ⁾) along θ, accurate even for θ very close to θ⁽ᵗ⁾.
+    """ℓ(θ) − ℓ(θ⁽ᵗ⁾) and 𝓛(qₜ, θ) − ℓ(θ⁽ᵗ⁾) along θ, accurate even for θ very close to θ⁽ᵗ⁾.
 
     With x₂⁽ᵗ⁾ = e_step(θ⁽ᵗ⁾), the bound is the minorizer
 
-        𝓛(q_t, θ) = ℓ(θ⁽ᵗ⁾) + (x₂⁽ᵗ⁾ + y₄) log(θ/θ⁽ᵗ⁾) + (y₂ + y₃) log((1 − θ)/(1 − θ⁽ᵗ⁾)),
+        𝓛(qₜ, θ) = ℓ(θ⁽ᵗ⁾) + (x₂⁽ᵗ⁾ + y₄) log(θ/θ⁽ᵗ⁾) + (y₂ + y₃) log((1 − θ)/(1 − θ⁽ᵗ⁾)),
 
     i.e. ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾); it touches ℓ at θ⁽ᵗ⁾ and peaks at m_step(x₂⁽ᵗ⁾).
     Differences are formed with log1p so that late iterations (|θ − θ⁽ᵗ⁾| ~ 1e-9) keep their

@@ -208,7 +208,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
     """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θ⁽ᵗ⁾.
 
     Half-step ``s`` of ``trace`` (an ``emcore.linkage.LinkageTrace``): at θ⁽⁰⁾ only ℓ and the
-    start are drawn; at E-step t+1 the bound 𝓛(q_t, θ) appears, touching ℓ at θ⁽ᵗ⁾; at M-step
+    start are drawn; at E-step t+1 the bound 𝓛(qₜ, θ) appears, touching ℓ at θ⁽ᵗ⁾; at M-step
     t+1 its peak θ⁽ᵗ⁺¹⁾ and ℓ(θ⁽ᵗ⁺¹⁾) are marked. With ``zoom`` the window shrinks around θ⁽ᵗ⁾ and
     θ⁽ᵗ⁺¹⁾ and the y axis shows ℓ − ℓ(θ⁽ᵗ⁾), so that the late, tiny steps stay visible.
 

@@ -14,6 +14,7 @@ import emdata
 import emui
 from emcore import derivations as D
 from emcore import linkage as L
+from emui import glossary
 from emui.settings import FitSettings
 from emviz import derivations as V
 from emviz import proof
@@ -108,7 +109,7 @@ emui.page_header(
     "The other pages *state* the E-step, the M-step and the lower bound. Here each one is "
     "*derived*, and wherever a number can be shown it is the number of a real fit, so every "
     "step can be checked. The page ends with the first EM example ever published, worked "
-    "step by step.",
+    f"step by step. Every symbol is defined in {glossary.WHERE}.",
 )
 x, trace, title, axis = choose_fit()
 N, K = int(trace.n_samples), int(trace.n_components)
@@ -441,7 +442,7 @@ zoom = st.toggle("Zoom to this step", key=f"{KEY}_dlr_zoom",
 st.plotly_chart(V.linkage_figure(lt, int(lh.s), zoom=zoom), key=f"{KEY}_dlr_fig",
                 theme="streamlit")
 st.caption(
-    "Solid: ℓ(θ). Dashed: the lower bound 𝓛(q_t, θ) = ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾) built by "
+    "Solid: ℓ(θ). Dashed: the lower bound 𝓛(qₜ, θ) = ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾) built by "
     "the E-step; it touches ℓ at θ⁽ᵗ⁾ and never exceeds it, and the M-step jumps to its peak "
     "θ⁽ᵗ⁺¹⁾ (Bishop, PRML, fig. 9.14). Dotted: the maximum θ*.")
 errors, ratios = lt.errors, lt.ratios
