@@ -128,129 +128,141 @@ if trace.n_iter < 1:
             "Pick another fit above.")
     st.stop()
 
-hs = emui.step_slider(trace, KEY)
-t, stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
-fingerprint = _fingerprint(trace)
-step = _proof_step(fingerprint, t, X, trace)
+@st.fragment
+def step_view(X, trace) -> None:
+    """Everything that depends on the half-step: a step reruns only this fragment."""
+    N = int(trace.n_samples)
+    hs = emui.step_slider(trace, KEY)
+    t, stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
+    fingerprint = _fingerprint(trace)
+    step = _proof_step(fingerprint, t, X, trace)
 
-stage_text = {
-    "init": "You are at θ⁽⁰⁾, the start, before any step; the proof below is about "
-            "**iteration 1** (θ⁽⁰⁾ → θ⁽¹⁾).",
-    "E": f"You are at the **E-step of iteration {t + 1}**: q{proof.sub(t)} = p(z | x, "
-         f"{theta_it(t)}) has just been computed; θ has not moved yet.",
-    "M": f"You are at the **M-step of iteration {t + 1}**: {theta_it(t + 1)} has just "
-         f"been chosen to maximise Q(θ | {theta_it(t)}).",
-}[stage]
-st.markdown(stage_text)
+    stage_text = {
+        "init": "You are at θ⁽⁰⁾, the start, before any step; the proof below is about "
+                "**iteration 1** (θ⁽⁰⁾ → θ⁽¹⁾).",
+        "E": f"You are at the **E-step of iteration {t + 1}**: q{proof.sub(t)} = p(z | x, "
+             f"{theta_it(t)}) has just been computed; θ has not moved yet.",
+        "M": f"You are at the **M-step of iteration {t + 1}**: {theta_it(t + 1)} has just "
+             f"been chosen to maximise Q(θ | {theta_it(t)}).",
+    }[stage]
+    st.markdown(stage_text)
 
-if step.hard:
-    st.warning(
-        "This fit uses **hard EM**: each point is assigned wholly to one component instead of "
-        "being shared by responsibilities. What hard EM provably never lowers is the "
-        "*classification* log-likelihood ℓ_C(θ) = Σᵢ maxₖ log πₖ p(xᵢ | θₖ), so the proof "
-        "below is about ℓ_C. The real log-likelihood ℓ has no such guarantee: in this "
-        f"iteration it went from {step.loglik_t:.4f} to {step.loglik_next:.4f} "
-        f"(change {proof.fmt_plain(step.loglik_change)}), and after the hard "
-        f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
-        "above ℓ_C, where the bound touches, instead of touching the bound itself.",
-        icon="⚠️")
-if step.regularised:
-    penalty = {
-        "multinomial": "the Dirichlet log-prior (α − 1) Σ log θ_kv",
-        "bernoulli": "the Beta log-prior (α − 1) Σ [log μ_kd + log(1 − μ_kd)]",
-    }.get(trace.family, "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper "
-                        "prior, defined up to a constant)")
-    st.info(
-        "This fit has a **prior**: EM maximises ℓ(θ) + log p(θ), with log p(θ) "
-        f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in every "
-        "line and the argument goes through: it is ℓ + log p that cannot fall. The "
-        f"log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
-        f"{step.loglik_t:.4f} to {step.loglik_next:.4f} "
-        f"(change {proof.fmt_plain(step.loglik_change)}).",
-        icon="ℹ️")
-if trace.status == "degenerate":
-    st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
+    if step.hard:
+        st.warning(
+            "This fit uses **hard EM**: each point is assigned wholly to one component instead of "
+            "being shared by responsibilities. What hard EM provably never lowers is the "
+            "*classification* log-likelihood ℓ_C(θ) = Σᵢ maxₖ log πₖ p(xᵢ | θₖ), so the proof "
+            "below is about ℓ_C. The real log-likelihood ℓ has no such guarantee: in this "
+            f"iteration it went from {step.loglik_t:.4f} to {step.loglik_next:.4f} "
+            f"(change {proof.fmt_plain(step.loglik_change)}), and after the hard "
+            f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
+            "above ℓ_C, where the bound touches, instead of touching the bound itself.",
+            icon="⚠️")
+    if step.regularised:
+        penalty = {
+            "multinomial": "the Dirichlet log-prior (α − 1) Σ log θ_kv",
+            "bernoulli": "the Beta log-prior (α − 1) Σ [log μ_kd + log(1 − μ_kd)]",
+        }.get(trace.family, "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper "
+                            "prior, defined up to a constant)")
+        st.info(
+            "This fit has a **prior**: EM maximises ℓ(θ) + log p(θ), with log p(θ) "
+            f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in every "
+            "line and the argument goes through: it is ℓ + log p that cannot fall. The "
+            f"log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
+            f"{step.loglik_t:.4f} to {step.loglik_next:.4f} "
+            f"(change {proof.fmt_plain(step.loglik_change)}).",
+            icon="ℹ️")
+    if trace.status == "degenerate":
+        st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
 
-c1, c2, c3, c4 = st.columns(4)
-ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
-c1.metric(f"{ell}({theta_it(t)})", proof.fmt_metric(step.objective_t))
-c2.metric(f"Q({theta_it(t + 1)} | {theta_it(t)})"
-          + (" + log p" if step.regularised else ""), proof.fmt_metric(step.q_new_obj),
-          help="Expected complete-data log-likelihood after the M-step"
-               + (" (plus the log-prior)." if step.regularised else "."))
-c3.metric(f"H(q{proof.sub(t)})", proof.fmt_metric(step.entropy),
-          help="Entropy of the E-step's responsibilities.")
-c4.metric(f"{ell}({theta_it(t + 1)})", proof.fmt_metric(step.objective_next),
-          delta=proof.fmt_plain(step.gain), delta_color="normal")
+    c1, c2, c3, c4 = st.columns(4)
+    ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
+    c1.metric(f"{ell}({theta_it(t)})", proof.fmt_metric(step.objective_t))
+    c2.metric(f"Q({theta_it(t + 1)} | {theta_it(t)})"
+              + (" + log p" if step.regularised else ""), proof.fmt_metric(step.q_new_obj),
+              help="Expected complete-data log-likelihood after the M-step"
+                   + (" (plus the log-prior)." if step.regularised else "."))
+    c3.metric(f"H(q{proof.sub(t)})", proof.fmt_metric(step.entropy),
+              help="Entropy of the E-step's responsibilities.")
+    c4.metric(f"{ell}({theta_it(t + 1)})", proof.fmt_metric(step.objective_next),
+              delta=proof.fmt_plain(step.gain), delta_color="normal")
 
-if step.hard:
-    st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
-                 f"{theta_it(t + 1)})")
-    st.markdown(f"Three lines show that hard EM never lowers {proof.objective_text(step)}. "
-                "Under each formula: the same line with this iteration's numbers.")
-else:
-    st.subheader(f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
-                 "ℓ = Q + cross-entropy")
-    st.markdown(
-        "Write the log-likelihood as an *expected complete-data log-likelihood* Q plus a "
-        "*cross-entropy*, then compare the old and the new parameters. Under each formula: "
-        f"the same line with this iteration's numbers (t = {t}).")
-for line in proof.derivation_lines(step):
-    st.markdown(line.text)
-    st.latex(line.latex)
-
-st.subheader("The same proof in Bishop's form: ℓ = 𝓛(q, θ) + KL")
-if step.hard:
-    st.markdown(
-        "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, but "
-        "its gap closes only when q is the posterior. Hard EM's one-hot q is not, so the bound "
-        "never touches ℓ itself; it touches ℓ_C, and the orange piece below is the gain from "
-        "re-assigning each point to its best component.")
-else:
-    for line in proof.bishop_lines(step):
+    if step.hard:
+        st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
+                     f"{theta_it(t + 1)})")
+        st.markdown(f"Three lines show that hard EM never lowers {proof.objective_text(step)}. "
+                    "Under each formula: the same line with this iteration's numbers.")
+    else:
+        st.subheader(f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
+                     "ℓ = Q + cross-entropy")
+        st.markdown(
+            "Write the log-likelihood as an *expected complete-data log-likelihood* Q plus a "
+            "*cross-entropy*, then compare the old and the new parameters. Under each formula: "
+            f"the same line with this iteration's numbers (t = {t}).")
+    for line in proof.derivation_lines(step):
         st.markdown(line.text)
         st.latex(line.latex)
-st.plotly_chart(proof.bishop_bars_figure(step, stage), key=f"{KEY}_bars", theme="streamlit")
-st.caption("Green: the lower bound 𝓛(q, θ) = Q + H"
-           + (" (+ log p(θ), as this fit is regularised)" if step.regularised else "")
-           + ". Orange: the gap. Together they make the "
-           "full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the gap that "
-           "reopens only adds to the gain. The bar for the half-step you are on is solid.")
 
-st.subheader("The bound curve")
-st.markdown(
-    "Walk along a straight line from θ⁽ᵗ⁾ (a = 0) to θ⁽ᵗ⁺¹⁾ (a = 1) and beyond, in coordinates "
-    "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
-    "covariances; log-probabilities for multinomials; logits for Bernoulli images). "
-    + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
-       "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θ⁽ᵗ⁾ and "
-       "peaks at θ⁽ᵗ⁺¹⁾. The lower panel shows the gap between them, the gain from "
-       "re-assigning the points, which is zero at θ⁽ᵗ⁾ and never negative."
-       if step.hard else
-       f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if step.regularised else ''} (dashed) "
-       f"never exceeds {'ℓ(θ) + log p(θ)' if step.regularised else 'ℓ(θ)'} (solid): it "
-       "touches it at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾, which is exactly what the E-step and the M-step "
-       "do. The lower panel shows the gap between them, the KL divergence, which is zero at "
-       "θ⁽ᵗ⁾ and never negative."))
-# Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
-draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
-    f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "
-    "few seconds for each new iteration)", key=f"{KEY}_draw_curve")
-if draw_curve:
-    curve = _bound_curve(fingerprint, t, trace)
-    st.plotly_chart(proof.bound_curve_figure(curve, step), key=f"{KEY}_curve",
-                    theme="streamlit")
+    st.subheader("The same proof in Bishop's form: ℓ = 𝓛(q, θ) + KL")
+    if step.hard:
+        st.markdown(
+            "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, but "
+            "its gap closes only when q is the posterior. Hard EM's one-hot q is not, so the bound "
+            "never touches ℓ itself; it touches ℓ_C, and the orange piece below is the gain from "
+            "re-assigning each point to its best component.")
+    else:
+        for line in proof.bishop_lines(step):
+            st.markdown(line.text)
+            st.latex(line.latex)
+    st.plotly_chart(emui.step_figure("why_bars", trace, hs.s,
+                                     lambda: proof.bishop_bars_figure(step, stage)),
+                    key=f"{KEY}_bars", theme="streamlit")
+    st.caption("Green: the lower bound 𝓛(q, θ) = Q + H"
+               + (" (+ log p(θ), as this fit is regularised)" if step.regularised else "")
+               + ". Orange: the gap. Together they make the "
+               "full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the gap that "
+               "reopens only adds to the gain. The bar for the half-step you are on is solid.")
 
-st.subheader("Every iteration's gain")
-log_scale = st.toggle("Logarithmic scale", key=f"{KEY}_log",
-                      help="Late gains are tiny; a log axis shows them all.")
-st.plotly_chart(proof.gains_figure(trace, t, log_scale=log_scale), key=f"{KEY}_gains",
-                theme="streamlit")
-what = ("classification log-likelihood ℓ_C" if step.hard
-        else "objective ℓ + log p(θ)" if step.regularised else "log-likelihood ℓ")
-st.caption(f"Each bar is how much one EM iteration raised the {what}"
-           + "; the current iteration is orange. By the proof above, no bar can be negative "
-             "(beyond floating-point rounding).")
+    st.subheader("The bound curve")
+    st.markdown(
+        "Walk along a straight line from θ⁽ᵗ⁾ (a = 0) to θ⁽ᵗ⁺¹⁾ (a = 1) and beyond, in coordinates "
+        "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
+        "covariances; log-probabilities for multinomials; logits for Bernoulli images). "
+        + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
+           "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θ⁽ᵗ⁾ and "
+           "peaks at θ⁽ᵗ⁺¹⁾. The lower panel shows the gap between them, the gain from "
+           "re-assigning the points, which is zero at θ⁽ᵗ⁾ and never negative."
+           if step.hard else
+           f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if step.regularised else ''} (dashed) "
+           f"never exceeds {'ℓ(θ) + log p(θ)' if step.regularised else 'ℓ(θ)'} (solid): it "
+           "touches it at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾, which is exactly what the E-step and the M-step "
+           "do. The lower panel shows the gap between them, the KL divergence, which is zero at "
+           "θ⁽ᵗ⁾ and never negative."))
+    # Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
+    draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
+        f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "
+        "few seconds for each new iteration)", key=f"{KEY}_draw_curve")
+    if draw_curve:
+        curve = _bound_curve(fingerprint, t, trace)
+        st.plotly_chart(emui.step_figure("why_curve", trace, hs.s,
+                                         lambda: proof.bound_curve_figure(curve, step)),
+                        key=f"{KEY}_curve", theme="streamlit")
+
+    st.subheader("Every iteration's gain")
+    log_scale = st.toggle("Logarithmic scale", key=f"{KEY}_log",
+                          help="Late gains are tiny; a log axis shows them all.")
+    st.plotly_chart(emui.step_figure("why_gains", trace, hs.s,
+                                     lambda: proof.gains_figure(trace, t, log_scale=log_scale),
+                                     options=(log_scale,)),
+                    key=f"{KEY}_gains", theme="streamlit")
+    what = ("classification log-likelihood ℓ_C" if step.hard
+            else "objective ℓ + log p(θ)" if step.regularised else "log-likelihood ℓ")
+    st.caption(f"Each bar is how much one EM iteration raised the {what}"
+               + "; the current iteration is orange. By the proof above, no bar can be negative "
+                 "(beyond floating-point rounding).")
+
+
+step_view(X, trace)
 
 with st.expander("Further reading"):
     st.markdown(
