@@ -243,7 +243,7 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
              yref="paper", y0=0, y1=1, line=dict(color=CURVE, width=1.5, dash="dash")),
     ]
     annotations = [
-        dict(x=1, xref="paper", xanchor="right", y=now, yanchor="bottom",
+        dict(x=0.5, xref="paper", xanchor="center", y=now, yanchor="bottom",
              text="ℓ of the fit at this step", showarrow=False, font=dict(size=12, color=CURVE)),
         dict(x=float(np.log10(sl["sigma_now"])), xref="x", xanchor="right", y=0, yref="paper",
              yanchor="bottom", text=f"σ{_sub(k + 1)} now ", showarrow=False,
