@@ -169,7 +169,7 @@ def _g(x: float) -> str:
     if abs(x) < 1e-3:
         mant, exp = f"{x:.3g}".split("e") if "e" in f"{x:.3g}" else (f"{x:.3g}", "0")
         return mant if exp == "0" else rf"{mant} \times 10^{{{int(exp)}}}"
-    return f"{x:.4f}"
+    return _f(x)
 
 
 def _signed(x: float) -> str:
@@ -255,8 +255,9 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
             rf"\text{{E (hard): }} {ell}({th0}){lp0} = Q({th0}\mid {th0}){lp0} = {_f(a)}{mark_e}",
             rf"\text{{M: }} {Qs}{lp1} = " + (f"{_f(q)}{lp_num} = " if prior else "")
             + rf"{_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
-            rf"{ell}({th1}){lp1} = {Qs}{lp1} + \text{{re-assignment gain}} = {_f(bound_new)} + "
-            rf"{_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}",
+            rf"\begin{{aligned}}{ell}({th1}){lp1} &= {Qs}{lp1} + \text{{re-assignment gain}}"
+            rf"\\ &= {_f(bound_new)} + {_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+            r"\end{aligned}",
         ]
     else:
         L1 = rf"\mathcal{{L}}(q_{{{t}}},{th1})"
@@ -270,8 +271,13 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
              if prior else
              rf"\text{{M: }} {L1} = Q + H = {_f(q)} + {_f(h)} = {_f(bound_new)} \;\ge\; "
              rf"{_f(a)}{mark_m}"),
-            rf"{ell}({th1}){lp1} = \mathcal{{L}}{lp1} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
-            rf" = {_f(b)} \;\ge\; {ell}({th0}){lp0}",
+            # with a prior this line is long too: the numbers go on a second row
+            (rf"\begin{{aligned}}{ell}({th1}){lp1} &= \mathcal{{L}}{lp1} + \mathrm{{KL}}"
+             rf"\\ &= {_f(bound_new)} + {_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+             r"\end{aligned}"
+             if prior else
+             rf"{ell}({th1}) = \mathcal{{L}} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
+             rf" = {_f(b)} \;\ge\; {ell}({th0})"),
         ]
     sym = objective_symbol(hard, prior)
     t0, t1 = theta_it(t), theta_it(t + 1)
@@ -287,7 +293,7 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
     at = (lambda th: f"({sym})({th})") if prior else (lambda th: f"{sym}({th})")  # noqa: E731
     summary = (f"The M-step lifts {'Q' if hard else '𝓛'}"
                f"{' + log p' if prior else ''} by {_signed(zero_if_round_off(bound_gain, scale))}"
-               f"; adding {gap} = {0 if kl == 0 else float(f'{kl:.3g}')} ≥ 0 gives "
+               f"; adding {gap} = {0 if kl == 0 else f'{kl:.4g}'} ≥ 0 gives "
                f"{at(t1)} − {at(t0)} = {_signed(zero_if_round_off(gain, scale))} "
                f"{'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}.")
     if hard or prior:

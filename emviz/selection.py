@@ -64,7 +64,7 @@ def selection_figure(ks, bic, icl, *, loglik=None, aic=None, chosen_k: int | Non
     if two:
         data.append(dict(
             type="scatter", x=ks.tolist(), y=np.asarray(loglik, dtype=float).tolist(),
-            xaxis="x2", yaxis="y2", name="log-likelihood ℓ (higher with every K)",
+            xaxis="x2", yaxis="y2", name="log-likelihood ℓ of that fit",
             mode="lines+markers", line=dict(color=NEUTRAL, width=2), marker=dict(size=7),
             hovertemplate="K = %{x}<br>ℓ = %{y:,.2f}<extra></extra>",
         ))

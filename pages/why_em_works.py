@@ -114,7 +114,8 @@ emui.page_header(
     "Why EM works",
     "EM never lowers what it maximises: the log-likelihood ℓ(θ) for plain EM; ℓ(θ) + "
     "log p(θ) when the fit has a prior or penalty (reg > 0, or a Dirichlet α ≠ 1), and then "
-    "ℓ alone can fall; the classification log-likelihood ℓ_C for hard EM. Below is the proof, "
+    "ℓ alone can fall; the classification log-likelihood ℓ_C for hard EM (ℓ_C + log p with a "
+    "prior). Below is the proof, "
     "one line at a time, with **the numbers of the current iteration** filled in, so you can "
     "check every step yourself. Move the **Step** slider to see it hold at every iteration.",
 )
