@@ -109,7 +109,7 @@ def _built(fp: str, settings_key: str, s_at: int, step: float, free: str, swappe
         "landscape": FrozenFigure(fig.to_dict()),
         "ascent": FrozenFigure(ascent_figure(path["loglik"], ga).to_dict()),
         "collapse": FrozenFigure(collapse_figure(sl).to_dict()),
-        "path_caption": path_caption(_trace, t_at, label),
+        "path_caption": path_caption(_trace, t_at, label) + " " + restarts_caption(restarts, _trace),
         "mirror_caption": mirror_caption(land.mirror_gap(_x, _trace.final_params), swapped),
         "ascent_caption": ascent_caption(ga, _trace, land.em_step_sizes(_x, _trace.params[0])),
         "collapse_caption": collapse_caption(sl, _settings.reg > 0),
@@ -175,6 +175,15 @@ def path_caption(trace, t_at: int, held_label: str) -> str:
             f"map; earlier dots had other σ and π, so the colour under them is not their ℓ.")
 
 
+def restarts_caption(restarts, trace) -> str:
+    """Where the restarts started and ended, against this run."""
+    ends = ", ".join(f"{float(tr.log_likelihood[-1]):.3f}" for tr in restarts)
+    return (f"Dashed black: {len(restarts)} restarts from random data points as starting means "
+            f"(seeds {int(restarts[0].settings.get('seed') or 0)}…"
+            f"{int(restarts[-1].settings.get('seed') or 0)}), each climbing to its own end ◇ "
+            f"(ℓ = {ends}; this run: {float(trace.log_likelihood[-1]):.3f}).")
+
+
 def mirror_caption(gap: dict, swapped: bool) -> str:
     """Label switching, stated for this slice."""
     if abs(gap["gap"]) < 1e-6 * max(1.0, abs(gap["loglik"])):
@@ -222,5 +231,5 @@ def collapse_caption(sl: dict, fit_has_prior: bool) -> str:
     return text
 
 
-__all__ = ["landscape_panel", "path_caption", "mirror_caption", "ascent_caption",
+__all__ = ["landscape_panel", "path_caption", "restarts_caption", "mirror_caption", "ascent_caption",
            "collapse_caption"]

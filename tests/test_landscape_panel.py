@@ -95,6 +95,10 @@ def test_captions_state_what_rises(fit):
     assert "ℓ + log prior" in panel.path_caption(reg, 0, "θ⁽⁰⁾")
     hard = emcore.fit_gaussian_mixture(x, 2, seed=0, hard=True)
     assert "ℓ_C" in panel.path_caption(hard, 0, "θ⁽⁰⁾")
+    rs = emcore.fit_restarts(x, 2, n_init=3, seed=4, init="random_from_data")
+    rc = panel.restarts_caption(rs, tr)
+    assert "3 restarts" in rc and "seeds 4…6" in rc
+    assert all(f"{r.log_likelihood[-1]:.3f}" in rc for r in rs)
     gap = land.mirror_gap(x, tr.final_params)
     text = panel.mirror_caption(gap, False)
     assert f"{gap['gap']:.1f} nats lower" in text and f"{gap['full_swap']:.3f}" in text
