@@ -3,9 +3,10 @@
 The browser tests (``make test``, or ``pytest tests/browser``) save full-height PNGs of every
 page in ``artifacts/screenshots/``. This script copies the ones the README shows into
 ``docs/screenshots/``, whole pages at most 1280 px wide, reduced to a 256-colour palette
-and optimised so that each file stays under 400 KB. ``home.png`` and ``house_prices.png``
-are made by hand by the owner of those pages (the house-prices shot sits at an E-step, with
-one house's numbers), so they are not listed here.
+and optimised so that each file stays under 400 KB. ``home.png``, ``house_prices.png`` and
+``derivations.png`` are made by hand by the owners of those pages (the house-prices shot sits
+at an E-step, with one house's numbers; the derivations shot is the genetic-linkage section at
+its first M-step), so they are not listed here.
 
 Run: ``.venv/bin/python docs/screenshots/refresh.py``.
 """
