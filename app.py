@@ -144,8 +144,11 @@ def main() -> None:
 
     pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
     pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
+    import emui._deeplink as deeplink
+
     page = st.navigation(pages)
     sidebar_glossary()  # the same notation on every page, under the page menu
+    deeplink.mark_routed()  # this run came through app.py (see emui._deeplink)
     page.run()
 
 

@@ -31,6 +31,7 @@ from emui.steps import (
     trace_key,
     what_changed,
 )
+from emui.urlstate import Param, fit_params, link_to_step, save_url, url_state
 
 __all__ = [
     "FitSettings", "INIT_LABELS", "parse_means", "ensure_navigation",
@@ -40,7 +41,15 @@ __all__ = [
     "restarts_chart", "proof_panel", "what_changed", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
+    "url_state", "save_url", "link_to_step", "fit_params", "Param",
 ]
 
-# A page opened by a deep link on a fresh server must run through app.py (see _deeplink).
+# Bind the submodules as attributes explicitly: the call below may stop this import with
+# Streamlit's rerun exception, and a re-import then finds them in sys.modules without
+# setting the attributes (``emui.urlstate.parse_int`` must still work).
+from emui import (  # noqa: E402,F401,I001
+    _deeplink, controls, exercise, fitting, landscape, selection, settings, steps, urlstate)
+
+# A page opened by a deep link on a fresh server must run through app.py (see _deeplink);
+# pages also call it through url_state, on every run.
 ensure_navigation()

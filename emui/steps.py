@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+from emui import urlstate
 from emviz.common import (
     FrozenFigure,
     half_step_iteration,
@@ -50,19 +51,23 @@ def step_slider(trace, key: str, start: str = "init"):
         st.session_state[state_key] = 0 if start == "init" else n - 1
     st.session_state[state_key] = int(np.clip(st.session_state[state_key], 0, n - 1))
     s = st.session_state[state_key]
-    c_prev, c_slider, c_next = st.columns([1, 12, 1], vertical_alignment="bottom")
-    c_prev.button("◀", key=f"{key}_prev", on_click=_shift, args=(state_key, -1, n),
-                  disabled=s <= 0, help="Previous half-step", width="stretch")
-    c_next.button("▶", key=f"{key}_next", on_click=_shift, args=(state_key, 1, n),
-                  disabled=s >= n - 1, help="Next half-step", width="stretch")
-    with c_slider:
+    # One row at every width (columns would stack on a phone): ◀, the slider, ▶, the link.
+    row = st.container(horizontal=True, wrap=False, vertical_alignment="bottom", gap="small",
+                       key=f"{key}_steprow")
+    with row:
+        row.button("◀", key=f"{key}_prev", on_click=_shift, args=(state_key, -1, n),
+                   disabled=s <= 0, help="Previous half-step", width="content")
         if n > 1:
-            s = st.select_slider("Step", options=list(range(n)), format_func=half_step_label,
-                                 key=state_key,
-                                 help="θ⁽⁰⁾ is the start; each iteration is an E-step (new "
-                                      "responsibilities) then an M-step (new parameters).")
+            s = row.select_slider("Step", options=list(range(n)), format_func=half_step_label,
+                                  key=state_key, width="stretch",
+                                  help="θ⁽⁰⁾ is the start; each iteration is an E-step (new "
+                                       "responsibilities) then an M-step (new parameters).")
         else:
-            st.caption("Step: θ⁽⁰⁾ only — the fit stopped before its first iteration.")
+            row.caption("Step: θ⁽⁰⁾ only — the fit stopped before its first iteration.")
+        row.button("▶", key=f"{key}_next", on_click=_shift, args=(state_key, 1, n),
+                   disabled=s >= n - 1, help="Next half-step", width="content")
+        urlstate.link_to_step(key, row)
+    urlstate.save_url(key)
     return trace.half_step(int(s))
 
 

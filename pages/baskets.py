@@ -125,6 +125,7 @@ def intro() -> None:
 
 
 def main() -> None:
+    emui.url_state(KEY, page="baskets", datasets=list(DATASETS), family="multinomial")
     st.sidebar.header("Data")
     if _k("data") not in st.session_state:
         st.session_state[_k("data")] = "completejourney"

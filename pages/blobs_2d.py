@@ -139,10 +139,13 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
 
 
 def main() -> None:
+    emui.url_state(KEY, page="blobs_2d", datasets=list(DATASETS), family="gaussian",
+                   n_features=2, extra=[emui.Param("std", _k("standardise"),
+                                                   emui.urlstate.parse_bool,
+                                                   emui.urlstate.fmt_bool)])
     st.sidebar.header("Data")
     if _k("data") not in st.session_state:
-        st.session_state[_k("data")] = "faithful"
-        _reset_to("faithful")
+        st.session_state[_k("data")] = "faithful"  # the other controls start at its defaults
     data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
                                     key=_k("data"), on_change=_on_data_change)
     ds = emdata.load_dataset(data_key)

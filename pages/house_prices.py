@@ -54,6 +54,11 @@ DEFAULTS = {
     "synthetic_1d": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6),
 }
 
+#: The synthetic data's generator settings and the chosen house also go into the link.
+URL_EXTRA = [emui.Param("n", f"{KEY}_syn_n", emui.urlstate.parse_int(100, 5000)),
+             emui.Param("gseed", f"{KEY}_syn_seed", emui.urlstate.parse_int(0, 10_000)),
+             emui.Param("house", f"{KEY}_house_rank", emui.urlstate.parse_int(1, 1_000_000))]
+
 
 @st.cache_resource(show_spinner=False)
 def _animation(data_key: str, settings_key: str, _x, _trace, _axis):
@@ -226,17 +231,21 @@ def _num(v: float) -> str:
 
 
 def main() -> None:
+    emui.url_state(KEY, page="house_prices", datasets=list(DATASETS), family="gaussian",
+                   n_features=1, extra=URL_EXTRA)
     st.sidebar.header("Data")
     if _k("data") not in st.session_state:
         st.session_state[_k("data")] = "ames"
     data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
                                     key=_k("data"), on_change=_on_data_change)
     if data_key == "synthetic_1d":
+        st.session_state.setdefault(_k("syn_n"), 600)
+        st.session_state.setdefault(_k("syn_seed"), 1)
         n_syn = int(st.sidebar.number_input(
-            "Points to generate", min_value=100, max_value=5000, value=600, step=100,
+            "Points to generate", min_value=100, max_value=5000, step=100,
             key=_k("syn_n"), help="Drawn from three Gaussians with known parameters."))
         seed_syn = int(st.sidebar.number_input("Generator seed", min_value=0, max_value=10_000,
-                                               value=1, step=1, key=_k("syn_seed")))
+                                               step=1, key=_k("syn_seed")))
         ds = emdata.load_dataset("synthetic_1d", n=n_syn, seed=seed_syn)
         data_id = f"synthetic_1d-n{n_syn}-s{seed_syn}"
     else:

@@ -24,6 +24,7 @@ KEY = "why"
 PAGE_NAMES = {"house_prices": "1-D house prices", "blobs_2d": "2-D blobs",
               "baskets": "Market baskets", "your_data": "Your data"}
 DEFAULT = "default"
+REG_OPTIONS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
 #: Above this many rows the bound curve (41 full passes over the data) is drawn on request.
 CURVE_AUTO_MAX_N = 20_000
 
@@ -54,12 +55,14 @@ def default_fit_controls() -> tuple[np.ndarray, object, str]:
     """Sidebar controls of the default fit; returns (X, trace, title)."""
     box = st.sidebar
     box.header("Default fit")
+    for name, value in (("data", "faithful"), ("k", 2), ("seed", 0), ("reg", 0.0)):
+        st.session_state.setdefault(f"{KEY}_{name}", value)  # defaults; a link may set them
     name = box.selectbox("Data", list(DEFAULT_DATA), key=f"{KEY}_data",
                          format_func=lambda v: DEFAULT_DATA[v][0])
-    k = box.slider("Number of components K", 2, 4, 2, key=f"{KEY}_k")
-    seed = box.number_input("Seed", 0, 10_000, 0, step=1, key=f"{KEY}_seed",
+    k = box.slider("Number of components K", 2, 4, key=f"{KEY}_k")
+    seed = box.number_input("Seed", 0, 10_000, step=1, key=f"{KEY}_seed",
                             help="Used when the start is not the fixed pair of means.")
-    reg = box.select_slider("Regularisation reg", (0.0, 1e-3, 1e-2, 1e-1, 1.0), 0.0,
+    reg = box.select_slider("Regularisation reg", REG_OPTIONS,
                             key=f"{KEY}_reg",
                             format_func=lambda v: "0 (off)" if v == 0 else f"{v:g}",
                             help="With reg > 0 EM maximises ℓ + log p (a penalty, an "
@@ -110,6 +113,18 @@ def choose_fit():
     return fit["X"], fit["trace"], fit["title"]
 
 
+#: What a link to this page holds: the default fit's settings and the half-step. A fit
+#: published by another page lives in this session only; its link gives the default fit.
+URL_PARAMS = [
+    emui.Param("fit", f"{KEY}_source", emui.urlstate.parse_choice([DEFAULT])),
+    emui.Param("data", f"{KEY}_data", emui.urlstate.parse_choice(DEFAULT_DATA)),
+    emui.Param("k", f"{KEY}_k", emui.urlstate.parse_int(2, 4)),
+    emui.Param("seed", f"{KEY}_seed", emui.urlstate.parse_int(0, 10_000)),
+    emui.Param("reg", f"{KEY}_reg", emui.urlstate.parse_option(REG_OPTIONS),
+               emui.urlstate.fmt_float),
+    emui.Param("step", f"{KEY}_step", emui.urlstate.parse_int(0, 1_000_000)),
+]
+emui.url_state(KEY, page="why_em_works", params=URL_PARAMS)
 emui.page_header(
     "Why EM works",
     "EM never lowers what it maximises: the log-likelihood ℓ(θ) for plain EM; ℓ(θ) + "

@@ -212,6 +212,8 @@ def choose_columns(table, proposal):
 
 
 def main() -> None:
+    # The data is an upload, which no link can carry: the URL holds nothing on this page.
+    emui.url_state(KEY, page="your_data", params=[])
     intro()
     uploaded = st.file_uploader(
         "Upload a CSV file", type=["csv", "tsv", "txt"], key=_k("file"),

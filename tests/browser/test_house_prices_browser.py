@@ -130,16 +130,26 @@ def test_house_prices_collapse_and_fix(page, app_server):
 
 
 def test_direct_url_on_fresh_server(page):
-    """A bookmark to /house_prices right after the server starts shows the real app.
+    """A shared link to /house_prices?… right after the server starts shows that very screen.
 
     Streamlit runs a script of ``pages/`` alone (no app.py: no navigation titles, no wide
-    layout) until app.py has called ``st.navigation`` once; emui's deep-link guard reruns
-    such a stray run through app.py. Needs its own, never-visited server.
+    layout) until some session has called ``st.navigation``; emui's deep-link guard reruns
+    such a stray run through app.py, and the URL state then sets the fit and the half-step.
+    Needs its own, never-visited server.
     """
     server = StreamlitServer()
     try:
-        open_app_page(page, server, PATH, "hp_mixture")
+        open_app_page(page, server, PATH + "?data=synthetic_1d&k=2&seed=4&reg=0.001&step=3",
+                      "hp_mixture")
         assert_no_exception(page)
         assert_app_navigation(page)
+        assert page.get_by_text("Page not found").count() == 0
+        assert step_label(page) == "E-step 2"
+        fig = figure(page, "hp_mixture")
+        assert "E-step 2 —" in fig["title"], fig["title"]
+        assert len(traces_named(fig, "component")) == 2  # K = 2 from the link, not the 3 default
+        url = page.url
+        assert "/house_prices?" in url and "step=3" in url and "seed=4" in url, url
+        assert "data=synthetic_1d" in url and "reg=0.001" in url, url
     finally:
         server.stop()
