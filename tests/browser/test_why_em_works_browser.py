@@ -104,7 +104,7 @@ def test_why_em_works_explains_the_fit_of_another_page(page, app_server):
     open_app_page(page, app_server, "house_prices", "hp_mixture")
     # Navigate inside the app (same session), as a learner would.
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Why EM works").click()
-    page.wait_for_url("**/why_em_works", timeout=LOAD_TIMEOUT)
+    page.wait_for_url("**/why_em_works?*", timeout=LOAD_TIMEOUT)  # the URL holds the state
     wait_for_app(page, LOAD_TIMEOUT)
     figure(page, "why_bars")
     chosen = page.get_by_role("combobox", name="Fit to explain").input_value()
