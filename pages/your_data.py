@@ -283,9 +283,22 @@ def main() -> None:
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     st.subheader("EM on your data")
+    step_view(X, prep, trace, settings, data_key)
+    if family == "gaussian":
+        emui.selection_panel(X, settings, data_key, KEY)
+    # the file name travels to another page: keep only harmless characters
+    safe_name = re.sub(r"[^\w .-]", "_", uploaded.name)[:60]
+    emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")
+
+
+@st.fragment
+def step_view(X, prep, trace, settings, data_key: str) -> None:
+    """Everything that depends on the half-step: a step reruns only this fragment, and the
+    views build only their open tab."""
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
     emui.status_banner(trace)
+    family, D = prep.family, X.shape[1]
     if family == "gaussian" and D == 1:
         views_1d(X, prep, trace, s, settings, data_key)
     elif family == "gaussian":
@@ -294,11 +307,6 @@ def main() -> None:
         views_binary(X, prep, trace, s, settings, data_key)
     else:
         views_baskets(X, prep, trace, s, settings, data_key)
-    if family == "gaussian":
-        emui.selection_panel(X, settings, data_key, KEY)
-    # the file name travels to another page: keep only harmless characters
-    safe_name = re.sub(r"[^\w .-]", "_", uploaded.name)[:60]
-    emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")
 
 
 def common_panels(trace, s, names, key_suffix=""):
@@ -331,18 +339,24 @@ def views_1d(X, prep, trace, s, settings, data_key):
     fig = v1.mixture_figure(x, trace, s, axis=axis)
     st.plotly_chart(fig, key=_k("mixture"), theme="streamlit")
     common_panels(trace, s, prep.feature_names)
-    tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"])
-    fig_traj = trajectory_figure(trace, s, feature_names=plot_names(prep.feature_names))
-    with tabs[0]:
-        st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
-    with tabs[1]:
-        animation_tab("1d", data_key, settings, (), lambda: v1.animation_figure(x, trace, axis=axis))
-    with tabs[2]:
-        restarts_tab(x, settings, data_key, "gaussian")
-    with tabs[3]:
-        emui.downloads(trace, X, KEY, figures={"Histogram and components": fig,
-                                               "Parameter trajectories": fig_traj},
-                       feature_names=prep.feature_names)
+    tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
+                   key=_k("tab1d"), on_change="rerun")
+    fig_traj = (trajectory_figure(trace, s, feature_names=plot_names(prep.feature_names))
+                if tabs[0].open or tabs[3].open else None)
+    if tabs[0].open:
+        with tabs[0]:
+            st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
+    if tabs[1].open:
+        with tabs[1]:
+            animation_tab("1d", data_key, settings, (), lambda: v1.animation_figure(x, trace, axis=axis))
+    if tabs[2].open:
+        with tabs[2]:
+            restarts_tab(x, settings, data_key, "gaussian")
+    if tabs[3].open:
+        with tabs[3]:
+            emui.downloads(trace, X, KEY, figures={"Histogram and components": fig,
+                                                   "Parameter trajectories": fig_traj},
+                           feature_names=prep.feature_names)
 
 
 def views_2d(X, prep, trace, s, settings, data_key):
@@ -371,22 +385,28 @@ def views_2d(X, prep, trace, s, settings, data_key):
     fig = v2.blobs_figure(Xp, view, s, feature_names=fnames, title="Your data: mixture at this step")
     st.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
     common_panels(trace, s, names)
-    tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"])
+    tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
+                   key=_k("tab2d"), on_change="rerun")
     # means of the two plotted columns (a panel per fitted column would not fit on screen)
-    fig_traj = trajectory_figure(view, s, feature_names=fnames)
-    with tabs[0]:
-        st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
-    with tabs[1]:
-        animation_tab("2d", data_key, settings, dims,
-                      lambda: v2.blobs_animation(Xp, view, feature_names=fnames))
-    with tabs[2]:
-        restarts_tab(X, settings, data_key, "gaussian", draw=lambda traces: st.plotly_chart(
-            v2.restarts_figure(Xp, [ProjectedTrace(t, dims) if D > 2 else t for t in traces],
-                               feature_names=fnames, seeds=[settings.seed + i for i in range(len(traces))]),
-            key=_k("restarts_2d"), theme="streamlit"))
-    with tabs[3]:
-        emui.downloads(trace, X, KEY, figures={"Mixture": fig, "Mean trajectories": fig_traj},
-                       feature_names=names)
+    fig_traj = (trajectory_figure(view, s, feature_names=fnames)
+                if tabs[0].open or tabs[3].open else None)
+    if tabs[0].open:
+        with tabs[0]:
+            st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
+    if tabs[1].open:
+        with tabs[1]:
+            animation_tab("2d", data_key, settings, dims,
+                          lambda: v2.blobs_animation(Xp, view, feature_names=fnames))
+    if tabs[2].open:
+        with tabs[2]:
+            restarts_tab(X, settings, data_key, "gaussian", draw=lambda traces: st.plotly_chart(
+                v2.restarts_figure(Xp, [ProjectedTrace(t, dims) if D > 2 else t for t in traces],
+                                   feature_names=fnames, seeds=[settings.seed + i for i in range(len(traces))]),
+                key=_k("restarts_2d"), theme="streamlit"))
+    if tabs[3].open:
+        with tabs[3]:
+            emui.downloads(trace, X, KEY, figures={"Mixture": fig, "Mean trajectories": fig_traj},
+                           feature_names=names)
 
 
 def views_baskets(X, prep, trace, s, settings, data_key):
@@ -405,24 +425,30 @@ def views_baskets(X, prep, trace, s, settings, data_key):
     emui.what_changed(trace, s, feature_names=[md_escape(n) for n in raw_names])
     emui.proof_panel(trace, s)
     tabs = st.tabs(["🏷 Top items by lift", "🧺 Baskets × segments", "▶ Animation", "🎲 Restarts",
-                    "⬇ Downloads"])
-    with tabs[0]:
-        probs_s = np.asarray(trace.half_step(s).params.probs)
-        st.plotly_chart(vb.lift_bars(probs_s, share, names, names=seg), key=_k("lift"),
-                        theme="streamlit")
-    with tabs[1]:
-        R = np.asarray(trace.responsibilities(trace.n_iter))
-        rows = vb.display_rows(R)
-        st.plotly_chart(vb.responsibility_heatmap(R[rows], seg, n_total=len(R), rows_label="baskets"),
-                        key=_k("resp"), theme="streamlit")
-    with tabs[2]:
-        animation_tab("baskets", data_key, settings, (),
-                      lambda: vb.run_animation(trace, names, share, names=seg))
-    with tabs[3]:
-        restarts_tab(X, settings, data_key, "multinomial")
-    with tabs[4]:
-        emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=raw_names,
-                       row_names=prep.row_names)
+                    "⬇ Downloads"],
+                   key=_k("tabbk"), on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            probs_s = np.asarray(trace.half_step(s).params.probs)
+            st.plotly_chart(vb.lift_bars(probs_s, share, names, names=seg), key=_k("lift"),
+                            theme="streamlit")
+    if tabs[1].open:
+        with tabs[1]:
+            R = np.asarray(trace.responsibilities(trace.n_iter))
+            rows = vb.display_rows(R)
+            st.plotly_chart(vb.responsibility_heatmap(R[rows], seg, n_total=len(R), rows_label="baskets"),
+                            key=_k("resp"), theme="streamlit")
+    if tabs[2].open:
+        with tabs[2]:
+            animation_tab("baskets", data_key, settings, (),
+                          lambda: vb.run_animation(trace, names, share, names=seg))
+    if tabs[3].open:
+        with tabs[3]:
+            restarts_tab(X, settings, data_key, "multinomial")
+    if tabs[4].open:
+        with tabs[4]:
+            emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=raw_names,
+                           row_names=prep.row_names)
 
 
 def views_binary(X, prep, trace, s, settings, data_key):
@@ -432,11 +458,14 @@ def views_binary(X, prep, trace, s, settings, data_key):
                                  f"Each component's chance of a 1 per column · {hs.label}")
     st.plotly_chart(fig, key=_k("bernoulli"), theme="streamlit")
     common_panels(trace, s, raw_names)
-    tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"])
-    with tabs[0]:
-        restarts_tab(X, settings, data_key, "bernoulli")
-    with tabs[1]:
-        emui.downloads(trace, X, KEY, figures={"Component profiles": fig}, feature_names=raw_names)
+    tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"],
+                   key=_k("tabbin"), on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            restarts_tab(X, settings, data_key, "bernoulli")
+    if tabs[1].open:
+        with tabs[1]:
+            emui.downloads(trace, X, KEY, figures={"Component profiles": fig}, feature_names=raw_names)
 
 
 main()
