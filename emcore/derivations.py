@@ -73,8 +73,9 @@ def stationarity_1d(x, params: GaussianParams, reg: float = 0.0) -> dict:
     dict of (K,) arrays: ``weights``, ``means``, ``variances`` (the left-hand sides, θ itself),
     ``weights_rhs``, ``means_rhs``, ``variances_rhs``, ``N_k``, ``lagrange`` = N_k / π_k
     (all equal to λ = N at a stationary point), ``grad_mean`` = ∂(ℓ + log p)/∂μ_k and
-    ``grad_var`` = ∂(ℓ + log p)/∂σ_k²; and floats ``n`` and ``max_rel_residual`` (the largest
-    |lhs − rhs| / |lhs| over all three equations).
+    ``grad_var`` = ∂(ℓ + log p)/∂σ_k²; and floats ``n`` and ``max_rel_residual``, the largest
+    gap |lhs − rhs| over all three equations, each measured against the size of its quantity:
+    π_k, σ_k² and, for the means (whose size depends on where zero is), σ_k.
     """
     x = _x(x)
     w, mu, var = gaussian_1d(params)
@@ -87,7 +88,7 @@ def stationarity_1d(x, params: GaussianParams, reg: float = 0.0) -> dict:
     var_rhs = (sq + reg) / Nk
     grad_mean = (resp * dev).sum(axis=0) / var
     grad_var = (sq + reg) / (2 * var**2) - Nk / (2 * var)
-    rel = max(float(np.max(np.abs(w - w_rhs) / w)), float(np.max(np.abs(mu - mu_rhs) / np.abs(mu).clip(1e-300))),
+    rel = max(float(np.max(np.abs(w - w_rhs) / w)), float(np.max(np.abs(mu - mu_rhs) / np.sqrt(var))),
               float(np.max(np.abs(var - var_rhs) / var)))
     return {"weights": w, "means": mu, "variances": var, "weights_rhs": w_rhs, "means_rhs": mu_rhs,
             "variances_rhs": var_rhs, "N_k": Nk, "lagrange": Nk / w, "grad_mean": grad_mean,

@@ -167,7 +167,8 @@ st.dataframe(rows, hide_index=True, width="stretch")
 lam = ", ".join(f"{v:.2f}" for v in stat_end["lagrange"])
 st.markdown(
     f"At the fitted {theta_it(n_it)} each side matches the other to within "
-    f"**{100 * stat_end['max_rel_residual']:.3g} %** (the largest relative gap; "
+    f"**{100 * stat_end['max_rel_residual']:.3g} %** (the largest gap, against πₖ, σₖ² and, "
+    "for the means, σₖ; "
     + (f"EM stopped when an iteration raised {what} by less than its tolerance per point, so "
        "the fixed point is reached only to that accuracy"
        if trace.status == "converged" else f"EM stopped after {n_it} iterations ({trace.status})")

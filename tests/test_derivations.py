@@ -85,6 +85,17 @@ def test_stationarity_holds_at_the_fixed_point_not_at_the_start(fit):
     np.testing.assert_allclose(end["lagrange"], x.size, rtol=1e-6)
 
 
+def test_stationarity_gap_is_scaled_sensibly_when_a_mean_is_near_zero(fit):
+    x, tr = fit
+    shift = float(np.asarray(tr.params[-1].means)[0, 0])  # move component 1's mean to 0
+    shifted = emcore.GaussianParams(tr.params[-1].weights,
+                                    np.asarray(tr.params[-1].means) - shift,
+                                    tr.params[-1].covariances)
+    st = D.stationarity_1d(x - shift, shifted)
+    assert abs(st["means"][0]) < 1e-12
+    assert st["max_rel_residual"] < 1e-6  # a relative gap |μ − rhs| / |μ| would explode here
+
+
 def test_gradients_are_the_numerical_gradients_of_l(fit):
     x, tr = fit
     p = tr.params[3]
