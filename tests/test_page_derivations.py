@@ -163,19 +163,24 @@ def test_q_m_step_and_bound_numbers(at, ames, s):
     assert rf"\mathcal{{L}} + \mathrm{{KL}} &= {f4(ll_n)}" in text
 
 
+def ref_segment_counts(X, tr):
+    """C_kv = Σ_i r_ik x_iv at the last M-step, responsibilities from scipy's multinomial pmf."""
+    p = tr.params[tr.n_iter - 1]
+    K = len(p.weights)
+    lj = np.column_stack([np.log(p.weights[k]) + stats.multinomial.logpmf(X, X.sum(axis=1),
+                                                                         p.probs[k])
+                          for k in range(K)])
+    R = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+    return R.T @ X
+
+
 def test_multinomial_table(at):
     ds = emdata.load_dataset("cracker")
     X = np.asarray(ds.X)
     tr = emcore.fit_multinomial_mixture(X, 3, init="random", max_iter=200, tol=1e-6, alpha=1.01,
                                         seed=0)
     mt = tr.n_iter - 1
-    p = tr.params[mt]
-    # responsibilities from scipy's multinomial log-pmf
-    lj = np.column_stack([np.log(p.weights[k]) + stats.multinomial.logpmf(X, X.sum(axis=1),
-                                                                         p.probs[k])
-                          for k in range(3)])
-    R = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
-    C = R.T @ X
+    C = ref_segment_counts(X, tr)
     ml = C[0] / C[0].sum()
     mp = (C[0] + 0.01) / (C[0] + 0.01).sum()
     df = table(at, 2)
@@ -286,13 +291,7 @@ def test_published_sparse_baskets_fit_with_a_dirichlet_prior():
         "baskets": {"page": "baskets", "title": "Toy baskets", "X": Xs, "trace": tr}}
     app.run()
     assert not app.exception, [e.message for e in app.exception]
-    mt = tr.n_iter - 1
-    p = tr.params[mt]
-    lj = np.column_stack([np.log(p.weights[k]) + stats.multinomial.logpmf(X, X.sum(axis=1),
-                                                                         p.probs[k])
-                          for k in range(3)])
-    R = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
-    C = R.T @ X
+    C = ref_segment_counts(X, tr)
     mp = (C[0] + 0.5) / (C[0] + 0.5).sum()
     df = table(app, 2)
     assert len(df) == 6  # the six largest of eight categories
