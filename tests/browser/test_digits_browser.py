@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emviz.common import half_step_label
 from tests.browser.conftest import assert_no_exception, screenshot
 from tests.browser.pagecheck import (
     assert_app_navigation,
@@ -36,7 +37,7 @@ def test_digits_page_in_the_browser(page, app_server):
     assert_no_exception(page)
     assert_app_navigation(page)
     assert "Handwritten digits" in page.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert step_label(page) == "θ₀ (start)"
+    assert step_label(page) == half_step_label(0)
     mu0, pi0 = _mu_pi(page)
     assert mu0.shape == (3, 64) and np.isclose(pi0.sum(), 1.0)
     assert not any(t["type"] == "bar" for t in figure(page, "dg_resp", min_traces=0)["traces"])
