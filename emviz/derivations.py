@@ -203,6 +203,14 @@ def linkage_window(trace, t: int, zoom: bool) -> tuple[float, float]:
     return max(lo, 1e-6), min(hi, 1 - 1e-6)
 
 
+def step_hidden(trace, t: int, zoom: bool, pixels: int = 900) -> bool:
+    """True when step t (θ⁽ᵗ⁾ → θ⁽ᵗ⁺¹⁾) is narrower than about one pixel of the drawn window."""
+    if zoom or not 0 <= t < trace.n_iter:
+        return False
+    lo, hi = linkage_window(trace, t, zoom)
+    return abs(float(trace.theta[t + 1]) - float(trace.theta[t])) < (hi - lo) / pixels
+
+
 def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                    height: int = 440) -> go.Figure:
     """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θ⁽ᵗ⁾.

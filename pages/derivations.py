@@ -451,6 +451,9 @@ def linkage_section() -> None:
                      help="Late steps are tiny; the zoomed view shows ℓ − ℓ(θ⁽ᵗ⁾) around θ⁽ᵗ⁾ and θ⁽ᵗ⁺¹⁾.")
     st.plotly_chart(V.linkage_figure(lt, int(lh.s), zoom=zoom), key=f"{KEY}_dlr_fig",
                     theme="streamlit")
+    if lh.kind != "init" and V.step_hidden(lt, lt_t, zoom):
+        st.info("At this scale the step is narrower than a pixel: switch on **Zoom to this "
+                "step** to see the bound touch ℓ and peak.", icon="🔍")
     st.caption(
         "Solid: ℓ(θ). Dashed: the lower bound 𝓛(qₜ, θ) = ℓ(θ⁽ᵗ⁾) + Q(θ | θ⁽ᵗ⁾) − Q(θ⁽ᵗ⁾ | θ⁽ᵗ⁾) built by "
         "the E-step; it touches ℓ at θ⁽ᵗ⁾ and never exceeds it, and the M-step jumps to its peak "

@@ -283,3 +283,11 @@ def test_linkage_figure_curves(s):
     assert np.all(zb <= zl + 1e-15)
     lo, hi = z["layout"]["xaxis"]["range"]
     assert lo < theta_t < hi and lo < lt.theta[hs.t + 1] < hi
+
+
+def test_step_hidden_only_for_sub_pixel_steps():
+    lt = L.fit_linkage()
+    assert not V.step_hidden(lt, 0, zoom=False)      # 0.5 → 0.608: plainly visible
+    t_small = next(t for t in range(lt.n_iter) if abs(lt.theta[t + 1] - lt.theta[t]) < 5e-4)
+    assert V.step_hidden(lt, t_small, zoom=False)
+    assert not V.step_hidden(lt, t_small, zoom=True)  # the zoomed window always shows it

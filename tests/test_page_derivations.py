@@ -245,8 +245,12 @@ def test_linkage_steps(at):
         in text
     assert f"𝓛(q₁, θ⁽²⁾) = {bound:.9f}, lies {proof.fmt_plain(bound - ll[0])} above ℓ(θ⁽¹⁾)" in text
     assert f"KL = {proof.fmt_plain(ll[1] - bound)} below ℓ(θ⁽²⁾)." in text
+    assert not any("narrower than a pixel" in el.value for el in at.info)
+    at.select_slider(key="der_dlr_step").set_value(12).run()  # M-step 6: a sub-pixel step
+    assert any("narrower than a pixel" in el.value for el in at.info)
     at.toggle(key="der_dlr_zoom").set_value(True).run()
     assert not at.exception
+    assert not any("narrower than a pixel" in el.value for el in at.info)
 
 
 def test_published_fit_with_a_penalty_is_used_and_named():
