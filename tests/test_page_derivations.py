@@ -255,8 +255,8 @@ def test_linkage_steps(at):
 
 def test_published_fit_with_a_penalty_is_used_and_named():
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(0, 1, 150), rng.normal(5, 0.5, 100)])
-    tr = emcore.fit_gaussian_mixture(x, 2, init="kmeans++", seed=1, max_iter=50, tol=1e-8, reg=0.5)
+    x = np.concatenate([rng.normal(0, 1, 150), rng.normal(5, 0.5, 100), rng.normal(9, 1, 60)])
+    tr = emcore.fit_gaussian_mixture(x, 3, init="kmeans++", seed=1, max_iter=50, tol=1e-8, reg=0.5)
     Z = rng.normal(size=(50, 2))
     tr2 = emcore.fit_gaussian_mixture(Z, 2, seed=0, max_iter=5)
     app = AppTest.from_file(PAGE, default_timeout=90)
@@ -277,10 +277,16 @@ def test_published_fit_with_a_penalty_is_used_and_named():
     R = ref_resp(x, tr.params[0])
     Nk = R.sum(axis=0)
     df = table(app, 1)
-    for k in range(2):
+    assert len(df) == 3
+    for k in range(3):
         mu = R[:, k] @ x / Nk[k]
         S = R[:, k] @ (x - mu) ** 2
         assert df.iloc[k].iloc[5] == f"{(S + 0.5) / Nk[k]:.6f}"
+    # the one-point line has one term per component
+    i = int(np.argmin(R.max(axis=1)))
+    lj = ref_log_joint(x, tr.params[1])
+    for k in range(3):
+        assert rf"{R[i, k]:.4f} \cdot ({f4(lj[i, k])})" in text
 
 
 def test_published_sparse_baskets_fit_with_a_dirichlet_prior():
