@@ -15,9 +15,9 @@ import plotly.graph_objects as go
 
 from emcore import linkage as _linkage
 from emviz import common as _common
-from emviz.common import base_layout, theta_it
+from emviz.common import CURVE, base_layout, theta_it
 from emviz.gauss1d import AxisFormat, _axis_dict, histogram, weighted_densities
-from emviz.palette import MIXTURE, NEUTRAL, component_color, rgba
+from emviz.palette import NEUTRAL, component_color, rgba
 
 LOGLIK_COLOR = "#0072B2"
 BOUND_COLOR = "#009E73"
@@ -108,7 +108,7 @@ def graphical_model_figure(params, n_samples: int | None = None, height: int = 2
         label("theta", theta_label, dx=0.3, size=16, xanchor="left"),
         {"x": 2.3, "y": 1.7, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
          "text": f"N = {n_samples:,}" if n_samples else "N", "font": {"size": 12}},
-        {"x": 7.8, "y": 0.05, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+        {"x": 4.0, "y": 0.05, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
          "text": f"K = {K}", "font": {"size": 12}},
     ]
     data = [{"type": "scatter", "x": [nodes["pi"][0], nodes["theta"][0]],
@@ -158,7 +158,7 @@ def sample_figure(x, sample_x, sample_z, params, axis: AxisFormat | None = None,
          "marker": {"color": rgba(NEUTRAL, 0.55)}, "xaxis": "x", "yaxis": "y",
          "hovertemplate": "%{x:.4g}: %{y:.3g}<extra>data</extra>"},
         {"type": "scatter", "x": grid, "y": mix, "mode": "lines", "name": "fitted p(x | θ)",
-         "line": {"color": MIXTURE, "width": 2, "dash": "dash"}, "xaxis": "x", "yaxis": "y",
+         "line": {"color": CURVE, "width": 2.5, "dash": "dash"}, "xaxis": "x", "yaxis": "y",
          "hoverinfo": "skip"},
     ]
     n = max(sx.size, 1)
@@ -169,7 +169,7 @@ def sample_figure(x, sample_x, sample_z, params, axis: AxisFormat | None = None,
                      "marker": {"color": rgba(component_color(k), 0.75)},
                      "hovertemplate": f"%{{x:.4g}}: %{{y:.3g}}<extra>z = {k + 1}</extra>"})
     data.append({"type": "scatter", "x": grid, "y": mix, "mode": "lines", "showlegend": False,
-                 "line": {"color": MIXTURE, "width": 2, "dash": "dash"}, "xaxis": "x2",
+                 "line": {"color": CURVE, "width": 2.5, "dash": "dash"}, "xaxis": "x2",
                  "yaxis": "y2", "hoverinfo": "skip"})
     ymax = 1.1 * max(float(np.max(h)) if h.size else 0.0, float(np.max(mix)),
                      max((float(np.max(np.histogram(sx, bins=edges)[0])) / (n * width)), 0.0))
