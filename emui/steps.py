@@ -183,8 +183,9 @@ def _signed(x: float) -> str:
 
 
 def _plus(x: float) -> str:
-    """`` + 2.8613`` or `` - 2.8613`` (never "+ -2.8613")."""
-    return f" - {_f(-x)}" if x < 0 else f" + {_f(x)}"
+    """`` + 2.8613`` or `` - 2.8613`` (never "+ -2.8613"); tiny values as a × 10^b."""
+    mag = _g(abs(x)) if 0 < abs(x) < 1e-3 else _f(abs(x))
+    return f" - {mag}" if x < 0 else f" + {mag}"
 
 
 #: One-line glosses of the proof's symbols, shown under the proof panel's title (the full
@@ -289,8 +290,9 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
     title = f"**Why {sym} cannot go down — with this fit's numbers**"
     caption = f"Step {t0} → {t1} (E-step {t + 1} then M-step {t + 1}). "
     if prior:
-        caption += ("This fit has a prior (penalty), so EM maximises ℓ + log p(θ): the M-step "
-                    "maximises Q + log p, and it is ℓ + log p, not ℓ alone, that cannot fall. ")
+        caption += (f"This fit has a prior (penalty), so EM maximises {sym}(θ): the M-step "
+                    f"maximises Q + log p, and it is {sym}, not {'ℓ_C' if hard else 'ℓ'} "
+                    "alone, that cannot fall. ")
     caption += PROOF_GLOSS_HARD if hard else PROOF_GLOSS
     gain, bound_gain = b - a, bound_new - a
     ok = gain >= -1e-9 * max(1.0, abs(a))
@@ -345,6 +347,7 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
     hard = bool(getattr(trace, "hard", False))
     prior = has_penalty(trace)
     sym = objective_symbol(hard, prior)
+    log_prior = np.asarray(getattr(trace, "log_prior", np.zeros(len(obj))), dtype=float)
     if kind == "init":
         text = (f"**{half_step_label(s)}.** This is the starting guess {theta_it(0)}. No point "
                 f"has been assigned to a component yet; the log-likelihood of this guess is "
@@ -354,6 +357,7 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
         return text + ". Press ▶ to run the first E-step."
     t = half_step_iteration(s)
     th = theta_it(t)
+    lp_t = float(log_prior[t])
     if kind == "E":
         R = np.asarray(trace.responsibilities(t))
         shares = R.mean(axis=0)
@@ -362,7 +366,9 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
             text = (f"**{half_step_label(s)}.** The parameters {th} stay fixed; every point is "
                     f"given wholly to its most likely component (a hard E-step). With these "
                     f"labels Q({th} | {th}) equals the classification log-likelihood "
-                    f"{sym}({th}) = {obj[t]:.3f}; the log-likelihood is still "
+                    + (f"ℓ_C({th}) = {obj[t] - lp_t:.3f} (with the prior, "
+                       f"{sym} = {obj[t]:.3f})" if prior else f"ℓ_C({th}) = {obj[t]:.3f}")
+                    + f"; the log-likelihood is still "
                     f"ℓ({th}) = {ll[t]:.3f}, which hard EM does not promise to raise. "
                     f"Shares of the points: {share_txt}.")
         else:

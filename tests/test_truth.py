@@ -220,3 +220,17 @@ def test_a_page_with_a_prior_states_what_is_maximised(page, setup):
     text = _proof_text(at)
     assert "Why ℓ + log p cannot go down" in text
     assert "EM maximises ℓ + log p(θ)" in text and "M-step maximises Q + log p" in text
+
+
+def test_hard_em_with_a_prior_names_ell_c_plus_log_p(hard_fit):
+    Z, _ = hard_fit
+    tr = emcore.fit_gaussian_mixture(Z, 2, hard=True, reg=1e-6, seed=0, max_iter=5, tol=None)
+    p = proof_lines(tr, 1, "M")
+    assert "Why ℓ_C + log p cannot go down" in p["title"]
+    assert "EM maximises ℓ_C + log p(θ)" in p["caption"] and "not ℓ_C alone" in p["caption"]
+    assert "maximises ℓ + log p" not in p["caption"]
+    # a log prior of order 1e-5 is written as a × 10^b, never as "− 0.0000"
+    assert "0.0000" not in p["latex"][1] and r"\times 10^{" in p["latex"][1]
+    e = describe_half_step(tr, 3)
+    lc = classification_loglik(Z, tr.params[1])
+    assert f"ℓ_C(θ⁽¹⁾) = {lc:.3f}" in e and f"ℓ_C + log p = {tr.objective[1]:.3f}" in e
