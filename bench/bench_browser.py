@@ -60,10 +60,11 @@ PAGES = [
     ("2-D blobs", "blobs_2d", None),
     ("baskets", "baskets", None),
     ("Why EM works", "why_em_works", None),
+    ("Handwritten digits", "digits", None),
     ("Your data (Old Faithful example)", "your_data", "faithful"),
 ]
 PEER = "peer: one slider, one chart (all pairings)"
-SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
+SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works", "digits": "digits",
          "yd": "your_data"}
 
 # Installed in every document before its scripts run: watches stMain and the script state.

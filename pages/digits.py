@@ -119,6 +119,14 @@ def main() -> None:
     except ValueError as err:
         st.error(f"EM could not start: {err}", icon="⚠️")
         return
+    step_view(data, X, settings, data_key, trace)
+    emui.publish_fit("digits", X, trace, f"Handwritten digits {', '.join(map(str, data.classes))}")
+
+
+@st.fragment
+def step_view(data, X, settings, data_key: str, trace) -> None:
+    """Everything that depends on the half-step: a step reruns only this fragment, and only
+    the open tab is built."""
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
     emui.status_banner(trace)
@@ -127,17 +135,18 @@ def main() -> None:
     agreement, names, _, _ = V.match_labels(data.labels, final_resp)
     comp_names = [f"{k + 1} {names[k]}" for k in range(trace.n_components)]
 
-    fig_proto = V.prototypes_figure(hs.params, f"Each component's ink probabilities μ_k · {hs.label}",
-                                    comp_names)
+    fig_proto = emui.step_figure("dg_proto", trace, s, lambda: V.prototypes_figure(
+        hs.params, f"Each component's ink probabilities μ_k · {hs.label}", comp_names),
+        options=(data_key,))
     st.plotly_chart(fig_proto, key=_k("proto"), theme="streamlit")
     st.caption("White = never ink, black = always ink. Names: the digit each component is "
                "paired with at the end of the run (for reading only; EM never saw the labels).")
 
     rows = V.example_rows(data.labels, N_EXAMPLES)
-    resp = None if hs.resp is None else np.asarray(hs.resp)[rows]
     captions = [f"a '{data.labels[i]}'" for i in rows]
-    fig_resp = V.responsibility_figure(X[rows], resp, captions,
-                                       f"Responsibilities of a few digits · {hs.label}", comp_names)
+    fig_resp = emui.step_figure("dg_resp", trace, s, lambda: V.responsibility_figure(
+        X[rows], None if hs.resp is None else np.asarray(hs.resp)[rows], captions,
+        f"Responsibilities of a few digits · {hs.label}", comp_names), options=(data_key,))
     left, right = st.columns([1, 1], gap="medium")
     with left:
         emui.what_changed(trace, s)
@@ -150,41 +159,51 @@ def main() -> None:
 
     tab_names = ["🎯 Against the true digits", "🎲 Samples from the model",
                  "📊 How many components?", "▶ Animation", "🔁 Restarts", "⬇ Downloads"]
-    tabs = dict(zip(tab_names, st.tabs(tab_names), strict=True))
-    fig_conf = V.confusion_figure(data.labels, final_resp)
-    with tabs[tab_names[0]]:
-        st.plotly_chart(fig_conf, key=_k("confusion"), theme="streamlit")
-        st.caption(f"At the end of the run ({trace.n_iter} iterations). Each digit goes to its "
-                   "most likely component; components are paired one-to-one with digits so that "
-                   f"as many as possible agree ({agreement:.1%} do). With more components than "
-                   "classes the extra ones are 'unpaired' — often a second way of writing a digit.")
-    with tabs[tab_names[1]]:
-        Xs, zs = emcore.sample(trace.final_params, N_SAMPLES, seed=int(settings.seed))
-        st.plotly_chart(V.samples_figure(Xs, zs, "Images drawn from the fitted mixture"),
-                        key=_k("samples"), theme="streamlit")
-        st.caption("Each image: pick a component with probability π_k (frame colour), then ink "
-                   "every pixel independently with probability μ_kd. The pixels do not talk to "
-                   "each other, so strokes come out speckled — what the model cannot capture.")
-    with tabs[tab_names[2]]:
-        selection_tab(data_key, X, settings)
-    with tabs[tab_names[3]]:
-        st.caption("Plays in your browser: the average digits emerging from noise, one frame "
-                   "per half-step (long runs are subsampled).")
-        st.plotly_chart(_animation(data_key, settings.cache_key(), trace, tuple(comp_names)),
-                        key=_k("anim"), theme="streamlit")
-    with tabs[tab_names[4]]:
-        if settings.n_restarts > 1:
-            traces = emui.run_restarts(X, settings, data_key, family="bernoulli")
-            emui.restarts_chart(traces, key=_k("restarts"))
-        else:
-            st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
-                    "fits from different seeds.")
-    with tabs[tab_names[5]]:
-        emui.downloads(trace, X, KEY,
-                       figures={"Average digits": fig_proto, "Confusion": fig_conf},
-                       gif=lambda: V.prototypes_gif(trace, comp_names),
-                       feature_names=[f"r{r + 1}c{c + 1}" for r in range(8) for c in range(8)])
-    emui.publish_fit("digits", X, trace, f"Handwritten digits {', '.join(map(str, data.classes))}")
+    # Only the open tab is built (switching tabs reruns this fragment).
+    tabs = dict(zip(tab_names, st.tabs(tab_names, key=_k("tab"), on_change="rerun"),
+                    strict=True))
+    fig_conf = V.confusion_figure(data.labels, final_resp) if (
+        tabs[tab_names[0]].open or tabs[tab_names[5]].open) else None
+    if tabs[tab_names[0]].open:
+        with tabs[tab_names[0]]:
+            st.plotly_chart(fig_conf, key=_k("confusion"), theme="streamlit")
+            st.caption(f"At the end of the run ({trace.n_iter} iterations). Each digit goes to its "
+                       "most likely component; components are paired one-to-one with digits so that "
+                       f"as many as possible agree ({agreement:.1%} do). With more components than "
+                       "classes the extra ones are 'unpaired' — often a second way of writing a digit.")
+    if tabs[tab_names[1]].open:
+        with tabs[tab_names[1]]:
+            Xs, zs = emcore.sample(trace.final_params, N_SAMPLES, seed=int(settings.seed))
+            st.plotly_chart(V.samples_figure(Xs, zs, "Images drawn from the fitted mixture"),
+                            key=_k("samples"), theme="streamlit")
+            st.caption("Each image: pick a component with probability π_k (frame colour), then ink "
+                       "every pixel independently with probability μ_kd. The pixels do not talk to "
+                       "each other, so strokes come out speckled — what the model cannot capture.")
+    if tabs[tab_names[2]].open:
+        with tabs[tab_names[2]]:
+            selection_tab(data_key, X, settings)
+    if tabs[tab_names[3]].open:
+        with tabs[tab_names[3]]:
+            st.caption("Plays in your browser: the average digits emerging from noise, one frame "
+                       "per half-step (long runs are subsampled).")
+            st.plotly_chart(_animation(data_key, settings.cache_key(), trace, tuple(comp_names)),
+                            key=_k("anim"), theme="streamlit")
+    if tabs[tab_names[4]].open:
+        with tabs[tab_names[4]]:
+            if settings.n_restarts > 1:
+                traces = emui.run_restarts(X, settings, data_key, family="bernoulli")
+                emui.restarts_chart(traces, key=_k("restarts"))
+            else:
+                st.info("Set “Restarts shown side by side” in the sidebar to 2 or more to compare "
+                        "fits from different seeds.")
+    if tabs[tab_names[5]].open:
+        with tabs[tab_names[5]]:
+            emui.downloads(trace, X, KEY,
+                           figures={"Average digits": V.prototypes_figure(
+                               hs.params, f"Each component's ink probabilities μ_k · {hs.label}",
+                               comp_names), "Confusion": fig_conf},
+                           gif=lambda: V.prototypes_gif(trace, comp_names),
+                           feature_names=[f"r{r + 1}c{c + 1}" for r in range(8) for c in range(8)])
 
 
 def selection_tab(data_key: str, X, settings) -> None:

@@ -41,6 +41,12 @@ def _prototypes(at: AppTest):
     return mu, pi
 
 
+def _open_tab(at: AppTest, label_part: str) -> AppTest:
+    """Open the tab whose label contains ``label_part`` (the page builds only the open tab)."""
+    at.session_state["dg_tab"] = next(t.label for t in at.tabs if label_part in t.label)
+    return _run(at)
+
+
 @pytest.fixture(scope="module")
 def page():
     return _run(AppTest.from_file(PAGE, default_timeout=180))
@@ -71,12 +77,19 @@ def test_default_page_renders(page):
     at = page
     assert at.title[0].value.startswith("🔢 Handwritten digits")
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    for name in ("dg_proto", "dg_resp", "dg_loglik", "dg_confusion", "dg_samples", "dg_anim"):
+    for name in ("dg_proto", "dg_resp", "dg_loglik", "dg_confusion"):
         assert any(name in k for k in keys), name
+    # hidden tabs are not built until opened
+    assert not any("dg_samples" in k or "dg_anim" in k for k in keys)
     fit = at.session_state["em_fits"]["digits"]
     assert fit["trace"].family == "bernoulli" and fit["trace"].n_components == 3
+    _open_tab(at, "Samples")
+    assert any("dg_samples" in el.proto.id for el in at.get("plotly_chart"))
+    _open_tab(at, "Animation")
     anim = _chart(at, "dg_anim")
     assert len(anim["frames"]) >= 3
+    assert not any("dg_confusion" in el.proto.id for el in at.get("plotly_chart"))
+    _open_tab(at, "Against the true digits")
 
 
 def test_e_step_keeps_mu_and_m_step_is_one_em_step(page):
@@ -117,7 +130,9 @@ def test_controls_classes_threshold_alpha_restarts_and_bic(page):
     _run(at)
     tr = at.session_state["em_fits"]["digits"]["trace"]
     assert tr.has_prior and tr.alpha == 2.0
+    _open_tab(at, "Restarts")
     assert any("dg_restarts" in el.proto.id for el in at.get("plotly_chart"))
+    _open_tab(at, "How many components")
     at.button(key="dg_select").click()
     _run(at)
     assert any("dg_bic" in el.proto.id for el in at.get("plotly_chart"))

@@ -190,6 +190,18 @@ def play_animation(pg, key: str, seconds: float = 2.0,
     return seen, rerun_count(pg)
 
 
+def wait_animation_end(pg, key: str, timeout: float = 60_000) -> None:
+    """Wait until the animation of chart ``key`` has played its last frame. Pages build only
+    the open tab, so leaving the animation's tab removes the chart, and the timer of a
+    still-playing Plotly animation would then throw in the console."""
+    pg.wait_for_function(
+        """(sel) => { const gd = document.querySelector(sel + ' .js-plotly-plot');
+             const tr = gd && gd._transitionData;
+             return !tr || (!tr._animationRaf && !(tr._frameQueue || []).length); }""",
+        arg=chart_selector(key), timeout=timeout)
+    pg.wait_for_timeout(300)
+
+
 def fit_gaussian_curve(x, y) -> tuple[float, float, float]:
     """Recover (π, μ, σ) from samples of y = π·N(x | μ, σ²) (a parabola in log y).
 

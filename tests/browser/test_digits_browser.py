@@ -20,6 +20,7 @@ from tests.browser.pagecheck import (
     press_step,
     settle_for_screenshot,
     step_label,
+    wait_animation_end,
 )
 
 PATH = "digits"
@@ -62,6 +63,7 @@ def test_digits_page_in_the_browser(page, app_server):
     assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames"
     assert reruns == 0, "the animation asked the server to rerun the script"
     assert_no_exception(page)
+    wait_animation_end(page, "dg_anim")  # before its tab (and with it the chart) is left
 
     for w, h in ((1024, 768), (390, 844)):
         page.set_viewport_size({"width": w, "height": h})
