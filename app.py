@@ -139,16 +139,18 @@ def home() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="EM Explorer", page_icon="📈", layout="wide",
-                       initial_sidebar_state="expanded")
+                       initial_sidebar_state="auto")
     from emui.glossary import sidebar_glossary
 
     pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
     pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
     import emui._deeplink as deeplink
+    from emui import screen
 
     page = st.navigation(pages)
     sidebar_glossary()  # the same notation on every page, under the page menu
     deeplink.mark_routed()  # this run came through app.py (see emui._deeplink)
+    screen.apply()  # formula, toolbar and focus fixes; presentation mode
     page.run()
 
 

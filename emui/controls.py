@@ -63,9 +63,19 @@ def _fmt_tol(v: float) -> str:
 
 
 def page_header(title: str, intro_markdown: str) -> None:
-    """Page title and a short introduction (Markdown, KaTeX allowed with ``$...$``)."""
+    """Page title and a short introduction (Markdown, KaTeX allowed with ``$...$``).
+
+    In presentation mode the introduction folds into an expander, so the step control and
+    the main chart share the first screen.
+    """
+    from emui.screen import presenting
+
     st.title(title)
-    st.markdown(intro_markdown)
+    if presenting():
+        with st.expander("About this page"):
+            st.markdown(intro_markdown)
+    else:
+        st.markdown(intro_markdown)
 
 
 def dataset_caption(dataset, n_shown: int | None = None) -> None:

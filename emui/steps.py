@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from emui import urlstate
+from emui import screen, urlstate
 from emviz.common import (
     FrozenFigure,
     half_step_iteration,
@@ -23,6 +23,30 @@ from emviz.common import (
     theta_it,
     zero_if_round_off,
 )
+
+
+def _goto(state_key: str, s: int) -> None:
+    st.session_state[state_key] = int(s)
+
+
+def _toggle_play(key: str) -> None:
+    st.session_state[f"{key}_playing"] = not st.session_state.get(f"{key}_playing", False)
+
+
+def _player(key: str, n: int) -> None:
+    """While playing, one half-step forward every 1.2 s (a fragment that reruns the page)."""
+    @st.fragment(run_every=1.2)
+    def tick() -> None:
+        state_key = f"{key}_step"
+        if not st.session_state.get(f"{key}_playing"):
+            return
+        if int(st.session_state.get(state_key, 0)) >= n - 1:
+            st.session_state[f"{key}_playing"] = False
+            return
+        st.session_state[state_key] = int(st.session_state.get(state_key, 0)) + 1
+        st.rerun()
+
+    tick()
 
 
 def _shift(state_key: str, delta: int, n: int) -> None:
@@ -52,11 +76,18 @@ def step_slider(trace, key: str, start: str = "init"):
     st.session_state[state_key] = int(np.clip(st.session_state[state_key], 0, n - 1))
     s = st.session_state[state_key]
     # One row at every width (columns would stack on a phone): ◀, the slider, ▶, the link.
+    # In presentation mode the keys ← → Home End step and Space plays.
+    present = screen.presenting()
+    playing = present and bool(st.session_state.get(f"{key}_playing", False))
     row = st.container(horizontal=True, wrap=False, vertical_alignment="bottom", gap="small",
                        key=f"{key}_steprow")
     with row:
+        if present:
+            row.button("⏮", key=f"{key}_first", on_click=_goto, args=(state_key, 0),
+                       shortcut="Home", help="First half-step (Home)", width="content")
         row.button("◀", key=f"{key}_prev", on_click=_shift, args=(state_key, -1, n),
-                   disabled=s <= 0, help="Previous half-step", width="content")
+                   disabled=s <= 0, help="Previous half-step", width="content",
+                   shortcut="Left" if present else None)
         if n > 1:
             s = row.select_slider("Step", options=list(range(n)), format_func=half_step_label,
                                   key=state_key, width="stretch",
@@ -65,8 +96,17 @@ def step_slider(trace, key: str, start: str = "init"):
         else:
             row.caption("Step: θ⁽⁰⁾ only — the fit stopped before its first iteration.")
         row.button("▶", key=f"{key}_next", on_click=_shift, args=(state_key, 1, n),
-                   disabled=s >= n - 1, help="Next half-step", width="content")
+                   disabled=s >= n - 1, help="Next half-step", width="content",
+                   shortcut="Right" if present else None)
+        if present:
+            row.button("⏭", key=f"{key}_last", on_click=_goto, args=(state_key, n - 1),
+                       shortcut="End", help="Last half-step (End)", width="content")
+            row.button("⏸ Pause" if playing else "⏯ Play", key=f"{key}_play",
+                       on_click=_toggle_play, args=(key,), shortcut="Space",
+                       help="Play the run, one half-step at a time (Space)", width="content")
         urlstate.link_to_step(key, row)
+    if playing:
+        _player(key, n)
     urlstate.save_url(key)
     return trace.half_step(int(s))
 
@@ -262,7 +302,7 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
             rf"\text{{M: }} {Qs}{lp1} = " + (f"{_f(q)}{lp_num} = " if prior else "")
             + rf"{_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
             rf"\begin{{aligned}}{ell}({th1}){lp1} &= {Qs}{lp1} + \text{{re-assignment gain}}"
-            rf"\\ &= {_f(bound_new)} + {_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+            rf"\\ &= {_f(bound_new)} + {_g(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
             r"\end{aligned}",
         ]
     else:
@@ -279,7 +319,7 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
              rf"{_f(a)}{mark_m}"),
             # with a prior this line is long too: the numbers go on a second row
             (rf"\begin{{aligned}}{ell}({th1}){lp1} &= \mathcal{{L}}{lp1} + \mathrm{{KL}}"
-             rf"\\ &= {_f(bound_new)} + {_g(kl)} = {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+             rf"\\ &= {_f(bound_new)} + {_g(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
              r"\end{aligned}"
              if prior else
              rf"{ell}({th1}) = \mathcal{{L}} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"

@@ -41,6 +41,7 @@ import streamlit as st
 
 from emui._deeplink import ensure_navigation
 from emui.controls import ALPHA_OPTIONS, COV_LABELS, REG_OPTIONS, TOL_OPTIONS, widget_key
+from emui.screen import PRESENT_KEY
 from emui.settings import INIT_LABELS, MULTINOMIAL_INIT_LABELS
 
 #: Query parameters Streamlit itself may add (embedding); never ours, never reported.
@@ -315,7 +316,7 @@ def page_query(key: str) -> dict[str, str]:
         except Exception:  # noqa: BLE001
             continue
         out[p.name] = text
-    if st.session_state.get("em_present"):
+    if st.session_state.get(PRESENT_KEY):
         out["present"] = "1"
     return out
 

@@ -150,13 +150,14 @@ def main() -> None:
                                       ROW_OPTIONS, value=200, key=_k("n_show"))
 
     intro()
-    emui.dataset_caption(ds)
-    st.caption(ds.description)
 
     trace = emui.run_fit(X, settings, data_key, family="multinomial")
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     step_view(ds, X, labels, rows_word, settings, data_key, trace, value, order_by, int(n_show))
+    # Where the data comes from, below the run (the step control stays on the first screen).
+    emui.dataset_caption(ds)
+    st.caption(ds.description)
     emui.publish_fit("baskets", X, trace, ds.title)
 
 
