@@ -33,6 +33,9 @@ from emviz.common import (
 )
 from emviz.palette import NEUTRAL, component_color, hex_to_rgb, rgba
 
+#: Opacity of the grey data histogram: 0.5 reads on the dark theme too (0.35 was dim there).
+HIST_ALPHA = 0.5
+
 MAX_RUG_POINTS = 2000      # points drawn in the static figure (the fit always uses all)
 MAX_ANIM_POINTS = 600      # points drawn in each animation frame
 MAX_ANIM_FRAMES = 100
@@ -212,7 +215,7 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     edges, h = histogram(x, bins)
     centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
     data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
-                       marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)),
+                       marker=dict(color=rgba(NEUTRAL, HIST_ALPHA), line=dict(width=0)),
                        hovertemplate="density %{y:.3g}<extra>data</extra>"))
     base = data_grid(x)
     grid = _dense_grid(x, theta, base)
@@ -342,7 +345,7 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
 
     first = curves(int(steps[0]))
     data = [go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
-                   marker=dict(color=rgba(NEUTRAL, 0.35), line=dict(width=0)), hoverinfo="skip")]
+                   marker=dict(color=rgba(NEUTRAL, HIST_ALPHA), line=dict(width=0)), hoverinfo="skip")]
     for k in range(K):
         c = component_color(k)
         data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=first[k], mode="lines", line=dict(color=c, width=3),

@@ -33,6 +33,9 @@ from emviz.common import has_penalty, objective_symbol
 LOGLIK_COLOR = "#0072B2"  # ℓ(θ) (or the objective ℓ + log prior)
 BOUND_COLOR = "#009E73"  # the lower bound L(q, θ)
 KL_COLOR = "#D55E00"  # the gap KL(q ‖ p(z | x, θ))
+#: Annotation arrows: a mid grey that reads on the light and the dark theme (Plotly's
+#: default #444 vanishes on dark).
+ARROW_COLOR = "#8C8C8C"
 CURRENT_COLOR = "#D55E00"  # the current step in the gains chart
 OTHER_COLOR = "#56B4E9"  # the other steps in the gains chart
 
@@ -756,13 +759,13 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
          "hovertemplate": "a = %{x:.3f}<br>gap = %{y:.3e}<extra></extra>"})
     annotations = [
         {"x": 0.0, "y": s.objective_t, "ax": 50, "ay": 35, "showarrow": True, "arrowhead": 2,
-         "xanchor": "left", "font": {"size": 13},
+         "arrowcolor": ARROW_COLOR, "arrowwidth": 1.5, "xanchor": "left", "font": {"size": 13},
          "text": f"touch at θ<sup>({s.t})</sup>: {_ell(s)} = 𝓛 = {s.objective_t:.4f}"},
         {"x": 1.0, "y": s.bound_m, "ax": -50, "ay": 40, "showarrow": True, "arrowhead": 2,
-         "xanchor": "right", "font": {"size": 13},
+         "arrowcolor": ARROW_COLOR, "arrowwidth": 1.5, "xanchor": "right", "font": {"size": 13},
          "text": f"the bound peaks at θ<sup>({s.t + 1})</sup>: 𝓛 = {s.bound_m:.4f}"},
         {"x": 1.0, "y": s.objective_next, "ax": -50, "ay": -30, "showarrow": True,
-         "arrowhead": 2, "xanchor": "right", "font": {"color": KL_COLOR, "size": 13},
+         "arrowhead": 2, "arrowcolor": KL_COLOR, "arrowwidth": 1.5, "xanchor": "right", "font": {"color": KL_COLOR, "size": 13},
          "text": (f"{_ell(s)}(θ<sup>({s.t + 1})</sup>) = {s.objective_next:.4f}, "
                   f"{gap} = {fmt_plain(shown_gap(s, s.kl))}")},
         {"xref": "paper", "yref": "paper", "x": 0.0, "y": 0.24, "showarrow": False,

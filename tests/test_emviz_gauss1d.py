@@ -190,3 +190,16 @@ def test_price_axis_labels_dollars_on_the_log_scale():
     for v, txt in zip(ax.tickvals, ax.ticktext, strict=True):
         assert txt == f"${10 ** v / 1000:,.0f}k"
         assert x.min() <= v <= x.max()
+
+
+def test_data_histogram_is_opaque_enough_for_the_dark_theme(data, trace):
+    """The grey bars: at least half opaque (at 0.35 they were dim on the dark background)."""
+    from emviz.gauss1d import mixture_figure
+
+    x, _ = data
+    fig = mixture_figure(x, trace, 0)
+    bars = [t for t in fig.data if t.type == "bar" or t.type == "histogram"]
+    assert bars
+    for b in bars:
+        alpha = float(str(b.marker.color).rstrip(")").split(",")[-1])
+        assert alpha >= 0.5, b.marker.color

@@ -428,3 +428,27 @@ def test_a_fit_that_collapses_still_obeys_every_line():
         lo, hi = fig.layout.yaxis.range
         assert np.isfinite([lo, hi]).all() and lo < s.objective_t < s.objective_next < hi
     assert "≥ 0 ✓" in proof.gains_figure(trace).layout.title.text
+
+
+def _luminance(hex_color: str) -> float:
+    r, g, b = (int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_bound_curve_arrows_read_on_light_and_dark(fit_1d):
+    """Every arrow has its own colour, with ≥ 3:1 contrast on Streamlit's light and dark
+    backgrounds (Plotly's default #444 is 1.8:1 on the dark one)."""
+    X, trace = fit_1d
+    curve = emcore.bound_curve(trace, 1, n_points=11)
+    fig = proof.bound_curve_figure(curve, proof.proof_step(X, trace, 1))
+    arrows = [a for a in fig.layout.annotations if a.showarrow]
+    assert len(arrows) == 3
+    for a in arrows:
+        assert a.arrowcolor is not None
+        assert _contrast(a.arrowcolor, "#FFFFFF") >= 3.0 and _contrast(a.arrowcolor, "#0E1117") >= 3.0
