@@ -34,22 +34,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-VIEWPORT = {"width": 1280, "height": 800}
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer  # noqa: E402
+
 QUIET_MS = 300
 NO_RUN_MS = 1500      # a press that starts no rerun within this long is a client-side step
 TIMEOUT_MS = 180_000
@@ -64,8 +58,8 @@ PAGES = [
     ("Your data (Old Faithful example)", "your_data", "faithful"),
 ]
 PEER = "peer: one slider, one chart (all pairings)"
-SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works", "digits": "digits",
-         "yd": "your_data"}
+SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
+         "digits": "digits", "yd": "your_data"}
 
 # Installed in every document before its scripts run: watches stMain and the script state.
 _INIT_JS = """
@@ -106,52 +100,15 @@ _SETTLED_JS = """([quiet, noRun, needRun]) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``streamlit run <script>`` in ``cwd`` on a free loopback port; stopped by its own PID."""
-
-    def __init__(self, script: str, cwd: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit {script} exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"streamlit {script} did not become healthy in 90 s")
+class Server(StreamlitServer):
+    """``streamlit run <script>`` in ``cwd`` on a free loopback port (stopped by its own PID),
+    with the server's CPU time read from /proc."""
 
     def cpu_seconds(self) -> float:
         """utime + stime + cutime + cstime of the server, in seconds."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = sum(int(v) for v in fields[11:15])  # fields 14-17 of stat(5)
         return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def _settle(pg, need_run: bool) -> None:
@@ -315,10 +272,7 @@ def main(argv=None) -> int:
     results, peers = {}, {}
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for name, path, prep in pages:
                 print(f"… {name}", file=sys.stderr, flush=True)
                 peers[name], results[name] = measure_pair(browser, peer, app, path, prep,

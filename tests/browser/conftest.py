@@ -58,9 +58,10 @@ def free_port() -> int:
 class StreamlitServer:
     """A headless ``streamlit run app.py`` on a free loopback port."""
 
-    def __init__(self, script: str = "app.py") -> None:
+    def __init__(self, script: str = "app.py", cwd: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        (ROOT / "artifacts").mkdir(exist_ok=True)
         self.log = open(ROOT / "artifacts" / f"streamlit-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
@@ -71,7 +72,7 @@ class StreamlitServer:
                 "--browser.gatherUsageStats", "false",
                 "--server.fileWatcherType", "none",
             ],
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
