@@ -536,6 +536,10 @@ def _grid(n_panels: int, n_cols: int, h_space: float = 0.1, v_space: float = 0.1
     return out, n_rows
 
 
+#: Panels per row in :func:`lift_bars`.
+LIFT_COLUMNS = 2
+
+
 def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: int = 5,
               min_prob: float = MIN_PROB_FOR_LIFT, title: str = "") -> go.Figure:
     """Small multiples: each segment's top categories by lift over the overall basket.
@@ -562,8 +566,10 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
     # only categories the segment buys *more* of than the average shopper (at least one bar)
     tops = [t[lifts[k, t] > 1.0] if np.any(lifts[k, t] > 1.0) else t[:1]
             for k, t in enumerate(top_lift(probs, share, n_top=n_top, min_prob=min_prob))]
-    n_cols = min(k_count, 4)
-    domains, n_rows = _grid(k_count, n_cols, h_space=0.13,
+    # Two panels per row at most: each panel's category names (left of it) then have room
+    # beside the previous panel's "×1.0" labels on a tablet as on a projector.
+    n_cols = min(k_count, LIFT_COLUMNS)
+    domains, n_rows = _grid(k_count, n_cols, h_space=0.3 if n_cols > 1 else 0.0,
                             v_space=0.22 if k_count > n_cols else 0.0)
     x_max = max([1.0] + [float(np.nanmax(lifts[k, t])) for k, t in enumerate(tops) if t.size])
     data, layout_axes, shapes, annotations = [], {}, [], []
@@ -580,8 +586,9 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
                            "basket vs %{customdata[1]:.2%} overall<extra></extra>"),
         ))
         layout_axes[f"xaxis{sfx}"] = dict(domain=[x0, x1], anchor=f"y{sfx}",
-                                          range=[0, x_max * 1.35],
-                                          title=dict(text="lift") if y0 < 0.05 else None)
+                                          range=[0, x_max * 1.35])
+        if y0 < 0.05:  # the bottom row names its axis
+            layout_axes[f"xaxis{sfx}"]["title"] = dict(text="lift")
         layout_axes[f"yaxis{sfx}"] = dict(domain=[y0, y1], anchor=f"x{sfx}", type="category",
                                           autorange="reversed")
         shapes.append(dict(type="line", xref=f"x{sfx}", yref=f"y{sfx} domain", x0=1, x1=1,

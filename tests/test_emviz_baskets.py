@@ -403,3 +403,17 @@ def test_default_order_caps_the_rows_and_says_so():
     fig = B.profile_heatmap(trace, 1, names, share)
     assert len(fig.layout.yaxis.ticktext) == B.MAX_HEATMAP_ROWS
     assert f"{B.MAX_HEATMAP_ROWS} of {X.shape[1]} categories" in fig.layout.title.text
+
+
+def test_lift_panels_leave_room_for_the_next_panels_names(small_fit):
+    """At most two panels per row, with a gap of ≥ 25 % of the width between them: the next
+    panel's category names (drawn left of it) no longer overlap this panel's "×1.0" labels."""
+    X, _, _, trace, names = small_fit
+    fig = B.lift_bars(trace.params[0].probs, B.overall_share(X), names)
+    axes = sorted((fig.layout[k].domain for k in fig.layout if k.startswith("xaxis")
+                   and fig.layout[k].domain is not None), key=lambda d: d[0])
+    lefts = sorted({round(d[0], 6) for d in axes})
+    assert len(lefts) <= 2
+    rights = sorted({round(d[1], 6) for d in axes})
+    if len(lefts) == 2:
+        assert lefts[1] - rights[0] >= 0.25
