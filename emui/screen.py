@@ -33,7 +33,8 @@ _CSS = """
    on narrow screens */
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 @media (max-width: 1100px) { [data-testid="stMain"] h1 { font-size: 2rem; } }
-@media (max-width: 640px) { [data-testid="stMain"] h1 { font-size: 1.6rem; } }
+@media (max-width: 640px) { [data-testid="stMain"] h1 { font-size: 1.6rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 2.9rem; } }
 /* a focus ring that shows on light and dark backgrounds */
 :focus-visible, [role="slider"]:focus, [role="tab"]:focus-visible {
   outline: 3px solid #1c6dd0 !important; outline-offset: 2px !important;

@@ -16,7 +16,8 @@ from tests.browser.pagecheck import LOAD_TIMEOUT, open_app_page, settle_for_scre
 
 SIZES = [(1280, 800), (1280, 720), (1024, 768), (768, 1024), (390, 844)]
 PAGES = [("house_prices", "hp_mixture", "hp"), ("blobs_2d", "blobs_fig_soft", "blobs"),
-         ("baskets", "bk_profile", "bk"), ("why_em_works", "why_bars", "why")]
+         ("baskets", "bk_profile", "bk"), ("why_em_works", "why_bars", "why"),
+         ("digits", "dg_proto", "dg")]
 
 _JS_CHECK = """(key) => {
   const bad = [];
