@@ -93,6 +93,17 @@ def log_likelihood(X, params):
     return float(np.sum(logsumexp(lj, axis=1)))
 
 
+def _resp_and_log_joint(X, resp, params):
+    """``resp`` as a float array and log π_k + log p(x_i | θ_k) (N, K), shapes checked."""
+    resp = np.asarray(resp, dtype=float)
+    lj = _log_joint(X, params, weighted=False)
+    with np.errstate(divide="ignore"):
+        lj = lj + np.log(params.weights)
+    if resp.shape != lj.shape:
+        raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
+    return resp, lj
+
+
 def expected_complete_loglik(X, resp, params):
     """Q = Σ_i Σ_k r_ik [log π_k + log p(x_i | θ_k)], with 0·log 0 = 0.
 
@@ -102,12 +113,7 @@ def expected_complete_loglik(X, resp, params):
     resp : ndarray (N, K)
     params : θ at which the complete-data log-likelihood is evaluated
     """
-    resp = np.asarray(resp, dtype=float)
-    lj = _log_joint(X, params, weighted=False)
-    with np.errstate(divide="ignore"):
-        lj = lj + np.log(params.weights)
-    if resp.shape != lj.shape:
-        raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
+    resp, lj = _resp_and_log_joint(X, resp, params)
     pos = resp > 0
     return float(np.sum(resp[pos] * lj[pos]))
 
@@ -125,12 +131,7 @@ def cross_entropy(X, resp, params):
     resp : ndarray (N, K)
     params : θ of the posterior p(z | x, θ)
     """
-    resp = np.asarray(resp, dtype=float)
-    lj = _log_joint(X, params, weighted=False)
-    with np.errstate(divide="ignore"):
-        lj = lj + np.log(params.weights)
-    if resp.shape != lj.shape:
-        raise ValueError(f"resp has shape {resp.shape}, expected {lj.shape}")
+    resp, lj = _resp_and_log_joint(X, resp, params)
     log_post = lj - logsumexp(lj, axis=1, keepdims=True)
     pos = resp > 0
     return float(-np.sum(resp[pos] * log_post[pos]))
