@@ -425,6 +425,12 @@ def _two_lines(name: str, max_chars: int | None = None) -> str:
     return f"{head}<br>{tail}"
 
 
+def segment_label_chars(k_count: int) -> int:
+    """How many characters of a segment's name fit under its column: the columns share about
+    44 characters of width, and at least 6 are kept."""
+    return max(6, 44 // max(k_count, 1))
+
+
 def _profile_axes(names, labels, max_chars: int | None = None) -> tuple[dict, dict]:
     """x axis (segments, on top, in their colours) and y axis (categories, first on top)."""
     k_count, n_rows = len(names), len(labels)
@@ -481,11 +487,13 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     order = default_order(trace, share) if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
     zrange = prob_range(trace) if zrange is None else zrange
-    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order])
+    xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order],
+                                 max_chars=segment_label_chars(k))
     what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
     v_count = probs.shape[1]
     subset = f" · {len(order)} of {v_count} categories" if len(order) < v_count else ""
-    layout = _layout(f"Category profile of each segment ({what}) · {half_step_label(s)}{subset}",
+    layout = _layout(f"Category profile of each segment<br><sup>{what} · {half_step_label(s)}"
+                     f"{subset}</sup>",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
     return _figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
@@ -770,7 +778,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
 
     # narrower than the page's heatmap: shorten long segment names (hover shows them whole)
     xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order],
-                                 max_chars=max(6, 44 // max(k_count, 1)))
+                                 max_chars=segment_label_chars(k_count))
     xaxis["domain"] = [0.0, 0.6]
     layout = _layout(
         title.format(note=note, label=labels[0]), height=max(460, 190 + 24 * len(order)),
