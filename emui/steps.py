@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import numpy as np
@@ -23,6 +24,7 @@ from emviz.common import (
     theta_it,
     zero_if_round_off,
 )
+from emviz.texnum import fmt, fmt_small, fmt_term
 
 
 def _goto(state_key: str, s: int) -> None:
@@ -203,29 +205,13 @@ def restarts_sentence(traces) -> str:
             "elsewhere.")
 
 
-def _f(x: float) -> str:
-    return f"{x:,.4f}".replace(",", "{,}")
-
-
-def _g(x: float) -> str:
-    """A small number in LaTeX: 4.05e-06 -> 4.05 \\times 10^{-6}; exactly 0 -> 0."""
-    if x == 0:
-        return "0"
-    if abs(x) < 1e-3:
-        mant, exp = f"{x:.3g}".split("e") if "e" in f"{x:.3g}" else (f"{x:.3g}", "0")
-        return mant if exp == "0" else rf"{mant} \times 10^{{{int(exp)}}}"
-    return _f(x)
+#: The proof panel's numbers: four decimals with thousands groups (``-1{,}234.5678``).
+_f = functools.partial(fmt, grouped=True)
 
 
 def _signed(x: float) -> str:
     """``+0.1234`` / ``-0.1234`` (4 significant digits); exactly 0 as ``0``."""
     return "0" if x == 0 else f"{x:+.4g}"
-
-
-def _plus(x: float) -> str:
-    """`` + 2.8613`` or `` - 2.8613`` (never "+ -2.8613"); tiny values as a × 10^b."""
-    mag = _g(abs(x)) if 0 < abs(x) < 1e-3 else _f(abs(x))
-    return f" - {mag}" if x < 0 else f" + {mag}"
 
 
 #: One-line glosses of the proof's symbols, shown under the proof panel's title (the full
@@ -291,7 +277,7 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
     th0, th1 = theta_it(t, latex=True), theta_it(t + 1, latex=True)
     lp0 = rf" + \log p({th0})" if prior else ""
     lp1 = rf" + \log p({th1})" if prior else ""
-    lp_num = _plus(lp[t + 1]) if prior else ""
+    lp_num = fmt_term(lp[t + 1]) if prior else ""
     bound_new = float(trace.elbo[t]) + (float(lp[t + 1]) if prior else 0.0)
     mark_e = r"\quad\blacktriangleleft" if kind == "E" else ""
     mark_m = r"\quad\blacktriangleleft" if kind == "M" else ""
@@ -302,7 +288,7 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
             rf"\text{{M: }} {Qs}{lp1} = " + (f"{_f(q)}{lp_num} = " if prior else "")
             + rf"{_f(bound_new)} \;\ge\; {_f(a)}{mark_m}",
             rf"\begin{{aligned}}{ell}({th1}){lp1} &= {Qs}{lp1} + \text{{re-assignment gain}}"
-            rf"\\ &= {_f(bound_new)} + {_g(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+            rf"\\ &= {_f(bound_new)} + {fmt_small(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
             r"\end{aligned}",
         ]
     else:
@@ -319,10 +305,10 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
              rf"{_f(a)}{mark_m}"),
             # with a prior this line is long too: the numbers go on a second row
             (rf"\begin{{aligned}}{ell}({th1}){lp1} &= \mathcal{{L}}{lp1} + \mathrm{{KL}}"
-             rf"\\ &= {_f(bound_new)} + {_g(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
+             rf"\\ &= {_f(bound_new)} + {fmt_small(kl)} \\ &= {_f(b)} \;\ge\; {ell}({th0}){lp0}"
              r"\end{aligned}"
              if prior else
-             rf"{ell}({th1}) = \mathcal{{L}} + \mathrm{{KL}} = {_f(bound_new)} + {_g(kl)}"
+             rf"{ell}({th1}) = \mathcal{{L}} + \mathrm{{KL}} = {_f(bound_new)} + {fmt_small(kl)}"
              rf" = {_f(b)} \;\ge\; {ell}({th0})"),
         ]
     sym = objective_symbol(hard, prior)

@@ -19,7 +19,6 @@ unchanged; for hard EM the objective is the classification log-likelihood ℓ_C.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +26,7 @@ import plotly.graph_objects as go
 
 import emcore
 from emviz.common import has_penalty, objective_symbol
+from emviz.texnum import fmt, fmt_plain, fmt_small
 
 # Colours of the three quantities of the proof. They are Okabe–Ito colours (colour-blind
 # safe) but this page shows no mixture components, so they cannot be confused with them.
@@ -245,7 +245,7 @@ def step_of_half_step(s: int, n_iter: int) -> tuple[int, str]:
     return t, ("E" if s % 2 == 1 else "M")
 
 
-# --- number formatting ----------------------------------------------------------------------
+# --- labels (numbers are formatted by emviz.texnum) -------------------------------------------
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -253,44 +253,6 @@ _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 def sub(t: int) -> str:
     """``12`` -> ``"₁₂"`` (subscript digits for plain-text labels)."""
     return str(int(t)).translate(_SUBSCRIPTS)
-
-
-
-def fmt(x: float, decimals: int = 4) -> str:
-    """A value for a LaTeX line: fixed decimals, a real minus sign, no thousands separator."""
-    if not math.isfinite(x):
-        return r"\infty" if x > 0 else r"-\infty"
-    if x != 0 and abs(x) < 10 ** (-decimals):
-        return fmt_small(x)
-    text = f"{x:.{decimals}f}"
-    if text.lstrip("-").strip("0.") == "":
-        text = f"{0:.{decimals}f}"
-    return text
-
-
-def fmt_metric(x: float) -> str:
-    """A headline number: 4 decimals, fewer for big magnitudes so it fits a metric card."""
-    decimals = 4 if abs(x) < 1e4 else (2 if abs(x) < 1e6 else 0)
-    return f"{x:.{decimals}f}"
-
-
-def fmt_small(x: float) -> str:
-    """A margin in LaTeX: ``0``, fixed decimals, or ``m × 10^{e}`` when tiny or huge."""
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e6:
-        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
-    mantissa, exponent = f"{x:.2e}".split("e")
-    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
-
-
-def fmt_plain(x: float) -> str:
-    """A margin in plain text (Plotly labels): ``0.0123`` or ``3.2e-07``."""
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e6:
-        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
-    return f"{x:.2e}"
 
 
 def shown_gap(step: ProofStep, value: float) -> float:

@@ -20,6 +20,7 @@ from emviz import derivations as V
 from emviz import proof
 from emviz.common import theta_it
 from emviz.gauss1d import price_axis
+from emviz.texnum import fmt, fmt_plain, fmt_small
 
 KEY = "der"
 DEFAULT = "default"
@@ -36,7 +37,7 @@ DLR_URL = "https://doi.org/10.1111/j.2517-6161.1977.tb01600.x"
 
 def f4(x: float) -> str:
     """A number for a formula: four decimals."""
-    return proof.fmt(float(x), 4)
+    return fmt(float(x), 4)
 
 
 def sub(t: int) -> str:
@@ -381,7 +382,7 @@ def iteration_sections(x, trace, reg: float) -> None:
     st.markdown(f"**Iteration {t + 1} with this fit's numbers** (q = q{sub(t)}, the posterior "
                 f"at {theta_it(t)}; each number computed on its own):")
     eq(r"\text{at } \theta^{(" + str(t) + r")}:\;\; \ell &= " + f4(b_t["loglik"]),
-       r"\mathcal{L} &= " + f4(b_t["elbo"]) + r",\;\; \mathrm{KL} = " + proof.fmt_small(kl_t)
+       r"\mathcal{L} &= " + f4(b_t["elbo"]) + r",\;\; \mathrm{KL} = " + fmt_small(kl_t)
        + r"\;(\approx 0)",
        r"\text{at } \theta^{(" + str(t + 1) + r")}:\;\; \ell &= " + f4(b_n["loglik"]),
        r"\mathcal{L} &= " + f4(b_n["elbo"]) + r",\;\; \mathrm{KL} = " + f4(b_n["kl"]),
@@ -437,11 +438,11 @@ def linkage_section() -> None:
         if lh.kind == "M":
             st.markdown(
                 f"Here 72 = y₂ + y₃ + y₄. The step raised ℓ by "
-                f"{proof.fmt_plain(lt.gain[lt_t])}, to ℓ({theta_it(lt_t + 1)}) = "
+                f"{fmt_plain(lt.gain[lt_t])}, to ℓ({theta_it(lt_t + 1)}) = "
                 f"{lt.log_likelihood[lt_t + 1]:.9f}. The bound at its peak, "
                 f"𝓛(q{sub(lt_t)}, {theta_it(lt_t + 1)}) = {lt.bound[lt_t]:.9f}, lies "
-                f"{proof.fmt_plain(lt.gain[lt_t] - lt.kl[lt_t])} above ℓ({theta_it(lt_t)}) and "
-                f"KL = {proof.fmt_plain(lt.kl[lt_t])} below ℓ({theta_it(lt_t + 1)}).")
+                f"{fmt_plain(lt.gain[lt_t] - lt.kl[lt_t])} above ℓ({theta_it(lt_t)}) and "
+                f"KL = {fmt_plain(lt.kl[lt_t])} below ℓ({theta_it(lt_t + 1)}).")
         else:
             st.markdown(
                 f"The E-step fills in the expected split of the 125 animals "

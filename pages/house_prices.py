@@ -20,6 +20,7 @@ from emviz.gauss1d import (
     truth_figure,
 )
 from emviz.palette import component_color
+from emviz.texnum import fmt_small
 
 KEY = "hp"
 DATASETS = {
@@ -182,12 +183,12 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
              r"{\sum_j \pi_j\,\mathcal{N}(x_i \mid \mu_j, \sigma_j^2)},\qquad"
              r"\mathcal{N}(x\mid\mu,\sigma^2)=\frac{1}{\sigma\sqrt{2\pi}}"
              r"e^{-(x-\mu)^2/2\sigma^2}")
-    terms = " + ".join(rf"{hn.weights[j]:.3f}\times{_num(hn.densities[j])}" for j in range(K)) \
-        if K <= 4 else _num(hn.evidence)
+    terms = " + ".join(rf"{hn.weights[j]:.3f}\times{fmt_small(hn.densities[j])}" for j in range(K)) \
+        if K <= 4 else fmt_small(hn.evidence)
     for k in range(K):
         st.latex(
-            rf"r_{{i{sub(k)}}} = \frac{{{hn.weights[k]:.3f}\times{_num(hn.densities[k])}}}"
-            rf"{{{terms}}} = \frac{{{_num(hn.numerators[k])}}}{{{_num(hn.evidence)}}}"
+            rf"r_{{i{sub(k)}}} = \frac{{{hn.weights[k]:.3f}\times{fmt_small(hn.densities[k])}}}"
+            rf"{{{terms}}} = \frac{{{fmt_small(hn.numerators[k])}}}{{{fmt_small(hn.evidence)}}}"
             rf" = \mathbf{{{hn.resp_i[k]:.4f}}}")
     st.markdown(f"**M-step {t + 1}**: every point votes with its responsibility; this {label} "
                 f"contributes r_ik to N_k and r_ik·x_i to the weighted sum.")
@@ -217,17 +218,6 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
     else:
         st.caption("These hand-computed numbers differ from the engine's θ — a degenerate step "
                    "(a variance hit zero) cannot be redone by hand.")
-
-
-def _num(v: float) -> str:
-    """A positive number for LaTeX: fixed point when moderate, a × 10^b otherwise."""
-    v = float(v)
-    if v == 0:
-        return "0"
-    if 1e-3 <= abs(v) < 1e5:
-        return f"{v:.4g}"
-    m, e = f"{v:.3e}".split("e")
-    return rf"{m}\times10^{{{int(e)}}}"
 
 
 def main() -> None:

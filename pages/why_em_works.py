@@ -18,6 +18,7 @@ import emui
 from emui.settings import FitSettings
 from emviz import proof
 from emviz.common import theta_it
+from emviz.texnum import fmt_metric, fmt_plain
 
 KEY = "why"
 #: On-screen names of the pages that publish fits (``emui.publish_fit``'s page_name).
@@ -170,8 +171,8 @@ def step_view(X, trace) -> None:
             "*classification* log-likelihood ℓ_C(θ) = Σᵢ maxₖ log πₖ p(xᵢ | θₖ), so the proof "
             "below is about ℓ_C. The real log-likelihood ℓ has no such guarantee: in this "
             f"iteration it went from {step.loglik_t:.4f} to {step.loglik_next:.4f} "
-            f"(change {proof.fmt_plain(step.loglik_change)}), and after the hard "
-            f"E-step it sits {proof.fmt_plain(step.loglik_gap_t)} "
+            f"(change {fmt_plain(step.loglik_change)}), and after the hard "
+            f"E-step it sits {fmt_plain(step.loglik_gap_t)} "
             "above ℓ_C, where the bound touches, instead of touching the bound itself.",
             icon="⚠️")
     if step.regularised:
@@ -186,22 +187,22 @@ def step_view(X, trace) -> None:
             "line and the argument goes through: it is ℓ + log p that cannot fall. The "
             f"log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
             f"{step.loglik_t:.4f} to {step.loglik_next:.4f} "
-            f"(change {proof.fmt_plain(step.loglik_change)}).",
+            f"(change {fmt_plain(step.loglik_change)}).",
             icon="ℹ️")
     if trace.status == "degenerate":
         st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
 
     c1, c2, c3, c4 = st.columns(4)
     ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
-    c1.metric(f"{ell}({theta_it(t)})", proof.fmt_metric(step.objective_t))
+    c1.metric(f"{ell}({theta_it(t)})", fmt_metric(step.objective_t))
     c2.metric(f"Q({theta_it(t + 1)} | {theta_it(t)})"
-              + (" + log p" if step.regularised else ""), proof.fmt_metric(step.q_new_obj),
+              + (" + log p" if step.regularised else ""), fmt_metric(step.q_new_obj),
               help="Expected complete-data log-likelihood after the M-step"
                    + (" (plus the log-prior)." if step.regularised else "."))
-    c3.metric(f"H(q{proof.sub(t)})", proof.fmt_metric(step.entropy),
+    c3.metric(f"H(q{proof.sub(t)})", fmt_metric(step.entropy),
               help="Entropy of the E-step's responsibilities.")
-    c4.metric(f"{ell}({theta_it(t + 1)})", proof.fmt_metric(step.objective_next),
-              delta=proof.fmt_plain(step.gain), delta_color="normal")
+    c4.metric(f"{ell}({theta_it(t + 1)})", fmt_metric(step.objective_next),
+              delta=fmt_plain(step.gain), delta_color="normal")
 
     if step.hard:
         st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 import emdata
 from emviz import proof
+from emviz.texnum import fmt, fmt_plain
 from tests.test_derivations import ref_log_joint, ref_resp
 from tests.test_linkage import PUBLISHED, elbo_by_expectation, exact_iterates
 
@@ -26,7 +27,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "derivations.py")
 
 
 def f4(v: float) -> str:
-    return proof.fmt(float(v), 4)
+    return fmt(float(v), 4)
 
 
 def ref_bound(x, q, params):
@@ -241,10 +242,10 @@ def test_linkage_steps(at):
                                    p=[0.5 + v / 4, (1 - v) / 4, (1 - v) / 4, v / 4])
           for v in (th1, th2)]
     bound = elbo_by_expectation(th2, th1)
-    assert f"The step raised ℓ by {proof.fmt_plain(ll[1] - ll[0])}, to ℓ(θ⁽²⁾) = {ll[1]:.9f}." \
+    assert f"The step raised ℓ by {fmt_plain(ll[1] - ll[0])}, to ℓ(θ⁽²⁾) = {ll[1]:.9f}." \
         in text
-    assert f"𝓛(q₁, θ⁽²⁾) = {bound:.9f}, lies {proof.fmt_plain(bound - ll[0])} above ℓ(θ⁽¹⁾)" in text
-    assert f"KL = {proof.fmt_plain(ll[1] - bound)} below ℓ(θ⁽²⁾)." in text
+    assert f"𝓛(q₁, θ⁽²⁾) = {bound:.9f}, lies {fmt_plain(bound - ll[0])} above ℓ(θ⁽¹⁾)" in text
+    assert f"KL = {fmt_plain(ll[1] - bound)} below ℓ(θ⁽²⁾)." in text
     assert not any("narrower than a pixel" in el.value for el in at.info)
     at.select_slider(key="der_dlr_step").set_value(12).run()  # M-step 6: a sub-pixel step
     assert any("narrower than a pixel" in el.value for el in at.info)

@@ -19,6 +19,7 @@ import emcore
 import emdata
 from emviz import proof
 from emviz.common import theta_it
+from emviz.texnum import fmt, fmt_metric
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why_em_works.py")
 
@@ -48,19 +49,19 @@ def assert_page_shows(at, trace, t: int) -> None:
     sub = proof.sub
     m = metrics(at)
     ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
-    assert m[f"{ell}({theta_it(t)})"] == proof.fmt_metric(trace.objective[t])
-    assert m[f"{ell}({theta_it(t + 1)})"] == proof.fmt_metric(trace.objective[t + 1])
+    assert m[f"{ell}({theta_it(t)})"] == fmt_metric(trace.objective[t])
+    assert m[f"{ell}({theta_it(t + 1)})"] == fmt_metric(trace.objective[t + 1])
     prior = " + log p" if proof.is_regularised(trace) else ""
-    assert m[f"Q({theta_it(t + 1)} | {theta_it(t)}){prior}"] == proof.fmt_metric(
+    assert m[f"Q({theta_it(t + 1)} | {theta_it(t)}){prior}"] == fmt_metric(
         trace.q[t] + trace.log_prior[t + 1])
-    assert m[f"H(q{sub(t)})"] == proof.fmt_metric(trace.entropy[t])
+    assert m[f"H(q{sub(t)})"] == fmt_metric(trace.entropy[t])
     text = latex_text(at)
     for value in (trace.objective[t], trace.objective[t + 1], trace.q[t] + trace.log_prior[t + 1]):
-        assert proof.fmt(float(value)) in text
+        assert fmt(float(value)) in text
     if not trace.hard:
-        assert proof.fmt(float(trace.entropy[t])) in text
-        assert proof.fmt(float(trace.entropy[t] + trace.kl[t])) in text  # cross-entropy
-        assert proof.fmt(float(trace.kl[t])) in text
+        assert fmt(float(trace.entropy[t])) in text
+        assert fmt(float(trace.entropy[t] + trace.kl[t])) in text  # cross-entropy
+        assert fmt(float(trace.kl[t])) in text
     bars, curve, gains = charts(at)
     # bars: bound + gap after the M-step stack up to objective[t+1]
     np.testing.assert_allclose(decode(bars["data"][2]["y"]), trace.objective[t:t + 2])
