@@ -22,6 +22,9 @@ from emviz.palette import NEUTRAL, component_color, rgba
 LOGLIK_COLOR = "#0072B2"
 BOUND_COLOR = "#009E73"
 STEP_COLOR = "#D55E00"
+#: Bounds of earlier iterations (``linkage_figure(history=...)``): Okabe–Ito colours other than
+#: ℓ's blue and the current bound's green, each ≥ 3:1 on the light and the dark background.
+EARLIER_BOUND_COLORS = ("#CC79A7", "#8C8C8C")
 GRID = "rgba(127,127,127,0.25)"
 #: Colours of the graphical model's nodes: latent (open), observed (shaded), parameters.
 NODE_LINE = "#7F7F7F"
@@ -212,15 +215,19 @@ def step_hidden(trace, t: int, zoom: bool, pixels: int = 900) -> bool:
 
 
 def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
-                   height: int = 440) -> go.Figure:
+                   height: int = 440, history: int = 0) -> go.Figure:
     """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θ⁽ᵗ⁾.
 
     Half-step ``s`` of ``trace`` (an ``emcore.linkage.LinkageTrace``): at θ⁽⁰⁾ only ℓ and the
     start are drawn; at E-step t+1 the bound 𝓛(qₜ, θ) appears, touching ℓ at θ⁽ᵗ⁾; at M-step
     t+1 its peak θ⁽ᵗ⁺¹⁾ and ℓ(θ⁽ᵗ⁺¹⁾) are marked. With ``zoom`` the window shrinks around θ⁽ᵗ⁾ and
     θ⁽ᵗ⁺¹⁾ and the y axis shows ℓ − ℓ(θ⁽ᵗ⁾), so that the late, tiny steps stay visible.
+    ``history`` > 0 (not with ``zoom``) also draws the bounds of up to that many earlier
+    iterations, 𝓛(q_u, θ) for u = t − history … t − 1, each touching ℓ at θ⁽ᵘ⁾ and peaking
+    at θ⁽ᵘ⁺¹⁾ (Bishop's fig. 9.14 repeated).
 
-    Traces: 0 ℓ, then (from the E-step on) 1 the bound, 2 the marked points.
+    Traces: 0 ℓ, then (from the E-step on) 1 the bound, 2 the marked points, then one per
+    earlier bound (oldest first) and their touch points.
     """
     hs = trace.half_step(int(s))
     t = int(hs.t)
@@ -238,6 +245,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                "yref": "paper", "y0": 0, "y1": 1,
                "line": {"color": "rgba(127,127,127,0.6)", "dash": "dot", "width": 1}}]
     annotations = []
+    climb = history > 0 and not zoom and hs.kind != "init"  # earlier bounds drawn too
     if hs.kind == "init":
         pts_x, pts_y = [theta_t], [base + 0.0]
         data.append({"type": "scatter", "x": pts_x, "y": pts_y, "mode": "markers",
@@ -254,25 +262,59 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
                      "name": f"bound 𝓛(q{_sub(t)}, θ)",
                      "line": {"color": BOUND_COLOR, "width": 3, "dash": "dash"},
                      "hovertemplate": "θ = %{x:.9f}<br>𝓛 = %{y:.6g}<extra></extra>"})
-        px, py, pc = [theta_t], [base], [LOGLIK_COLOR]
-        annotations.append({"x": theta_t, "y": base, "ax": -30 if zoom else 40, "ay": 45,
-                            "showarrow": True, "arrowhead": 2, "font": {"size": 13},
-                            "text": f"touch at {theta_it(t)}"})
+        px, py, pc, ptext = [theta_t], [base], [LOGLIK_COLOR], [theta_it(t)]
+        ppos = ["top left"]
+        if not climb:  # with earlier bounds drawn, the points carry short labels instead
+            annotations.append({"x": theta_t, "y": base, "ax": -30 if zoom else 40, "ay": 45,
+                                "showarrow": True, "arrowhead": 2, "font": {"size": 13},
+                                "text": f"touch at {theta_it(t)}"})
         if hs.kind == "M":
             nb = _linkage.curves(theta_next, theta_t, trace.y)
             px += [theta_next, theta_next]
             py += [base + nb["bound_rel"], base + nb["loglik_rel"]]
             pc += [BOUND_COLOR, STEP_COLOR]
+            ptext += ["", theta_it(t + 1)]
+            ppos = ["top left", "top right", "top right"]
             shapes.append({"type": "line", "xref": "x", "x0": theta_next, "x1": theta_next,
                            "yref": "paper", "y0": 0, "y1": 1,
                            "line": {"color": STEP_COLOR, "dash": "dash", "width": 1}})
-            annotations.append({"x": theta_next, "y": base + nb["bound_rel"], "ax": 45, "ay": 60,
-                                "showarrow": True, "arrowhead": 2, "font": {"size": 13},
-                                "text": f"bound peaks at {theta_it(t + 1)}"})
+            if not climb:
+                annotations.append({"x": theta_next, "y": base + nb["bound_rel"], "ax": 45,
+                                    "ay": 60, "showarrow": True, "arrowhead": 2,
+                                    "font": {"size": 13},
+                                    "text": f"bound peaks at {theta_it(t + 1)}"})
         data.append({"type": "scatter", "x": px, "y": py, "mode": "markers",
                      "showlegend": False,
+                     **({"mode": "markers+text", "text": ptext, "textposition": ppos}
+                        if climb else {}),
                      "marker": {"size": 11, "color": pc, "line": {"width": 1.5, "color": "white"}},
                      "hovertemplate": "θ = %{x:.9f}<br>%{y:.6g}<extra></extra>"})
+    if climb:
+        earlier = range(max(0, t - int(history)), t)
+        data[0]["legendrank"] = 1  # legend: ℓ, then the bounds in iteration order
+        data[1]["legendrank"] = 100 + t
+        for u in earlier:
+            cu = _linkage.curves(grid, float(trace.theta[u]), trace.y)
+            data.append({"type": "scatter", "x": grid, "y": cu["loglik_t"] + cu["bound_rel"],
+                         "mode": "lines", "name": f"bound 𝓛(q{_sub(u)}, θ)",
+                         "line": {"color": EARLIER_BOUND_COLORS[u % len(EARLIER_BOUND_COLORS)],
+                                  "width": 2.5, "dash": "dot"},
+                         "legendrank": 100 + u,
+                         "hovertemplate": "θ = %{x:.9f}<br>𝓛 = %{y:.6g}<extra></extra>"})
+        data.append({"type": "scatter", "x": [float(trace.theta[u]) for u in earlier],
+                     "y": [float(trace.log_likelihood[u]) for u in earlier],
+                     "mode": "markers+text", "showlegend": False,
+                     "text": [theta_it(u) for u in earlier], "textposition": "top left",
+                     "marker": {"size": 9, "color": LOGLIK_COLOR},
+                     "hovertemplate": "θ = %{x:.9f}<br>ℓ = %{y:.6g}<extra></extra>"})
+        # each earlier bound's peak, at θ⁽ᵘ⁺¹⁾: below ℓ there, above ℓ(θ⁽ᵘ⁾)
+        data.append({"type": "scatter", "x": [float(trace.theta[u + 1]) for u in earlier],
+                     "y": [float(trace.bound[u]) for u in earlier], "mode": "markers",
+                     "showlegend": False,
+                     "marker": {"size": 9, "symbol": "diamond",
+                                "color": [EARLIER_BOUND_COLORS[u % len(EARLIER_BOUND_COLORS)]
+                                          for u in earlier]},
+                     "hovertemplate": "peak at θ = %{x:.9f}<br>𝓛 = %{y:.6g}<extra></extra>"})
     # y range: from a little below the lower of (ℓ, bound) at the window's interesting part
     top = float(np.max(ll))
     if zoom:
@@ -285,8 +327,11 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
     annotations.append({"x": trace.theta_star, "y": 0.0, "yref": "paper", "yanchor": "bottom",
                         "xanchor": "left", "showarrow": False, "font": {"size": 12},
                         "text": " θ*"})
+    first = max(0, t - int(history)) if climb else t
+    title = ("Genetic linkage: ℓ(θ) and the EM bound at " + theta_it(t) if first == t else
+             f"ℓ(θ) and EM's bounds at {theta_it(first)} … {theta_it(t)}")
     layout = base_layout(
-        "Genetic linkage: ℓ(θ) and the EM bound at " + theta_it(t), height,
+        title, height,
         xaxis={"title": {"text": "θ"}, "range": [lo, hi], "gridcolor": GRID,
                "tickformat": ".9~f" if zoom else ".2f", "nticks": 5},
         yaxis={"title": {"text": ytitle}, "range": yrange, "gridcolor": GRID,

@@ -31,7 +31,7 @@ def decode(values):
 
 
 def charts(at) -> list[dict]:
-    """The page's Plotly figures as dicts, in page order: bars, bound curve, gains."""
+    """The page's Plotly figures as dicts, in page order: bars, bound curve, gains, linkage."""
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
@@ -62,7 +62,7 @@ def assert_page_shows(at, trace, t: int) -> None:
         assert fmt(float(trace.entropy[t])) in text
         assert fmt(float(trace.entropy[t] + trace.kl[t])) in text  # cross-entropy
         assert fmt(float(trace.kl[t])) in text
-    bars, curve, gains = charts(at)
+    bars, curve, gains = charts(at)[:3]  # then the one-parameter example (its own test)
     # bars: bound + gap after the M-step stack up to objective[t+1]
     np.testing.assert_allclose(decode(bars["data"][2]["y"]), trace.objective[t:t + 2])
     np.testing.assert_allclose(decode(bars["data"][1]["customdata"])[1], trace.kl[t])
@@ -220,6 +220,52 @@ def test_a_large_fit_draws_the_bound_curve_on_request():
     app.session_state["em_fits"] = published(X, trace, page="your_data", title="Big")
     app.run()
     assert not app.exception
-    assert len(charts(app)) == 2  # bars and gains; the curve waits for the toggle
+    # bars, gains and the one-parameter example; the curve waits for the toggle
+    figs = charts(app)
+    assert len(figs) == 3 and figs[2]["layout"]["title"]["text"].startswith("ℓ(θ) and EM's bounds")
     app.toggle(key="why_draw_curve").set_value(True).run()
     assert_page_shows(app, trace, 0)
+
+
+def test_linkage_climb_shows_emcores_numbers_and_successive_bounds(at):
+    """DLR's one-parameter example (Bishop's fig. 9.14 repeated): the table and the figure
+    against exact-fraction EM, scipy's multinomial ℓ and the bound as an expectation."""
+    from scipy import stats
+
+    from tests.test_linkage import elbo_by_expectation, exact_iterates
+
+    def ell(th):
+        return float(stats.multinomial.logpmf((125, 18, 20, 34), n=197,
+                                              p=[0.5 + th / 4, (1 - th) / 4, (1 - th) / 4, th / 4]))
+
+    for n in (1, 3):
+        at.slider(key="why_dlr_n").set_value(n).run()
+        assert not at.exception
+        exact = [float(v) for v in exact_iterates(n)]
+        df = at.dataframe[-1].value
+        assert len(df) == n
+        for t in range(n):
+            row = list(df.iloc[t])
+            assert row == [t + 1, f"{exact[t]:.9f}", f"{ell(exact[t]):.9f}",
+                           f"{exact[t + 1]:.9f}", f"{elbo_by_expectation(exact[t + 1], exact[t]):.9f}",
+                           f"{ell(exact[t + 1]):.9f}"]
+            assert ell(exact[t]) <= elbo_by_expectation(exact[t + 1], exact[t]) <= ell(exact[t + 1])
+        fig = charts(at)[-1]
+        assert fig["layout"]["title"]["text"].endswith(f"{theta_it(n - 1)}")
+        grid = decode(fig["data"][0]["x"])
+        ll = decode(fig["data"][0]["y"])
+        np.testing.assert_allclose(ll, [ell(v) for v in grid], atol=1e-9)
+        bounds = [tr for tr in fig["data"] if str(tr.get("name", "")).startswith("bound")]
+        assert [b["name"] for b in sorted(bounds, key=lambda b: b.get("legendrank", 0))] == \
+            [f"bound 𝓛(q{proof.sub(u)}, θ)" for u in range(n)]
+        for b in bounds:
+            u = int(b["name"].translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))[9:-4])
+            y = decode(b["y"])
+            assert np.all(y <= ll + 1e-9)                    # never above ℓ
+            i = int(np.argmax(y))                            # peaks at θ⁽ᵘ⁺¹⁾ (grid spacing)
+            assert abs(grid[i] - exact[u + 1]) <= grid[1] - grid[0]
+            j = int(np.argmin(np.abs(grid - exact[u])))      # touches ℓ at θ⁽ᵘ⁾
+            assert abs(y[j] - ll[j]) < 1e-2 and abs(grid[j] - exact[u]) < 1e-3
+            far = exact[u] + 0.1                             # and is apart from it elsewhere
+            assert ll[j] - y[j] < float(np.interp(far, grid, ll) - np.interp(far, grid, y))
+            assert elbo_by_expectation(grid[i], exact[u]) == pytest.approx(y[i], abs=1e-7)
