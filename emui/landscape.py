@@ -13,7 +13,7 @@ import streamlit as st
 
 from emcore import landscape as land
 from emui.fitting import data_fingerprint
-from emviz.common import FrozenFigure, half_step_label, half_step_theta_index, theta_it
+from emviz.common import freeze, half_step_label, half_step_theta_index, theta_it
 from emviz.landscape import ascent_figure, collapse_figure, landscape_figure
 
 GRID_POINTS = 81
@@ -106,9 +106,9 @@ def _built(fp: str, settings_key: str, s_at: int, step: float, free: str, swappe
     reg = float(_settings.reg) if _settings.reg > 0 else PRIOR_FOR_DEMO
     sl = land.collapse_slice(_x, _trace.params[t_at], int(k), reg=reg)
     return {
-        "landscape": FrozenFigure(fig.to_dict()),
-        "ascent": FrozenFigure(ascent_figure(path["loglik"], ga).to_dict()),
-        "collapse": FrozenFigure(collapse_figure(sl).to_dict()),
+        "landscape": freeze(fig),
+        "ascent": freeze(ascent_figure(path["loglik"], ga)),
+        "collapse": freeze(collapse_figure(sl)),
         "path_caption": path_caption(_trace, t_at, label) + " " + restarts_caption(restarts, _trace),
         "mirror_caption": mirror_caption(land.mirror_gap(_x, _trace.final_params), swapped),
         "ascent_caption": ascent_caption(ga, _trace, land.em_step_sizes(_x, _trace.params[0])),

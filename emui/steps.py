@@ -12,6 +12,7 @@ import streamlit as st
 from emui import screen, urlstate
 from emviz.common import (
     FrozenFigure,
+    freeze,
     half_step_iteration,
     half_step_kind,
     half_step_label,
@@ -132,7 +133,7 @@ def trace_key(trace) -> str:
 
 @st.cache_resource(max_entries=400, show_spinner=False)
 def _frozen_figure(name: str, fit: str, s: int, options: tuple, _build) -> FrozenFigure:
-    return FrozenFigure(_build().to_dict())
+    return freeze(_build())
 
 
 def step_figure(name: str, trace, s: int, build, options: tuple = ()) -> FrozenFigure:

@@ -24,9 +24,11 @@ import plotly.graph_objects as go
 import scipy.sparse as sp
 from plotly.colors import get_colorscale
 
+from emviz import common as _common
 from emviz.common import (
     animation_controls,
     frame_indices,
+    frozen_figure,
     half_step_label,
     half_step_theta_index,
     match_by_cost,
@@ -43,10 +45,6 @@ MIN_PROB_FOR_LIFT = 0.01
 #: Most frames in a client-side animation (the half-steps are thinned beyond this; fewer
 #: frames keep the page's rerun fast, since Streamlit re-serialises the figure every run).
 MAX_FRAMES = 40
-
-#: Validate figures property by property when building them. Off for speed (a slider step
-#: rebuilds every step-dependent figure); the tests build every figure with it on.
-VALIDATE = False
 
 _TRANSPARENT = "rgba(0,0,0,0)"
 # Colour scales spelled out (plotly.js does not know plotly.py's "_r" names, and figures
@@ -315,28 +313,9 @@ def _layout(title: str, height: int, **extra) -> dict:
     return layout
 
 
-class FrozenFigure(go.Figure):
-    """A finished figure whose ``to_dict()`` is computed once and then reused.
-
-    Streamlit serialises a figure on every rerun through ``to_dict()``, which deep-copies
-    every frame. The run animation does not change when the step slider moves, so the page
-    caches it as a FrozenFigure and a step pays only for the JSON encoding. Do not modify a
-    FrozenFigure after its first ``to_dict()``.
-    """
-
-    def to_dict(self):
-        cached = self.__dict__.get("_frozen_dict")
-        if cached is None:
-            cached = super().to_dict()
-            self.__dict__["_frozen_dict"] = cached
-        return cached
-
-
-def _figure(data, layout, frames=None, cls=go.Figure) -> go.Figure:
-    """Build the figure in one go (per-property validation only if :data:`VALIDATE`)."""
-    if frames is None:
-        return cls(data=data, layout=layout, _validate=VALIDATE)
-    return cls(data=data, layout=layout, frames=frames, _validate=VALIDATE)
+def _figure(data, layout) -> go.Figure:
+    """Build the figure in one go (per-property validation only if ``emviz.common.VALIDATE``)."""
+    return go.Figure(data=data, layout=layout, _validate=_common.VALIDATE)
 
 
 def _colored(name: str, k: int) -> str:
@@ -805,7 +784,7 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     frames = [dict(data=frame_data(s), traces=[0, 1], name=str(int(s)),
                    layout=dict(title=dict(text=title.format(note=note, label=lab))))
               for s, lab in zip(steps, labels, strict=True)]
-    return _figure(data=traces_at(steps[0]), layout=layout, frames=frames, cls=FrozenFigure)
+    return frozen_figure(traces_at(steps[0]), layout, frames)
 
 
 def heatmap_categories(probs, share, max_rows: int = 30,

@@ -462,13 +462,17 @@ def _sub(k: int) -> str:
 
 
 class FrozenFigure(go.Figure):
-    """A Plotly figure whose JSON dictionary is built once and never validated again.
+    """A finished figure held as its JSON dictionary: the one frozen-figure mechanism.
 
-    ``st.plotly_chart`` calls ``figure.to_dict()``, which deep-copies every frame of an
-    animation on every rerun (tens of milliseconds for a long run). A frozen figure returns
-    the dictionary it was made from, so a cached animation costs only its JSON encoding.
-    Build it from a validated figure's ``to_dict()`` plus plain-dict ``frames``. Read it
-    through ``to_dict()``: the graph-object attributes (``.data``, ``.layout``) stay empty.
+    ``st.plotly_chart`` and ``plotly.io.to_json`` read a figure through its public
+    ``to_dict()``, which for an ordinary figure deep-copies (and base64-encodes) every trace
+    and every animation frame on every rerun. A frozen figure returns the dictionary it was
+    made from, so a cached figure costs only its JSON encoding and is never validated again.
+
+    Make one with :func:`freeze` (a finished ``go.Figure``) or :func:`frozen_figure` (traces,
+    layout and animation frames, the fast way). Read it through ``to_dict()`` /
+    ``to_json()``: the graph-object attributes (``.data``, ``.layout``, ``.frames``) stay
+    empty. Never modify the dictionary: it is shared by every session that draws the figure.
     """
 
     def __init__(self, fig_dict: dict):
@@ -480,6 +484,46 @@ class FrozenFigure(go.Figure):
 
     def to_plotly_json(self):  # noqa: D102
         return self._frozen_dict
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """A finished figure as a :class:`FrozenFigure` (its ``to_dict()`` computed once)."""
+    return FrozenFigure(fig.to_dict())
+
+
+def frozen_figure(data, layout: dict, frames=()) -> FrozenFigure:
+    """Build a (possibly animated) figure once, as a :class:`FrozenFigure`.
+
+    Parameters
+    ----------
+    data : list of traces (graph objects built with ``_validate=VALIDATE``, or dicts)
+    layout : dict
+    frames : sequence of dict
+        Animation frames as Plotly describes them: ``name``, ``data`` (a list of traces,
+        graph objects or dicts, only the properties that change) and optionally ``traces``
+        (the indices of the traces they update) and ``layout``.
+
+    With :data:`VALIDATE` on (the tests), the whole figure, frames included, goes through
+    Plotly's validation. Otherwise nothing is validated: Plotly's ``Figure(frames=...)``
+    would validate every frame (one regular expression per point colour: seconds for a long
+    run), so the frames' traces are serialised by one unvalidated ``go.Figure(...).to_dict()``
+    (the same JSON, numeric arrays base64-encoded) and put in the dictionary as frames.
+    """
+    frames = list(frames)
+    if VALIDATE:
+        return freeze(go.Figure(data=data, layout=layout, frames=frames or None))
+    fig_dict = go.Figure(data=data, layout=layout, _validate=False).to_dict()
+    if frames:
+        flat = [tr for fr in frames for tr in fr["data"]]
+        encoded = go.Figure(data=flat, _validate=False).to_dict()["data"]
+        out, start = [], 0
+        for fr in frames:
+            stop = start + len(fr["data"])
+            out.append({**{k: v for k, v in fr.items() if k != "data"},
+                        "data": encoded[start:stop]})
+            start = stop
+        fig_dict["frames"] = out
+    return FrozenFigure(fig_dict)
 
 
 def frame_indices(n_half_steps: int, max_frames: int = 120) -> np.ndarray:

@@ -11,12 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
+from emviz import common as _common
 from emviz.baskets import selection_chart
 from emviz.common import (
     animation_controls,
     base_layout,
     frame_indices,
+    frozen_figure,
     half_step_label,
     half_step_theta_index,
 )
@@ -30,6 +33,9 @@ __all__ = ["SIDE", "GREYS", "params_at", "prototypes_figure", "prototypes_animat
 SIDE = 8
 #: white (0) to black (1): ink is dark, as on paper
 GREYS = [[0.0, "#FFFFFF"], [1.0, "#111111"]]
+#: plotly.py's "Blues" spelled out: figures are built unvalidated, and plotly.js has its own,
+#: different "Blues" (validation is where plotly.py would expand the name).
+BLUES = get_colorscale("Blues")
 
 
 def params_at(trace, s: int):
@@ -68,8 +74,9 @@ def _image_trace(values, i: int, hover: str, zmax: float = 1.0, name: str = "",
                 hovertemplate=hover + "<extra></extra>", xgap=1, ygap=1)
 
 
-def _figure(data, layout, frames=None) -> go.Figure:
-    return go.Figure(data=data, layout=layout, frames=frames, skip_invalid=False)
+def _figure(data, layout) -> go.Figure:
+    """Build the figure in one go (per-property validation only if ``emviz.common.VALIDATE``)."""
+    return go.Figure(data=data, layout=layout, _validate=_common.VALIDATE)
 
 
 def _panel_titles(params, names: Sequence[str] | None, n_cols: int, top: float = 1.0,
@@ -136,7 +143,7 @@ def prototypes_animation(trace, names: Sequence[str] | None = None, max_frames: 
                          annotations=_panel_titles(p0, names, n_cols, top=top),
                          **animation_controls([f["name"] for f in frames]))
     layout["margin"] = dict(l=10, r=10, t=70, b=90)
-    return _figure(data, layout, frames)
+    return frozen_figure(data, layout, frames)
 
 
 def example_rows(labels, n_per_class: int = 2, seed: int = 0) -> np.ndarray:
@@ -228,7 +235,7 @@ def confusion_figure(labels, resp, title: str | None = None) -> go.Figure:
     cols = [f"'{c}'" for c in classes]
     frac = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
     data = [dict(type="heatmap", z=np.round(frac, 4).tolist(), x=cols, y=rows,
-                 text=table.tolist(), texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+                 text=table.tolist(), texttemplate="%{text}", colorscale=BLUES, zmin=0, zmax=1,
                  showscale=False, textfont=dict(size=15),
                  hovertemplate="true %{x}, %{y}: %{text} digits<extra></extra>")]
     title = title or f"Most likely component against the true digit — {agreement:.1%} agree"
@@ -267,7 +274,7 @@ def probability_heatmap(params, feature_names: Sequence[str], title: str,
             for k in range(K)]
     z = np.round(np.asarray(params.probs, dtype=float), 4)
     data = [dict(type="heatmap", z=z.tolist(), x=list(feature_names), y=rows, zmin=0, zmax=1,
-                 colorscale="Blues", text=np.round(z, 2).tolist(), texttemplate="%{text}",
+                 colorscale=BLUES, text=np.round(z, 2).tolist(), texttemplate="%{text}",
                  colorbar=dict(title=dict(text="P(1)"), thickness=12),
                  hovertemplate="%{y}<br>%{x}: P(1) = %{z:.3f}<extra></extra>")]
     layout = base_layout(title, 140 + 44 * K,

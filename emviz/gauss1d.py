@@ -8,7 +8,6 @@ E-step changes the colours and an M-step moves the curves.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +16,11 @@ import plotly.graph_objects as go
 from emviz import common as _common
 from emviz.common import (
     CURVE,
-    FrozenFigure,
     animation_controls,
     axis_ref,
     base_layout,
     frame_indices,
+    frozen_figure,
     half_step_iteration,
     half_step_kind,
     half_step_label,
@@ -364,23 +363,14 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
                          yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density"),
                                     tickvals=nice_ticks(0.0, ymax * 0.98, 4)),
                          margin=dict(b=130), **animation_controls(names))
-    fig_dict = go.Figure(_validate=_common.VALIDATE, data=data, layout=layout).to_dict()
     frames = []
     for j, (s, name) in enumerate(zip(steps, names, strict=True)):
-        ys = curves(int(s))
-        fdata = [{"type": "scatter", "y": _typed(ys[k], "float32")} for k in range(K + 1)]
-        fdata.append({"type": "scatter", "marker": {"color": _typed(codes[j], "uint16")}})
+        ys = curves(int(s))  # float32: base64-encoded as 4-byte floats, a compact frame
+        fdata = [{"type": "scatter", "y": ys[k]} for k in range(K + 1)]
+        fdata.append({"type": "scatter", "marker": {"color": codes[j]}})
         frames.append({"name": name, "data": fdata, "traces": list(range(1, K + 3)),
                        "layout": {"title": {"text": f"{name} — animation of the whole run"}}})
-    fig_dict["frames"] = frames
-    return FrozenFigure(fig_dict)
-
-
-def _typed(a: np.ndarray, dtype: str) -> dict:
-    """A plotly.js typed-array spec ``{"dtype", "bdata"}`` (base64): compact, fast to encode."""
-    arr = np.ascontiguousarray(np.asarray(a).astype(dtype))
-    return {"dtype": {"float32": "f4", "uint16": "u2", "uint8": "u1"}[dtype],
-            "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
+    return frozen_figure(data, layout, frames)
 
 
 # ----------------------------------------------------------------------------------------------

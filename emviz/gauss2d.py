@@ -29,10 +29,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.special import logsumexp
 
+from emviz import common as _common
 from emviz.common import (
     FONT,
     animation_controls,
     frame_indices,
+    freeze,
+    frozen_figure,
     half_step_label,
     match_by_cost,
     match_counts,
@@ -58,12 +61,6 @@ ELLIPSE_POINTS = 73
 ELLIPSE_MASS = {1: 1.0 - np.exp(-0.5), 2: 1.0 - np.exp(-2.0)}
 
 _TRANSPARENT = "rgba(0,0,0,0)"
-
-#: Validate Plotly properties while building figures. Plotly checks every per-point colour
-#: string with a regular expression (~70 µs each), which alone would blow the 150 ms budget
-#: of a slider step; the tests switch validation on and build every figure once.
-VALIDATE = False
-
 
 @dataclass(frozen=True)
 class Scaling:
@@ -119,31 +116,6 @@ class Scaling:
     def log_jacobian(self) -> float:
         """``sum_d log s_d``: ℓ in display units = ℓ in fitted units − N · log_jacobian."""
         return float(np.sum(np.log(self.scale)))
-
-
-class FrozenFigure(go.Figure):
-    """A figure that is finished once built: its ``to_dict()`` is computed once and reused.
-
-    Streamlit serialises a figure on every rerun through ``to_dict()``, which deep-copies and
-    base64-encodes every array — about 0.2 s for a 40-frame animation. The animation and the
-    restarts panels do not change when the step slider moves, so the page caches them as
-    ``FrozenFigure`` and a slider step only pays for the JSON encoding. Do not modify a
-    FrozenFigure after its first ``to_dict()``.
-    """
-
-    def to_dict(self):
-        cached = self.__dict__.get("_frozen_dict")
-        if cached is None:
-            cached = super().to_dict()
-            self.__dict__["_frozen_dict"] = cached
-        return cached
-
-
-def freeze(fig: go.Figure) -> FrozenFigure:
-    """The same figure as a :class:`FrozenFigure` (frames kept, no re-validation)."""
-    out = FrozenFigure(data=fig.data, layout=fig.layout, _validate=False)
-    out._frame_objs = fig._frame_objs
-    return out
 
 
 class _DisplayParams(Sequence):
@@ -444,7 +416,7 @@ def _traces(
         top = float(dens.max()) if np.isfinite(dens.max()) and dens.max() > 0 else 1.0
         out.append(
             go.Contour(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
                 x=xs,
                 y=ys,
                 z=dens.astype(np.float32),  # 7 significant digits: plenty for contours
@@ -477,7 +449,7 @@ def _traces(
         scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>no responsibilities yet<extra></extra>"
     else:
         scatter["hoverinfo"] = "skip"
-    out.append(go.Scatter(**scatter, _validate=VALIDATE))
+    out.append(go.Scatter(**scatter, _validate=_common.VALIDATE))
     if show_ellipses:
         for k in range(K):
             col = component_color(k)
@@ -485,7 +457,7 @@ def _traces(
                 ex, ey = ellipse_xy(fr.means[k], fr.covs[k], n_sigma)
                 out.append(
                     go.Scatter(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
                         x=ex,
                         y=ey,
                         mode="lines",
@@ -500,7 +472,7 @@ def _traces(
         for k in range(K):
             out.append(
                 go.Scatter(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
                     x=fr.paths[:, k, 0],
                     y=fr.paths[:, k, 1],
                     mode="lines+markers",
@@ -514,7 +486,7 @@ def _traces(
             )
     out.append(
         go.Scatter(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
             x=fr.means[:, 0],
             y=fr.means[:, 1],
             mode="markers",
@@ -546,7 +518,7 @@ def _legend_keys(show_ellipses: bool, show_trajectories: bool) -> list:
     if show_trajectories:
         keys.append(dict(name="path of a mean", line=dict(color=NEUTRAL, width=2),
                          marker=dict(size=4, color=NEUTRAL), mode="lines+markers"))
-    return [go.Scatter(x=[None], y=[None], hoverinfo="skip", _validate=VALIDATE, **k)
+    return [go.Scatter(x=[None], y=[None], hoverinfo="skip", _validate=_common.VALIDATE, **k)
             for k in keys]
 
 
@@ -559,7 +531,7 @@ def _truth_traces(true_params, K_true: int) -> list:
         ex, ey = ellipse_xy(means[k], covs[k], 2.0)
         out.append(
             go.Scatter(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
                 x=ex,
                 y=ey,
                 mode="lines",
@@ -572,7 +544,7 @@ def _truth_traces(true_params, K_true: int) -> list:
         )
     out.append(
         go.Scatter(
-                _validate=VALIDATE,
+                _validate=_common.VALIDATE,
             x=means[:, 0],
             y=means[:, 1],
             mode="markers",
@@ -667,7 +639,7 @@ def blobs_figure(
     if true_params is not None:
         data += _truth_traces(true_params, len(np.asarray(true_params.weights)))
     fig = go.Figure(data=data, layout=_layout(title or fr.label, feature_names, extent, height),
-                    _validate=VALIDATE)
+                    _validate=_common.VALIDATE)
     return fig
 
 
@@ -688,7 +660,7 @@ def blobs_animation(
 ) -> go.Figure:
     """Client-side Plotly animation of the whole run: one frame per half-step (long runs are
     thinned by ``emviz.common.frame_indices``: every early half-step, then evenly spread
-    ones), play/pause buttons and a frame slider. Returns a :class:`FrozenFigure`.
+    ones), play/pause buttons and a frame slider. Returns an :class:`emviz.common.FrozenFigure`.
 
     Colours, ellipses, paths and contours are those of :func:`blobs_figure` at each
     half-step; the points shown are a fixed sample of at most ``max_points`` rows and the
@@ -709,28 +681,20 @@ def blobs_animation(
         fr = _frame(trace, s, idx, scaling, extent, GRID_ANIMATION, show_contours, means)
         if first_traces is None:
             first_traces = _traces(fr, X[idx], **kw)
-        traces = _traces(fr, X[idx], points_xy=False, **kw)
-        frames.append(go.Frame(data=traces, name=str(s), _validate=VALIDATE))
-    fig = FrozenFigure(data=first_traces, _validate=VALIDATE,
-                       layout=_layout(title, feature_names, extent, height))
-    if VALIDATE:
-        fig.frames = frames
-    else:
-        # Plotly re-validates every frame (one regex per point colour: seconds for a long
-        # run). The frames were built from the same trace builders that the validated tests
-        # exercise, so they are attached as they are.
-        fig._frame_objs = tuple(frames)
+        frames.append(dict(data=_traces(fr, X[idx], points_xy=False, **kw), name=str(s)))
     # Plotly's animate does not redraw the title from frames, so the frame slider's
     # current-value label names the half-step on screen; the static figure explains the
     # line styles, so no legend here.
-    fig.update_layout(uirevision=None, showlegend=False, margin=dict(l=60, r=20, t=50, b=120),
-                      **animation_controls([str(s) for s in steps], duration_ms=frame_ms))
-    slider = fig.layout.sliders[0]
-    for step, s in zip(slider.steps, steps, strict=True):
-        step.label = half_step_label(s)
-    slider.x, slider.len = 0.24, 0.76
-    slider.currentvalue = dict(visible=True, prefix="now: ", xanchor="right", font=dict(size=15))
-    return fig
+    layout = _layout(title, feature_names, extent, height)
+    del layout["uirevision"]
+    layout.update(showlegend=False, margin=dict(l=60, r=20, t=50, b=120),
+                  **animation_controls([str(s) for s in steps], duration_ms=frame_ms))
+    slider = layout["sliders"][0]
+    for step, s in zip(slider["steps"], steps, strict=True):
+        step["label"] = half_step_label(s)
+    slider.update(x=0.24, len=0.76, currentvalue=dict(visible=True, prefix="now: ",
+                                                       xanchor="right", font=dict(size=15)))
+    return frozen_figure(first_traces, layout, frames)
 
 
 def restarts_figure(
@@ -747,7 +711,7 @@ def restarts_figure(
     their final responsibilities, 1σ/2σ ellipses, and the final log-likelihood in the
     panel title, so different local optima are visible at a glance.
 
-    Returns a :class:`FrozenFigure` (it does not change with the step slider)."""
+    Returns an :class:`emviz.common.FrozenFigure` (it does not change with the step slider)."""
     X = np.asarray(X, dtype=float)
     scaling = scaling or Scaling.identity(2)
     extent = plot_extent(X)

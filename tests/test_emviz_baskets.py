@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import emcore
+import emviz.common
 from emviz import baskets as B
 from emviz.palette import component_color
 
@@ -39,7 +40,7 @@ def fig_json(fig) -> dict:
 @pytest.fixture(autouse=True)
 def validated_figures(monkeypatch):
     """Build every figure with Plotly's per-property validation on (the page turns it off)."""
-    monkeypatch.setattr(B, "VALIDATE", True)
+    monkeypatch.setattr(emviz.common, "VALIDATE", True)
 
 
 @pytest.fixture(scope="module")
@@ -280,21 +281,21 @@ def test_run_animation_frames_follow_the_run(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     fig = B.run_animation(trace, names, share, max_frames=10)
-    frames = fig.frames
+    frames = fig_json(fig)["frames"]
     assert 2 <= len(frames) <= 10
-    assert frames[0].name == "0" and frames[-1].name == str(trace.n_half_steps - 1)
+    assert frames[0]["name"] == "0" and frames[-1]["name"] == str(trace.n_half_steps - 1)
     order = np.argsort(-share, kind="stable")
     for fr in frames:
-        s = int(fr.name)
+        s = int(fr["name"])
         theta = B.params_at(trace, s)
-        np.testing.assert_allclose(np.asarray(fr.data[0].z),
+        np.testing.assert_allclose(decode(fr["data"][0]["z"]),
                                    np.log10(np.clip(theta.probs[:, order], B.PROB_FLOOR, None)).T)
-        np.testing.assert_allclose(np.asarray(fr.data[1].y), theta.weights)
+        np.testing.assert_allclose(decode(fr["data"][1]["y"]), theta.weights)
     layout = fig_json(fig)["layout"]
     assert [b["label"] for b in layout["updatemenus"][0]["buttons"]] == ["▶ Play", "❚❚ Pause"]
     long = B.run_animation(trace, names, share, max_frames=3,
                            names=["S1 · A very long segment name", "S2 · b", "S3 · c"])
-    ticks = long.layout.xaxis.ticktext
+    ticks = long.to_dict()["layout"]["xaxis"]["ticktext"]
     assert ">S1<br>A very long s…<" in ticks[0] and ">S2<br>b<" in ticks[1]  # 44 // K chars
     assert len(fig.to_json()) < 5_000_000
 
@@ -368,11 +369,11 @@ def test_fast_unvalidated_figures_equal_validated_ones(small_fit, monkeypatch):
         lambda: B.run_animation(trace, names, share, max_frames=5),
     ]
     validated = [json.loads(b().to_json()) for b in builders]
-    monkeypatch.setattr(B, "VALIDATE", False)
+    monkeypatch.setattr(emviz.common, "VALIDATE", False)
     fast = [json.loads(b().to_json()) for b in builders]
     assert fast == validated
     anim = builders[-1]()
-    assert isinstance(anim, B.FrozenFigure) and anim.to_dict() is anim.to_dict()
+    assert isinstance(anim, emviz.common.FrozenFigure) and anim.to_dict() is anim.to_dict()
 
 
 def test_segment_summary_rows():

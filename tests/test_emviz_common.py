@@ -188,3 +188,74 @@ def test_frozen_figure_returns_its_dictionary():
          "frames": [{"name": "f0", "data": [{"y": [2, 3]}]}]}
     fig = FrozenFigure(d)
     assert fig.to_dict() is d and fig.to_plotly_json() is d
+
+
+# -- the one frozen-figure mechanism ---------------------------------------------------------------
+
+def _fast_and_validated(monkeypatch, build):
+    """JSON of ``build()`` with validation off (the app) and on (Plotly's full checks)."""
+    import json
+
+    import emviz.common as common
+
+    monkeypatch.setattr(common, "VALIDATE", False)
+    fast = build()
+    monkeypatch.setattr(common, "VALIDATE", True)
+    validated = build()
+    return fast, json.loads(fast.to_json()), json.loads(validated.to_json())
+
+
+def test_frozen_figure_builds_the_same_json_as_plotlys_validated_figure(monkeypatch):
+    import plotly.graph_objects as go
+    from plotly.tools import return_figure_from_figure_or_data
+
+    import emviz.common as common
+
+    x = np.linspace(0.0, 1.0, 5)
+
+    def build():
+        data = [go.Scatter(x=x, y=x ** 2, mode="lines", _validate=common.VALIDATE),
+                dict(type="bar", x=[1, 2], y=np.array([3.0, 4.0]))]
+        frames = [dict(name=str(i), traces=[0, 1], layout=dict(title=dict(text=f"frame {i}")),
+                       data=[go.Scatter(y=(x ** 2 + i).astype(np.float32),
+                                        _validate=common.VALIDATE),
+                             dict(type="bar", y=np.array([i, i + 1]))])
+                  for i in range(3)]
+        return common.frozen_figure(data, dict(title=dict(text="t"), height=300), frames)
+
+    fast, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
+    assert fast_json == validated_json
+    d = fast.to_dict()
+    assert d["frames"][2]["data"][0]["y"]["dtype"] == "f4"  # numbers travel as base64
+    assert [f["name"] for f in d["frames"]] == ["0", "1", "2"]
+    # st.plotly_chart's first step takes the dictionary as it is: no copy, no validation
+    assert return_figure_from_figure_or_data(fast, validate_figure=True) is d
+    # with validation on, an invalid property in a frame still fails loudly
+    monkeypatch.setattr(common, "VALIDATE", True)
+    with pytest.raises(ValueError):
+        common.frozen_figure([go.Scatter(y=[1, 2])], {},
+                             [dict(name="0", data=[dict(type="scatter", colour="red")])])
+
+
+def test_every_animation_is_frozen_and_equals_its_validated_build(monkeypatch):
+    from emviz import digits as V
+    from emviz.gauss1d import animation_figure
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 80), rng.normal(4, 1, 60)])
+    tr1 = emcore.fit_gaussian_mixture(x[:, None], 2, seed=0, max_iter=6, tol=None)
+    B = (rng.random((60, 64)) < np.where(np.arange(60)[:, None] < 30, 0.2, 0.7)).astype(np.uint8)
+    trb = emcore.fit_bernoulli_mixture(B, 2, seed=0, max_iter=4, tol=None)
+    builders = [lambda: animation_figure(x, tr1), lambda: V.prototypes_animation(trb)]
+    for build in builders:
+        fig, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
+        assert isinstance(fig, FrozenFigure) and fig.to_dict() is fig.to_dict()
+        assert fast_json == validated_json and len(fast_json["frames"]) > 2
+    # the digits page's static figures: an unvalidated build draws what a validated one does
+    # (a named colour scale would differ between plotly.py and plotly.js)
+    resp = trb.responsibilities(trb.n_iter - 1)
+    labels = np.repeat([2, 3], 30)
+    for build in (lambda: V.prototypes_figure(trb.params[-1], "t"),
+                  lambda: V.confusion_figure(labels, resp)):
+        _, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
+        assert fast_json == validated_json

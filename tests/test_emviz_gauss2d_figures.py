@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import emcore
+import emviz.common
 from emviz import gauss2d as g
 from emviz.common import frame_indices
 from emviz.palette import NEUTRAL, hex_to_rgb
@@ -190,13 +191,13 @@ def test_figure_json_stays_small_for_large_n_and_long_runs():
     for fig, limit in ((static, 1e6), (anim, 5e6), (rest, 1e6)):
         assert len(fig.to_json()) <= limit
     assert len(_arr(_scatter(static.to_dict())["x"])) == g.MAX_POINTS < len(X)  # sampled
-    assert len(anim.frames) <= g.MAX_FRAMES
+    assert len(anim.to_dict()["frames"]) <= g.MAX_FRAMES
 
 
 def test_validated_build_of_every_figure(fit, monkeypatch):
     """With Plotly's validation on, every builder produces a valid figure."""
     X, sc, trace = fit
-    monkeypatch.setattr(g, "VALIDATE", True)
+    monkeypatch.setattr(emviz.common, "VALIDATE", True)
     truth = trace.params[-1]
     for s in (0, 1, 2, trace.n_half_steps - 1):
         assert isinstance(g.blobs_figure(X, trace, s, scaling=sc, true_params=truth), go.Figure)
@@ -204,25 +205,31 @@ def test_validated_build_of_every_figure(fit, monkeypatch):
     g.restarts_figure(X, [trace, trace], scaling=sc, seeds=[0, 1])
 
 
-def test_frozen_figure_serialises_like_a_plain_one(fit):
+def test_frozen_animation_equals_the_validated_build(fit, monkeypatch):
+    """The fast build (frames attached unvalidated) is the same JSON as Plotly's validated
+    figure with frames, and is computed once."""
     X, sc, trace = fit
     anim = g.blobs_animation(X, trace, scaling=sc, max_frames=5)
     first = anim.to_dict()
     assert anim.to_dict() is first  # computed once, then reused
-    assert json.dumps(first, sort_keys=True) == json.dumps(go.Figure.to_dict(anim), sort_keys=True)
-    assert len(first["frames"]) == len(anim.frames) > 1
+    assert len(first["frames"]) == 5
+    monkeypatch.setattr(emviz.common, "VALIDATE", True)
+    validated = g.blobs_animation(X, trace, scaling=sc, max_frames=5)
+    assert json.loads(anim.to_json()) == json.loads(validated.to_json())
+    rest = g.restarts_figure(X, [trace, trace], scaling=sc)
+    assert rest.to_dict() is rest.to_dict() and len(rest.to_dict()["data"]) > 2
 
 
 def test_restarts_figure_titles_carry_the_final_loglik(fit):
     X, sc, trace = fit
     other = emcore.fit_gaussian_mixture(sc.to_fit(X), 2, seed=5, max_iter=3, tol=None)
     fig = g.restarts_figure(X, [other, trace], scaling=sc, seeds=[5, 0])
-    titles = [a.text for a in fig.layout.annotations]
+    titles = [a["text"] for a in fig.to_dict()["layout"]["annotations"]]
     assert titles[0] == f"seed 5: ℓ = {other.log_likelihood[-1]:,.2f}" + (
         " (best)" if other.log_likelihood[-1] > trace.log_likelihood[-1] else "")
     assert f"{trace.log_likelihood[-1]:,.2f}" in titles[1]
     same = g.restarts_figure(X, [trace, trace], scaling=sc)
-    assert not any("best" in a.text for a in same.layout.annotations)  # a tie has no winner
+    assert not any("best" in a["text"] for a in same.to_dict()["layout"]["annotations"])  # a tie has no winner
 
 
 def test_truth_table_pairs_components(fit):
