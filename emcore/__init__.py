@@ -20,6 +20,7 @@ Layout
 ``api.py``          functions of θ and X (densities, E-step, Q, H, log prior, bound curve)
 ``selection.py``    parameter counts, BIC / AIC / ICL, restarts, K = 1…K_max
 ``sampling.py``     sampling, ``params_from_means`` and synthetic data with true parameters
+``marginal.py``     a Gaussian mixture's marginal on a few coordinates (and a trace seen so)
 """
 
 from .api import (
@@ -35,6 +36,7 @@ from .api import (
 from .bernoulli import BernoulliParams, fit_bernoulli_mixture, make_bernoulli_mixture_data
 from .em import HalfStep, Trace, fit_gaussian_mixture, fit_multinomial_mixture
 from .family import Degenerate, FamilyBase, MixtureFamily
+from .marginal import MarginalTrace, marginal_params
 from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
 from .registry import (
     family_for_params,
@@ -101,4 +103,6 @@ __all__ = [
     "make_gaussian_mixture_data",
     "make_multinomial_mixture_data",
     "make_bernoulli_mixture_data",
+    "marginal_params",
+    "MarginalTrace",
 ]

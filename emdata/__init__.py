@@ -9,15 +9,17 @@ gaussian_matrix, counts_matrix,          parsed table -> matrix for a fit, with 
 binary_matrix, long_to_counts, Prepared  dropped row counted in ``notes``
 propose_model, Proposal, MODELS,         which model fits an upload, and
 prepare                                  the matrix for the chosen model
+left_out_reason, scale_ratio,            why a column is not proposed (row numbers, ids,
+STANDARDISE_RATIO, zscores               years); when and how columns are standardised
 check_n_components                       refuse K > number of distinct points
 safe_csv, neutralise_cell                CSV exports with formula injection neutralised
-EXAMPLES, example_csv                    example files for the Your data page
+EXAMPLES, example_csv                    example files for the Your data page (one click)
 """
 
 from emdata.csvparse import MAX_COLUMNS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ParsedTable, parse_csv
 from emdata.datasets import DATASETS, Dataset, cache_dir, load_dataset
 from emdata.errors import DataError
-from emdata.examples import EXAMPLES, example_csv
+from emdata.examples import EXAMPLE_DESCRIPTIONS, EXAMPLES, example_csv
 from emdata.export import neutralise_cell, safe_csv
 from emdata.prepare import (
     MAX_FIT_CELLS,
@@ -26,20 +28,26 @@ from emdata.prepare import (
     MAX_GAUSS_COLUMNS,
     MODELS,
     SAMPLE_SEED,
+    STANDARDISE_RATIO,
     Prepared,
     Proposal,
     binary_matrix,
     check_n_components,
+    column_spreads,
     counts_matrix,
     gaussian_matrix,
+    left_out_reason,
     long_to_counts,
     prepare,
     propose_model,
+    scale_ratio,
+    zscores,
 )
 
 __all__ = [
     "DATASETS",
     "EXAMPLES",
+    "EXAMPLE_DESCRIPTIONS",
     "MAX_COLUMNS",
     "MAX_FIT_CELLS",
     "MAX_FIT_ROWS",
@@ -49,6 +57,7 @@ __all__ = [
     "MAX_UPLOAD_MB",
     "MODELS",
     "SAMPLE_SEED",
+    "STANDARDISE_RATIO",
     "DataError",
     "Dataset",
     "ParsedTable",
@@ -56,10 +65,12 @@ __all__ = [
     "Proposal",
     "cache_dir",
     "check_n_components",
+    "column_spreads",
     "binary_matrix",
     "counts_matrix",
     "example_csv",
     "gaussian_matrix",
+    "left_out_reason",
     "load_dataset",
     "long_to_counts",
     "neutralise_cell",
@@ -67,4 +78,6 @@ __all__ = [
     "prepare",
     "propose_model",
     "safe_csv",
+    "scale_ratio",
+    "zscores",
 ]

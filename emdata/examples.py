@@ -1,4 +1,5 @@
-"""Example CSV files a learner can download from the "Your data" page and upload again."""
+"""Example tables for the "Your data" page: one click loads one as if it were uploaded (the
+same bytes go through the same parser), and each can be downloaded as a CSV file."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ import numpy as np
 from emdata.datasets import load_dataset
 from emdata.export import safe_csv
 
-__all__ = ["EXAMPLES", "example_csv"]
+__all__ = ["EXAMPLES", "EXAMPLE_DESCRIPTIONS", "example_csv"]
 
-#: key -> (button label, file name)
+#: key -> (short label, file name); in the order the page offers them
 EXAMPLES = {
-    "faithful": ("Old Faithful (2 numeric columns)", "old_faithful.csv"),
-    "baskets": ("Shopping baskets (a basket list)", "baskets.csv"),
-    "survey": ("Survey yes/no answers (0/1 columns)", "values_survey.csv"),
+    "faithful": ("Old Faithful", "old_faithful.csv"),
+    "penguins": ("Penguins (full table)", "penguins.csv"),
+    "survey": ("Yes/no survey (0/1)", "values_survey.csv"),
+    "baskets": ("Shopping baskets", "baskets.csv"),
+}
+
+#: key -> one sentence on what the example is and which model it leads to
+EXAMPLE_DESCRIPTIONS = {
+    "faithful": "Old Faithful: 272 eruptions, their length and the wait to the next one, in "
+                "minutes — two numeric columns, a 2-D Gaussian mixture.",
+    "penguins": "Palmer penguins, the full table: 344 birds, species, island, bill and "
+                "flipper lengths (mm), body mass (g), sex and year — text columns, a year and "
+                "scales from millimetres to grams.",
+    "survey": "Goodman's values survey: 216 respondents' yes/no answers to four items — "
+              "0/1 columns, a mixture of Bernoullis.",
+    "baskets": "Synthetic shopping baskets as a list of (basket, item, quantity) lines — a "
+               "mixture of multinomials.",
 }
 
 #: Goodman's (1974) "values" survey, as tabulated in poLCA's ``values`` data: counts of the 16
@@ -34,10 +49,15 @@ def goodman_values() -> np.ndarray:
 def example_csv(key: str) -> bytes:
     """The bytes of an example file.
 
-    ``"faithful"``: Old Faithful's two columns; ``"baskets"``: the synthetic baskets as a long
+    ``"faithful"``: Old Faithful's two columns; ``"penguins"``: the whole palmerpenguins
+    table (8 columns, missing values as ``NA``); ``"baskets"``: the synthetic baskets as a long
     table, one line per (basket, item) with its quantity; ``"survey"``: Goodman's four yes/no
     items (A, B, C, D) for 216 respondents, one row each.
     """
+    if key == "penguins":
+        import palmerpenguins
+
+        return palmerpenguins.load_penguins().to_csv(index=False, na_rep="NA").encode("utf-8")
     if key == "faithful":
         d = load_dataset("faithful")
         return safe_csv(d.X, columns=["eruption_min", "waiting_min"])

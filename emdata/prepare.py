@@ -39,6 +39,11 @@ __all__ = [
     "check_n_components",
     "prepare",
     "MODELS",
+    "STANDARDISE_RATIO",
+    "left_out_reason",
+    "scale_ratio",
+    "column_spreads",
+    "zscores",
 ]
 
 #: Gaussian fits use at most this many rows; beyond it a random sample (seed SAMPLE_SEED).
@@ -81,7 +86,13 @@ class Prepared:
     dropped : dict of str -> int
         Reason -> number of rows (lines, baskets) left out.
     scale : ndarray, shape (D,) or None
-        Powers of ten the columns were divided by (Gaussian data), 1 where unchanged.
+        What each column was divided by (Gaussian data): a power of ten for a column whose
+        spread is far from 1 (1 where unchanged), or its standard deviation when standardised.
+    center : ndarray, shape (D,) or None
+        What was subtracted from each column before dividing (Gaussian data): 0, or the
+        column's mean when standardised. ``X = (values - center) / scale``.
+    standardised : bool
+        Whether ``X`` holds z-scores (each column minus its mean, over its standard deviation).
     notes : list of str
         One sentence per change, for the screen.
     """
@@ -95,6 +106,8 @@ class Prepared:
     dropped: dict = field(default_factory=dict)
     scale: np.ndarray | None = None
     notes: list = field(default_factory=list)
+    center: np.ndarray | None = None
+    standardised: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -115,6 +128,13 @@ class Proposal:
     item: str | None = None
     quantity: str | None = None
     reason: str = ""
+    #: numeric columns not proposed -> why (row numbers, ids, years)
+    left_out: dict = field(default_factory=dict)
+    #: whether standardising the proposed columns is advised (Gaussian models): their
+    #: standard deviations differ by more than ``STANDARDISE_RATIO``
+    standardise: bool = False
+    #: largest / smallest standard deviation of the proposed columns
+    scale_ratio: float = 1.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,7 +187,8 @@ def _sample_rows(n: int, limit: int, what: str, notes: list) -> np.ndarray | Non
 # ----------------------------------------------------------------------------------------------
 
 
-def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_FIT_ROWS) -> Prepared:
+def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_FIT_ROWS,
+                    standardise: bool = False) -> Prepared:
     """Chosen numeric columns as a float matrix for a Gaussian mixture.
 
     Parameters
@@ -177,12 +198,15 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
         Numeric columns, in the order they become features.
     max_rows : int
         More usable rows than this are sampled (seed ``SAMPLE_SEED``), and the note says so.
+    standardise : bool
+        Fit z-scores: each column minus its mean, divided by its standard deviation (ddof 0),
+        both over all usable rows (before any sampling). The feature names end in " (z)".
 
     Returns
     -------
     Prepared
-        ``X`` of shape (N, D), float64, finite; columns whose spread is far from 1 are
-        divided by a power of ten (``scale``; the feature name and a note say so).
+        ``X`` of shape (N, D), float64, finite. Unless standardised, columns whose spread is
+        far from 1 are divided by a power of ten (``scale``; the feature name and a note say so).
 
     Raises
     ------
@@ -245,8 +269,12 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
         )
     # Rescale columns whose spread is far from 1 by a power of ten (stated, never silent).
     scale = np.ones(len(columns))
+    center = np.zeros(len(columns))
     names = list(columns)
-    for j, c in enumerate(columns):
+    if standardise:
+        X, center, scale = zscores(X)
+        names = [f"{c} (z)" for c in columns]
+    for j, c in enumerate(columns if not standardise else []):
         m = float(np.max(np.abs(X[:, j])))  # > 0: the column is not constant
         sd = float(np.std(X[:, j] / m)) * m  # no overflow for values near 1e308
         if sd >= 1e6 or sd <= 1e-4:
@@ -258,7 +286,8 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
                 f"1e{p} (values divided by 1e{p}) so that the numbers stay readable and the "
                 "regularisation keeps its meaning."
             )
-    X = X / scale
+    if not standardise:
+        X = X / scale
     idx = _sample_rows(len(X), min(max_rows, MAX_GAUSS_CELLS // X.shape[1]), "rows", notes)
     if idx is not None:
         X, kept_lines = X[idx], kept_lines[idx]
@@ -275,7 +304,28 @@ def gaussian_matrix(table: ParsedTable, columns: list[str], max_rows: int = MAX_
         },
         scale=scale,
         notes=notes,
+        center=center,
+        standardised=bool(standardise),
     )
+
+
+def zscores(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Z, mean, sd)``: z-scores ``Z = (X − mean) / sd`` of the columns of ``X`` (N, D), with
+    the column means and standard deviations (ddof 0).
+
+    Each column is first divided by its largest absolute value, so that values near 1e308
+    do not overflow and large offsets (years, grams) lose no precision. A constant column
+    (sd 0) is refused before this is called.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    m = np.max(np.abs(X), axis=0)
+    m = np.where(m > 0, m, 1.0)
+    U = X / m
+    u_mean = U.mean(axis=0)
+    u_sd = np.sqrt(np.mean((U - u_mean) ** 2, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):  # sd 0: NaN z, never fitted
+        Z = (U - u_mean) / u_sd
+    return Z, u_mean * m, u_sd * m
 
 
 def check_n_components(X: np.ndarray, n_components: int) -> None:
@@ -540,17 +590,77 @@ _BASKET_NAMES = re.compile(r"basket|order|transaction|receipt|invoice|trip|custo
 _ITEM_NAMES = re.compile(r"item|product|category|commodity|sku|department|brand|article|good", re.I)
 _QTY_NAMES = re.compile(r"quant|qty|count|units|amount|^n$|number", re.I)
 _ID_NAMES = re.compile(r"^(id|index|row|rownames|row ?id|unnamed: ?0|#|no\.?)$", re.I)
+#: "customer_id", "Passenger Id", "sample.ID", "PassengerId", "idx": a name that says id
+_ID_SUFFIX = re.compile(r"(^|[\s_.\-])(id|idx|key)$|^(id|idx)[\s_.\-]", re.I)
+_CAMEL_ID = re.compile(r"(?<=[a-z])I[dD]$")  # case-sensitive: "PassengerId", not "acid"
+_YEAR_NAMES = re.compile(r"(^|[^a-z])(year|yr|yyyy|jahr|annee|année|año)s?([^a-z]|$)", re.I)
+#: whole numbers in this range, with few distinct values, read as calendar years
+YEAR_RANGE = (1800, 2100)
+#: scales (standard deviations) differing by more than this factor: standardise by default
+STANDARDISE_RATIO = 10.0
+
+
+def _whole(v: np.ndarray) -> np.ndarray:
+    """The finite values of ``v`` if they are all whole numbers (and there are at least 3)."""
+    f = v[np.isfinite(v)]
+    return f if len(f) >= 3 and bool((np.floor(f) == f).all()) else np.empty(0)
+
+
+def left_out_reason(table: ParsedTable, c: str) -> str | None:
+    """Why a numeric column is not proposed for fitting, or None if it is.
+
+    Left out by default (the learner can still pick them):
+
+    * row numbers: whole numbers counting up by one, n, n+1, n+2, … in file order;
+    * ids: a name such as ``id``, ``index``, ``customer_id`` or ``PassengerId`` over whole
+      numbers, all different;
+    * years: whole numbers within ``YEAR_RANGE`` named like a year (``year``, ``yr``…), or
+      with at most 30 distinct values (a survey wave, not a measurement).
+
+    A year or an id is a label, not a measurement: a mixture over it would group the rows
+    by when or in which order they were recorded.
+    """
+    v = table.numeric.get(c)
+    name = str(c).strip()
+    if v is None:
+        return None
+    if _ID_NAMES.match(name):
+        return "its name marks row numbers or ids"
+    w = _whole(v)
+    if len(w) == 0:
+        return None
+    distinct = np.unique(w)
+    all_different = len(distinct) == len(w)
+    if bool((np.diff(w) == 1).all()):
+        return f"row numbers {int(w[0]):,}, {int(w[1]):,}, …, {int(w[-1]):,}"
+    if all_different and (_ID_SUFFIX.search(name) or _CAMEL_ID.search(name)):
+        return "an id: whole numbers, each different"
+    lo, hi = YEAR_RANGE
+    if distinct[0] >= lo and distinct[-1] <= hi and (_YEAR_NAMES.search(name) or len(distinct) <= 30):
+        span = f"{int(distinct[0])}" if len(distinct) == 1 else f"{int(distinct[0])}–{int(distinct[-1])}"
+        return f"calendar years {span}"
+    return None
 
 
 def _is_id_column(table: ParsedTable, c: str) -> bool:
-    """Row numbers / ids, which should not be fitted by default."""
-    if _ID_NAMES.match(c.strip()):
-        return True
-    v = table.numeric.get(c)
-    if v is None or not np.isfinite(v).all() or len(v) < 3:
-        return False
-    d = np.diff(v)
-    return bool((np.floor(v) == v).all() and (d == 1).all())  # 1, 2, 3, ... row numbers
+    """Row numbers, ids or years, which should not be fitted by default."""
+    return left_out_reason(table, c) is not None
+
+
+def column_spreads(table: ParsedTable, columns: list[str]) -> dict[str, float]:
+    """Standard deviation (ddof 0) of each numeric column over its finite values (NaN if none)."""
+    out = {}
+    for c in columns:
+        v = table.numeric[c]
+        f = v[np.isfinite(v)]
+        out[c] = float(zscores(f[:, None])[2][0]) if len(f) else float("nan")
+    return out
+
+
+def scale_ratio(table: ParsedTable, columns: list[str]) -> float:
+    """Largest over smallest positive standard deviation among ``columns`` (1 for < 2 columns)."""
+    sd = np.array([s for s in column_spreads(table, columns).values() if np.isfinite(s) and s > 0])
+    return float(sd.max() / sd.min()) if len(sd) >= 2 else 1.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -622,7 +732,28 @@ def _integer_counts(v: np.ndarray) -> bool:
 
 
 def propose_model(table: ParsedTable) -> Proposal:
-    """Guess the model for an upload.
+    """Guess the model for an upload (see ``_propose``), and say which numeric columns are
+    left out of the proposal and why (``left_out_reason``), and whether the proposed Gaussian
+    columns are on scales so different (more than ``STANDARDISE_RATIO``) that standardising
+    them is advised.
+
+    Raises
+    ------
+    DataError
+        When no column holds numbers and the table is not a basket list.
+    """
+    left_out = {c: r for c in table.numeric_columns if (r := left_out_reason(table, c))}
+    proposal = _propose(table, [c for c in table.numeric_columns if c not in left_out])
+    proposal.left_out = {c: r for c, r in left_out.items() if c not in proposal.columns}
+    if proposal.model in ("gmm", "gmm1d"):
+        proposal.scale_ratio = scale_ratio(table, proposal.columns)
+        proposal.standardise = proposal.scale_ratio > STANDARDISE_RATIO
+    return proposal
+
+
+def _propose(table: ParsedTable, numeric: list[str]) -> Proposal:
+    """Guess the model for an upload from its columns; ``numeric`` are the numeric columns
+    that are not row numbers, ids or years.
 
     One numeric column -> 1-D GMM; two or more columns of only 0s and 1s -> mixture of
     Bernoullis; a long basket list (an id column that repeats, a text
@@ -637,7 +768,6 @@ def propose_model(table: ParsedTable) -> Proposal:
     """
     cols = table.columns
     texts = table.text_columns
-    numeric = [c for c in table.numeric_columns if not _is_id_column(table, c)]
 
     if 2 <= len(cols) <= 3 and texts:
         item = next((c for c in texts if _ITEM_NAMES.search(c)), None)
@@ -705,24 +835,26 @@ def prepare(
     basket: str | None = None,
     item: str | None = None,
     quantity: str | None = None,
+    standardise: bool = False,
 ) -> Prepared:
     """Dispatch to the preparation of ``model`` (a key of ``MODELS``).
 
     ``gmm1d`` uses the first of ``columns``; ``gmm`` and ``counts`` use all of them;
-    ``long`` uses ``basket``, ``item`` and the optional ``quantity``.
+    ``long`` uses ``basket``, ``item`` and the optional ``quantity``. ``standardise``
+    (Gaussian models only) fits z-scores, see ``gaussian_matrix``.
     """
     columns = list(columns or [])
     if model == "gmm1d":
         if not columns:
             raise DataError("Pick one numeric column to fit.")
-        return gaussian_matrix(table, columns[:1])
+        return gaussian_matrix(table, columns[:1], standardise=standardise)
     if model == "gmm":
         if len(columns) < 2:
             raise DataError(
                 "A Gaussian mixture in several dimensions needs at least two numeric columns. "
                 "Pick more columns, or choose the 1-D model."
             )
-        return gaussian_matrix(table, columns)
+        return gaussian_matrix(table, columns, standardise=standardise)
     if model == "counts":
         return counts_matrix(table, columns)
     if model == "binary":

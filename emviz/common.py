@@ -29,6 +29,11 @@ MARKER_LINE = "#8C8C8C"
 
 FONT = dict(size=15)
 
+#: Tick labels of every density axis: at most 3 significant digits, plain or with an exponent
+#: (0.0005, 2.5e-7), never an SI prefix. Plotly's default would print 2.5e-6 as "2.5μ", which
+#: reads as the mean μ.
+DENSITY_TICKFORMAT = ".3~g"
+
 #: Validate Plotly properties while building figures. Validation costs ~0.5 ms per trace and
 #: far more per per-point array of strings; a slider step must rerun a page in ~150 ms, so the
 #: builders skip it. The tests switch it on (``emviz.common.VALIDATE = True``) and build every

@@ -184,9 +184,9 @@ def sample_figure(x, sample_x, sample_z, params, axis: AxisFormat | None = None,
                "matches": "x2", "gridcolor": GRID},
         xaxis2={**ax, "anchor": "y2", "gridcolor": GRID},
         yaxis={"domain": [0.54, 1.0], "range": [0, ymax], "title": {"text": "data"},
-               "gridcolor": GRID},
+               "tickformat": _common.DENSITY_TICKFORMAT, "gridcolor": GRID},
         yaxis2={"domain": [0.0, 0.46], "range": [0, ymax], "title": {"text": "sample"},
-                "gridcolor": GRID},
+                "tickformat": _common.DENSITY_TICKFORMAT, "gridcolor": GRID},
     )
     return _figure(data, layout)
 

@@ -290,7 +290,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     layout["xaxis"].update(range=[base[0], base[-1]])
     layout["xaxis2"].update(range=[base[0], base[-1]], **_axis_dict(axis))
     layout["yaxis"].update(range=[rug_y * 3.4, y_top], title=dict(text="density"),
-                           tickvals=nice_ticks(0.0, y_top * 0.98, 4))
+                           tickvals=nice_ticks(0.0, y_top * 0.98, 4),
+                           tickformat=_common.DENSITY_TICKFORMAT)
     layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
     layout["shapes"] = shapes
     what = {"init": "starting guess θ⁽⁰⁾",
@@ -361,7 +362,8 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
     layout = base_layout(f"{names[0]} — animation of the whole run", height,
                          xaxis=dict(range=[base[0], base[-1]], **_axis_dict(axis)),
                          yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density"),
-                                    tickvals=nice_ticks(0.0, ymax * 0.98, 4)),
+                                    tickvals=nice_ticks(0.0, ymax * 0.98, 4),
+                                    tickformat=_common.DENSITY_TICKFORMAT),
                          margin=dict(b=130), **animation_controls(names))
     frames = []
     for j, (s, name) in enumerate(zip(steps, names, strict=True)):

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+import emcore
 import emdata
 import emui
 from emviz import baskets as vb
@@ -91,37 +92,6 @@ def _session_cached(name: str, key, compute):
     return last[1]
 
 
-def project(params, dims):
-    """The marginal of a Gaussian mixture on two coordinates (same weights, sliced means and
-    covariances) — what the 2-D figure draws when the fit uses more than two columns."""
-    import emcore
-
-    d = list(dims)
-    return emcore.GaussianParams(
-        np.asarray(params.weights),
-        np.asarray(params.means)[:, d],
-        np.asarray(params.covariances)[:, d][:, :, d],
-    )
-
-
-class ProjectedTrace:
-    """A view of a D-dimensional Gaussian trace on two of its coordinates, for plotting.
-
-    Responsibilities stay those of the full fit; parameters are marginalised.
-    """
-
-    def __init__(self, trace, dims):
-        self._trace, self._dims = trace, tuple(dims)
-        self.params = [project(p, dims) for p in trace.params]
-
-    def half_step(self, s):
-        hs = self._trace.half_step(s)
-        return replace(hs, params=project(hs.params, self._dims))
-
-    def __getattr__(self, name):
-        return getattr(self._trace, name)
-
-
 @st.cache_resource(max_entries=16, show_spinner="Drawing the animation…")
 def _animation(kind: str, data_key: str, settings_key: str, extra: tuple, _build):
     """Animations are the heaviest figures: build each once per (data, settings, view)."""
@@ -170,6 +140,15 @@ def empty_state() -> None:
                             on_click="ignore", icon="⬇")
 
 
+def left_out_sentence(proposal) -> str:
+    """' Left out: year (calendar years 2007–2009), ...' — labels, not measurements."""
+    if not proposal.left_out:
+        return ""
+    parts = [f"'{c}' ({why})" for c, why in proposal.left_out.items()]
+    return (" Left out: " + ", ".join(parts) + " — a label of the row, not a measurement; "
+            "pick it below if you want it fitted.")
+
+
 def choose_columns(table, proposal):
     """Model and column widgets; returns (model, kwargs for emdata.prepare)."""
     models = list(emdata.MODELS)
@@ -193,7 +172,7 @@ def choose_columns(table, proposal):
     if new_file:
         st.session_state[_k("step")] = 0
     model = st.radio("Model", models, format_func=emdata.MODELS.get, key=_k("model"))
-    st.caption("Proposed: " + md_escape(proposal.reason))
+    st.caption("Proposed: " + md_escape(proposal.reason + left_out_sentence(proposal)))
     if model == "gmm1d":
         col = st.selectbox("Column to fit", table.columns, key=_k("col1d"))
         return model, dict(columns=[col])
@@ -376,7 +355,7 @@ def views_2d(X, prep, trace, s, settings, data_key):
         dims = (ax, ay)
     else:
         dims = (0, 1)
-    view = ProjectedTrace(trace, dims) if D > 2 else trace
+    view = emcore.MarginalTrace(trace, dims) if D > 2 else trace
     Xp = X[:, list(dims)]
     fnames = plot_names([names[dims[0]], names[dims[1]]])
     note = v2.sampling_note(len(Xp))
@@ -400,7 +379,7 @@ def views_2d(X, prep, trace, s, settings, data_key):
     if tabs[2].open:
         with tabs[2]:
             restarts_tab(X, settings, data_key, "gaussian", draw=lambda traces: st.plotly_chart(
-                v2.restarts_figure(Xp, [ProjectedTrace(t, dims) if D > 2 else t for t in traces],
+                v2.restarts_figure(Xp, [emcore.MarginalTrace(t, dims) if D > 2 else t for t in traces],
                                    feature_names=fnames, seeds=[settings.seed + i for i in range(len(traces))]),
                 key=_k("restarts_2d"), theme="streamlit"))
     if tabs[3].open:

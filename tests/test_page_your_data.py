@@ -196,3 +196,13 @@ def test_uploaded_formulas_stay_inert_in_the_responsibilities_export():
         assert not c.startswith(("=", "+", "@", "\t", "\r")), c
         if c.startswith("-"):
             float(c)  # only real negative numbers may start with '-'
+
+
+def test_full_penguins_table_is_fitted_without_its_year_column():
+    import emdata
+
+    at = upload(emdata.example_csv("penguins"), "penguins.csv")
+    assert at.multiselect(key="yd_cols").value == [
+        "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert "Left out: 'year' (calendar years 2007–2009)" in said
