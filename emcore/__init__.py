@@ -34,7 +34,14 @@ from .api import (
     log_prior,
 )
 from .bernoulli import BernoulliParams, fit_bernoulli_mixture, make_bernoulli_mixture_data
-from .em import HalfStep, Trace, fit_gaussian_mixture, fit_multinomial_mixture
+from .em import (
+    HalfStep,
+    Trace,
+    fit_gaussian_mixture,
+    fit_multinomial_mixture,
+    half_step_label,
+    half_step_position,
+)
 from .family import Degenerate, FamilyBase, MixtureFamily
 from .marginal import MarginalTrace, marginal_params
 from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
@@ -70,6 +77,8 @@ __all__ = [
     "BernoulliParams",
     "Trace",
     "HalfStep",
+    "half_step_position",
+    "half_step_label",
     "fit_gaussian_mixture",
     "fit_multinomial_mixture",
     "fit_bernoulli_mixture",

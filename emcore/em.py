@@ -160,6 +160,37 @@ class HalfStep:
     resp: np.ndarray | None
     label: str
 
+    @property
+    def theta_index(self) -> int:
+        """Index of the parameters shown: t for "init"/"E", t + 1 for "M"."""
+        return self.t + 1 if self.kind == "M" else self.t
+
+    @property
+    def is_init(self) -> bool:
+        """True at s = 0 (θ⁽⁰⁾, before any E-step: no responsibilities yet)."""
+        return self.kind == "init"
+
+
+def half_step_position(s: int, n_half_steps: int | None = None) -> tuple[str, int]:
+    """``(kind, t)`` of slider position ``s``: the one definition of the half-steps.
+
+    s = 0 is ("init", 0); s = 2t+1 is ("E", t), the E-step of iteration t+1; s = 2t+2 is
+    ("M", t), its M-step θ⁽ᵗ⁾ → θ⁽ᵗ⁺¹⁾. Raises IndexError outside 0 … n_half_steps − 1.
+    """
+    s = int(s)
+    if s < 0 or (n_half_steps is not None and s >= n_half_steps):
+        top = "" if n_half_steps is None else f"..{n_half_steps - 1}"
+        raise IndexError(f"half-step must be in 0{top}, got {s}")
+    if s == 0:
+        return "init", 0
+    return ("E" if s % 2 == 1 else "M"), (s - 1) // 2
+
+
+def half_step_label(s: int) -> str:
+    """The on-screen name of half-step ``s``: "θ⁽⁰⁾ (start)", "E-step t+1" or "M-step t+1"."""
+    kind, t = half_step_position(s)
+    return "θ⁽⁰⁾ (start)" if kind == "init" else f"{kind}-step {t + 1}"
+
 
 class Trace:
     """Everything EM did, iteration by iteration.
@@ -288,26 +319,17 @@ class Trace:
         """2·n_iter + 1 slider positions."""
         return 2 * self.n_iter + 1
 
-    def _half(self, s):
-        if not 0 <= s < self.n_half_steps:
-            raise IndexError(f"half-step must be in 0..{self.n_half_steps - 1}, got {s}")
-        if s == 0:
-            return "init", 0
-        t = (s - 1) // 2
-        return ("E" if s % 2 == 1 else "M"), t
-
     def half_step(self, s):
         """The state shown at slider position ``s`` (see ``HalfStep``)."""
-        kind, t = self._half(s)
-        if kind == "init":
-            return HalfStep(0, "init", 0, self.params[0], None, "θ⁽⁰⁾ (start)")
-        if kind == "E":
-            return HalfStep(s, "E", t, self.params[t], self.responsibilities(t), f"E-step {t + 1}")
-        return HalfStep(s, "M", t, self.params[t + 1], self.responsibilities(t), f"M-step {t + 1}")
+        s = int(s)
+        kind, t = half_step_position(s, self.n_half_steps)
+        resp = None if kind == "init" else self.responsibilities(t)
+        return HalfStep(s, kind, t, self.params[t + 1 if kind == "M" else t], resp,
+                        half_step_label(s))
 
     def half_step_loglik(self, s):
         """ℓ at half-step s: ℓ(θ_t) for init/E, ℓ(θ_{t+1}) for M."""
-        kind, t = self._half(s)
+        kind, t = half_step_position(s, self.n_half_steps)
         return float(self.log_likelihood[t + 1 if kind == "M" else t])
 
     # -- export --------------------------------------------------------------------------------

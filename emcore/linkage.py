@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .em import HalfStep
+from .em import HalfStep, half_step_label, half_step_position
 
 __all__ = [
     "DLR_Y",
@@ -205,15 +205,10 @@ class LinkageTrace:
         """Slider position s: θ⁽⁰⁾, then "E-step t+1" (x₂⁽ᵗ⁾ computed, θ⁽ᵗ⁾) and "M-step t+1"
         (θ⁽ᵗ⁺¹⁾). ``params`` is the θ shown, ``resp`` the expected split (x₁, x₂) of y₁."""
         s = int(s)
-        if not 0 <= s < self.n_half_steps:
-            raise IndexError(f"half-step must be in 0..{self.n_half_steps - 1}, got {s}")
-        if s == 0:
-            return HalfStep(0, "init", 0, float(self.theta[0]), None, "θ⁽⁰⁾ (start)")
-        t = (s - 1) // 2
-        split = np.array([self.y[0] - self.x2[t], self.x2[t]])
-        if s % 2 == 1:
-            return HalfStep(s, "E", t, float(self.theta[t]), split, f"E-step {t + 1}")
-        return HalfStep(s, "M", t, float(self.theta[t + 1]), split, f"M-step {t + 1}")
+        kind, t = half_step_position(s, self.n_half_steps)
+        split = None if kind == "init" else np.array([self.y[0] - self.x2[t], self.x2[t]])
+        return HalfStep(s, kind, t, float(self.theta[t + 1 if kind == "M" else t]), split,
+                        half_step_label(s))
 
 
 def fit_linkage(y=DLR_Y, theta0: float = DLR_THETA0, max_iter: int = 50,

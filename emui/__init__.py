@@ -6,7 +6,7 @@ Typical page::
     trace = emui.run_fit(X, settings, data_key="ames")        # cached: the slider never refits
     hs = emui.step_slider(trace, "hp")                         # HalfStep(s, kind, t, params, resp, label)
     emui.status_banner(trace)
-    emui.loglik_chart(trace, hs.s); emui.proof_panel(trace, hs.s); emui.what_changed(trace, hs.s)
+    emui.loglik_chart(trace, hs); emui.proof_panel(trace, hs); emui.what_changed(trace, hs)
     emui.restarts_chart(emui.run_restarts(X, settings, "ames"))
     emui.downloads(trace, X, "hp", figures={"Histogram": fig}, gif=lambda: make_gif(...))
     emui.publish_fit("house_prices", X, trace, "Ames house prices")

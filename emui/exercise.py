@@ -10,8 +10,9 @@ import hashlib
 
 import streamlit as st
 
+from emcore import half_step_label
 from emviz import exercises as ex
-from emviz.common import half_step_label
+from emviz.common import step_index
 
 #: session-state key of every answer given in this session, on every page:
 #: {(page key, run signature, s): Grade}
@@ -47,15 +48,15 @@ def _goto(step_key: str, s: int) -> None:
     st.session_state[step_key] = int(s)
 
 
-def exercise_panel(trace, s: int, key: str, X=None, fmt=None, feature_names=None,
+def exercise_panel(trace, hs, key: str, X=None, fmt=None, feature_names=None,
                    restarts=None, title: str = "") -> None:
     """The "Exercise mode" toggle and, when it is on, one question about the next half-step.
 
     Parameters
     ----------
     trace : emcore Trace (or a view with display-unit ``params``, like gauss2d.DisplayTrace)
-    s : int
-        The half-step on screen.
+    hs : emcore.HalfStep
+        The half-step on screen (an int s is accepted too).
     key : str
         The page prefix (the step slider's state is ``f"{key}_step"``).
     X : array_like, optional
@@ -74,7 +75,7 @@ def exercise_panel(trace, s: int, key: str, X=None, fmt=None, feature_names=None
                         "check, then reveal the half-step.")
     if not on:
         return
-    s = int(s)
+    s = step_index(hs)
     last = int(trace.n_half_steps) - 1
     other = None
     if s == last and restarts is not None:

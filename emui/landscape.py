@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from emcore import half_step_label
 from emcore import landscape as land
 from emui.fitting import data_fingerprint
-from emviz.common import freeze, half_step_label, half_step_theta_index, theta_it
+from emviz.common import freeze, theta_it
 from emviz.landscape import ascent_figure, collapse_figure, landscape_figure
 
 GRID_POINTS = 81
@@ -93,13 +94,14 @@ def landscape_panel(x, trace, settings, key: str, axis=None, unit: str = "") -> 
 def _built(fp: str, settings_key: str, s_at: int, step: float, free: str, swapped: bool, k: int,
            _x, _trace, _settings, _axis, _unit):
     """Figures (frozen: built and converted to JSON once) and captions of one panel state."""
-    t_at = half_step_theta_index(s_at)
+    hs_at = _trace.half_step(s_at)
+    t_at = hs_at.theta_index
     restarts = _restarts(fp, settings_key, _x, _settings)
     r_paths = [land.mean_path(tr) for tr in restarts]
     grid, Z = _grid(fp, settings_key, t_at, _x, _trace, tuple(p["means"] for p in r_paths))
     path = land.mean_path(_trace)
     ga = _ascent(fp, settings_key, float(step), free, _x, _trace.params[0])
-    label = half_step_label(s_at)
+    label = hs_at.label
     fig = landscape_figure(grid, Z.T if swapped else Z, path["means"], path["loglik"], t_at, label,
                            restarts=[(p["means"], p["loglik"]) for p in r_paths], ascent=ga,
                            swapped=swapped, axis=_axis, unit=_unit)
@@ -122,7 +124,7 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
     sk = settings.cache_key()
     n_half = int(trace.n_half_steps)
     s_at = int(np.clip(st.session_state.get(f"{key}_land_at", 0), 0, n_half - 1))
-    t_at = half_step_theta_index(s_at)
+    t_at = trace.half_step(s_at).theta_index
     with st.container(border=True):
         c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
         step = c1.select_slider("Gradient-ascent rate η", options=STEP_SIZES, value=0.01,

@@ -9,19 +9,18 @@ import hashlib
 import numpy as np
 import streamlit as st
 
+from emcore import half_step_label
 from emui import screen, urlstate
 from emviz.common import (
     FrozenFigure,
     freeze,
-    half_step_iteration,
-    half_step_kind,
-    half_step_label,
-    half_step_theta_index,
+    half_step,
     has_penalty,
     loglik_figure,
     objective_phrase,
     objective_symbol,
     restarts_figure,
+    step_index,
     theta_it,
     zero_if_round_off,
 )
@@ -136,8 +135,8 @@ def _frozen_figure(name: str, fit: str, s: int, options: tuple, _build) -> Froze
     return freeze(_build())
 
 
-def step_figure(name: str, trace, s: int, build, options: tuple = ()) -> FrozenFigure:
-    """The figure ``build()`` draws for half-step ``s``, built once per (fit, step, options).
+def step_figure(name: str, trace, hs, build, options: tuple = ()) -> FrozenFigure:
+    """The figure ``build()`` draws for the half-step ``hs``, built once per (fit, step, options).
 
     A revisited step — by this learner or any other on the server — costs neither the build
     nor Plotly's validation and deep copy (``st.plotly_chart`` gets a :class:`FrozenFigure`).
@@ -148,15 +147,15 @@ def step_figure(name: str, trace, s: int, build, options: tuple = ()) -> FrozenF
         Which figure (e.g. ``"hp_mixture"``); part of the cache key.
     trace : emcore Trace
         The fit drawn; identified by :func:`trace_key`.
-    s : int
-        The half-step.
+    hs : emcore.HalfStep
+        The half-step (its position ``hs.s`` is the cache key; an int s is accepted too).
     build : callable
         ``build() -> plotly Figure``; called only on a cache miss. It must depend on nothing
-        but (name, trace, s, options) and the page's data, which the trace identifies.
+        but (name, trace, hs, options) and the page's data, which the trace identifies.
     options : tuple of hashable values
         Everything else the figure depends on (highlighted point, toggles, ...).
     """
-    return _frozen_figure(name, trace_key(trace), int(s), tuple(options), build)
+    return _frozen_figure(name, trace_key(trace), step_index(hs), tuple(options), build)
 
 
 def status_banner(trace) -> None:
@@ -177,11 +176,10 @@ def status_banner(trace) -> None:
         st.info(f"{n_iter} iterations ({status}).")
 
 
-def loglik_chart(trace, s: int, key: str | None = None) -> None:
-    """The log-likelihood (or penalised objective) over half-steps, current half-step marked
-    (built once per fit and half-step, see :func:`step_figure`)."""
-    s = int(s)
-    st.plotly_chart(step_figure("loglik", trace, s, lambda: loglik_figure(trace, s)), key=key,
+def loglik_chart(trace, hs, key: str | None = None) -> None:
+    """The log-likelihood (or penalised objective) over half-steps, the half-step ``hs``
+    marked (built once per fit and half-step, see :func:`step_figure`)."""
+    st.plotly_chart(step_figure("loglik", trace, hs, lambda: loglik_figure(trace, hs)), key=key,
                     theme="streamlit")
 
 
@@ -229,7 +227,7 @@ PROOF_GLOSS_HARD = ("Hard EM gives each point wholly to its most likely componen
                     "lists every symbol.")
 
 
-def proof_panel(trace, s: int) -> None:
+def proof_panel(trace, hs) -> None:
     """A compact, numeric version of the proof that EM never lowers what it maximises.
 
     Soft EM: ℓ(θ⁽ᵗ⁾) = 𝓛(q_t, θ⁽ᵗ⁾) ≤ 𝓛(q_t, θ⁽ᵗ⁺¹⁾) ≤ 𝓛 + KL = ℓ(θ⁽ᵗ⁺¹⁾), each side with
@@ -242,12 +240,8 @@ def proof_panel(trace, s: int) -> None:
             st.markdown("**Why EM cannot go down — with this fit's numbers**")
             st.caption("The fit has no iterations yet, so there is no step to check.")
             return
-        t = half_step_iteration(int(s))
-        kind = half_step_kind(int(s))
-        if t is None:
-            t = 0
-        t = min(t, n_iter - 1)
-        lines = proof_lines(trace, t, kind)
+        hs = half_step(trace, hs)  # at θ⁽⁰⁾ the proof is about iteration 1, not marked
+        lines = proof_lines(trace, hs.t, hs.kind)
         st.markdown(lines["title"])
         st.caption(lines["caption"])
         for line in lines["latex"]:
@@ -347,26 +341,26 @@ def _sub(k: int) -> str:
     return str(k).translate(_SUBS)
 
 
-def what_changed(trace, s: int, feature_names: list[str] | None = None,
+def what_changed(trace, hs, feature_names: list[str] | None = None,
                  fmt=None) -> None:
-    """Two or three plain sentences about what half-step ``s`` changed.
+    """Two or three plain sentences about what the half-step ``hs`` changed.
 
     Parameters
     ----------
     fmt : callable, optional
         Formats a 1-D mean for display (e.g. ``lambda v: f"${10**v:,.0f}"`` for log prices).
     """
-    st.markdown(describe_half_step(trace, s, feature_names, fmt))
+    st.markdown(describe_half_step(trace, hs, feature_names, fmt))
 
 
-def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fmt=None) -> str:
+def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=None) -> str:
     """The text of :func:`what_changed` (a Markdown string, testable without a server).
 
     It names what the fit maximises: ℓ for plain EM, ℓ + log p with a prior (reg > 0 or
     α ≠ 1), ℓ_C for hard EM; the plain ℓ is quoted beside it whenever the two differ.
     """
-    s = int(s)
-    kind = half_step_kind(s)
+    hs = half_step(trace, hs)
+    s, kind, label = hs.s, hs.kind, hs.label
     fmt = fmt or (lambda v: f"{v:.4g}")
     obj = np.asarray(trace.objective, dtype=float)
     ll = np.asarray(trace.log_likelihood, dtype=float)
@@ -376,21 +370,21 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
     sym = objective_symbol(hard, prior)
     log_prior = np.asarray(getattr(trace, "log_prior", np.zeros(len(obj))), dtype=float)
     if kind == "init":
-        text = (f"**{half_step_label(s)}.** This is the starting guess {theta_it(0)}. No point "
+        text = (f"**{label}.** This is the starting guess {theta_it(0)}. No point "
                 f"has been assigned to a component yet; the log-likelihood of this guess is "
                 f"ℓ({theta_it(0)}) = {ll[0]:.3f}")
         if hard or prior:
             text += f", and {sym} = {obj[0]:.3f}, the quantity this fit maximises"
         return text + ". Press ▶ to run the first E-step."
-    t = half_step_iteration(s)
+    t = hs.t
     th = theta_it(t)
     lp_t = float(log_prior[t])
     if kind == "E":
-        R = np.asarray(trace.responsibilities(t))
+        R = np.asarray(hs.resp)
         shares = R.mean(axis=0)
         share_txt = ", ".join(f"component {k + 1} {100 * v:.0f}%" for k, v in enumerate(shares))
         if hard:
-            text = (f"**{half_step_label(s)}.** The parameters {th} stay fixed; every point is "
+            text = (f"**{label}.** The parameters {th} stay fixed; every point is "
                     f"given wholly to its most likely component (a hard E-step). With these "
                     f"labels Q({th} | {th}) equals the classification log-likelihood "
                     + (f"ℓ_C({th}) = {obj[t] - lp_t:.3f} (with the prior, "
@@ -399,7 +393,7 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
                     f"ℓ({th}) = {ll[t]:.3f}, which hard EM does not promise to raise. "
                     f"Shares of the points: {share_txt}.")
         else:
-            text = (f"**{half_step_label(s)}.** The parameters {th} stay fixed; every point "
+            text = (f"**{label}.** The parameters {th} stay fixed; every point "
                     f"gets its responsibilities r_ik — the probability that component k "
                     f"produced point i. ")
             if prior:
@@ -425,7 +419,7 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
         how += (" plus the prior's pseudo-counts" if not gaussian
                 else ", with reg added to each scatter")
     delta = obj[t + 1] - obj[t]
-    text = (f"**{half_step_label(s)}.** Holding the {'labels' if hard else 'responsibilities'} "
+    text = (f"**{label}.** Holding the {'labels' if hard else 'responsibilities'} "
             f"fixed, the {what} were re-estimated {how}. The "
             f"{objective_phrase(hard, prior)} went from {obj[t]:.3f} to {obj[t + 1]:.3f} "
             f"({delta:+.4g}).")
@@ -457,5 +451,5 @@ def describe_half_step(trace, s: int, feature_names: list[str] | None = None, fm
 
 __all__ = [
     "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
-    "what_changed", "describe_half_step", "proof_lines", "half_step_label", "half_step_theta_index",
+    "what_changed", "describe_half_step", "proof_lines",
 ]

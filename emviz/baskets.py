@@ -29,8 +29,7 @@ from emviz.common import (
     animation_controls,
     frame_indices,
     frozen_figure,
-    half_step_label,
-    half_step_theta_index,
+    half_step,
     match_by_cost,
 )
 from emviz.palette import NEUTRAL, component_color, rgba
@@ -285,16 +284,6 @@ def display_rows(resp_final, n_show: int = 200, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------
-def params_at(trace, s: int):
-    """θ shown at half-step ``s`` (θ_t at θ₀ and E-step t+1, θ_{t+1} at M-step t+1).
-
-    Unlike ``trace.half_step(s)`` this does not compute the responsibilities.
-    """
-    if not 0 <= int(s) < trace.n_half_steps:
-        raise IndexError(f"half-step must be in 0..{trace.n_half_steps - 1}, got {s}")
-    return trace.params[half_step_theta_index(int(s))]
-
-
 def _layout(title: str, height: int, **extra) -> dict:
     """The common layout of every figure here (transparent, so it suits light and dark themes).
 
@@ -433,7 +422,7 @@ def default_order(trace, share, max_rows: int = MAX_HEATMAP_ROWS) -> np.ndarray:
     return full[np.isin(full, shown)]
 
 
-def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order=None,
+def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=None,
                     names=None, value: str = "prob", zrange=None) -> go.Figure:
     """Heatmap of every segment's category probabilities θ_kv at half-step ``s``.
 
@@ -441,8 +430,8 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     ----------
     trace : emcore.Trace
         A multinomial fit.
-    s : int
-        Half-step, 0 … trace.n_half_steps − 1 (θ₀, E-step 1, M-step 1, …).
+    hs : emcore.HalfStep
+        The half-step shown (θ₀, E-step 1, M-step 1, …; a slider position s is accepted too).
     feature_names : sequence of V str
     share : array_like, shape (V,)
         Overall basket (:func:`overall_share` of the data).
@@ -461,7 +450,8 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     -------
     plotly.graph_objects.Figure
     """
-    probs = np.asarray(params_at(trace, s).probs, dtype=float)
+    hs = half_step(trace, hs)
+    probs = np.asarray(hs.params.probs, dtype=float)
     k = probs.shape[0]
     order = default_order(trace, share) if order is None else np.asarray(order)
     names = [f"S{j + 1}" for j in range(k)] if names is None else list(names)
@@ -471,7 +461,7 @@ def profile_heatmap(trace, s: int, feature_names: Sequence[str], share, *, order
     what = "θ, share of the basket" if value == "prob" else "lift over the overall basket"
     v_count = probs.shape[1]
     subset = f" · {len(order)} of {v_count} categories" if len(order) < v_count else ""
-    layout = _layout(f"Category profile of each segment<br><sup>{what} · {half_step_label(s)}"
+    layout = _layout(f"Category profile of each segment<br><sup>{what} · {hs.label}"
                      f"{subset}</sup>",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
@@ -493,13 +483,14 @@ def _max_weight(trace) -> float:
     return max(float(np.max([np.max(p.weights) for p in trace.params])), 1e-9)
 
 
-def segment_sizes(trace, s: int, names=None) -> go.Figure:
-    """Bar chart of the segment sizes π_k at half-step ``s`` (y-axis fixed over the run)."""
-    w = np.asarray(params_at(trace, s).weights, dtype=float)
+def segment_sizes(trace, hs, names=None) -> go.Figure:
+    """Bar chart of the segment sizes π_k at the half-step ``hs`` (y-axis fixed over the run)."""
+    hs = half_step(trace, hs)
+    w = np.asarray(hs.params.weights, dtype=float)
     names = [f"S{j + 1}" for j in range(w.size)] if names is None else list(names)
     short = [n.split(" · ")[0] for n in names]
     layout = _layout(
-        f"Segment sizes π · {half_step_label(s)}", height=340,
+        f"Segment sizes π · {hs.label}", height=340,
         xaxis=dict(title=dict(text="segment"), tickvals=list(range(w.size)),
                    ticktext=[_colored(n, k) for k, n in enumerate(short)],
                    range=[-0.5, w.size - 0.5], showgrid=False, zeroline=False),
@@ -741,10 +732,11 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     note = "" if len(steps) == trace.n_half_steps else (
         f" ({len(steps)} of {trace.n_half_steps} half-steps shown)")
     title = "The whole run, half-step by half-step{note} · {label}"
-    labels = [half_step_label(int(s)) for s in steps]
+    half_steps = [trace.half_step(int(s)) for s in steps]
+    labels = [hs.label for hs in half_steps]
 
-    def traces_at(s):
-        params = params_at(trace, int(s))
+    def traces_at(hs):
+        params = hs.params
         heat = _profile_trace(params.probs, share, feature_names, names, order, value, zrange,
                               colorbar=dict(x=0.62, len=0.8, thickness=14))
         # hover reads the cell text, which every frame updates; customdata keeps only the
@@ -775,16 +767,16 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
     layout.update(controls)
     layout["margin"] = dict(l=10, r=10, t=100, b=130)
 
-    def frame_data(s):
+    def frame_data(hs):
         # only what changes between frames (z, text, bar heights): keeps the JSON small
-        heat, bars = traces_at(s)
+        heat, bars = traces_at(hs)
         return [dict(type="heatmap", z=heat["z"], text=heat["text"]),
                 dict(type="bar", y=bars["y"], text=bars["text"])]
 
-    frames = [dict(data=frame_data(s), traces=[0, 1], name=str(int(s)),
+    frames = [dict(data=frame_data(hs), traces=[0, 1], name=str(hs.s),
                    layout=dict(title=dict(text=title.format(note=note, label=lab))))
-              for s, lab in zip(steps, labels, strict=True)]
-    return frozen_figure(traces_at(steps[0]), layout, frames)
+              for hs, lab in zip(half_steps, labels, strict=True)]
+    return frozen_figure(traces_at(half_steps[0]), layout, frames)
 
 
 def heatmap_categories(probs, share, max_rows: int = 30,
@@ -824,21 +816,21 @@ def heatmap_categories(probs, share, max_rows: int = 30,
     return np.sort(np.asarray(chosen[:max_rows], dtype=int))
 
 
-def describe_profile_change(trace, s: int, feature_names: Sequence[str], names=None) -> str:
-    """One plain sentence on what half-step ``s`` did to the segments' baskets.
+def describe_profile_change(trace, hs, feature_names: Sequence[str], names=None) -> str:
+    """One plain sentence on what the half-step ``hs`` did to the segments' baskets.
 
     M-step: the biggest change of one θ_kv (segment, category, from → to). E-step: how many
     customers changed their most likely segment. θ₀: nothing yet.
     """
-    s = int(s)
+    hs = half_step(trace, hs)
     k_count = trace.n_components
     names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
-    if s == 0:
+    if hs.is_init:
         return ("No segment has learnt anything yet: θ⁽⁰⁾ is the starting guess of each "
                 "segment's basket.")
-    t = (s - 1) // 2
-    if s % 2 == 1:  # E-step t+1
-        r = trace.responsibilities(t)
+    t = hs.t
+    if hs.kind == "E":  # E-step t+1
+        r = hs.resp
         sure = float(np.mean(r.max(axis=1) >= 0.9))
         return (f"After this E-step {sure:.0%} of the customers belong to one segment with "
                 f"probability 90% or more.")
@@ -901,7 +893,7 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
                            top=1 - 95 / height_px, bottom=40 / height_px)
     ax = mfig.add_subplot(gs[0])
     axb = mfig.add_subplot(gs[1])
-    z0, text0, _ = _heatmap_values(params_at(trace, 0).probs, share, order, value)
+    z0, text0, _ = _heatmap_values(trace.params[0].probs, share, order, value)
     im = ax.imshow(z0, aspect="auto", cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
     ax.set_yticks(range(n_rows), labels, fontsize=10)
     ax.set_xticks(range(k_count), [n.replace(" · ", "\n") for n in names], fontsize=10)
@@ -938,7 +930,8 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
 
     images = []
     for s in steps:
-        params = params_at(trace, int(s))
+        hs = trace.half_step(int(s))
+        params = hs.params
         z, text, _ = _heatmap_values(params.probs, share, order, value)
         im.set_data(z)
         rgba = cmap((np.clip(z, lo, hi) - lo) / (hi - lo))
@@ -952,7 +945,7 @@ def profile_gif(trace, feature_names: Sequence[str], share, *, order=None, names
             bars[k].set_height(w[k])
             bar_text[k].set_position((k, w[k]))
             bar_text[k].set_text(f"{w[k]:.0%}")
-        title.set_text(half_step_label(int(s)))
+        title.set_text(hs.label)
         canvas.restore_region(background)
         for a in dynamic:
             mfig.draw_artist(a)

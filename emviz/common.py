@@ -8,8 +8,9 @@ A fit with ``n_iter`` iterations has ``2 * n_iter + 1`` half-steps ``s``:
 * ``s = 2t + 1``   — "E-step t+1": θ_t is unchanged, the responsibilities q_t are recomputed;
 * ``s = 2t + 2``   — "M-step t+1": θ_{t+1} is re-estimated from q_t.
 
-The helpers below turn ``s`` into labels and iteration indices without computing any
-responsibilities, so they are cheap enough to call on every rerun.
+The one rule mapping ``s`` to its kind and iteration is ``emcore.half_step_position``; every
+builder takes the ``emcore.HalfStep`` (``emui.step_slider`` returns it, ``trace.half_step(s)``
+makes it) and reads ``kind``, ``t``, ``theta_index``, ``params``, ``resp`` and ``label`` from it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.optimize import linear_sum_assignment
 
+from emcore import HalfStep, half_step_label, half_step_position
 from emviz.palette import NEUTRAL, component_color
 
 #: Colour of curves that belong to no component (log-likelihood, bound). A mid grey reads on
@@ -145,38 +147,23 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [float(v) for v in np.arange(start, hi + step * 1e-9, step)]
 
 
-def half_step_kind(s: int) -> str:
-    """``"init"``, ``"E"`` or ``"M"`` for half-step ``s``."""
-    if s < 0:
-        raise ValueError(f"half-step must be >= 0, got {s}")
-    if s == 0:
-        return "init"
-    return "E" if s % 2 == 1 else "M"
+def half_step(trace, step):
+    """The :class:`emcore.HalfStep` a builder draws: ``step`` itself when it is one (what
+    ``emui.step_slider`` returns), else ``trace.half_step(step)`` for a slider position.
+
+    Builders and panels take the HalfStep and read ``kind``, ``t``, ``theta_index``,
+    ``params``, ``resp`` and ``label`` from it; nothing in emviz or emui works out the
+    iteration or the kind from ``s`` itself (``emcore.half_step_position`` is the one rule).
+    """
+    if isinstance(step, HalfStep):
+        return step
+    return trace.half_step(int(step))
 
 
-def half_step_label(s: int) -> str:
-    """Human label of half-step ``s``: ``"θ⁽⁰⁾ (start)"``, ``"E-step 3"``, ``"M-step 3"``."""
-    kind = half_step_kind(s)
-    if kind == "init":
-        return "θ⁽⁰⁾ (start)"
-    return f"{kind}-step {(s + 1) // 2}"
-
-
-def half_step_theta_index(s: int) -> int:
-    """Index t of the parameters θ_t shown at half-step ``s`` (θ_t at E-step t+1, θ_{t+1} at M)."""
-    kind = half_step_kind(s)
-    if kind == "init":
-        return 0
-    if kind == "E":
-        return (s - 1) // 2
-    return s // 2
-
-
-def half_step_iteration(s: int) -> int | None:
-    """Index t of the step θ_t → θ_{t+1} that half-step ``s`` belongs to (None at s = 0)."""
-    if s == 0:
-        return None
-    return (s - 1) // 2
+def step_index(step) -> int:
+    """The slider position s of a HalfStep (an int s passes through): for a builder that
+    needs only the position, so a plain s costs no E-step."""
+    return int(step.s) if isinstance(step, HalfStep) else int(step)
 
 
 def has_penalty(trace) -> bool:
@@ -250,7 +237,8 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
     n_iter = int(trace.n_iter)
     lp = np.asarray(getattr(trace, "log_prior", np.zeros(n_iter + 1)), dtype=float)
     S = 2 * n_iter + 1
-    idx = np.array([half_step_theta_index(s) for s in range(S)], dtype=int)
+    idx = np.array([t + (kind == "M") for kind, t in map(half_step_position, range(S))],
+                   dtype=int)
     bound = np.full(S, np.nan)
     for t in range(n_iter):
         bound[2 * t + 1] = obj[t]
@@ -299,7 +287,7 @@ def _iteration_ticks(n_half_steps: int) -> dict:
     return dict(tickvals=[2 * t for t in its], ticktext=[str(t) for t in its])
 
 
-def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
+def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
     """The log-likelihood over half-steps with the current half-step marked.
 
     E-steps leave ℓ unchanged (flat segments) and lift the lower bound up to it; M-steps raise
@@ -310,12 +298,14 @@ def loglik_figure(trace, s: int, height: int = 320) -> go.Figure:
     Parameters
     ----------
     trace : emcore Trace
-    s : int
-        Current half-step, ``0 <= s <= 2 * n_iter``.
+    hs : emcore.HalfStep
+        The current half-step (a slider position s is accepted too).
     """
     v = half_step_values(trace)
     S = len(v["loglik"])
-    s = int(np.clip(s, 0, S - 1))
+    s = step_index(hs)
+    if not 0 <= s < S:
+        raise IndexError(f"half-step must be in 0..{S - 1}, got {s}")
     x = np.arange(S)
     labels = np.array([half_step_label(i) for i in range(S)])
     penalised = has_penalty(trace)
@@ -374,18 +364,18 @@ def parameter_series(trace) -> dict[str, np.ndarray]:
     return out
 
 
-def trajectory_figure(trace, s: int, feature_names: list[str] | None = None,
+def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
                       unit: str | None = None, height: int | None = None) -> go.Figure:
     """Trajectories of π_k (and μ_k, σ_k for Gaussians) over iterations, current one marked.
 
     Rows: mixing weights π; for a Gaussian fit, one row of means per feature (at most three)
     and, when D = 1, a row of standard deviations σ. Component k is drawn in
-    ``component_color(k)``. The vertical guide marks the θ shown at half-step ``s``.
+    ``component_color(k)``. The vertical guide marks the θ shown at the half-step ``hs``.
     """
     series = parameter_series(trace)
     W = series["weights"]
     T1, K = W.shape
-    t_now = half_step_theta_index(int(s))
+    t_now = half_step(trace, hs).theta_index
     rows: list[tuple[str, np.ndarray, str]] = []  # (title, (T+1, K) values, y label)
     suffix = f" ({unit})" if unit else ""
     if "means" in series:

@@ -20,13 +20,11 @@ from emviz.common import (
     base_layout,
     frame_indices,
     frozen_figure,
-    half_step_label,
-    half_step_theta_index,
 )
 from emviz.gauss2d import confusion_table, label_agreement
 from emviz.palette import component_color
 
-__all__ = ["SIDE", "GREYS", "params_at", "prototypes_figure", "prototypes_animation",
+__all__ = ["SIDE", "GREYS", "prototypes_figure", "prototypes_animation",
            "responsibility_figure", "confusion_figure", "samples_figure", "selection_chart",
            "match_labels", "example_rows", "probability_heatmap", "prototypes_gif"]
 
@@ -36,11 +34,6 @@ GREYS = [[0.0, "#FFFFFF"], [1.0, "#111111"]]
 #: plotly.py's "Blues" spelled out: figures are built unvalidated, and plotly.js has its own,
 #: different "Blues" (validation is where plotly.py would expand the name).
 BLUES = get_colorscale("Blues")
-
-
-def params_at(trace, s: int):
-    """θ shown at half-step ``s``: θ_t for θ₀ and E-steps, θ_{t+1} for M-steps."""
-    return trace.params[half_step_theta_index(int(s))]
 
 
 def _grid_axes(n_panels: int, n_cols: int, gap: float = 0.02, top: float = 1.0,
@@ -128,9 +121,10 @@ def prototypes_animation(trace, names: Sequence[str] | None = None, max_frames: 
     top = 1.0 - 0.12 / n_rows
     frames = []
     for s in steps:
-        p = params_at(trace, int(s))
+        hs = trace.half_step(int(s))
+        p = hs.params
         frames.append(dict(
-            name=half_step_label(int(s)),
+            name=hs.label,
             data=[dict(type="heatmap", z=np.round(p.probs[k].reshape(SIDE, SIDE), 4).tolist())
                   for k in range(K)],
             traces=list(range(K)),
@@ -290,6 +284,7 @@ def prototypes_gif(trace, names: Sequence[str] | None = None, max_frames: int = 
     from emviz.export import run_gif
 
     def build(s: int) -> go.Figure:
-        return prototypes_figure(params_at(trace, s), f"Average digits · {half_step_label(s)}", names)
+        hs = trace.half_step(int(s))
+        return prototypes_figure(hs.params, f"Average digits · {hs.label}", names)
 
     return run_gif(build, frame_indices(trace.n_half_steps, max_frames), width_px=900)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emviz.common import half_step_kind, half_step_label, has_penalty, objective_symbol, theta_it
+from emcore import half_step_label, half_step_position
+from emviz.common import has_penalty, objective_symbol, step_index, theta_it
 
 __all__ = [
     "Question",
@@ -378,9 +379,9 @@ def question_for(trace, s: int, X=None, fmt=None, feature_names=None,
     Parameters
     ----------
     trace : emcore Trace
-    s : int
-        0 … 2·n_iter. Below the last half-step the question is about half-step s + 1; at the
-        last one it is the ``local_max`` question.
+    s : emcore.HalfStep or int
+        The half-step on screen (0 … 2·n_iter). Below the last half-step the question is
+        about half-step s + 1; at the last one it is the ``local_max`` question.
     X : array_like, optional
         The data (for the ``assign`` question's point; default ``trace.X``).
     fmt : callable, optional
@@ -389,7 +390,7 @@ def question_for(trace, s: int, X=None, fmt=None, feature_names=None,
     restart_objectives : sequence of float, optional
         Final objectives of other runs, for the ``local_max`` question.
     """
-    s = int(s)
+    s = step_index(s)
     last = int(trace.n_half_steps) - 1
     if not 0 <= s <= last:
         raise IndexError(f"half-step must be in 0..{last}, got {s}")
@@ -397,13 +398,11 @@ def question_for(trace, s: int, X=None, fmt=None, feature_names=None,
         return _local_max(trace, s, restart_objectives)
     if X is None and _gaussian(trace):
         X = trace.X
-    nxt_kind = half_step_kind(s + 1)
+    nxt_kind, t = half_step_position(s + 1)  # the question is about the next half-step
     if nxt_kind == "E":
-        t = s // 2
         if t % 2 == 1:
             return _e_effect(trace, s, t)
         return _assign(trace, s, t, X, fmt, feature_names) or _largest_share(trace, s, t)
-    t = (s - 1) // 2
     turn = t % 3
     if turn == 0:
         return _m_effect(trace, s, t)

@@ -528,10 +528,6 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
     from emviz.common import (
         CURVE,
         frame_indices,
-        half_step_iteration,
-        half_step_kind,
-        half_step_label,
-        half_step_theta_index,
         theta_it,
     )
     from emviz.gauss1d import (
@@ -590,37 +586,34 @@ def gauss1d_gif(X, trace, axis=None, max_frames: int = 60, width_px: int = 960,
 
     images = []
     for s in steps:
-        s = int(s)
+        hs = trace.half_step(int(s))
         canvas.restore_region(background)
-        theta = trace.params[half_step_theta_index(s)]
-        dens = weighted_densities(grid, theta)
+        dens = weighted_densities(grid, hs.params)
         extra = []
         for k in range(K):
             lines[k].set_data(grid, dens[:, k])
             extra.append(ax.fill_between(grid, dens[:, k], color=(*colors[k], 0.12), linewidth=0,
                                          animated=True))
         mix_line.set_data(grid, dens.sum(axis=1))
-        t = half_step_iteration(s)
-        if t is None:
+        if hs.resp is None:
             rug.set_colors([to_rgba(NEUTRAL)] * len(idx))
             extra.append(axb.text(0.5 * (grid[0] + grid[-1]), 0.5, "no responsibilities yet",
                                   ha="center", va="center", color=(0.4, 0.4, 0.4), animated=True))
         else:
-            R = np.asarray(trace.responsibilities(t))[idx]
+            R = np.asarray(hs.resp)[idx]
             rug.set_colors(np.clip(blend_rgb(R) / 255.0, 0, 1))
-            bd = weighted_densities(grid, trace.params[t])
+            bd = weighted_densities(grid, trace.params[hs.t])  # the θ⁽ᵗ⁾ the E-step used
             tot = bd.sum(axis=1, keepdims=True)
             bands = np.where(tot > 0, bd / np.where(tot > 0, tot, 1.0), 1.0 / K)
             polys = axb.stackplot(grid, bands.T, colors=[(*c, 0.55) for c in colors])
             for poly in polys:
                 poly.set_animated(True)
             extra.extend(polys)
-        kind = half_step_kind(s)
         what = {"init": "starting guess θ⁽⁰⁾",
-                "E": f"responsibilities recomputed from {theta_it(half_step_theta_index(s))}",
-                "M": f"{theta_it(half_step_theta_index(s))} re-estimated"}[kind]
-        ll = float(trace.half_step_loglik(s))
-        title.set_text(f"{half_step_label(s)} — {what}    (ℓ = {ll:.2f})")
+                "E": f"responsibilities recomputed from {theta_it(hs.theta_index)}",
+                "M": f"{theta_it(hs.theta_index)} re-estimated"}[hs.kind]
+        ll = float(trace.half_step_loglik(hs.s))
+        title.set_text(f"{hs.label} — {what}    (ℓ = {ll:.2f})")
         for a in extra:
             a.axes.draw_artist(a)
         for a in (*lines, mix_line, rug):

@@ -1,7 +1,7 @@
 """Figure builders and worked numbers for the 1-D Gaussian mixture page (no Streamlit).
 
-Every builder is a pure function of the data, the emcore ``Trace`` and the half-step ``s``.
-At half-step ``s`` the curves show the parameters of that half-step (θ_t at E-step t+1,
+Every builder is a pure function of the data, the emcore ``Trace`` and the half-step
+(an ``emcore.HalfStep``, or a slider position s). At a half-step the curves show the parameters of that half-step (θ_t at E-step t+1,
 θ_{t+1} at M-step t+1) and the colours show the responsibilities q_t of the E-step, so an
 E-step changes the colours and an M-step moves the curves.
 """
@@ -21,10 +21,7 @@ from emviz.common import (
     base_layout,
     frame_indices,
     frozen_figure,
-    half_step_iteration,
-    half_step_kind,
-    half_step_label,
-    half_step_theta_index,
+    half_step,
     nice_ticks,
     rgb_to_scale,
     rows_layout,
@@ -162,15 +159,14 @@ def _axis_dict(fmt: AxisFormat | None) -> dict:
     return d
 
 
-def _rug_colors(trace, t, idx, K) -> tuple[np.ndarray, list, int]:
-    """Rug colours at the step using q_t (grey before the first E-step) as codes + scale."""
-    if t is None:
+def _rug_colors(hs, idx) -> tuple[np.ndarray, list, int]:
+    """Rug colours at the half-step using q_t (grey before the first E-step) as codes + scale."""
+    if hs.resp is None:
         return np.zeros(len(idx), dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
-    resp = np.asarray(trace.responsibilities(t), dtype=float)[idx]
-    return rgb_to_scale(blend_rgb(resp))
+    return rgb_to_scale(blend_rgb(np.asarray(hs.resp, dtype=float)[idx]))
 
 
-def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: int | None = None,
+def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int | None = None,
                    true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
                    height: int = 540, title: str | None = None,
                    show_legend: bool = True) -> go.Figure:
@@ -186,8 +182,8 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     ----------
     X : (N,) or (N, 1) array
     trace : emcore Trace of a 1-D Gaussian fit
-    s : int
-        Half-step.
+    hs : emcore.HalfStep
+        The half-step shown (a slider position s is accepted too).
     axis : AxisFormat, optional
         Title and tick labels of the x axis (e.g. :func:`price_axis`).
     highlight : int, optional
@@ -202,11 +198,9 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
         False for small multiples (restarts side by side), which also get a smaller top margin.
     """
     x = as_1d(X)
-    S = int(trace.n_half_steps)
-    s = min(max(int(s), 0), S - 1)
-    kind = half_step_kind(s)
-    theta = trace.params[half_step_theta_index(s)]
-    t = half_step_iteration(s)
+    hs = half_step(trace, hs)
+    kind, theta = hs.kind, hs.params
+    t = None if hs.is_init else hs.t  # the E-step's θ⁽ᵗ⁾ and q_t (none before E-step 1)
     K = int(np.asarray(theta.weights).shape[0])
     w, mu, sd = params_1d(theta)
 
@@ -241,11 +235,11 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     y_top = 1.25 * (max(ymax_data, peak) if peak < 3 * ymax_data else ymax_data)
     rug_y = -0.06 * y_top
     idx = display_sample(len(x), max_points)
-    cvals, cscale, cmax = _rug_colors(trace, t, idx, K)
+    cvals, cscale, cmax = _rug_colors(hs, idx)
     if t is None:
         rug_hover = dict(hovertemplate="x = %{x:.4g}<extra>no responsibilities yet</extra>")
     else:
-        R = np.asarray(trace.responsibilities(t), dtype=float)[idx]
+        R = np.asarray(hs.resp, dtype=float)[idx]
         rug_hover = dict(customdata=R, hovertemplate="x = %{x:.4g}<br>" + "<br>".join(
             f"r{_sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
     data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
@@ -295,9 +289,9 @@ def mixture_figure(X, trace, s: int, axis: AxisFormat | None = None, highlight: 
     layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
     layout["shapes"] = shapes
     what = {"init": "starting guess θ⁽⁰⁾",
-            "E": f"responsibilities recomputed from {_common.theta_it(half_step_theta_index(s))}",
-            "M": f"{_common.theta_it(half_step_theta_index(s))} re-estimated from q{_sub(t if t is not None else 0)}"}[kind]
-    layout = base_layout(title or f"{half_step_label(s)} — {what}", height, **layout)
+            "E": f"responsibilities recomputed from {_common.theta_it(hs.theta_index)}",
+            "M": f"{_common.theta_it(hs.theta_index)} re-estimated from q{_sub(hs.t)}"}[kind]
+    layout = base_layout(title or f"{hs.label} — {what}", height, **layout)
     if not show_legend:
         layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
     return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
@@ -328,8 +322,10 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
     ymax = float(h.max()) * 1.3
     rug_y = -0.06 * ymax
 
-    def curves(s: int) -> list[np.ndarray]:
-        dens = weighted_densities(base, trace.params[half_step_theta_index(s)])
+    half_steps = [trace.half_step(int(s)) for s in steps]
+
+    def curves(hs) -> list[np.ndarray]:
+        dens = weighted_densities(base, hs.params)
         cols = [np.minimum(dens[:, k], ymax * 3).astype(np.float32) for k in range(K)]
         cols.append(np.minimum(dens.sum(axis=1), ymax * 3).astype(np.float32))
         return cols
@@ -337,13 +333,13 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
     # One colour scale for every frame: the union of all frames' rug colours.
     neutral = np.array(hex_to_rgb(NEUTRAL), dtype=float)
     rgb = np.concatenate([
-        np.tile(neutral, (len(idx), 1)) if half_step_iteration(int(s)) is None
-        else blend_rgb(np.asarray(trace.responsibilities(half_step_iteration(int(s))))[idx])
-        for s in steps])
+        np.tile(neutral, (len(idx), 1)) if hs.resp is None
+        else blend_rgb(np.asarray(hs.resp)[idx])
+        for hs in half_steps])
     codes, cscale, cmax = rgb_to_scale(rgb)
     codes = codes.reshape(len(steps), len(idx))
 
-    first = curves(int(steps[0]))
+    first = curves(half_steps[0])
     data = [go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
                    marker=dict(color=rgba(NEUTRAL, HIST_ALPHA), line=dict(width=0)), hoverinfo="skip")]
     for k in range(K):
@@ -358,7 +354,7 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
                            marker=dict(symbol="line-ns-open", size=14, color=codes[0],
                                        colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
                                        line=dict(width=1.5))))
-    names = [half_step_label(int(s)) for s in steps]
+    names = [hs.label for hs in half_steps]
     layout = base_layout(f"{names[0]} — animation of the whole run", height,
                          xaxis=dict(range=[base[0], base[-1]], **_axis_dict(axis)),
                          yaxis=dict(range=[rug_y * 2, ymax], title=dict(text="density"),
@@ -366,8 +362,8 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
                                     tickformat=_common.DENSITY_TICKFORMAT),
                          margin=dict(b=130), **animation_controls(names))
     frames = []
-    for j, (s, name) in enumerate(zip(steps, names, strict=True)):
-        ys = curves(int(s))  # float32: base64-encoded as 4-byte floats, a compact frame
+    for j, (hs, name) in enumerate(zip(half_steps, names, strict=True)):
+        ys = curves(hs)  # float32: base64-encoded as 4-byte floats, a compact frame
         fdata = [{"type": "scatter", "y": ys[k]} for k in range(K + 1)]
         fdata.append({"type": "scatter", "marker": {"color": codes[j]}})
         frames.append({"name": name, "data": fdata, "traces": list(range(1, K + 3)),

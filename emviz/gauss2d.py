@@ -1,6 +1,7 @@
 """Figure builders for the 2-D Gaussian-mixture page ("2-D blobs").
 
-Every builder is a pure function ``(data, trace, s, ...) -> plotly Figure``: no Streamlit,
+Every builder is a pure function ``(data, trace, hs, ...) -> plotly Figure`` (hs an
+``emcore.HalfStep``): no Streamlit,
 no fitting. The page fits (through emui/emcore) and hands the trace to these functions.
 
 Coordinates
@@ -29,6 +30,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.special import logsumexp
 
+import emcore
 from emviz import common as _common
 from emviz.common import (
     FONT,
@@ -36,7 +38,7 @@ from emviz.common import (
     frame_indices,
     freeze,
     frozen_figure,
-    half_step_label,
+    half_step,
     match_by_cost,
     match_counts,
 )
@@ -133,8 +135,6 @@ class _DisplayParams(Sequence):
             return [self[i] for i in range(*t.indices(len(self)))]
         t = range(len(self))[t]  # negative indices, IndexError
         if t not in self._done:
-            import emcore
-
             p, sc = self._params[t], self._scaling
             self._done[t] = emcore.GaussianParams(
                 np.asarray(p.weights), sc.means(np.asarray(p.means)),
@@ -240,12 +240,6 @@ def sampling_note(n: int, max_points: int = MAX_POINTS) -> str | None:
     return f"Showing {max_points:,} of {n:,} points (a fixed random sample); the fit uses all {n:,}."
 
 
-def theta_index(s: int) -> int:
-    """Index t of the parameters θ_t shown at half-step ``s`` (0 → θ₀, E-step t+1 → θ_t,
-    M-step t+1 → θ_{t+1})."""
-    return s // 2
-
-
 def plot_extent(X: np.ndarray, pad: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:
     """Axis ranges covering the data with a margin, fixed for every step of a run."""
     X = np.asarray(X, dtype=float)
@@ -274,8 +268,6 @@ def mixture_density_grid(
     density : ndarray, shape (n, n)
         ``density[j, i]`` is the density at ``(xs[i], ys[j])`` (Plotly's contour layout).
     """
-    import emcore
-
     xs = np.linspace(*xrange, n)
     ys = np.linspace(*yrange, n)
     gx, gy = np.meshgrid(xs, ys)
@@ -361,9 +353,8 @@ class _Frame:
     density: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
 
-def _frame(trace, s, idx, scaling, extent, grid_n, contours, all_means) -> _Frame:
-    """Collect what is drawn at half-step ``s`` for the drawn rows ``idx``."""
-    hs = trace.half_step(s)
+def _frame(hs, idx, scaling, extent, grid_n, contours, all_means) -> _Frame:
+    """Collect what is drawn at the half-step ``hs`` for the drawn rows ``idx``."""
     params = hs.params
     if hs.resp is None:
         resp = None
@@ -371,7 +362,6 @@ def _frame(trace, s, idx, scaling, extent, grid_n, contours, all_means) -> _Fram
     else:
         resp = np.asarray(hs.resp)[idx]
         colors = hex_strings(blend_colors(resp))
-    t = theta_index(s)
     density = (
         mixture_density_grid(params, scaling, extent[0], extent[1], grid_n) if contours else None
     )
@@ -382,7 +372,7 @@ def _frame(trace, s, idx, scaling, extent, grid_n, contours, all_means) -> _Fram
         means=scaling.means(np.asarray(params.means)),
         covs=scaling.covariances(np.asarray(params.covariances)),
         weights=np.asarray(params.weights, dtype=float),
-        paths=all_means[: t + 1],
+        paths=all_means[: hs.theta_index + 1],
         density=density,
     )
 
@@ -587,7 +577,7 @@ def _layout(title: str, feature_names, extent, height: int) -> dict:
 def blobs_figure(
     X: np.ndarray,
     trace,
-    s: int,
+    hs,
     *,
     feature_names: Sequence[str] = ("x1", "x2"),
     scaling: Scaling | None = None,
@@ -600,7 +590,7 @@ def blobs_figure(
     height: int = 520,
     extent=None,
 ) -> go.Figure:
-    """The 2-D mixture at half-step ``s``.
+    """The 2-D mixture at the half-step ``hs``.
 
     Points are coloured by the responsibility-weighted blend of component colours (grey at
     θ₀, before any E-step); each component gets its 1σ (solid) and 2σ (dashed) covariance
@@ -613,8 +603,8 @@ def blobs_figure(
         Data in display units (the trace was fitted on ``scaling.to_fit(X)``).
     trace : emcore Trace
         A Gaussian-mixture trace with D = 2.
-    s : int
-        Half-step, 0 <= s < trace.n_half_steps.
+    hs : emcore.HalfStep
+        The half-step shown (a slider position s is accepted too).
     feature_names : (str, str)
         Axis titles, with units.
     scaling : Scaling, optional
@@ -631,7 +621,7 @@ def blobs_figure(
     extent = extent or plot_extent(X)
     idx = display_sample(len(X), max_points)
     K = trace.n_components
-    fr = _frame(trace, s, idx, scaling, extent, GRID_STATIC, show_contours,
+    fr = _frame(half_step(trace, hs), idx, scaling, extent, GRID_STATIC, show_contours,
                 _all_means(trace, scaling))
     data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
                    show_trajectories=show_trajectories, show_contours=show_contours, hover=True)
@@ -678,7 +668,7 @@ def blobs_animation(
     frames = []
     first_traces = None
     for s in steps:
-        fr = _frame(trace, s, idx, scaling, extent, GRID_ANIMATION, show_contours, means)
+        fr = _frame(trace.half_step(s), idx, scaling, extent, GRID_ANIMATION, show_contours, means)
         if first_traces is None:
             first_traces = _traces(fr, X[idx], **kw)
         frames.append(dict(data=_traces(fr, X[idx], points_xy=False, **kw), name=str(s)))
@@ -691,7 +681,7 @@ def blobs_animation(
                   **animation_controls([str(s) for s in steps], duration_ms=frame_ms))
     slider = layout["sliders"][0]
     for step, s in zip(slider["steps"], steps, strict=True):
-        step["label"] = half_step_label(s)
+        step["label"] = emcore.half_step_label(s)
     slider.update(x=0.24, len=0.76, currentvalue=dict(visible=True, prefix="now: ",
                                                        xanchor="right", font=dict(size=15)))
     return frozen_figure(first_traces, layout, frames)
@@ -730,7 +720,7 @@ def restarts_figure(
                         shared_yaxes=True)
     for i, tr in enumerate(traces):
         s_last = tr.n_half_steps - 1
-        fr = _frame(tr, s_last, idx, scaling, extent, 0, False, _all_means(tr, scaling))
+        fr = _frame(tr.half_step(s_last), idx, scaling, extent, 0, False, _all_means(tr, scaling))
         for t in _traces(fr, X[idx], K=tr.n_components, feature_names=feature_names,
                          show_ellipses=True, show_trajectories=False, show_contours=False,
                          hover=False, showlegend=False):
@@ -811,7 +801,7 @@ def nearest_mean_share(Z: np.ndarray, means: np.ndarray, resp: np.ndarray) -> fl
     return float(np.mean(d2.argmin(axis=1) == np.asarray(resp).argmax(axis=1)))
 
 
-def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
+def soft_vs_hard_sentence(soft, hard, hs_soft, hs_hard) -> str:
     """Three plain sentences on what differs between the soft and the hard panel at the
     shown half-steps, with the numbers of the two traces.
 
@@ -819,8 +809,7 @@ def soft_vs_hard_sentence(soft, hard, s_soft: int, s_hard: int) -> str:
     k-means exactly only when the weights are equal and the variance is shared; the text
     says how many points it assigns to their nearest mean, as k-means would.
     """
-    hs_soft = soft.half_step(s_soft)
-    hs_hard = hard.half_step(s_hard)
+    hs_soft, hs_hard = half_step(soft, hs_soft), half_step(hard, hs_hard)
     sentences = []
     if hs_soft.resp is not None:
         r = np.asarray(hs_soft.resp)
@@ -882,6 +871,5 @@ __all__ = [
     "hex_strings",
     "sampling_note",
     "soft_vs_hard_sentence",
-    "theta_index",
     "truth_table",
 ]

@@ -231,20 +231,6 @@ def is_regularised(trace) -> bool:
     return has_penalty(trace)
 
 
-def step_of_half_step(s: int, n_iter: int) -> tuple[int, str]:
-    """Map a half-step ``s`` to the EM step ``t`` it belongs to and the stage shown.
-
-    s = 0 (θ₀) shows step 0 before its E-step ("init"); s = 2t+1 is the E-step of step t;
-    s = 2t+2 its M-step. Returns ``(t, stage)`` with stage in {"init", "E", "M"}.
-    """
-    if n_iter < 1:
-        raise ValueError("the fit has no EM step")
-    if s <= 0:
-        return 0, "init"
-    t = min((s - 1) // 2, n_iter - 1)
-    return t, ("E" if s % 2 == 1 else "M")
-
-
 # --- labels (numbers are formatted by emviz.texnum) -------------------------------------------
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -167,7 +167,6 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
     """Everything that depends on the half-step. A step reruns only this fragment: the
     sidebar, the intro and the fit stay as they are, and only the open tab is built."""
     hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
     emui.status_banner(trace)
 
     share = B.overall_share(X)
@@ -177,24 +176,24 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
     full_order = B.category_order(final.probs, share, by=order_by)
     order = full_order[np.isin(full_order, shown)]
 
-    fig_profile = emui.step_figure("bk_profile", trace, s, lambda: B.profile_heatmap(
-        trace, s, labels, share, order=order, names=names, value=value),
+    fig_profile = emui.step_figure("bk_profile", trace, hs, lambda: B.profile_heatmap(
+        trace, hs, labels, share, order=order, names=names, value=value),
         options=(data_key, value, order_by))
     st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
     if len(order) < X.shape[1]:
         st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
                    "highest-lift favourites, then the biggest categories overall.")
     rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
-    fig_resp = emui.step_figure("bk_resp", trace, s, lambda: B.responsibility_heatmap(
+    fig_resp = emui.step_figure("bk_resp", trace, hs, lambda: B.responsibility_heatmap(
         None if hs.resp is None else np.asarray(hs.resp)[rows], names, n_total=X.shape[0],
         rows_label=rows_word, block_of=block, title_suffix=f" · {hs.label}",
         short_labels=True), options=(data_key, int(n_show)))
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        emui.what_changed(trace, s)
-        st.markdown(B.describe_profile_change(trace, s, labels, names))
-        st.plotly_chart(emui.step_figure("bk_sizes", trace, s,
-                                         lambda: B.segment_sizes(trace, s, names),
+        emui.what_changed(trace, hs)
+        st.markdown(B.describe_profile_change(trace, hs, labels, names))
+        st.plotly_chart(emui.step_figure("bk_sizes", trace, hs,
+                                         lambda: B.segment_sizes(trace, hs, names),
                                          options=(data_key,)),
                         key=_k("sizes"), theme="streamlit")
     with right:
@@ -205,9 +204,9 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
         st.caption(f"Each row is one of {sample_txt} (the fit uses all of them), sorted by the "
                    "segment they end up in and, within it, by how sure the fit is. An E-step "
                    "changes this picture; an M-step changes the baskets above and the sizes.")
-    emui.loglik_chart(trace, s, key=_k("loglik"))
-    emui.proof_panel(trace, s)
-    emui.exercise_panel(trace, s, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
+    emui.loglik_chart(trace, hs, key=_k("loglik"))
+    emui.proof_panel(trace, hs)
+    emui.exercise_panel(trace, hs, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
         X, settings, data_key, n_restarts=4, family="multinomial"))
 
     # Only the open tab is built (switching tabs reruns this fragment).
@@ -220,13 +219,13 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
                     strict=True))
 
     def lift_figure():
-        return B.lift_bars(B.params_at(trace, s).probs, share, labels, names,
+        return B.lift_bars(hs.params.probs, share, labels, names,
                            title=f"Top categories per segment by lift · {hs.label} "
                                  "(dotted line = the average shopper)")
 
     if tabs[tab_names[0]].open:
         with tabs[tab_names[0]]:
-            st.plotly_chart(emui.step_figure("bk_lift", trace, s, lift_figure,
+            st.plotly_chart(emui.step_figure("bk_lift", trace, hs, lift_figure,
                                              options=(data_key,)),
                             key=_k("lift"), theme="streamlit")
             st.markdown(f"**The segments at the end of the run** — what a marketing team would "
@@ -259,8 +258,8 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
             emui.downloads(
                 trace, X, KEY,
                 figures={"Category profile": B.profile_heatmap(
-                             trace, s, labels, share, order=order, names=names, value=value),
-                         "Segment sizes": B.segment_sizes(trace, s, names),
+                             trace, hs, labels, share, order=order, names=names, value=value),
+                         "Segment sizes": B.segment_sizes(trace, hs, names),
                          "Top categories by lift": lift_figure()},
                 gif=lambda: B.profile_gif(trace, labels, share, order=order, names=names,
                                           value=value),

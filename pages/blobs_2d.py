@@ -100,7 +100,7 @@ def _standardise_note(ds, sc: g2.Scaling, on: bool) -> str:
     )
 
 
-def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
+def _truth_tab(ds, X, trace, hs, sc, labels_name) -> None:
     last = trace.n_half_steps - 1
     if ds.labels is None:
         st.info(
@@ -110,7 +110,7 @@ def _truth_tab(ds, X, trace, s, sc, labels_name) -> None:
             "wait."
         )
         return
-    if s != last:
+    if hs.s != last:
         st.info(f"Move the Step slider to the last half-step (the fitted result) to compare "
                 f"with the true {labels_name}.")
         return
@@ -209,7 +209,6 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
     sidebar, the header, the toggles and the fit stay as they are, and only the open tab is
     built."""
     hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
     show_ell, show_paths, show_dens = flags
 
     cov_name = settings.covariance_type
@@ -219,39 +218,39 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                   show_trajectories=show_paths, show_contours=show_dens,
                   true_params=ds.true_params if show_truth else None)
     view = (data_id, flags, show_truth)
-    fig_main = emui.step_figure("blobs_soft", trace, s, lambda: g2.blobs_figure(
-        X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw),
+    fig_main = emui.step_figure("blobs_soft", trace, hs, lambda: g2.blobs_figure(
+        X, trace, hs, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw),
         options=view)
     if hard_on:
         hard_settings = replace(settings, hard=True, covariance_type="spherical")
         hard = emui.run_fit(Z, hard_settings, data_id)
-        s_hard = min(s, hard.n_half_steps - 1)
-        hard_label = hard.half_step(s_hard).label
-        fig_hard = emui.step_figure("blobs_hard", hard, s_hard, lambda: g2.blobs_figure(
-            X, hard, s_hard, height=520,
-            title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < s else ""),
-            **fig_kw), options=(*view, s_hard < s))
+        hs_hard = hard.half_step(min(hs.s, hard.n_half_steps - 1))
+        s_hard, hard_label = hs_hard.s, hs_hard.label
+        fig_hard = emui.step_figure("blobs_hard", hard, hs_hard, lambda: g2.blobs_figure(
+            X, hard, hs_hard, height=520,
+            title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < hs.s else ""),
+            **fig_kw), options=(*view, s_hard < hs.s))
         left, right = st.columns(2, gap="small")
         left.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
         right.plotly_chart(fig_hard, key=_k("fig_hard"), theme="streamlit")
-        st.info(g2.soft_vs_hard_sentence(trace, hard, s, s_hard), icon="⚖️")
+        st.info(g2.soft_vs_hard_sentence(trace, hard, hs, hs_hard), icon="⚖️")
         if hard.status == "degenerate":
             st.caption(f"Hard EM stopped after {hard.n_iter} iterations: {hard.message}")
-        elif s_hard < s:
+        elif s_hard < hs.s:
             st.caption(f"Hard EM stopped after {hard.n_iter} iterations ({hard.status}); its "
                        "panel stays at its last half-step.")
         a, b = st.columns([1, 1], gap="medium")
         with a:
-            emui.what_changed(shown, s, feature_names=names)
+            emui.what_changed(shown, hs, feature_names=names)
         with b:
-            emui.loglik_chart(trace, s, key=_k("loglik"))
+            emui.loglik_chart(trace, hs, key=_k("loglik"))
     else:
         left, right = st.columns([3, 2], gap="medium")
         with left:
             st.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
         with right:
-            emui.what_changed(shown, s, feature_names=names)
-            emui.loglik_chart(trace, s, key=_k("loglik"))
+            emui.what_changed(shown, hs, feature_names=names)
+            emui.loglik_chart(trace, hs, key=_k("loglik"))
     emui.status_banner(trace)
     emui.dataset_caption(ds)
     st.caption(f"{ds.description} Covariance type **{cov_name}**: {COV_NOTES[cov_name]}.")
@@ -261,8 +260,8 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
     with st.expander("Standardising is " + ("on" if std else "off") + " — why it matters here",
                      expanded=False):
         st.markdown(_standardise_note(ds, sc, std))
-    emui.proof_panel(trace, s)
-    emui.exercise_panel(shown, s, KEY, X=X, feature_names=names, title=ds.title,
+    emui.proof_panel(trace, hs)
+    emui.exercise_panel(shown, hs, KEY, X=X, feature_names=names, title=ds.title,
                         restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
 
     # Only the open tab is built (switching tabs reruns this fragment); the first one is
@@ -271,7 +270,7 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                    key=_k("tab"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            _truth_tab(ds, X, trace, s, sc,
+            _truth_tab(ds, X, trace, hs, sc,
                        (ds.label_name or "group").lower().removeprefix("true "))
     if tabs[1].open:
         with tabs[1]:
@@ -292,11 +291,11 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                            "“Standardising” above); the responsibilities CSV lists the data in "
                            "original units.")
             figures = {"Mixture at this step": g2.blobs_figure(
-                X, trace, s, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)}
+                X, trace, hs, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)}
             if hard_on:
                 figures["Hard EM at this step"] = g2.blobs_figure(
-                    X, hard, s_hard, height=520,
-                    title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < s else ""),
+                    X, hard, hs_hard, height=520,
+                    title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < hs.s else ""),
                     **fig_kw)
             gif_steps = frame_indices(trace.n_half_steps, 40)
             emui.downloads(

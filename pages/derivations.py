@@ -225,7 +225,7 @@ def iteration_sections(x, trace, reg: float) -> None:
         "Pick an iteration of the fit: §3–§5 fill their formulas with its numbers "
         "(the E-step of iteration t + 1 uses θ⁽ᵗ⁾, its M-step produces θ⁽ᵗ⁺¹⁾).")
     hs = emui.step_slider(trace, KEY)
-    t, _stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
+    t = hs.t
     R = trace.responsibilities(t)
     theta_t, theta_n = trace.params[t], trace.params[t + 1]
     st.markdown(

@@ -128,14 +128,13 @@ def step_view(data, X, settings, data_key: str, trace) -> None:
     """Everything that depends on the half-step: a step reruns only this fragment, and only
     the open tab is built."""
     hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
     emui.status_banner(trace)
 
     final_resp = np.asarray(trace.responsibilities(trace.n_iter))
     agreement, names, _, _ = V.match_labels(data.labels, final_resp)
     comp_names = [f"{k + 1} {names[k]}" for k in range(trace.n_components)]
 
-    fig_proto = emui.step_figure("dg_proto", trace, s, lambda: V.prototypes_figure(
+    fig_proto = emui.step_figure("dg_proto", trace, hs, lambda: V.prototypes_figure(
         hs.params, f"Each component's ink probabilities μ_k · {hs.label}", comp_names),
         options=(data_key,))
     st.plotly_chart(fig_proto, key=_k("proto"), theme="streamlit")
@@ -144,17 +143,17 @@ def step_view(data, X, settings, data_key: str, trace) -> None:
 
     rows = V.example_rows(data.labels, N_EXAMPLES)
     captions = [f"a '{data.labels[i]}'" for i in rows]
-    fig_resp = emui.step_figure("dg_resp", trace, s, lambda: V.responsibility_figure(
+    fig_resp = emui.step_figure("dg_resp", trace, hs, lambda: V.responsibility_figure(
         X[rows], None if hs.resp is None else np.asarray(hs.resp)[rows], captions,
         f"Responsibilities of a few digits · {hs.label}", comp_names), options=(data_key,))
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        emui.what_changed(trace, s)
-        emui.loglik_chart(trace, s, key=_k("loglik"))
+        emui.what_changed(trace, hs)
+        emui.loglik_chart(trace, hs, key=_k("loglik"))
     with right:
         st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
-    emui.proof_panel(trace, s)
-    emui.exercise_panel(trace, s, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
+    emui.proof_panel(trace, hs)
+    emui.exercise_panel(trace, hs, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
         X, settings, data_key, n_restarts=4, family="bernoulli"))
 
     tab_names = ["🎯 Against the true digits", "🎲 Samples from the model",

@@ -8,7 +8,7 @@ import streamlit as st
 
 import emdata
 import emui
-from emviz.common import half_step_iteration, loglik_figure, theta_it, trajectory_figure
+from emviz.common import loglik_figure, theta_it, trajectory_figure
 from emviz.gauss1d import (
     AxisFormat,
     agreement,
@@ -155,7 +155,7 @@ def chosen_house(x, trace) -> int:
     return int(order[int(st.session_state[key]) - 1])
 
 
-def house_panel(x, ds, trace, s, axis_fmt) -> None:
+def house_panel(x, ds, trace, hs, axis_fmt) -> None:
     """One house, chosen by the learner, with the E- and M-step formulas filled in."""
     n = len(x)
     label = "house" if ds.display_transform == "log10(price)" else "point"
@@ -164,8 +164,7 @@ def house_panel(x, ds, trace, s, axis_fmt) -> None:
               if label == "house" else f"Choose a point by its rank, smallest (1) to largest ({n})",
               min_value=1, max_value=n, key=_k("house_rank"))
     i = chosen_house(x, trace)
-    t = half_step_iteration(s)
-    t = 0 if t is None else min(t, trace.n_iter - 1)
+    t = hs.t  # at θ⁽⁰⁾ the panel shows iteration 1
     if trace.n_iter == 0:
         st.info("The fit stopped before its first iteration, so there is no step to show.")
         return
@@ -309,13 +308,12 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
     if _k("house_rank") in st.session_state:
         st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
     hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
     is_price = ds.display_transform == "log10(price)"
     unit = "log₁₀ $" if is_price else None
     n_shown = min(len(x), 2000)
     highlight = chosen_house(x, trace)
     st.plotly_chart(emui.step_figure(
-        "hp_mixture", trace, s, lambda: mixture_figure(x, trace, s, axis=axis_fmt,
+        "hp_mixture", trace, hs, lambda: mixture_figure(x, trace, hs, axis=axis_fmt,
                                                       highlight=highlight,
                                                       true_params=ds.true_params),
         options=(data_id, highlight)), key=_k("mixture"), theme="streamlit")
@@ -324,11 +322,11 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
     emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        emui.what_changed(trace, s, fmt=lambda v: _price(v, ds))
+        emui.what_changed(trace, hs, fmt=lambda v: _price(v, ds))
     with right:
-        emui.loglik_chart(trace, s, key=_k("loglik"))
-    emui.proof_panel(trace, s)
-    emui.exercise_panel(trace, s, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
+        emui.loglik_chart(trace, hs, key=_k("loglik"))
+    emui.proof_panel(trace, hs)
+    emui.exercise_panel(trace, hs, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
                         restarts=lambda: emui.run_restarts(x, settings, data_id, n_restarts=4),
                         title=ds.title)
     emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
@@ -339,11 +337,11 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
                    key=_k("tab"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            house_panel(x, ds, trace, s, axis_fmt)
+            house_panel(x, ds, trace, hs, axis_fmt)
     if tabs[1].open:
         with tabs[1]:
             st.plotly_chart(emui.step_figure(
-                "hp_traj", trace, s, lambda: trajectory_figure(trace, s, unit=unit)),
+                "hp_traj", trace, hs, lambda: trajectory_figure(trace, hs, unit=unit)),
                 key=_k("traj"), theme="streamlit")
     if tabs[2].open:
         with tabs[2]:
@@ -356,16 +354,16 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
             restarts_tab(x, settings, data_id, axis_fmt)
     if tabs[4].open:
         with tabs[4]:
-            truth_tab(x, ds, trace, s, axis_fmt)
+            truth_tab(x, ds, trace, hs, axis_fmt)
     if tabs[5].open:
         with tabs[5]:
             emui.downloads(
                 trace, x, KEY,
                 figures={"Histogram and components": mixture_figure(
-                             x, trace, s, axis=axis_fmt, highlight=highlight,
+                             x, trace, hs, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params),
-                         "Parameter trajectories": trajectory_figure(trace, s, unit=unit),
-                         "Log-likelihood": loglik_figure(trace, s)},
+                         "Parameter trajectories": trajectory_figure(trace, hs, unit=unit),
+                         "Log-likelihood": loglik_figure(trace, hs)},
                 gif=lambda: _gif(x, trace, axis_fmt),
                 feature_names=ds.feature_names)
 
@@ -387,12 +385,12 @@ def restarts_tab(x, settings, data_id: str, axis_fmt) -> None:
                     title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
                 options=(data_id, i)), key=_k(f"restart_fig_{i}"), theme="streamlit")
 
-def truth_tab(x, ds, trace, s, axis_fmt) -> None:
+def truth_tab(x, ds, trace, hs, axis_fmt) -> None:
     if ds.labels is None:
         st.info("This dataset has no known groups to compare with. Try Ames (neighbourhoods) "
                 "or the synthetic data (true components).")
         return
-    final = s == trace.n_half_steps - 1
+    final = hs.s == trace.n_half_steps - 1
     if not final:
         st.info("Move the Step slider to the last half-step (the fitted result) to reveal the "
                 f"true {ds.label_name.lower()}s.")

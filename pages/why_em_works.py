@@ -152,7 +152,7 @@ def step_view(X, trace) -> None:
     """Everything that depends on the half-step: a step reruns only this fragment."""
     N = int(trace.n_samples)
     hs = emui.step_slider(trace, KEY)
-    t, stage = proof.step_of_half_step(int(hs.s), int(trace.n_iter))
+    t, stage = hs.t, hs.kind
     fingerprint = _fingerprint(trace)
     step = _proof_step(fingerprint, t, X, trace)
 

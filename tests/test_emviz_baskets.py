@@ -170,15 +170,6 @@ def test_heatmap_categories_keeps_favourites_and_fills_by_share():
         range(10))
 
 
-def test_params_at_follows_half_step_convention(small_fit):
-    *_, trace, _ = small_fit
-    for s in range(trace.n_half_steps):
-        hs = trace.half_step(s)
-        np.testing.assert_array_equal(B.params_at(trace, s).probs, hs.params.probs)
-    with pytest.raises(IndexError):
-        B.params_at(trace, trace.n_half_steps)
-
-
 # ---------------------------------------------------------------------------------------
 # figures
 # ---------------------------------------------------------------------------------------
@@ -190,7 +181,7 @@ def test_profile_heatmap_shows_theta_of_the_half_step(small_fit):
             for s in (0, 1, 2, 3)}
     for s, fig in figs.items():
         z = decode(fig["data"][0]["z"])
-        theta = B.params_at(trace, s).probs
+        theta = trace.half_step(s).params.probs
         np.testing.assert_allclose(z, np.log10(np.clip(theta[:, order], B.PROB_FLOOR, None)).T)
         assert fig["layout"]["yaxis"]["ticktext"][0] == B.pretty_label(names[order[0]])
         assert decode(fig["data"][0]["customdata"])[0, 1, 3] == B.pretty_label(names[order[0]])
@@ -205,7 +196,7 @@ def test_profile_heatmap_lift_values(small_fit):
     share = B.overall_share(X)
     fig = fig_json(B.profile_heatmap(trace, 4, names, share, value="lift"))
     order = np.argsort(-share, kind="stable")
-    lifts = B.params_at(trace, 4).probs[:, order] / share[order]
+    lifts = trace.half_step(4).params.probs[:, order] / share[order]
     np.testing.assert_allclose(decode(fig["data"][0]["z"]),
                                np.clip(np.log2(lifts), -B.LIFT_CLIP, B.LIFT_CLIP).T)
     np.testing.assert_allclose(decode(fig["data"][0]["customdata"])[..., 1].astype(float), lifts.T)
@@ -218,7 +209,7 @@ def test_segment_sizes_are_the_weights_in_component_colours(small_fit):
     for s in (0, 2, trace.n_half_steps - 1):
         fig = fig_json(B.segment_sizes(trace, s))
         bar = fig["data"][0]
-        np.testing.assert_allclose(decode(bar["y"]), B.params_at(trace, s).weights)
+        np.testing.assert_allclose(decode(bar["y"]), trace.half_step(s).params.weights)
         assert bar["marker"]["color"] == [component_color(k) for k in range(3)]
 
 
@@ -287,7 +278,7 @@ def test_run_animation_frames_follow_the_run(small_fit):
     order = np.argsort(-share, kind="stable")
     for fr in frames:
         s = int(fr["name"])
-        theta = B.params_at(trace, s)
+        theta = trace.half_step(s).params
         np.testing.assert_allclose(decode(fr["data"][0]["z"]),
                                    np.log10(np.clip(theta.probs[:, order], B.PROB_FLOOR, None)).T)
         np.testing.assert_allclose(decode(fr["data"][1]["y"]), theta.weights)

@@ -7,10 +7,7 @@ import emcore
 from emviz.common import (
     FrozenFigure,
     frame_indices,
-    half_step_iteration,
-    half_step_kind,
-    half_step_label,
-    half_step_theta_index,
+    half_step,
     half_step_values,
     loglik_figure,
     nice_ticks,
@@ -41,18 +38,33 @@ def trace_reg(data_1d):
     return emcore.fit_gaussian_mixture(data_1d, 2, seed=1, max_iter=15, tol=None, reg=0.5)
 
 
-def test_half_step_bookkeeping_matches_emcore(trace_1d):
+def test_one_half_step_model(trace_1d):
+    """emcore's HalfStep is the one rule: s = 0 is θ⁽⁰⁾; s = 2t+1 the E-step of iteration t+1
+    (θ⁽ᵗ⁾ shown, q_t computed); s = 2t+2 its M-step (θ⁽ᵗ⁺¹⁾ shown, from q_t)."""
+    assert trace_1d.n_half_steps == 2 * trace_1d.n_iter + 1
     for s in range(trace_1d.n_half_steps):
         hs = trace_1d.half_step(s)
-        assert half_step_kind(s) == hs.kind
-        assert half_step_label(s) == hs.label
-        t_theta = half_step_theta_index(s)
-        np.testing.assert_array_equal(trace_1d.params[t_theta].means, hs.params.means)
-        if s > 0:
-            assert half_step_iteration(s) == hs.t
-        assert trace_1d.half_step_loglik(s) == pytest.approx(trace_1d.log_likelihood[t_theta])
-    with pytest.raises(ValueError):
-        half_step_kind(-1)
+        if s == 0:
+            expected = ("init", 0, 0, "θ⁽⁰⁾ (start)")
+        elif s % 2 == 1:
+            expected = ("E", (s - 1) // 2, (s - 1) // 2, f"E-step {(s + 1) // 2}")
+        else:
+            expected = ("M", (s - 2) // 2, s // 2, f"M-step {s // 2}")
+        assert (hs.kind, hs.t, hs.theta_index, hs.label) == expected
+        assert emcore.half_step_position(s) == (hs.kind, hs.t)
+        assert emcore.half_step_label(s) == hs.label and hs.is_init == (s == 0)
+        np.testing.assert_array_equal(trace_1d.params[hs.theta_index].means, hs.params.means)
+        if s > 0:  # the responsibilities are those of θ⁽ᵗ⁾, for the E- and the M-step
+            np.testing.assert_allclose(hs.resp, emcore.e_step(trace_1d.X, trace_1d.params[hs.t])[0])
+        assert trace_1d.half_step_loglik(s) == pytest.approx(
+            trace_1d.log_likelihood[hs.theta_index])
+        # builders accept the HalfStep or the position, and get the same HalfStep
+        assert half_step(trace_1d, hs) is hs and half_step(trace_1d, s).label == hs.label
+    for bad in (-1, trace_1d.n_half_steps):
+        with pytest.raises(IndexError):
+            trace_1d.half_step(bad)
+    with pytest.raises(IndexError):
+        emcore.half_step_position(-1)
 
 
 def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_reg):
@@ -70,7 +82,7 @@ def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_re
         assert v["bound"][2 * t + 2] >= trace_reg.objective[t] - 1e-9
     # The objective is the penalised one: ℓ + log prior, recomputed independently.
     for s in (0, 3, 2 * n):
-        t = half_step_theta_index(s)
+        t = trace_reg.half_step(s).theta_index
         p = trace_reg.params[t]
         prior = -0.5 * trace_reg.reg * np.sum(1.0 / p.covariances[:, 0, 0])
         assert v["objective"][s] == pytest.approx(v["loglik"][s] + prior, rel=1e-10)
@@ -83,7 +95,7 @@ def test_loglik_figure_marks_the_current_half_step(trace_1d):
         assert list(marker.x) == [s]
         assert marker.y[0] == pytest.approx(trace_1d.half_step_loglik(s))
         assert fig.layout.shapes[0].x0 == s
-        assert half_step_label(s) in fig.layout.title.text
+        assert trace_1d.half_step(s).label in fig.layout.title.text
     # E-steps leave ℓ unchanged: the curve is flat between M-step t and E-step t+1.
     y = np.asarray(loglik_figure(trace_1d, 0).data[0].y)
     assert y[1] == y[0] and y[3] == y[2]
@@ -121,7 +133,7 @@ def test_loglik_figure_of_hard_em_draws_the_classification_likelihood():
 def test_trajectory_figure_plots_the_parameters_in_component_colours(trace_1d):
     s = 7
     fig = trajectory_figure(trace_1d, s, unit="log₁₀ $")
-    t_now = half_step_theta_index(s)
+    t_now = trace_1d.half_step(s).theta_index
     means = np.array([p.means[:, 0] for p in trace_1d.params])
     sds = np.array([np.sqrt(p.covariances[:, 0, 0]) for p in trace_1d.params])
     weights = np.array([p.weights for p in trace_1d.params])

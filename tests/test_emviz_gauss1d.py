@@ -10,7 +10,6 @@ import pytest
 from scipy.stats import norm
 
 import emcore
-from emviz.common import half_step_iteration, half_step_theta_index
 from emviz.gauss1d import (
     agreement,
     animation_figure,
@@ -63,9 +62,9 @@ def test_weighted_densities_match_scipy(trace):
 
 def test_mixture_figure_curves_colours_and_rug(data, trace):
     x, _ = data
-    s = 5
-    fig = mixture_figure(x, trace, s, axis=price_axis(x), highlight=7)
-    theta = trace.params[half_step_theta_index(s)]
+    s = 5  # E-step 3: θ⁽²⁾ drawn, coloured by q_2
+    fig = mixture_figure(x, trace, trace.half_step(s), axis=price_axis(x), highlight=7)
+    theta = trace.params[2]
     w, mu, sd = params_1d(theta)
     comps = [d for d in fig.data if d.name and d.name.startswith("component")]
     assert len(comps) == 2
@@ -80,7 +79,7 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
     # Rug colours: the responsibility-weighted blend of the component colours.
     rug = next(d for d in fig.data if d.name == "points (colour = responsibilities)")
     assert rug.marker.symbol == "line-ns-open"
-    R = trace.responsibilities(half_step_iteration(s))
+    R = trace.responsibilities(2)
     expected = R @ np.array([hex_to_rgb(component_color(k)) for k in range(2)], dtype=float)
     scale = rug.marker.colorscale
     got = np.array([[int(scale[int(c)][1][i:i + 2], 16) for i in (1, 3, 5)]

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import emcore
 from emviz import gauss2d as g
 from emviz.palette import COMPONENT_COLORS, hex_to_rgb
 
@@ -163,7 +164,8 @@ def test_display_sample_and_note():
 
 def test_theta_index_follows_the_half_step_convention():
     # s=0 θ0; s=2t+1 (E-step t+1) shows θ_t; s=2t+2 (M-step t+1) shows θ_{t+1}
-    assert [g.theta_index(s) for s in range(7)] == [0, 0, 1, 1, 2, 2, 3]
+    shown = [t + (kind == "M") for kind, t in map(emcore.half_step_position, range(7))]
+    assert shown == [0, 0, 1, 1, 2, 2, 3]
 
 
 def test_confusion_table_counts():

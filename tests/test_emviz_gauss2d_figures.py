@@ -137,7 +137,7 @@ def test_mean_paths_follow_the_trace(fit):
     for s in (0, 1, 2, 7, 2 * trace.n_iter):
         f = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
         (path,) = _by_name(f, "path of μ2")
-        t = g.theta_index(s)
+        t = trace.half_step(s).theta_index
         want = np.array([sc.center + sc.scale * trace.params[j].means[1] for j in range(t + 1)])
         np.testing.assert_allclose(np.column_stack([_arr(path["x"]), _arr(path["y"])]), want)
 

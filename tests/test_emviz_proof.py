@@ -215,22 +215,6 @@ def test_out_of_range_step_is_refused(fit_1d):
         proof.proof_step(X, trace, -1)
 
 
-def test_half_step_mapping_agrees_with_trace(fit_1d):
-    _, trace = fit_1d
-    for s in range(trace.n_half_steps):
-        t, stage = proof.step_of_half_step(s, trace.n_iter)
-        hs = trace.half_step(s)
-        assert stage == hs.kind
-        if stage == "E":
-            assert hs.params is trace.params[t] or np.allclose(hs.params.means,
-                                                               trace.params[t].means)
-        if stage == "M":
-            assert np.allclose(hs.params.means, trace.params[t + 1].means)
-        assert 0 <= t < trace.n_iter
-    with pytest.raises(ValueError):
-        proof.step_of_half_step(0, 0)
-
-
 # --- formatting and derivation lines --------------------------------------------------------
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from emcore import half_step_label
 from emcore import linkage as L
-from emviz.common import half_step_label
 
 Y = (125, 18, 20, 34)
 #: DLR (1977), Table 1, column θ^(p), p = 0 … 8, and their θ* — typed in from the paper.

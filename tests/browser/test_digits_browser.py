@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emviz.common import half_step_label
+from emcore import half_step_label
 from tests.browser.conftest import assert_no_exception, screenshot
 from tests.browser.pagecheck import (
     assert_app_navigation,
