@@ -7,6 +7,8 @@ blocks of those coordinates. A 2-D figure of a fit in more than two columns draw
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .em import HalfStep
@@ -59,8 +61,7 @@ class MarginalTrace:
 
     def half_step(self, s: int) -> HalfStep:
         hs = self._trace.half_step(s)
-        t_params = self.params[hs.t + 1 if hs.kind == "M" else hs.t]
-        return HalfStep(hs.s, hs.kind, hs.t, t_params, hs.resp, hs.label)
+        return dataclasses.replace(hs, params=self.params[hs.theta_index])
 
     @property
     def X(self) -> np.ndarray:
