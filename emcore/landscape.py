@@ -13,6 +13,8 @@ and nothing is drawn (``emviz.landscape`` draws).
 * :func:`em_step_sizes` — the per-component step size for which a gradient step on μ lands
   exactly on EM's M-step mean (σ_k² / π̂_k for ℓ/N).
 * :func:`collapse_slice` — ℓ(σ_k) with μ_k on a data point, the spike as σ_k → 0.
+* :func:`collapse_start` — a K = 2 start from which EM without a prior collapses onto one
+  point after a few iterations (the "collapse" preset).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "loglik_gradient",
     "em_step_sizes",
     "collapse_slice",
+    "collapse_start",
 ]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -401,6 +404,39 @@ def collapse_slice(x, params: GaussianParams, k: int, j: int | None = None, sigm
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def collapse_start(x, n_candidates: int = 8, fractions=(0.3, 0.2, 0.15),
+                   max_iter: int = 100) -> tuple[float, float]:
+    """Where to start one of two components so that plain EM collapses: ``(x0, sd0)``.
+
+    Tries the ``n_candidates`` most isolated points (largest distance to their nearest
+    neighbour, ``iso``), each with σ₀ = f · iso for f in ``fractions``; the other component
+    starts at the data's mean and variance, the weights at ½. Returns the first start from
+    which EM with no prior (reg = 0) ends degenerate after at least two iterations, so a
+    learner sees σ shrink for a few steps before the fit stops; if none does, the most
+    isolated point with σ₀ = 0.3 · iso.
+    """
+    from .em import fit_gaussian_mixture
+
+    x = _as_x(x)
+    xs = np.sort(x)
+    if len(xs) < 3:
+        raise ValueError("collapse_start needs at least three points")
+    d = np.diff(xs)
+    iso = np.concatenate([[d[0]], np.minimum(d[:-1], d[1:]), [d[-1]]])
+    for j in np.argsort(-iso, kind="stable")[:n_candidates]:
+        for f in fractions:
+            x0, sd0 = float(xs[j]), float(f * iso[j])
+            if sd0 <= 0:
+                continue
+            start = GaussianParams(np.array([0.5, 0.5]), np.array([[x0], [float(x.mean())]]),
+                                   np.array([[[sd0 ** 2]], [[float(x.var())]]]))
+            tr = fit_gaussian_mixture(x, 2, init=start, reg=0.0, max_iter=max_iter, tol=None)
+            if tr.status == "degenerate" and tr.n_iter >= 2:
+                return x0, sd0
+    j = int(np.argmax(iso))
+    return float(xs[j]), float(0.3 * iso[j])
 
 
 def _sub(k: int) -> str:

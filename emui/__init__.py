@@ -13,7 +13,15 @@ Typical page::
 """
 
 from emui._deeplink import ensure_navigation
-from emui.controls import dataset_caption, fit_controls, page_header, widget_key
+from emui.controls import (
+    dataset_caption,
+    dataset_picker,
+    fit_controls,
+    page_header,
+    reset_button,
+    reset_controls,
+    widget_key,
+)
 from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_bytes
 from emui.exercise import exercise_panel
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
@@ -36,6 +44,7 @@ from emui.urlstate import Param, fit_params, link_to_step, save_url, url_state
 __all__ = [
     "FitSettings", "INIT_LABELS", "parse_means", "ensure_navigation",
     "page_header", "dataset_caption", "fit_controls", "widget_key",
+    "dataset_picker", "reset_controls", "reset_button",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",
     "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart",
     "restarts_chart", "proof_panel", "what_changed", "describe_half_step", "selection_panel",

@@ -49,6 +49,60 @@ def widget_key(key: str, name: str) -> str:
     return f"{key}_{name}"
 
 
+def reset_controls(key: str, values: dict, drop=()) -> None:
+    """Put page ``key``'s widgets back to ``values`` and its Step slider to θ⁽⁰⁾.
+
+    ``values`` maps widget names to values: the :func:`fit_controls` names (``means_text``
+    sets the own-means box, as in its ``defaults``) and any of the page's own widgets
+    (``standardise``, ``classes``, …), each stored under :func:`widget_key`. ``drop`` lists
+    full session-state keys to forget (a chosen point, a preset's marker). Use it as a
+    callback (a button's ``on_click``, a select box's ``on_change``): widgets take the new
+    values when they are drawn on the next run.
+    """
+    for name, v in values.items():
+        v = list(v) if isinstance(v, list) else v  # a session's own copy of a list default
+        st.session_state[widget_key(key, "means" if name == "means_text" else name)] = v
+    for k in drop:
+        st.session_state.pop(k, None)
+    st.session_state[widget_key(key, "step")] = 0
+
+
+def reset_button(key: str, values: dict, drop=()) -> None:
+    """The sidebar's "Reset to defaults" button (key ``f"{key}_reset"``): :func:`reset_controls`."""
+    st.sidebar.button("Reset to defaults", key=widget_key(key, "reset"), on_click=reset_controls,
+                      args=(key, values, tuple(drop)), width="stretch")
+
+
+def _on_dataset_change(key: str, defaults: dict, drop: tuple) -> None:
+    reset_controls(key, defaults[st.session_state[widget_key(key, "data")]], drop)
+
+
+def dataset_picker(key: str, datasets: dict, default: str, defaults: dict, drop=(),
+                   label: str = "Dataset", help: str | None = None) -> str:
+    """The sidebar's dataset select box; returns the chosen dataset key.
+
+    Parameters
+    ----------
+    key : str
+        Page prefix; the select box's session-state key is ``f"{key}_data"`` (the URL's
+        ``data`` parameter, see ``emui.url_state``).
+    datasets : dict
+        Dataset key → title shown in the list.
+    default : str
+        The dataset of a first visit.
+    defaults : dict
+        Dataset key → widget values (as for :func:`reset_controls`). Choosing another
+        dataset resets every control to the new dataset's values, the Step slider to θ⁽⁰⁾,
+        and forgets the session-state keys in ``drop``.
+    """
+    k = widget_key(key, "data")
+    if k not in st.session_state:
+        st.session_state[k] = default
+    return st.sidebar.selectbox(label, list(datasets), format_func=datasets.get, key=k,
+                                on_change=_on_dataset_change, args=(key, defaults, tuple(drop)),
+                                help=help)
+
+
 def _init_state(k: str, value) -> None:
     if k not in st.session_state:
         st.session_state[k] = value

@@ -237,12 +237,10 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
     n_iter = int(trace.n_iter)
     lp = np.asarray(getattr(trace, "log_prior", np.zeros(n_iter + 1)), dtype=float)
     S = 2 * n_iter + 1
-    idx = np.array([t + (kind == "M") for kind, t in map(half_step_position, range(S))],
-                   dtype=int)
-    bound = np.full(S, np.nan)
-    for t in range(n_iter):
-        bound[2 * t + 1] = obj[t]
-        bound[2 * t + 2] = elbo[t] + lp[t + 1]
+    positions = [half_step_position(s) for s in range(S)]
+    idx = np.array([t + (kind == "M") for kind, t in positions], dtype=int)
+    bound = np.array([np.nan if kind == "init" else obj[t] if kind == "E"
+                      else elbo[t] + lp[t + 1] for kind, t in positions])
     return {"loglik": ll[idx], "objective": obj[idx], "bound": bound}
 
 

@@ -41,16 +41,6 @@ def _k(name: str) -> str:
     return emui.widget_key(KEY, name)
 
 
-def _reset_to(data_key: str) -> None:
-    for name, v in DEFAULTS[data_key].items():
-        st.session_state[_k(name)] = v
-    st.session_state[_k("step")] = 0
-
-
-def _on_data_change() -> None:
-    _reset_to(st.session_state[_k("data")])
-
-
 def _labels(ds) -> list[str]:
     return [FRIENDLY.get(n, B.pretty_label(n, 24)) for n in ds.feature_names]
 
@@ -127,18 +117,14 @@ def intro() -> None:
 def main() -> None:
     emui.url_state(KEY, page="baskets", datasets=list(DATASETS), family="multinomial")
     st.sidebar.header("Data")
-    if _k("data") not in st.session_state:
-        st.session_state[_k("data")] = "completejourney"
-    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
-                                    key=_k("data"), on_change=_on_data_change)
+    data_key = emui.dataset_picker(KEY, DATASETS, "completejourney", DEFAULTS)
     ds = emdata.load_dataset(data_key)
     X = ds.X
     labels = _labels(ds)
     rows_word = _row_word(ds)
     settings = emui.fit_controls(KEY, family="multinomial", defaults=DEFAULTS[data_key],
                                  n_features=X.shape[1])
-    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
-                      width="stretch")
+    emui.reset_button(KEY, DEFAULTS[data_key])
     st.sidebar.header("Display")
     value = st.sidebar.radio("Colour the heatmap by", ["prob", "lift"], key=_k("value"),
                              format_func={"prob": "probability θ (share of the basket)",

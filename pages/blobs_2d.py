@@ -23,16 +23,16 @@ DATASETS = {
 }
 DEFAULTS = {
     "faithful": dict(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100, tol=1e-6,
-                     covariance_type="full", means_text="2 55; 4.5 80"),
+                     covariance_type="full", means_text="2 55; 4.5 80", standardise=True),
     # seed 0 lands penguins in a poorer local optimum (two species merged): a good
     # restarts exercise, but not the first thing a class should see
     "penguins": dict(n_components=3, init="kmeans++", seed=1, reg=0.0, max_iter=200, tol=1e-6,
-                     covariance_type="full", means_text="39 18; 47 15; 49 19"),
+                     covariance_type="full", means_text="39 18; 47 15; 49 19", standardise=True),
     "synthetic_2d": dict(n_components=3, init="kmeans++", seed=0, reg=0.0, max_iter=100,
-                         tol=1e-6, covariance_type="full", means_text="-1 3; 3 3; 3 -1"),
+                         tol=1e-6, covariance_type="full", means_text="-1 3; 3 3; 3 -1",
+                         standardise=False),
 }
-#: Standardise by default when the two features live on very different scales.
-STANDARDISE_DEFAULT = {"faithful": True, "penguins": True, "synthetic_2d": False}
+# ``standardise``: on by default when the two features live on very different scales.
 COV_NOTES = {
     "full": "each component has its own ellipse, of any shape and tilt",
     "diag": "each component has its own axis-aligned ellipse (no tilt: the features are "
@@ -45,20 +45,6 @@ COV_NOTES = {
 
 def _k(name: str) -> str:
     return emui.widget_key(KEY, name)
-
-
-def _reset_to(data_key: str) -> None:
-    """Put every control back to the defaults of ``data_key``."""
-    d = DEFAULTS[data_key]
-    for name in ("n_components", "init", "seed", "reg", "max_iter", "tol", "covariance_type"):
-        st.session_state[_k(name)] = d[name]
-    st.session_state[_k("means")] = d["means_text"]
-    st.session_state[_k("standardise")] = STANDARDISE_DEFAULT[data_key]
-    st.session_state[_k("step")] = 0
-
-
-def _on_data_change() -> None:
-    _reset_to(st.session_state[_k("data")])
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -144,15 +130,12 @@ def main() -> None:
                                                    emui.urlstate.parse_bool,
                                                    emui.urlstate.fmt_bool)])
     st.sidebar.header("Data")
-    if _k("data") not in st.session_state:
-        st.session_state[_k("data")] = "faithful"  # the other controls start at its defaults
-    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
-                                    key=_k("data"), on_change=_on_data_change)
+    data_key = emui.dataset_picker(KEY, DATASETS, "faithful", DEFAULTS)
     ds = emdata.load_dataset(data_key)
     X = np.asarray(ds.X, dtype=float)
     names = list(ds.feature_names)
     if _k("standardise") not in st.session_state:
-        st.session_state[_k("standardise")] = STANDARDISE_DEFAULT[data_key]
+        st.session_state[_k("standardise")] = DEFAULTS[data_key]["standardise"]
     std = st.sidebar.toggle("Standardise features before fitting", key=_k("standardise"),
                             help="Fit on z-scores (each feature minus its mean, divided by its "
                                  "standard deviation); the figures stay in the original units.")
@@ -166,8 +149,7 @@ def main() -> None:
         fit_means = sc.to_fit(np.asarray(settings.custom_means, dtype=float))
         settings = replace(settings, custom_means=tuple(tuple(float(v) for v in m)
                                                         for m in fit_means))
-    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to,
-                      args=(data_key,), use_container_width=True)
+    emui.reset_button(KEY, DEFAULTS[data_key])
 
     emui.page_header(
         "🫧 2-D blobs: Gaussians in the plane",

@@ -14,6 +14,9 @@ KEY = "dg"
 DEFAULT_CLASSES = [2, 3, 4]
 DEFAULTS = dict(n_components=3, init="kmeans++", seed=0, alpha=1.0, max_iter=100, tol=1e-6,
                 n_restarts=1)
+DEFAULT_THRESHOLD = 8
+#: What "Reset to defaults" restores: the data choice and the fit controls.
+RESET = dict(DEFAULTS, classes=DEFAULT_CLASSES, threshold=DEFAULT_THRESHOLD)
 K_MAX = 8          # BIC over K = 1 … K_MAX
 SELECT_RESTARTS = 3
 N_SAMPLES = 20     # images drawn from the fitted model
@@ -22,18 +25,6 @@ N_EXAMPLES = 2     # example digits per class in the responsibility bars
 
 def _k(name: str) -> str:
     return emui.widget_key(KEY, name)
-
-
-def _reset() -> None:
-    st.session_state[_k("classes")] = list(DEFAULT_CLASSES)
-    st.session_state[_k("threshold")] = 8
-    for name, v in DEFAULTS.items():
-        st.session_state[_k(name)] = v
-    st.session_state[_k("step")] = 0
-
-
-def _reset_button() -> None:
-    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset, width="stretch")
 
 
 def _on_classes_change() -> None:
@@ -97,19 +88,19 @@ def main() -> None:
                                      help="Which digits go into the data (their labels are "
                                           "hidden from EM).")
     if _k("threshold") not in st.session_state:
-        st.session_state[_k("threshold")] = 8
+        st.session_state[_k("threshold")] = DEFAULT_THRESHOLD
     threshold = st.sidebar.slider("Ink threshold (grey level 0–16)", 1, 16, key=_k("threshold"),
                                   help="A pixel counts as ink (1) when its grey level is at least "
                                        "this; the original images have 17 grey levels.")
     if not classes:
-        _reset_button()
+        emui.reset_button(KEY, RESET)
         intro()
         st.warning("Choose at least one digit class in the sidebar.", icon="🔢")
         return
     data = digits_subset(classes, threshold)
     X = data.X
     settings = emui.fit_controls(KEY, family="bernoulli", defaults=DEFAULTS, n_features=X.shape[1])
-    _reset_button()
+    emui.reset_button(KEY, RESET)
 
     intro()
     st.caption(f"{data.description} Source: {data.source}. Licence: {data.licence}.")

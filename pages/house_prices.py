@@ -8,6 +8,7 @@ import streamlit as st
 
 import emdata
 import emui
+from emcore import landscape as land
 from emviz.common import loglik_figure, theta_it, trajectory_figure
 from emviz.gauss1d import (
     AxisFormat,
@@ -87,27 +88,8 @@ def _price(v: float, ds) -> str:
 
 @st.cache_data(show_spinner=False)
 def _collapse_start(data_key: str, x: np.ndarray) -> tuple[float, float]:
-    """Where the collapse preset starts a component: (price, starting σ).
-
-    Tries the most isolated prices with a spread a fraction of the gap to their neighbours
-    and keeps the first start from which EM without regularisation ends degenerate, so the
-    learner sees a few iterations of σ shrinking before the fit stops.
-    """
-    import emcore
-
-    xs = np.sort(x)
-    d = np.diff(xs)
-    iso = np.concatenate([[d[0]], np.minimum(d[:-1], d[1:]), [d[-1]]])
-    fallback = (float(xs[int(np.argmax(iso))]), float(0.3 * iso.max()))
-    for j in np.argsort(-iso)[:8]:
-        for f in (0.3, 0.2, 0.15):
-            x0, sd0 = float(xs[j]), float(f * iso[j])
-            start = emcore.GaussianParams(np.array([0.5, 0.5]), np.array([[x0], [float(x.mean())]]),
-                                          np.array([[[sd0**2]], [[float(x.var())]]]))
-            tr = emcore.fit_gaussian_mixture(x, 2, init=start, reg=0.0, max_iter=100, tol=None)
-            if tr.status == "degenerate" and tr.n_iter >= 2:
-                return x0, sd0
-    return fallback
+    """The collapse preset's start (price, σ₀), found by ``emcore.landscape.collapse_start``."""
+    return land.collapse_start(x)
 
 
 def _apply_collapse(data_key: str, x: np.ndarray) -> None:
@@ -129,18 +111,6 @@ def _fix_collapse() -> None:
     st.session_state[_k("reg")] = 1e-3
     st.session_state[_k("tol")] = 1e-6
     st.session_state[_k("step")] = 10**9
-
-
-def _reset_to(data_key: str) -> None:
-    for name, v in DEFAULTS[data_key].items():
-        st.session_state[_k(name)] = v
-    st.session_state.pop("hp_collapse_means", None)
-    st.session_state[_k("step")] = 0
-
-
-def _on_data_change() -> None:
-    _reset_to(st.session_state[_k("data")])
-    st.session_state.pop(_k("house_rank"), None)
 
 
 def chosen_house(x, trace) -> int:
@@ -223,10 +193,8 @@ def main() -> None:
     emui.url_state(KEY, page="house_prices", datasets=list(DATASETS), family="gaussian",
                    n_features=1, extra=URL_EXTRA)
     st.sidebar.header("Data")
-    if _k("data") not in st.session_state:
-        st.session_state[_k("data")] = "ames"
-    data_key = st.sidebar.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get,
-                                    key=_k("data"), on_change=_on_data_change)
+    data_key = emui.dataset_picker(KEY, DATASETS, "ames", DEFAULTS,
+                                   drop=("hp_collapse_means", _k("house_rank")))
     if data_key == "synthetic_1d":
         st.session_state.setdefault(_k("syn_n"), 600)
         st.session_state.setdefault(_k("syn_seed"), 1)
@@ -269,8 +237,7 @@ def main() -> None:
 
         settings = replace(settings, custom_sds=(float(st.session_state.get("hp_collapse_sd", 1e-3)),
                                                  float(np.std(x))))
-    st.sidebar.button("Reset to defaults", key=_k("reset"), on_click=_reset_to, args=(data_key,),
-                      width="stretch")
+    emui.reset_button(KEY, DEFAULTS[data_key], drop=("hp_collapse_means",))
 
     emui.page_header("🏠 House prices", INTROS[data_key])
 

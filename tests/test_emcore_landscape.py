@@ -223,3 +223,32 @@ def test_bad_inputs():
         L.gradient_ascent([0.0, 1.0], p3, -1.0)
     with pytest.raises(ValueError):
         L.mean_slice(np.zeros((3, 2)), p3, [0.0])
+
+
+def test_collapse_start_makes_plain_em_collapse_after_a_few_steps():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0.0, 1.0, 120), rng.normal(5.0, 1.0, 80), [12.0]])
+    x0, sd0 = L.collapse_start(x)
+    # the start sits on a data point, with a spread below its gap to the nearest neighbour
+    xs = np.sort(x)
+    j = int(np.flatnonzero(xs == x0)[0])
+    gap = min(xs[j] - xs[j - 1] if j > 0 else np.inf, xs[j + 1] - xs[j] if j + 1 < len(xs) else np.inf)
+    assert 0 < sd0 < gap
+    start = emcore.GaussianParams(np.array([0.5, 0.5]), np.array([[x0], [x.mean()]]),
+                                  np.array([[[sd0 ** 2]], [[x.var()]]]))
+    tr = emcore.fit_gaussian_mixture(x, 2, init=start, reg=0.0, max_iter=100, tol=None)
+    assert tr.status == "degenerate" and tr.n_iter >= 2
+    # σ of the collapsing component shrinks along the way
+    sds = [float(np.sqrt(p.covariances[0, 0, 0])) for p in tr.params]
+    assert sds[-1] < sds[0]
+    # with a prior (reg > 0) the same start does not collapse
+    tr_reg = emcore.fit_gaussian_mixture(x, 2, init=start, reg=1e-3, max_iter=100, tol=1e-6)
+    assert tr_reg.status != "degenerate"
+
+
+def test_collapse_start_falls_back_to_the_most_isolated_point():
+    x = np.array([0.0, 1.0, 2.0, 10.0])
+    # no candidate is tried (n_candidates=0): the most isolated point, σ₀ = 0.3 × its gap
+    assert L.collapse_start(x, n_candidates=0) == (10.0, pytest.approx(0.3 * 8.0))
+    with pytest.raises(ValueError):
+        L.collapse_start([1.0, 2.0])

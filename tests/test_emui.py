@@ -150,9 +150,9 @@ def _controls_app():
     hs = emui.step_slider(trace, "t")
     st.session_state["out"] = (settings, hs.s, trace.n_half_steps, id(trace))
     emui.status_banner(trace)
-    emui.proof_panel(trace, hs.s)
-    emui.what_changed(trace, hs.s)
-    emui.loglik_chart(trace, hs.s)
+    emui.proof_panel(trace, hs)
+    emui.what_changed(trace, hs)
+    emui.loglik_chart(trace, hs)
     emui.restarts_chart(emui.run_restarts(X, settings, "test", 2))
     emui.downloads(trace, X, "t")
     emui.publish_fit("test_page", X, trace, "test data")
@@ -212,3 +212,39 @@ def test_multinomial_controls_offer_alpha_and_kmeanspp():
     # alpha != 1: the prior joins ℓ, and the panel says so
     assert any(r"\ell(\theta^{(0)}) + \log p" in lt.value for lt in at.latex)
     assert any("maximises ℓ + log p" in c.value for c in at.caption)
+
+
+def _picker_app():
+    import streamlit as st
+
+    import emui
+
+    defaults = {"a": dict(n_components=2, seed=0, means_text="1, 2", standardise=True),
+                "b": dict(n_components=3, seed=5, means_text="", standardise=False)}
+    data_key = emui.dataset_picker("pk", {"a": "Data A", "b": "Data B"}, "a", defaults,
+                                   drop=("pk_point",))
+    settings = emui.fit_controls("pk", n_features=1, defaults=defaults[data_key])
+    st.toggle("Standardise", key="pk_standardise")
+    emui.reset_button("pk", defaults[data_key])
+    st.session_state["out"] = (data_key, settings.n_components, settings.seed,
+                               st.session_state.get("pk_means"),
+                               st.session_state.get("pk_standardise"),
+                               st.session_state.get("pk_step"), "pk_point" in st.session_state)
+
+
+def test_dataset_picker_resets_the_controls_to_the_new_datasets_defaults():
+    at = AppTest.from_function(_picker_app, default_timeout=60).run()
+    assert not at.exception
+    assert at.session_state["out"][:3] == ("a", 2, 0)
+    # the learner changes things, then picks the other dataset
+    at.session_state["pk_step"] = 4
+    at.session_state["pk_point"] = 17
+    at.number_input(key="pk_seed").set_value(9).run()
+    assert at.session_state["out"][2] == 9
+    at.selectbox(key="pk_data").set_value("b").run()
+    assert at.session_state["out"] == ("b", 3, 5, "", False, 0, False)
+    # "Reset to defaults" restores the current dataset's values (and θ⁽⁰⁾)
+    at.number_input(key="pk_seed").set_value(7).run()
+    at.session_state["pk_step"] = 2
+    at.button(key="pk_reset").click().run()
+    assert at.session_state["out"] == ("b", 3, 5, "", False, 0, False)
