@@ -16,18 +16,13 @@ from emcore import landscape as land
 from emui.fitting import data_fingerprint
 from emviz.common import freeze, theta_it
 from emviz.landscape import ascent_figure, collapse_figure, landscape_figure
+from emviz.texnum import sub
 
 GRID_POINTS = 81
 N_RESTARTS = 4
 ASCENT_STEPS = 200
 STEP_SIZES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 PRIOR_FOR_DEMO = 1e-3
-
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    return str(k).translate(_SUBS)
 
 
 _SUPS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -222,9 +217,9 @@ def collapse_caption(sl: dict, fit_has_prior: bool) -> str:
     where = (f"10{_sup(round(sl['log10_sigma_cross']))}" if sl["log10_sigma_cross"] < -4
              else f"{sl['sigma_cross']:.3g}")
     pts = "this point's density grows" if m == 1 else f"these {m} equal points' densities grow"
-    text = (f"μ{_sub(k)} moved onto one data point, σ{_sub(k)} shrinking to the left: {pts} "
-            f"like 1/σ{_sub(k)}, so ℓ climbs without limit (slope −{m} per unit of ln σ). It "
-            f"passes the fit's ℓ = {sl['loglik_now']:.2f} once σ{_sub(k)} < {where}: a maximum "
+    text = (f"μ{sub(k)} moved onto one data point, σ{sub(k)} shrinking to the left: {pts} "
+            f"like 1/σ{sub(k)}, so ℓ climbs without limit (slope −{m} per unit of ln σ). It "
+            f"passes the fit's ℓ = {sl['loglik_now']:.2f} once σ{sub(k)} < {where}: a maximum "
             f"of ℓ does not exist; EM can at best stop at a local maximum, or run into the spike (try the "
             f"collapse preset).")
     prior = "the fit's prior" if fit_has_prior else "a prior it does not use yet"

@@ -24,7 +24,7 @@ from emviz.common import (
     theta_it,
     zero_if_round_off,
 )
-from emviz.texnum import fmt, fmt_small, fmt_term
+from emviz.texnum import fmt, fmt_small, fmt_term, sub
 
 
 def _goto(state_key: str, s: int) -> None:
@@ -333,14 +333,6 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
             "gain": gain, "bound_gain": bound_gain, "kl": kl}
 
 
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    """Subscript digits for a component index: 2 -> "₂"."""
-    return str(k).translate(_SUBS)
-
-
 def what_changed(trace, hs, feature_names: list[str] | None = None,
                  fmt=None) -> None:
     """Two or three plain sentences about what the half-step ``hs`` changed.
@@ -434,8 +426,8 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
         move = np.linalg.norm(m1 - m0, axis=1)
         k = int(np.argmax(move))
         if m0.shape[1] == 1:
-            text += (f" The biggest move: μ{_sub(k + 1)} went from {fmt(m0[k, 0])} to "
-                     f"{fmt(m1[k, 0])}, and π{_sub(k + 1)} from {w0[k]:.3f} to {w1[k]:.3f}.")
+            text += (f" The biggest move: μ{sub(k + 1)} went from {fmt(m0[k, 0])} to "
+                     f"{fmt(m1[k, 0])}, and π{sub(k + 1)} from {w0[k]:.3f} to {w1[k]:.3f}.")
         else:
             names = feature_names or [f"x{d + 1}" for d in range(m0.shape[1])]
             coords = ", ".join(f"{n} {a:.3g}→{b:.3g}" for n, a, b in zip(names, m0[k], m1[k], strict=False))

@@ -446,14 +446,6 @@ def restarts_figure(traces, height: int = 340) -> go.Figure:
     return fig
 
 
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    """Subscript digits: 12 -> "₁₂"."""
-    return str(k).translate(_SUBS)
-
-
 class FrozenFigure(go.Figure):
     """A finished figure held as its JSON dictionary: the one frozen-figure mechanism.
 

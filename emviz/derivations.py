@@ -18,6 +18,7 @@ from emviz import common as _common
 from emviz.common import CURVE, base_layout, theta_it
 from emviz.gauss1d import AxisFormat, _axis_dict, histogram, weighted_densities
 from emviz.palette import NEUTRAL, component_color, rgba
+from emviz.texnum import sub
 
 LOGLIK_COLOR = "#0072B2"
 BOUND_COLOR = "#009E73"
@@ -29,12 +30,6 @@ GRID = "rgba(127,127,127,0.25)"
 #: Colours of the graphical model's nodes: latent (open), observed (shaded), parameters.
 NODE_LINE = "#7F7F7F"
 OBSERVED_FILL = "rgba(127,127,127,0.35)"
-
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(t: int) -> str:
-    return str(t).translate(_SUBS)
 
 
 def _fmt_vec(values, fmt: str = "{:.4g}") -> str:
@@ -259,7 +254,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         bound = base + np.asarray(c["bound_rel"])
         theta_next = float(trace.theta[t + 1])
         data.append({"type": "scatter", "x": grid, "y": bound, "mode": "lines",
-                     "name": f"bound 𝓛(q{_sub(t)}, θ)",
+                     "name": f"bound 𝓛(q{sub(t)}, θ)",
                      "line": {"color": BOUND_COLOR, "width": 3, "dash": "dash"},
                      "hovertemplate": "θ = %{x:.9f}<br>𝓛 = %{y:.6g}<extra></extra>"})
         px, py, pc, ptext = [theta_t], [base], [LOGLIK_COLOR], [theta_it(t)]
@@ -296,7 +291,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         for u in earlier:
             cu = _linkage.curves(grid, float(trace.theta[u]), trace.y)
             data.append({"type": "scatter", "x": grid, "y": cu["loglik_t"] + cu["bound_rel"],
-                         "mode": "lines", "name": f"bound 𝓛(q{_sub(u)}, θ)",
+                         "mode": "lines", "name": f"bound 𝓛(q{sub(u)}, θ)",
                          "line": {"color": EARLIER_BOUND_COLORS[u % len(EARLIER_BOUND_COLORS)],
                                   "width": 2.5, "dash": "dot"},
                          "legendrank": 100 + u,

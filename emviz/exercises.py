@@ -30,6 +30,7 @@ import numpy as np
 
 from emcore import half_step_label, half_step_position
 from emviz.common import has_penalty, objective_symbol, step_index, theta_it
+from emviz.texnum import sub
 
 __all__ = [
     "Question",
@@ -49,12 +50,6 @@ __all__ = [
 WEIGHT_TOLERANCE = 0.02
 #: A mean that moves less than this fraction of the data's spread "barely moves".
 STILL_FRACTION = 1e-3
-
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    return str(k).translate(_SUBS)
 
 
 @dataclass(frozen=True)
@@ -183,7 +178,7 @@ def _assign(trace, s, t, X, fmt, feature_names) -> Question | None:
     rs = ", ".join(f"{v:.3f}" for v in r)
     expl = (f"The E-step computes r_ik ∝ π_k·p(x_i | θ_k) from the parameters {theta_it(t)} already on "
             f"screen: for this point r = ({rs}), so component {k + 1}. Proof panel, E line: the E-step "
-            f"sets q{_sub(t)} = p(z | x, {theta_it(t)}), which makes KL = 0.")
+            f"sets q{sub(t)} = p(z | x, {theta_it(t)}), which makes KL = 0.")
     return Question(s, "assign", prompt, tuple(f"component {j + 1}" for j in range(K)),
                     f"component {k + 1}", explanation=expl, proof_line="E",
                     context={"about": nxt, "point": i, "resp": r.tolist()})
@@ -199,7 +194,7 @@ def _largest_share(trace, s, t) -> Question:
     expl = (f"The E-step gives every row its responsibilities from {theta_it(t)}, the parameters on "
             f"screen; their averages are ({', '.join(f'{v:.3f}' for v in shares)}), largest for "
             f"{name} {k + 1}. Big sizes π_k and profiles that fit many rows both pull "
-            f"responsibility in. Proof panel, E line: q{_sub(t)} = p(z | x, {theta_it(t)}).")
+            f"responsibility in. Proof panel, E line: q{sub(t)} = p(z | x, {theta_it(t)}).")
     return Question(s, "largest_share",
                     f"**Predict {nxt}.** After this E-step, which {name} will hold the largest "
                     f"share of the responsibilities (summed over all rows)?",
@@ -215,7 +210,7 @@ def _e_effect(trace, s, t) -> Question:
     val = float(trace.objective[t])
     expl = (f"The E-step changes the responsibilities q, not the parameters, so {name}({theta_it(t)}) "
             f"= {_f(val)} cannot change. What moves is the lower bound: it rises to touch {name}. "
-            f"Proof panel, E line: {name}({theta_it(t)}) = 𝓛(q{_sub(t)}, {theta_it(t)})"
+            f"Proof panel, E line: {name}({theta_it(t)}) = 𝓛(q{sub(t)}, {theta_it(t)})"
             + (" + log p" if has_penalty(trace) and not trace.hard else "") + ", KL = 0.")
     return Question(s, "e_effect",
                     f"**Predict {nxt}.** What will this E-step do to {name}, the quantity EM "
@@ -243,7 +238,7 @@ def _direction(trace, s, t, X, feature_names) -> Question | None:
     still = float(STILL_FRACTION * spread[d])
     nxt = half_step_label(s + 1)
     if m0.shape[1] == 1:
-        what = f"μ{_sub(k + 1)}"
+        what = f"μ{sub(k + 1)}"
         choices = ["to the left (lower)", "to the right (higher)",
                    f"it barely moves (less than {still:.2g})"]
     else:
@@ -255,7 +250,7 @@ def _direction(trace, s, t, X, feature_names) -> Question | None:
     expl = (f"The M-step sets each mean to the responsibility-weighted average of the points, "
             f"μ_k = Σ_i r_ik x_i / Σ_i r_ik, with the colours (responsibilities) now on screen: "
             f"{what} goes from {m0[k, d]:.4f} to {m1[k, d]:.4f} ({delta:+.4g}). Proof panel, M line: "
-            f"{theta_it(t + 1)} maximises the bound Q + H with q{_sub(t)} held fixed.")
+            f"{theta_it(t + 1)} maximises the bound Q + H with q{sub(t)} held fixed.")
     return Question(s, "direction", f"**Predict {nxt}.** Which way will {what} move?",
                     tuple(choices), ans, explanation=expl, proof_line="M",
                     context={"about": nxt, "k": k, "d": d, "delta": delta})
@@ -269,10 +264,10 @@ def _weight(trace, s, t) -> Question:
     label = "segment size π" if _unit(trace) == "segment" else "π"
     counts = "assigned points" if getattr(trace, "hard", False) else "responsibilities"
     expl = (f"π_k = N_k / N: the average of component k's {counts} from the E-step on screen, "
-            f"here π{_sub(k + 1)} = {w1:.4f}. Proof panel, M line: these weights maximise "
+            f"here π{sub(k + 1)} = {w1:.4f}. Proof panel, M line: these weights maximise "
             f"Σ_k N_k log π_k subject to Σ_k π_k = 1 (a Lagrange multiplier gives N_k / N).")
     return Question(s, "weight",
-                    f"**Predict {nxt}.** Set the new {label}{_sub(k + 1)} with the slider.",
+                    f"**Predict {nxt}.** Set the new {label}{sub(k + 1)} with the slider.",
                     (), w1, tolerance=WEIGHT_TOLERANCE, bounds=(0.0, 1.0, 0.01),
                     explanation=expl, proof_line="M", context={"about": nxt, "k": k})
 
@@ -299,7 +294,7 @@ def _m_effect(trace, s, t) -> Question:
                  + ("; ℓ alone may dip" if prior else ""))
         bn = _bound_new(trace, t)
         kl = float(trace.kl[t])
-        expl = (f"M line: 𝓛(q{_sub(t)}, {theta_it(t + 1)})" + (" + log p" if prior else "")
+        expl = (f"M line: 𝓛(q{sub(t)}, {theta_it(t + 1)})" + (" + log p" if prior else "")
                 + f" = {_f(bn)} ≥ {_f(a)}, because the M-step maximises the bound, which equals "
                 f"{ell} at {theta_it(t)}. Last line: {ell}({theta_it(t + 1)}) = bound + KL = {_f(b)} with "
                 f"KL = {kl:.3g} ≥ 0.")

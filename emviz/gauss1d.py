@@ -28,6 +28,7 @@ from emviz.common import (
     vline_shape,
 )
 from emviz.palette import NEUTRAL, component_color, hex_to_rgb, rgba
+from emviz.texnum import sub
 
 #: Opacity of the grey data histogram: 0.5 reads on the dark theme too (0.35 was dim there).
 HIST_ALPHA = 0.5
@@ -241,7 +242,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     else:
         R = np.asarray(hs.resp, dtype=float)[idx]
         rug_hover = dict(customdata=R, hovertemplate="x = %{x:.4g}<br>" + "<br>".join(
-            f"r{_sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
+            f"r{sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
     data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
                            name="points (colour = responsibilities)", showlegend=False,
                            marker=dict(symbol="line-ns-open", size=14, color=cvals,
@@ -290,7 +291,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     layout["shapes"] = shapes
     what = {"init": "starting guess θ⁽⁰⁾",
             "E": f"responsibilities recomputed from {_common.theta_it(hs.theta_index)}",
-            "M": f"{_common.theta_it(hs.theta_index)} re-estimated from q{_sub(hs.t)}"}[kind]
+            "M": f"{_common.theta_it(hs.theta_index)} re-estimated from q{sub(hs.t)}"}[kind]
     layout = base_layout(title or f"{hs.label} — {what}", height, **layout)
     if not show_legend:
         layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
@@ -533,8 +534,3 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
     return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
 
 
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    return str(k).translate(_SUBS)

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from emviz import common as _common
 from emviz.common import CURVE, base_layout, theta_it
 from emviz.palette import component_color
+from emviz.texnum import sub
 
 #: Colours of the paths. The contours run from near-white (far below the top) to a mid blue
 #: (the top), so that dark and saturated paths read on them in both themes.
@@ -27,12 +28,6 @@ GUIDE_COLOR = "#222222"
 DEPTH_SCALE = [[0.0, "#3F6E9E"], [0.25, "#7EA3C8"], [0.6, "#C9D9EA"], [1.0, "#F7F9FC"]]
 
 _DEPTHS = (0, 1, 3, 10, 30, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
-
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def _sub(k: int) -> str:
-    return str(k).translate(_SUBS)
 
 
 def depth_transform(Z: np.ndarray) -> tuple[np.ndarray, float]:
@@ -216,13 +211,13 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
     ll = np.asarray(sl["loglik"], dtype=float)
     data = [go.Scatter(
         _validate=_common.VALIDATE, x=sig, y=_finite_or_none(ll), mode="lines",
-        name=f"ℓ with μ{_sub(k + 1)} on one point", line=dict(color=color, width=3),
-        hovertemplate=f"σ{_sub(k + 1)} = %{{x:.3g}}<br>ℓ = %{{y:.3f}}<extra></extra>")]
+        name=f"ℓ with μ{sub(k + 1)} on one point", line=dict(color=color, width=3),
+        hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}<br>ℓ = %{{y:.3f}}<extra></extra>")]
     if sl.get("reg", 0.0) > 0:
         data.append(go.Scatter(
             _validate=_common.VALIDATE, x=sig, y=_finite_or_none(sl["objective"]), mode="lines",
             name=f"ℓ + log prior (reg = {sl['reg']:g})", line=dict(color=color, width=2, dash="dash"),
-            hovertemplate=f"σ{_sub(k + 1)} = %{{x:.3g}}<br>ℓ + log p = %{{y:.3f}}<extra></extra>"))
+            hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}<br>ℓ + log p = %{{y:.3f}}<extra></extra>"))
     now = float(sl["loglik_now"])
     cross = float(sl["sigma_cross"])
     if sig[0] <= cross <= sig[-1]:
@@ -230,7 +225,7 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
             _validate=_common.VALIDATE, x=[cross], y=[now], mode="markers",
             name="the spike passes the fit",
             marker=dict(symbol="circle-open", size=13, color=color, line=dict(width=2.5)),
-            hovertemplate=f"σ{_sub(k + 1)} = %{{x:.3g}}: the spike reaches the fit's ℓ"
+            hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}: the spike reaches the fit's ℓ"
                           "<extra></extra>"))
     finite = ll[np.isfinite(ll)]
     y_lo = float(min(finite.min(), now))
@@ -246,12 +241,12 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
         dict(x=0.5, xref="paper", xanchor="center", y=now, yanchor="bottom",
              text="ℓ of the fit at this step", showarrow=False, font=dict(size=12, color=CURVE)),
         dict(x=float(np.log10(sl["sigma_now"])), xref="x", xanchor="right", y=0, yref="paper",
-             yanchor="bottom", text=f"σ{_sub(k + 1)} now ", showarrow=False,
+             yanchor="bottom", text=f"σ{sub(k + 1)} now ", showarrow=False,
              font=dict(size=12, color=CURVE)),
     ]
     layout = base_layout(
-        f"ℓ as σ{_sub(k + 1)} shrinks, μ{_sub(k + 1)} on the point x = {sl['x_j']:.4g}", height,
-        xaxis=dict(title=dict(text=f"σ{_sub(k + 1)} (log scale; σ → 0 to the left)"), type="log",
+        f"ℓ as σ{sub(k + 1)} shrinks, μ{sub(k + 1)} on the point x = {sl['x_j']:.4g}", height,
+        xaxis=dict(title=dict(text=f"σ{sub(k + 1)} (log scale; σ → 0 to the left)"), type="log",
                    exponentformat="power"),
         yaxis=dict(title=dict(text="nats"), range=[y_lo - pad, y_hi + pad]),
         shapes=shapes, annotations=annotations)

@@ -233,13 +233,6 @@ def is_regularised(trace) -> bool:
 
 # --- labels (numbers are formatted by emviz.texnum) -------------------------------------------
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def sub(t: int) -> str:
-    """``12`` -> ``"₁₂"`` (subscript digits for plain-text labels)."""
-    return str(int(t)).translate(_SUBSCRIPTS)
-
 
 def shown_gap(step: ProofStep, value: float) -> float:
     """A gap theory says is ≥ 0 (a KL divergence), as shown: 0 when it is round-off."""

@@ -11,11 +11,14 @@ margin goes through these functions, so a tiny value is never printed as ``0.000
 - :func:`fmt_plain` — the same rule in plain text (Plotly labels, captions).
 - :func:`fmt_term` — a signed term appended to a sum: `` + 2.8613`` / `` - 2.8613``.
 - :func:`fmt_metric` — a headline number for a metric card.
+- :func:`sub` — subscript digits for plain-text labels (``12`` → ``₁₂``).
 """
 
 from __future__ import annotations
 
 import math
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 #: |x| in [SMALL, LARGE) is written in positional notation by fmt_small / fmt_plain.
 SMALL = 1e-3
@@ -37,33 +40,32 @@ def _scientific(x: float) -> tuple[str, str]:
     return mantissa, str(int(exponent))
 
 
+def _small(x: float, latex: bool) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return _not_finite(x, latex)
+    if x == 0:
+        return "0"
+    if SMALL <= abs(x) < LARGE:
+        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
+    if not latex:
+        return f"{x:.2e}"
+    mantissa, exponent = _scientific(x)
+    return rf"{mantissa}\times 10^{{{exponent}}}"
+
+
 def fmt_small(x: float) -> str:
     """A small number in LaTeX: ``0``, ``0.01234``, ``12.5000`` or ``3.20\\times 10^{-7}``.
 
     Exactly 0 is ``0``; 10⁻³ ≤ |x| < 1 keeps four significant digits; 1 ≤ |x| < 10⁶ four
     decimals; anything smaller or larger is written as mantissa × 10^exponent.
     """
-    x = float(x)
-    if not math.isfinite(x):
-        return _not_finite(x, latex=True)
-    if x == 0:
-        return "0"
-    if SMALL <= abs(x) < LARGE:
-        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
-    mantissa, exponent = _scientific(x)
-    return rf"{mantissa}\times 10^{{{exponent}}}"
+    return _small(x, latex=True)
 
 
 def fmt_plain(x: float) -> str:
     """:func:`fmt_small` in plain text (Plotly labels, captions): ``0.0123`` or ``3.20e-07``."""
-    x = float(x)
-    if not math.isfinite(x):
-        return _not_finite(x, latex=False)
-    if x == 0:
-        return "0"
-    if SMALL <= abs(x) < LARGE:
-        return f"{x:.4g}" if abs(x) < 1 else f"{x:.4f}"
-    return f"{x:.2e}"
+    return _small(x, latex=False)
 
 
 def fmt(x: float, decimals: int = 4, grouped: bool = False) -> str:
@@ -102,4 +104,9 @@ def fmt_metric(x: float) -> str:
     return f"{x:.{decimals}f}"
 
 
-__all__ = ["fmt", "fmt_small", "fmt_plain", "fmt_term", "fmt_metric", "SMALL", "LARGE"]
+def sub(k: int) -> str:
+    """Subscript digits for plain-text labels: ``12`` → ``"₁₂"`` (component k, iteration t)."""
+    return str(int(k)).translate(_SUBSCRIPTS)
+
+
+__all__ = ["fmt", "fmt_small", "fmt_plain", "fmt_term", "fmt_metric", "sub", "SMALL", "LARGE"]

@@ -17,10 +17,9 @@ from emcore import linkage as L
 from emui import glossary
 from emui.settings import FitSettings
 from emviz import derivations as V
-from emviz import proof
 from emviz.common import theta_it
 from emviz.gauss1d import price_axis
-from emviz.texnum import fmt, fmt_plain, fmt_small
+from emviz.texnum import fmt, fmt_plain, fmt_small, sub
 
 KEY = "der"
 DEFAULT = "default"
@@ -38,10 +37,6 @@ DLR_URL = "https://doi.org/10.1111/j.2517-6161.1977.tb01600.x"
 def f4(x: float) -> str:
     """A number for a formula: four decimals."""
     return fmt(float(x), 4)
-
-
-def sub(t: int) -> str:
-    return proof.sub(t)
 
 
 def eq(*lines: str) -> None:

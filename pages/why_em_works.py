@@ -20,7 +20,7 @@ from emui.settings import FitSettings
 from emviz import derivations as DV
 from emviz import proof
 from emviz.common import theta_it
-from emviz.texnum import fmt_metric, fmt_plain
+from emviz.texnum import fmt_metric, fmt_plain, sub
 
 KEY = "why"
 #: On-screen names of the pages that publish fits (``emui.publish_fit``'s page_name).
@@ -159,7 +159,7 @@ def step_view(X, trace) -> None:
     stage_text = {
         "init": "You are at θ⁽⁰⁾, the start, before any step; the proof below is about "
                 "**iteration 1** (θ⁽⁰⁾ → θ⁽¹⁾).",
-        "E": f"You are at the **E-step of iteration {t + 1}**: q{proof.sub(t)} = p(z | x, "
+        "E": f"You are at the **E-step of iteration {t + 1}**: q{sub(t)} = p(z | x, "
              f"{theta_it(t)}) has just been computed; θ has not moved yet.",
         "M": f"You are at the **M-step of iteration {t + 1}**: {theta_it(t + 1)} has just "
              f"been chosen to maximise Q(θ | {theta_it(t)}).",
@@ -201,7 +201,7 @@ def step_view(X, trace) -> None:
               + (" + log p" if step.regularised else ""), fmt_metric(step.q_new_obj),
               help="Expected complete-data log-likelihood after the M-step"
                    + (" (plus the log-prior)." if step.regularised else "."))
-    c3.metric(f"H(q{proof.sub(t)})", fmt_metric(step.entropy),
+    c3.metric(f"H(q{sub(t)})", fmt_metric(step.entropy),
               help="Entropy of the E-step's responsibilities.")
     c4.metric(f"{ell}({theta_it(t + 1)})", fmt_metric(step.objective_next),
               delta=fmt_plain(step.gain), delta_color="normal")

@@ -218,10 +218,6 @@ def test_out_of_range_step_is_refused(fit_1d):
 # --- formatting and derivation lines --------------------------------------------------------
 
 
-def test_sub():
-    assert proof.sub(12) == "₁₂"
-
-
 @pytest.mark.parametrize("name", ALL_FITS)
 def test_lines_show_this_steps_numbers(name, request):
     X, trace = request.getfixturevalue(name)

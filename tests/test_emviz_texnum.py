@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emviz.texnum import fmt, fmt_metric, fmt_plain, fmt_small, fmt_term
+from emviz.texnum import fmt, fmt_metric, fmt_plain, fmt_small, fmt_term, sub
 
 SCI = re.compile(r"^(-?\d\.\d\d)\\times 10\^\{(-?\d+)\}$")
 
@@ -96,3 +97,7 @@ def test_every_format_reads_back_as_the_value(x):
     term = fmt_term(x)
     assert term[:3] in (" + ", " - ") and _value(term[3:]) == pytest.approx(abs(x), rel=5e-3,
                                                                             abs=5.1e-5)
+
+
+def test_subscripts():
+    assert sub(12) == "₁₂" and sub(0) == "₀" and sub(np.int64(7)) == "₇"

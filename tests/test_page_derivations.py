@@ -18,8 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import emcore
 import emdata
-from emviz import proof
-from emviz.texnum import fmt, fmt_plain
+from emviz.texnum import fmt, fmt_plain, sub
 from tests.test_derivations import ref_log_joint, ref_resp
 from tests.test_linkage import PUBLISHED, elbo_by_expectation, exact_iterates
 
@@ -114,7 +113,7 @@ def test_stationarity_numbers(at, ames):
     # the recipe with the fitted numbers, and the expected counts of a sample
     p = tr.params[-1]
     for k in range(2):
-        assert (f"π{proof.sub(k + 1)} = {p.weights[k]:.4f}, then x ~ "
+        assert (f"π{sub(k + 1)} = {p.weights[k]:.4f}, then x ~ "
                 f"N({p.means[k, 0]:.4f}, {np.sqrt(p.covariances[k, 0, 0]):.4f}²)") in text
     assert "N·π_k = " + ", ".join(f"{x.size * v:.1f}" for v in p.weights) in text
 

@@ -19,7 +19,7 @@ import emcore
 import emdata
 from emviz import proof
 from emviz.common import theta_it
-from emviz.texnum import fmt, fmt_metric
+from emviz.texnum import fmt, fmt_metric, sub
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why_em_works.py")
 
@@ -46,7 +46,6 @@ def metrics(at) -> dict[str, str]:
 def assert_page_shows(at, trace, t: int) -> None:
     """Metrics, LaTeX lines and charts show step t of ``trace``."""
     assert not at.exception, [e.message for e in at.exception]
-    sub = proof.sub
     m = metrics(at)
     ell = ("ℓ_C" if trace.hard else "ℓ") + (" + log p" if proof.is_regularised(trace) else "")
     assert m[f"{ell}({theta_it(t)})"] == fmt_metric(trace.objective[t])
@@ -257,7 +256,7 @@ def test_linkage_climb_shows_emcores_numbers_and_successive_bounds(at):
         np.testing.assert_allclose(ll, [ell(v) for v in grid], atol=1e-9)
         bounds = [tr for tr in fig["data"] if str(tr.get("name", "")).startswith("bound")]
         assert [b["name"] for b in sorted(bounds, key=lambda b: b.get("legendrank", 0))] == \
-            [f"bound 𝓛(q{proof.sub(u)}, θ)" for u in range(n)]
+            [f"bound 𝓛(q{sub(u)}, θ)" for u in range(n)]
         for b in bounds:
             u = int(b["name"].translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))[9:-4])
             y = decode(b["y"])
