@@ -161,7 +161,7 @@ def path_caption(trace, t_at: int, held_label: str) -> str:
     """What the EM path and the contours mean (and which quantity never falls)."""
     if trace.hard:
         what = "the classification log-likelihood ℓ_C (hard EM)"
-    elif trace.reg > 0:
+    elif trace.has_prior:
         what = f"ℓ + log prior (reg = {trace.reg:g}; ℓ alone may dip)"
     else:
         what = "ℓ(θ⁽ᵗ⁾)"

@@ -834,7 +834,7 @@ def soft_vs_hard_sentence(soft, hard, hs_soft, hs_hard) -> str:
         text + ". With equal weights and one shared variance the two would always agree: "
         "that is k-means, the limit of soft EM as the shared variance shrinks to zero."
     )
-    prior = float(getattr(soft, "reg", 0.0) or 0.0) > 0
+    prior = _common.has_penalty(soft)
     ended = {"converged": "converged", "max_iter": "hit the iteration limit",
              "degenerate": "stopped (degenerate)"}
     sentences.append(
