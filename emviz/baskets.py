@@ -32,7 +32,12 @@ from emviz.common import (
     half_step,
     match_by_cost,
 )
-from emviz.palette import NEUTRAL, component_color, rgba
+from emviz.palette import (
+    NEUTRAL,
+    component_color,
+    contrast_text_layers,
+    rgba,
+)
 
 #: Lowest probability shown on the log colour scale of the profile heatmap.
 PROB_FLOOR = 1e-4
@@ -465,8 +470,9 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
                      f"{subset}</sup>",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
-    return _figure(data=[_profile_trace(probs, share, feature_names, names, order, value,
-                                          zrange)], layout=layout)
+    return _figure(data=contrast_text_layers(_profile_trace(probs, share, feature_names, names,
+                                                            order, value, zrange)),
+                   layout=layout)
 
 
 def _bar_trace(weights, names, **extra) -> dict:
@@ -745,7 +751,8 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
         heat["hovertemplate"] = "%{customdata[0]}<br>%{customdata[1]}: %{text}<extra></extra>"
         bars = _bar_trace(params.weights, names, xaxis="x2", yaxis="y2")
         bars["text"] = [f"{v:.0%}" for v in np.asarray(params.weights, dtype=float)]
-        return [heat, bars]
+        heat, dark, light = contrast_text_layers(heat)
+        return [heat, bars, dark, light]  # the label layers last: trace indices 0, 1 as before
 
     # narrower than the page's heatmap: shorten long segment names (hover shows them whole)
     xaxis, yaxis = _profile_axes(names, [pretty_label(feature_names[v]) for v in order],
@@ -769,11 +776,12 @@ def run_animation(trace, feature_names: Sequence[str], share, *, order=None, nam
 
     def frame_data(hs):
         # only what changes between frames (z, text, bar heights): keeps the JSON small
-        heat, bars = traces_at(hs)
+        heat, bars, dark, light = traces_at(hs)
         return [dict(type="heatmap", z=heat["z"], text=heat["text"]),
-                dict(type="bar", y=bars["y"], text=bars["text"])]
+                dict(type="bar", y=bars["y"], text=bars["text"]),
+                dict(type="heatmap", text=dark["text"]), dict(type="heatmap", text=light["text"])]
 
-    frames = [dict(data=frame_data(hs), traces=[0, 1], name=str(hs.s),
+    frames = [dict(data=frame_data(hs), traces=[0, 1, 2, 3], name=str(hs.s),
                    layout=dict(title=dict(text=title.format(note=note, label=lab))))
               for hs, lab in zip(half_steps, labels, strict=True)]
     return frozen_figure(traces_at(half_steps[0]), layout, frames)

@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 from emcore import linkage as _linkage
 from emviz import common as _common
 from emviz.common import CURVE, base_layout, theta_it
-from emviz.gauss1d import AxisFormat, _axis_dict, histogram, weighted_densities
-from emviz.palette import NEUTRAL, component_color, rgba
+from emviz.gauss1d import HIST_MARKER, AxisFormat, _axis_dict, histogram, weighted_densities
+from emviz.palette import component_color, rgba
 from emviz.texnum import sub
 
 LOGLIK_COLOR = "#0072B2"
@@ -27,7 +27,8 @@ STEP_COLOR = "#D55E00"
 #: ℓ's blue and the current bound's green, each ≥ 3:1 on the light and the dark background.
 EARLIER_BOUND_COLORS = ("#CC79A7", "#8C8C8C")
 GRID = "rgba(127,127,127,0.25)"
-#: Colours of the graphical model's nodes: latent (open), observed (shaded), parameters.
+#: Colours of the graphical model's nodes: latent (open), observed (shaded), parameters; also
+#: every annotation arrow (≥ 3:1 on the light and the dark background; Plotly's #444 is not).
 NODE_LINE = "#7F7F7F"
 OBSERVED_FILL = "rgba(127,127,127,0.35)"
 
@@ -153,7 +154,7 @@ def sample_figure(x, sample_x, sample_z, params, axis: AxisFormat | None = None,
     mix = dens.sum(axis=1)
     data = [
         {"type": "bar", "x": centres, "y": h, "width": width, "name": f"data (N = {x.size:,})",
-         "marker": {"color": rgba(NEUTRAL, 0.55)}, "xaxis": "x", "yaxis": "y",
+         "marker": HIST_MARKER, "xaxis": "x", "yaxis": "y",
          "hovertemplate": "%{x:.4g}: %{y:.3g}<extra>data</extra>"},
         {"type": "scatter", "x": grid, "y": mix, "mode": "lines", "name": "fitted p(x | θ)",
          "line": {"color": CURVE, "width": 2.5, "dash": "dash"}, "xaxis": "x", "yaxis": "y",
@@ -246,7 +247,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         data.append({"type": "scatter", "x": pts_x, "y": pts_y, "mode": "markers",
                      "showlegend": False, "marker": {"size": 11, "color": LOGLIK_COLOR},
                      "hovertemplate": "θ⁽⁰⁾ = %{x:.9f}<extra></extra>"})
-        annotations.append({"x": theta_t, "y": base, "ax": 40, "ay": 40, "showarrow": True,
+        annotations.append({"x": theta_t, "y": base, "ax": 40, "ay": 40, "showarrow": True, "arrowcolor": NODE_LINE,
                             "arrowhead": 2, "text": f"start θ⁽⁰⁾ = {theta_t:g}",
                             "font": {"size": 13}})
         bound = None
@@ -262,7 +263,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
         if not climb:  # with earlier bounds drawn, the points carry short labels instead
             annotations.append({"x": theta_t, "y": base, "ax": -30 if zoom else 40, "ay": 45,
                                 "showarrow": True, "arrowhead": 2, "font": {"size": 13},
-                                "text": f"touch at {theta_it(t)}"})
+                                "arrowcolor": NODE_LINE, "text": f"touch at {theta_it(t)}"})
         if hs.kind == "M":
             nb = _linkage.curves(theta_next, theta_t, trace.y)
             px += [theta_next, theta_next]
@@ -276,7 +277,7 @@ def linkage_figure(trace, s: int, zoom: bool = False, n_points: int = 301,
             if not climb:
                 annotations.append({"x": theta_next, "y": base + nb["bound_rel"], "ax": 45,
                                     "ay": 60, "showarrow": True, "arrowhead": 2,
-                                    "font": {"size": 13},
+                                    "font": {"size": 13}, "arrowcolor": NODE_LINE,
                                     "text": f"bound peaks at {theta_it(t + 1)}"})
         data.append({"type": "scatter", "x": px, "y": py, "mode": "markers",
                      "showlegend": False,

@@ -22,7 +22,7 @@ from emviz.common import (
     frozen_figure,
 )
 from emviz.gauss2d import confusion_table, label_agreement
-from emviz.palette import component_color
+from emviz.palette import component_color, contrast_text_layers
 
 __all__ = ["SIDE", "GREYS", "prototypes_figure", "prototypes_animation",
            "responsibility_figure", "confusion_figure", "samples_figure", "selection_chart",
@@ -228,10 +228,10 @@ def confusion_figure(labels, resp, title: str | None = None) -> go.Figure:
     rows = [f"component {k + 1} ({names[k]})" for k in range(K)]
     cols = [f"'{c}'" for c in classes]
     frac = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
-    data = [dict(type="heatmap", z=np.round(frac, 4).tolist(), x=cols, y=rows,
-                 text=table.tolist(), texttemplate="%{text}", colorscale=BLUES, zmin=0, zmax=1,
-                 showscale=False, textfont=dict(size=15),
-                 hovertemplate="true %{x}, %{y}: %{text} digits<extra></extra>")]
+    data = contrast_text_layers(dict(
+        type="heatmap", z=np.round(frac, 4).tolist(), x=cols, y=rows, text=table.tolist(),
+        texttemplate="%{text}", colorscale=BLUES, zmin=0, zmax=1, showscale=False,
+        textfont=dict(size=15), hovertemplate="true %{x}, %{y}: %{text} digits<extra></extra>"))
     title = title or f"Most likely component against the true digit — {agreement:.1%} agree"
     layout = base_layout(title, 130 + 46 * K,
                          xaxis=dict(title=dict(text="true digit"), side="bottom", fixedrange=True,
@@ -267,10 +267,11 @@ def probability_heatmap(params, feature_names: Sequence[str], title: str,
     rows = [f"{names[k] if names else f'component {k + 1}'} (π = {params.weights[k]:.2f})"
             for k in range(K)]
     z = np.round(np.asarray(params.probs, dtype=float), 4)
-    data = [dict(type="heatmap", z=z.tolist(), x=list(feature_names), y=rows, zmin=0, zmax=1,
-                 colorscale=BLUES, text=np.round(z, 2).tolist(), texttemplate="%{text}",
-                 colorbar=dict(title=dict(text="P(1)"), thickness=12),
-                 hovertemplate="%{y}<br>%{x}: P(1) = %{z:.3f}<extra></extra>")]
+    data = contrast_text_layers(dict(
+        type="heatmap", z=z.tolist(), x=list(feature_names), y=rows, zmin=0, zmax=1,
+        colorscale=BLUES, text=np.round(z, 2).tolist(), texttemplate="%{text}",
+        colorbar=dict(title=dict(text="P(1)"), thickness=12),
+        hovertemplate="%{y}<br>%{x}: P(1) = %{z:.3f}<extra></extra>"))
     layout = base_layout(title, 140 + 44 * K,
                          xaxis=dict(type="category", fixedrange=True, automargin=True),
                          yaxis=dict(type="category", autorange="reversed", fixedrange=True,

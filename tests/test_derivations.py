@@ -291,3 +291,19 @@ def test_step_hidden_only_for_sub_pixel_steps():
     t_small = next(t for t in range(lt.n_iter) if abs(lt.theta[t + 1] - lt.theta[t]) < 5e-4)
     assert V.step_hidden(lt, t_small, zoom=False)
     assert not V.step_hidden(lt, t_small, zoom=True)  # the zoomed window always shows it
+
+
+def test_linkage_arrows_and_earlier_bounds_read_on_light_and_dark():
+    """Every arrow and every earlier bound's colour: ≥ 3:1 on #FFFFFF and on #0E1117."""
+    from tests.test_palette import DARK_BG, LIGHT_BG, ratio
+
+    lt = L.fit_linkage()
+    colors = []
+    for s, history in ((0, 0), (1, 0), (2, 0), (8, 3)):
+        fig = V.linkage_figure(lt, s, history=history).to_dict()
+        arrows = [a for a in fig["layout"].get("annotations", []) if a.get("showarrow")]
+        colors += [a["arrowcolor"] for a in arrows]
+        colors += [t["line"]["color"] for t in fig["data"] if t.get("mode") == "lines"]
+    assert len(colors) >= 8
+    for c in colors:
+        assert ratio(c, LIGHT_BG) >= 3.0 and ratio(c, DARK_BG) >= 3.0, c

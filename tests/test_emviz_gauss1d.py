@@ -199,6 +199,12 @@ def test_data_histogram_is_opaque_enough_for_the_dark_theme(data, trace):
     fig = mixture_figure(x, trace, 0)
     bars = [t for t in fig.data if t.type == "bar" or t.type == "histogram"]
     assert bars
+    from tests.test_palette import DARK_BG, LIGHT_BG, ratio
+
     for b in bars:
         alpha = float(str(b.marker.color).rstrip(")").split(",")[-1])
         assert alpha >= 0.5, b.marker.color
+        # the bars' outline reads on both themes (the half-transparent fill alone: ~2:1)
+        assert b.marker.line.width >= 1
+        assert ratio(b.marker.line.color, LIGHT_BG) >= 3.0
+        assert ratio(b.marker.line.color, DARK_BG) >= 3.0

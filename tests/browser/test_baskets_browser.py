@@ -34,8 +34,9 @@ def _theta_pi(pg) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Category labels, θ (K, V) read from the profile heatmap, π (K,) from the size bars."""
     fig = figure(pg, "bk_profile")
     heat = [t for t in fig["traces"] if t["type"] == "heatmap"]
-    assert len(heat) == 1
+    assert len(heat) == 3  # the coloured cells, then their black and white label layers
     h = heat[0]
+    assert heat[1]["z"] == h["z"] and heat[2]["z"] == h["z"]  # the layers sit on the cells
     theta = 10.0 ** np.asarray(h["z"], float).T  # rows = categories, colour = log10 θ
     if h["y"] is not None and isinstance(h["y"][0], str):
         labels = [str(v) for v in h["y"]]
