@@ -13,9 +13,9 @@ __all__ = ["EXAMPLES", "EXAMPLE_DESCRIPTIONS", "example_csv"]
 #: key -> (short label, file name); in the order the page offers them
 EXAMPLES = {
     "faithful": ("Old Faithful", "old_faithful.csv"),
-    "penguins": ("Penguins (full table)", "penguins.csv"),
-    "survey": ("Yes/no survey (0/1)", "values_survey.csv"),
-    "baskets": ("Shopping baskets", "baskets.csv"),
+    "penguins": ("Penguins", "penguins.csv"),
+    "survey": ("0/1 survey", "values_survey.csv"),
+    "baskets": ("Baskets", "baskets.csv"),
 }
 
 #: key -> one sentence on what the example is and which model it leads to

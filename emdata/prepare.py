@@ -39,6 +39,7 @@ __all__ = [
     "check_n_components",
     "prepare",
     "MODELS",
+    "MODEL_LABELS",
     "STANDARDISE_RATIO",
     "left_out_reason",
     "scale_ratio",
@@ -65,6 +66,14 @@ MODELS = {
     "counts": "Mixture of multinomials (a counts matrix: one row per basket, one column per item)",
     "long": "Mixture of multinomials (a basket list: basket id, item[, quantity])",
     "binary": "Mixture of Bernoullis (0/1 columns: one row per case, one column per yes/no answer)",
+}
+#: Short names of the same models, for a narrow picker.
+MODEL_LABELS = {
+    "gmm1d": "1-D Gaussian mixture",
+    "gmm": "Gaussian mixture",
+    "counts": "Multinomials: counts matrix",
+    "long": "Multinomials: basket list",
+    "binary": "Bernoullis: 0/1 columns",
 }
 
 

@@ -1,8 +1,10 @@
-"""Your data: upload a CSV, pick columns, and watch EM fit the model the page proposes.
+"""Your data: upload a CSV (or pick an example) and watch EM fit the model the page proposes.
 
-The page only reads widgets and shows things: parsing, validation and the matrices come from
-``emdata`` (every message it raises is shown as text, once); fits from ``emui``; figures
-from ``emviz`` — the same views as the 1-D, 2-D and basket pages.
+The page only reads widgets and shows things: parsing, validation, the column proposal and
+standardisation come from ``emdata`` (every message it raises is shown as text, once); fits
+from ``emui``; marginals from ``emcore``; figures from ``emviz`` — the same views as the 1-D,
+2-D and basket pages. After a file is read, the step slider and the main chart come first:
+the table, the model and the columns are one line here and widgets in the sidebar.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -26,6 +28,7 @@ from emviz.common import trajectory_figure
 
 KEY = "yd"
 MAX_PREVIEW_ROWS = 10
+NO_QTY = "(none: each line is one item)"
 
 
 def _k(name: str) -> str:
@@ -52,23 +55,87 @@ def show_error(message: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# reading the upload (kept per session: nothing uploaded is ever shared or unpickled)
+# where the table comes from: the uploader, or one click on an example
 # ----------------------------------------------------------------------------------------------
 
 
-def read_upload(uploaded, header: bool | None):
-    """Parse the uploaded file once per (content, header choice) and keep it in this session.
+@dataclass(frozen=True)
+class Source:
+    name: str  # file name (an upload's own, or the example's)
+    data: bytes
+    source_id: str  # changes when another file or example is chosen
+    example: str | None = None  # the example's key, None for an upload
+
+
+def _file_key() -> str:
+    """The uploader's key; a new key (after an example is picked) is an empty uploader."""
+    gen = int(st.session_state.get("yd_file_gen", 0))
+    return _k("file") if gen == 0 else _k(f"file{gen}")
+
+
+def _on_example() -> None:
+    """An example replaces the upload: a fresh (empty) uploader drops the file."""
+    if st.session_state.get(_k("example")) is not None:
+        st.session_state["yd_file_gen"] = int(st.session_state.get("yd_file_gen", 0)) + 1
+        st.session_state[_k("data")] = False  # fold the data panel: the fit comes first
+
+
+def _on_upload() -> None:
+    """An upload replaces the example."""
+    st.session_state[_k("example")] = None
+    st.session_state[_k("data")] = False
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _example_bytes(key: str) -> bytes:
+    return emdata.example_csv(key)  # public, bundled data: safe to share between sessions
+
+
+def current_source() -> Source | None:
+    """The file to read, from the widgets' state (drawn later, in the data panel): the
+    upload if there is one, else the example picked, else None."""
+    uploaded = st.session_state.get(_file_key())
+    if uploaded is not None:
+        return Source(uploaded.name, uploaded.getvalue(), f"file-{uploaded.file_id}")
+    example = st.session_state.get(_k("example"))
+    if example in emdata.EXAMPLES:
+        return Source(emdata.EXAMPLES[example][1], _example_bytes(example), f"example-{example}",
+                      example)
+    return None
+
+
+def source_widgets() -> None:
+    """The uploader and the one-click examples, side by side (stacked on a phone)."""
+    up, ex = st.columns([1, 1], gap="medium")
+    up.file_uploader(
+        "Upload a CSV file", type=["csv", "tsv", "txt"], key=_file_key(), on_change=_on_upload,
+        help=f"At most {emdata.MAX_UPLOAD_MB} MB. Nothing you upload is stored or shared.",
+    )
+    ex.pills(
+        "…or try an example", list(emdata.EXAMPLES), key=_k("example"), on_change=_on_example,
+        format_func=lambda key: emdata.EXAMPLES[key][0],
+        help="One click loads the table as if you had uploaded it. "
+             + " ".join(emdata.EXAMPLE_DESCRIPTIONS.values()),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# reading the table (kept per session: nothing uploaded is ever shared or unpickled)
+# ----------------------------------------------------------------------------------------------
+
+
+def read_table(source: Source, header: bool | None):
+    """Parse the file once per (content, header choice) and keep it in this session.
 
     Returns (digest, ParsedTable) or raises DataError.
     """
-    data = uploaded.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:16]
+    digest = hashlib.sha256(source.data).hexdigest()[:16]
     cache = st.session_state.setdefault("yd_parsed", {})
     key = (digest, header)
     if key not in cache:
-        cache.clear()  # one upload per session at a time
+        cache.clear()  # one file per session at a time
         try:
-            cache[key] = emdata.parse_csv(data, uploaded.name, header=header)
+            cache[key] = emdata.parse_csv(source.data, source.name, header=header)
         except emdata.DataError as err:
             cache[key] = err
     result = cache[key]
@@ -90,6 +157,18 @@ def _session_cached(name: str, key, compute):
     if isinstance(last[1], emdata.DataError):
         raise last[1]
     return last[1]
+
+
+def load(source: Source):
+    """(data key, table, proposal) of the chosen file; raises DataError."""
+    if st.session_state.get("yd_source_id") != source.source_id:  # a new file: detect again
+        st.session_state["yd_source_id"] = source.source_id
+        st.session_state.pop(_k("header"), None)
+    digest, table = read_table(source, st.session_state.get(_k("header")))
+    st.session_state["yd_digest"] = f"{digest}-{table.has_header}"
+    proposal = _session_cached("yd_proposal", st.session_state["yd_digest"],
+                               lambda: emdata.propose_model(table))
+    return st.session_state["yd_digest"], table, proposal
 
 
 @st.cache_resource(max_entries=16, show_spinner="Drawing the animation…")
@@ -114,159 +193,215 @@ def animation_tab(kind, data_key, settings, extra, build) -> None:
 def intro() -> None:
     emui.page_header(
         "📁 Your data",
-        "Upload a table and watch EM work on **your** numbers. The page reads the file, shows "
-        "what it found, proposes a model — one numeric column: a 1-D Gaussian mixture; two or "
-        "more: a Gaussian mixture (plot any two, fit in all); a counts matrix or a basket list "
-        "(`basket_id, item[, quantity]`): a mixture of multinomials; columns of only 0s and "
-        "1s (yes/no answers): a mixture of Bernoullis — and then shows the same "
-        "views as the matching page.",
+        "Upload a table or try an example: EM fits **your** numbers, in the matching page's views.",
     )
 
 
 def empty_state() -> None:
     st.info(
-        "Upload a CSV file to begin. Accepted: comma, semicolon, tab or pipe separated; "
-        "UTF-8 (with or without BOM), UTF-16 or Latin-1; with or without a header row; at most "
-        f"{emdata.MAX_UPLOAD_MB} MB. Gaussian fits use up to {emdata.MAX_FIT_ROWS:,} rows and "
-        f"{emdata.MAX_GAUSS_CELLS:,} cells (a random sample beyond that, seed 0, always stated). "
-        "Nothing you upload is stored, shared with other visitors, or run as code.",
+        "Upload a CSV file to begin, or click an example. Accepted: comma, semicolon, tab or "
+        "pipe separated; UTF-8 (with or without BOM), UTF-16 or Latin-1; with or without a "
+        f"header row; at most {emdata.MAX_UPLOAD_MB} MB. Gaussian fits use up to "
+        f"{emdata.MAX_FIT_ROWS:,} rows and {emdata.MAX_GAUSS_CELLS:,} cells (a random sample "
+        "beyond that, seed 0, always stated). Nothing you upload is stored, shared with other "
+        "visitors, or run as code.",
         icon="📄",
     )
-    st.caption("No file at hand? Download an example, then upload it above:")
-    for col, (key, (label, file_name)) in zip(st.columns(len(emdata.EXAMPLES)),
-                                             emdata.EXAMPLES.items(), strict=True):
-        col.download_button(label, data=lambda key=key: emdata.example_csv(key),
-                            file_name=file_name, mime="text/csv", key=_k(f"ex_{key}"),
-                            on_click="ignore", icon="⬇")
+    st.markdown(
+        "**The model the page proposes.** One numeric column: a 1-D Gaussian mixture. Two or "
+        "more: a Gaussian mixture (plot any two, fit in all; row numbers, ids and years are "
+        "left out, and columns on very different scales are standardised). A counts matrix or "
+        "a basket list (`basket_id, item[, quantity]`): a mixture of multinomials. Columns of "
+        "only 0s and 1s (yes/no answers): a mixture of Bernoullis. You can change the model "
+        "and the columns in the sidebar."
+    )
 
 
 def left_out_sentence(proposal) -> str:
-    """' Left out: year (calendar years 2007–2009), ...' — labels, not measurements."""
+    """' Left out: 'year' (calendar years 2007–2009), ...' — labels, not measurements."""
     if not proposal.left_out:
         return ""
     parts = [f"'{c}' ({why})" for c, why in proposal.left_out.items()]
-    return (" Left out: " + ", ".join(parts) + " — a label of the row, not a measurement; "
-            "pick it below if you want it fitted.")
+    return " Left out: " + ", ".join(parts) + " — a label of the row, not a measurement."
 
 
-def choose_columns(table, proposal):
-    """Model and column widgets; returns (model, kwargs for emdata.prepare)."""
-    models = list(emdata.MODELS)
-    digest = st.session_state.get("yd_digest")
-    none = "(none: each line is one item)"
-    start = {
-        "model": proposal.model,
-        "cols": proposal.columns or table.numeric_columns[:2],
-        "col1d": (proposal.columns or table.numeric_columns or table.columns)[0],
-        "basket": proposal.basket or table.columns[0],
-        "item": proposal.item or table.columns[min(1, len(table.columns) - 1)],
-        "qty": proposal.quantity or none,
-    }
-    new_file = st.session_state.get("yd_model_for") != digest
-    st.session_state["yd_model_for"] = digest
-    for name, value in start.items():
-        # a new file resets every choice to the proposal; a widget hidden on the last run
-        # (Streamlit then forgets its state) starts again from the proposal too
-        if new_file or _k(name) not in st.session_state:
-            st.session_state[_k(name)] = value
-    if new_file:
-        st.session_state[_k("step")] = 0
-    model = st.radio("Model", models, format_func=emdata.MODELS.get, key=_k("model"))
-    st.caption("Proposed: " + md_escape(proposal.reason + left_out_sentence(proposal)))
-    if model == "gmm1d":
-        col = st.selectbox("Column to fit", table.columns, key=_k("col1d"))
-        return model, dict(columns=[col])
-    if model in ("gmm", "counts", "binary"):
-        cols = st.multiselect(
-            {"gmm": "Columns to fit", "counts": "Count columns (one per item)",
-             "binary": "0/1 columns (one per yes/no answer)"}[model],
-            table.columns, key=_k("cols"),
-        )
-        return model, dict(columns=cols)
-    c1, c2, c3 = st.columns(3)
-    basket = c1.selectbox("Basket id column", table.columns, key=_k("basket"))
-    item = c2.selectbox("Item column", table.columns, key=_k("item"))
-    qty = c3.selectbox("Quantity column", [none, *table.columns], key=_k("qty"))
-    return model, dict(basket=basket, item=item, quantity=None if qty == none else qty)
-
-
-def main() -> None:
-    # The data is an upload, which no link can carry: the URL holds nothing on this page.
-    emui.url_state(KEY, page="your_data", params=[])
-    intro()
-    uploaded = st.file_uploader(
-        "Upload a CSV file", type=["csv", "tsv", "txt"], key=_k("file"),
-        help=f"At most {emdata.MAX_UPLOAD_MB} MB.",
-    )
-    if uploaded is None:
-        empty_state()
-        return
-    if st.session_state.get("yd_file_id") != uploaded.file_id:  # a new file: detect again
-        st.session_state["yd_file_id"] = uploaded.file_id
-        st.session_state.pop(_k("header"), None)
-    header_choice = st.session_state.get(_k("header"))
-    try:
-        digest, table = read_upload(uploaded, header_choice)
-    except emdata.DataError as err:
-        show_error(str(err))
-        return
-    st.session_state["yd_digest"] = f"{digest}-{table.has_header}"
-
-    with st.container(border=True):
-        st.markdown(
-            f"**Read {table.n_rows:,} rows × {len(table.columns)} columns** · separator: "
-            f"{table.delimiter_name} · encoding: {table.encoding} · header row: "
-            f"{'yes' if table.has_header else 'no'}"
-        )
+def data_panel(source: Source | None, table) -> None:
+    """One line saying what was read; the uploader, the examples, the preview and the header
+    switch fold into it (open until a table is read, folded after each new choice)."""
+    if table is None:
+        st.session_state[_k("data")] = True
+        label = "Choose your data: upload a CSV file or try an example"
+    else:
+        origin = "example" if source.example else "file"
+        label = (f"{md_escape(source.name)} ({origin}): {table.n_rows:,} rows × "
+                 f"{len(table.columns)} columns · {table.delimiter_name} · {table.encoding} · "
+                 f"header row: {'yes' if table.has_header else 'no'} — change the file, "
+                 "preview the table")
+    st.session_state.setdefault(_k("data"), True)
+    with st.expander(label, icon="📂", key=_k("data"), on_change="rerun"):
+        source_widgets()  # always drawn, open or folded: a widget not drawn forgets its file
+        if table is None:
+            return
         st.checkbox(
             "The first row holds column names", value=table.has_header, key=_k("header"),
             help="Detected automatically; untick if your first row is data.",
         )
         st.caption(f"First {min(MAX_PREVIEW_ROWS, table.n_rows)} rows, as text:")
         st.dataframe(table.preview(MAX_PREVIEW_ROWS), hide_index=True, key=_k("preview"))
-    for note in table.notes:
-        st.warning(md_escape(note), icon="⚠️")
+        if source.example:
+            st.caption(md_escape(emdata.EXAMPLE_DESCRIPTIONS[source.example]))
+            st.download_button("Download this example as CSV", data=source.data,
+                               file_name=source.name, mime="text/csv", key=_k("ex_download"),
+                               on_click="ignore", icon="⬇")
 
+
+def show_notes(slot, notes) -> None:
+    """Everything changed or left out while reading and preparing: one message, one line each."""
+    notes = [n for n in notes if n]
+    if len(notes) == 1:
+        slot.warning(md_escape(notes[0]), icon="⚠️")
+    elif notes:
+        slot.warning(f"{len(notes)} things to know about this file:\n"
+                     + "\n".join(f"- {md_escape(n)}" for n in notes), icon="⚠️")
+
+
+def _start_values(table, proposal) -> dict:
+    return {
+        "model": proposal.model,
+        "cols": proposal.columns or table.numeric_columns[:2],
+        "col1d": (proposal.columns or table.numeric_columns or table.columns)[0],
+        "basket": proposal.basket or table.columns[0],
+        "item": proposal.item or table.columns[min(1, len(table.columns) - 1)],
+        "qty": proposal.quantity or NO_QTY,
+        "std": bool(proposal.standardise),
+    }
+
+
+def data_controls(table, proposal):
+    """Model, columns and standardisation in the sidebar; returns (model, kwargs for
+    emdata.prepare)."""
+    digest = st.session_state.get("yd_digest")
+    new_file = st.session_state.get("yd_model_for") != digest
+    st.session_state["yd_model_for"] = digest
+    for name, value in _start_values(table, proposal).items():
+        # a new file resets every choice to the proposal; a widget hidden on the last run
+        # (Streamlit then forgets its state) starts again from the proposal too
+        if new_file or _k(name) not in st.session_state:
+            st.session_state[_k(name)] = value
+    if new_file:
+        st.session_state[_k("step")] = 0
+    bar = st.sidebar
+    bar.header("Model and columns")
+    model = bar.selectbox("Model", list(emdata.MODELS), format_func=emdata.MODEL_LABELS.get,
+                          key=_k("model"), help="  \n".join(emdata.MODELS.values()))
+    if model in ("gmm1d", "gmm"):
+        if model == "gmm1d":
+            chosen = dict(columns=[bar.selectbox("Column to fit", table.columns, key=_k("col1d"))])
+        else:
+            chosen = dict(columns=bar.multiselect("Columns to fit", table.columns, key=_k("cols")))
+        chosen["standardise"] = bar.toggle(
+            "Standardise columns (z-scores)", key=_k("std"),
+            help="Fit each column minus its mean, divided by its standard deviation. Proposed "
+                 f"when the columns' standard deviations differ by more than a factor of "
+                 f"{emdata.STANDARDISE_RATIO:g}.")
+        return model, chosen
+    if model in ("counts", "binary"):
+        cols = bar.multiselect(
+            {"counts": "Count columns (one per item)",
+             "binary": "0/1 columns (one per yes/no answer)"}[model],
+            table.columns, key=_k("cols"))
+        return model, dict(columns=cols)
+    basket = bar.selectbox("Basket id column", table.columns, key=_k("basket"))
+    item = bar.selectbox("Item column", table.columns, key=_k("item"))
+    qty = bar.selectbox("Quantity column", [NO_QTY, *table.columns], key=_k("qty"))
+    return model, dict(basket=basket, item=item, quantity=None if qty == NO_QTY else qty)
+
+
+def proposal_caption(proposal, prep) -> str:
+    """What is fitted, in one or two lines: the proposal, the columns left out, z-scores."""
+    text = md_escape("Proposed: " + proposal.reason + left_out_sentence(proposal))
+    if prep.family == "gaussian" and prep.standardised:
+        text += (" **Fitted on z-scores** (each column minus its mean, over its standard "
+                 "deviation): axes, parameters and downloads are in these units.")
+    elif prep.family == "gaussian" and proposal.standardise and prep.X.shape[1] > 1:
+        text += md_escape(f" The columns' standard deviations differ by a factor of "
+                          f"{proposal.scale_ratio:,.0f}; “Standardise columns” puts them on "
+                          "one scale.")
+    return text + " Model and columns: sidebar."
+
+
+def standardise_note(prep) -> str:
+    """Under the switch: each column's mean ± sd, and where units matter to EM."""
+    if not prep.standardised:
+        return ("Off: the columns are fitted in their own units (a column with a very large "
+                "or small spread is divided by a power of ten, as stated).")
+    spread = "; ".join(f"{md_escape(n.removesuffix(' (z)'))}: {c:.4g} ± {s:.4g}" for n, c, s in
+                       zip(prep.feature_names, prep.center, prep.scale, strict=True))
+    return (f"On: z = (value − mean) / sd, with mean ± sd {spread}. With full, diagonal or "
+            "tied covariances EM takes the same steps in any units from a matching start; "
+            "the start (k-means++ picks by distance), reg and spherical covariances are "
+            "where units matter.")
+
+
+def fit_settings(family: str, D: int):
+    gauss = family == "gaussian"
+    defaults = dict(n_components=2 if gauss else 3, init="kmeans++" if gauss else "random",
+                    seed=0, reg=1e-6 if gauss else 0.0, alpha=1.0, max_iter=100, tol=1e-6)
+    settings = emui.fit_controls(KEY, family=family, defaults=defaults, n_features=D,
+                                 hard_switch=gauss and D >= 2)
+    if gauss and D == 1 and settings.covariance_type != "full":
+        settings = replace(settings, covariance_type="full")
+    return settings
+
+
+def main() -> None:
+    # The data is an upload or an example, which no link can carry: the URL holds nothing.
+    emui.url_state(KEY, page="your_data", params=[])
+    intro()
+    source = current_source()
     try:
-        proposal = _session_cached("yd_proposal", st.session_state["yd_digest"],
-                                   lambda: emdata.propose_model(table))
+        digest, table, proposal = load(source) if source else (None, None, None)
     except emdata.DataError as err:
+        data_panel(source, None)
         show_error(str(err))
         return
-    model, chosen = choose_columns(table, proposal)
+    data_panel(source, table)
+    if table is None:
+        empty_state()
+        return
+    notes = st.empty()
+    model, chosen = data_controls(table, proposal)
     try:
-        prep = _session_cached("yd_prep", (st.session_state["yd_digest"], model, repr(chosen)),
+        prep = _session_cached("yd_prep", (digest, model, repr(chosen)),
                                lambda: emdata.prepare(table, model, **chosen))
     except emdata.DataError as err:
+        show_notes(notes, table.notes)
         show_error(str(err))
         return
-    for note in prep.notes:
-        st.warning(md_escape(note), icon="⚠️")
+    show_notes(notes, table.notes + prep.notes)
+    st.caption(proposal_caption(proposal, prep))
+    if prep.family == "gaussian":
+        st.sidebar.caption(standardise_note(prep))  # under the switch
+    fit_and_show(prep, f"upload-{digest}-{model}", source.name)
 
-    family = prep.family
+
+def fit_and_show(prep, data_key: str, file_name: str) -> None:
     X = prep.X
-    D = X.shape[1]
-    defaults = dict(n_components=2 if family == "gaussian" else 3, init="kmeans++" if family == "gaussian" else "random",
-                    seed=0, reg=1e-6 if family == "gaussian" else 0.0, alpha=1.0, max_iter=100, tol=1e-6)
-    settings = emui.fit_controls(KEY, family=family, defaults=defaults, n_features=D,
-                                 hard_switch=family == "gaussian" and D >= 2)
-    if family == "gaussian" and D == 1 and settings.covariance_type != "full":
-        settings = replace(settings, covariance_type="full")
+    settings = fit_settings(prep.family, X.shape[1])
     try:
         emdata.check_n_components(X, settings.n_components)
     except emdata.DataError as err:
         show_error(str(err))
         return
-    data_key = f"upload-{digest}-{model}"
-    trace = emui.run_fit(X, settings, data_key, family=family)
+    data_key = f"{data_key}-{emui.data_fingerprint(X)}"  # columns, standardised or not
+    trace = emui.run_fit(X, settings, data_key, family=prep.family)
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
-    st.subheader("EM on your data")
     step_view(X, prep, trace, settings, data_key)
-    if family == "gaussian":
+    if prep.family == "gaussian":
         emui.selection_panel(X, settings, data_key, KEY)
     # the file name travels to another page: keep only harmless characters
-    safe_name = re.sub(r"[^\w .-]", "_", uploaded.name)[:60]
+    safe_name = re.sub(r"[^\w .-]", "_", file_name)[:60]
     emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")
 
 
@@ -276,7 +411,6 @@ def step_view(X, prep, trace, settings, data_key: str) -> None:
     views build only their open tab."""
     hs = emui.step_slider(trace, KEY)
     s = int(hs.s)
-    emui.status_banner(trace)
     family, D = prep.family, X.shape[1]
     if family == "gaussian" and D == 1:
         views_1d(X, prep, trace, s, settings, data_key)
@@ -289,6 +423,7 @@ def step_view(X, prep, trace, settings, data_key: str) -> None:
 
 
 def common_panels(trace, s, names, key_suffix=""):
+    emui.status_banner(trace)  # below the main chart, which comes first after the slider
     left, right = st.columns([2, 3], gap="medium")
     with left:
         emui.what_changed(trace, s, feature_names=[md_escape(n) for n in names])
@@ -312,11 +447,11 @@ def views_1d(X, prep, trace, s, settings, data_key):
     x = X[:, 0]
     axis = v1.AxisFormat(title=plot_names(prep.feature_names)[0])
     n_shown = min(len(x), v1.MAX_RUG_POINTS)
+    fig = v1.mixture_figure(x, trace, s, axis=axis)
+    st.plotly_chart(fig, key=_k("mixture"), theme="streamlit")
     if n_shown < len(x):
         st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
                    f"the fit uses all {len(x):,}.")
-    fig = v1.mixture_figure(x, trace, s, axis=axis)
-    st.plotly_chart(fig, key=_k("mixture"), theme="streamlit")
     common_panels(trace, s, prep.feature_names)
     tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
                    key=_k("tab1d"), on_change="rerun")
@@ -341,28 +476,27 @@ def views_1d(X, prep, trace, s, settings, data_key):
 def views_2d(X, prep, trace, s, settings, data_key):
     names = prep.feature_names
     D = X.shape[1]
-    if D > 2:
+    chart = st.container()
+    dims = (0, 1)
+    if D > 2:  # the axes' pickers sit under the chart they change
         c1, c2 = st.columns(2)
         st.session_state.setdefault(_k("ax"), 0)
         st.session_state.setdefault(_k("ay"), 1)
         ax = c1.selectbox("Horizontal axis", range(D), format_func=lambda j: names[j], key=_k("ax"))
         ay = c2.selectbox("Vertical axis", range(D), format_func=lambda j: names[j], key=_k("ay"))
         if ax == ay:
-            st.warning("Pick two different columns for the axes.")
+            chart.warning("Pick two different columns for the axes.")
             return
         st.caption(f"The fit uses all {D} columns; the figure shows the mixture's marginal on the "
                    "two chosen ones (points coloured by the full fit's responsibilities).")
         dims = (ax, ay)
-    else:
-        dims = (0, 1)
     view = emcore.MarginalTrace(trace, dims) if D > 2 else trace
     Xp = X[:, list(dims)]
     fnames = plot_names([names[dims[0]], names[dims[1]]])
-    note = v2.sampling_note(len(Xp))
-    if note:
-        st.caption(note)
     fig = v2.blobs_figure(Xp, view, s, feature_names=fnames, title="Your data: mixture at this step")
-    st.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
+    chart.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
+    if note := v2.sampling_note(len(Xp)):
+        chart.caption(note)
     common_panels(trace, s, names)
     tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
                    key=_k("tab2d"), on_change="rerun")
@@ -396,6 +530,7 @@ def views_baskets(X, prep, trace, s, settings, data_key):
     seg = vb.segment_names(final, share, names)
     fig = vb.profile_heatmap(trace, s, names, share, names=seg)
     st.plotly_chart(fig, key=_k("profile"), theme="streamlit")
+    emui.status_banner(trace)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(vb.segment_sizes(trace, s, names=seg), key=_k("sizes"), theme="streamlit")

@@ -186,7 +186,7 @@ def test_your_data_proposes_a_bernoulli_mixture_for_a_0_1_table():
     at.file_uploader(key="yd_file").set_value(
         ("values_survey.csv", emdata.example_csv("survey"), "text/csv"))
     _run(at)
-    assert at.radio(key="yd_model").value == "binary"
+    assert at.selectbox(key="yd_model").value == "binary"
     assert any("yd_bernoulli" in el.proto.id for el in at.get("plotly_chart"))
     tr = at.session_state["em_fits"]["your_data"]["trace"]
     assert tr.family == "bernoulli" and tr.n_samples == 216

@@ -1,5 +1,6 @@
 """AppTest of the "Your data" page: every bad file's message on screen, and every control path."""
 
+import io
 import re
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def errors(at):
 
 def warnings(at):
     return [unescape(w.value) for w in at.warning]
+
+
+def data_warnings(at):
+    """Warnings about the file (not the fit's "stopped at the iteration limit" status)."""
+    return [w for w in warnings(at) if not w.startswith("Stopped at the iteration limit")]
 
 
 def test_empty_state_explains_the_formats():
@@ -71,7 +77,8 @@ def test_every_bad_file_shows_its_one_message(name, shared_app):
         assert errors(at) == [message]  # exactly one message, the right one
         assert not at.get("plotly_chart")
     else:
-        assert message in warnings(at)
+        notes = data_warnings(at)
+        assert len(notes) == 1 and message in notes[0]  # every note in one message
         assert not [e for e in errors(at) if "distinct point" not in e]
 
 
@@ -95,7 +102,7 @@ def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
     at = upload(_two_blobs(), "<b>x</b>.csv")
     fit = at.session_state["em_fits"]["your_data"]  # shared with "Why EM works"
     assert fit["title"] == "Your data (_b_x__b_.csv)" and fit["X"].shape == (120, 3)
-    assert at.radio(key="yd_model").value == "gmm"
+    assert at.selectbox(key="yd_model").value == "gmm"
     assert at.multiselect(key="yd_cols").value == ["<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "z"]
     # the hostile column name is a plain string in the table, never HTML
     df = at.dataframe[0].value
@@ -123,17 +130,17 @@ def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
 
 def test_switch_models_and_columns():
     at = upload(_two_blobs(d=2))
-    at.radio(key="yd_model").set_value("gmm1d").run()
+    at.selectbox(key="yd_model").set_value("gmm1d").run()
     assert not at.exception and at.get("plotly_chart")
     at.selectbox(key="yd_col1d").set_value("=cmd|' /C calc'!A0").run()
     assert not at.exception
-    at.radio(key="yd_model").set_value("counts").run()
+    at.selectbox(key="yd_model").set_value("counts").run()
     assert not at.exception
     assert errors(at) == [
         "No row is a valid basket: counts must be whole numbers ≥ 0 with at least one item "
         "per row. Check that you picked the count columns."
     ]
-    at.radio(key="yd_model").set_value("gmm").run()
+    at.selectbox(key="yd_model").set_value("gmm").run()
     at.multiselect(key="yd_cols").set_value(["<img src=x onerror=alert(1)>"]).run()
     assert errors(at) == [
         "A Gaussian mixture in several dimensions needs at least two numeric columns. "
@@ -150,7 +157,7 @@ def test_basket_list_restarts_and_header_toggle():
             item = rng.choice(["milk", "bread", "eggs"] if kind else ["beer", "crisps", "salsa"])
             lines.append(f"{b},{item},{rng.integers(1, 3)}")
     at = upload(("\n".join(lines) + "\n").encode(), "baskets.csv")
-    assert at.radio(key="yd_model").value == "long"
+    assert at.selectbox(key="yd_model").value == "long"
     assert at.selectbox(key="yd_basket").value == "basket_id"
     assert at.selectbox(key="yd_qty").value == "quantity"
     assert len(at.get("plotly_chart")) >= 3 and not errors(at)
@@ -206,3 +213,101 @@ def test_full_penguins_table_is_fitted_without_its_year_column():
         "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     said = " ".join(unescape(c.value) for c in at.caption)
     assert "Left out: 'year' (calendar years 2007–2009)" in said
+
+
+# --- one click on an example, the proposal, standardising, one message, density ticks ----------
+
+
+def _fit(at):
+    return at.session_state["em_fits"]["your_data"]
+
+
+def test_an_example_loads_in_one_click_and_an_upload_replaces_it():
+    import emdata
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.button_group(key="yd_example").value is None and not at.get("plotly_chart")
+    at.button_group(key="yd_example").set_value("penguins").run()  # the one click
+    assert not at.exception and at.get("plotly_chart")
+    assert _fit(at)["title"] == "Your data (penguins.csv)" and _fit(at)["X"].shape == (342, 4)
+    assert at.expander(key="yd_data").label.startswith("penguins\\.csv (example): 344 rows × 8")
+    assert at.session_state["yd_data"] is False  # the data panel folds: the fit comes first
+    # an upload replaces the example ...
+    at.file_uploader(key="yd_file1").set_value(("blobs.csv", _two_blobs(d=2), "text/csv")).run()
+    assert not at.exception and at.button_group(key="yd_example").value is None
+    assert _fit(at)["title"] == "Your data (blobs.csv)" and _fit(at)["X"].shape == (120, 2)
+    # ... and an example replaces the upload: a fresh, empty uploader
+    at.button_group(key="yd_example").set_value("survey").run()
+    assert not at.exception and at.file_uploader(key="yd_file2").value is None
+    assert at.selectbox(key="yd_model").value == "binary" and _fit(at)["trace"].family == "bernoulli"
+    np.testing.assert_array_equal(_fit(at)["X"], emdata.examples.goodman_values())
+    # clicking the chosen example again empties the page
+    at.button_group(key="yd_example").set_value(None).run()
+    assert not at.exception and not at.get("plotly_chart") and "20 MB" in at.info[0].value
+
+
+def test_standardise_switch_fits_z_scores_and_says_so():
+    import json
+
+    import pandas as pd
+
+    import emdata
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button_group(key="yd_example").set_value("penguins").run()
+    assert at.sidebar.toggle(key="yd_std").value is True  # mm and g: scales 400× apart
+    cols = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    raw = pd.read_csv(io.BytesIO(emdata.example_csv("penguins")))[cols].dropna()
+
+    def weighted_mean(at):  # Σ_k π_k μ_k: after an M-step, the mean of the fitted data
+        p = _fit(at)["trace"].final_params
+        return p.weights @ p.means
+
+    np.testing.assert_allclose(weighted_mean(at), 0, atol=1e-9)
+    np.testing.assert_allclose(_fit(at)["X"].std(axis=0), 1, rtol=1e-12)
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert "Fitted on z-scores" in said and "body_mass_g: 4202 ± 800.8" in said
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "bill_length_mm (z)"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "bill_depth_mm (z)"
+
+    at.sidebar.toggle(key="yd_std").set_value(False).run()
+    assert not at.exception
+    np.testing.assert_allclose(weighted_mean(at), raw.mean().to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(_fit(at)["X"], raw.to_numpy(), rtol=1e-12)
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert "Fitted on z-scores" not in said and "differ by a factor of 406" in said
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "bill_length_mm"
+
+
+def test_notes_on_a_messy_file_come_in_one_message():
+    body = ["mass_g,length_mm,year"] + [f"{4000 + 37 * i % 900},{40 + i % 9}.5,{2007 + i % 3}"
+                                        for i in range(60)]
+    body[5] = "NA,41.5,2008"       # a missing value
+    body[9] = body[8]              # a repeated row
+    data = b"\xef\xbb\xbf" + ("\n".join(body[:30]) + "\n\n" + "\n".join(body[30:]) + "\n").encode()
+    at = upload(data, "messy.csv")
+    notes = data_warnings(at)
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("4 things to know about this file:")
+    for part in ("byte-order mark", "empty line", "Left out 1 of 60 rows", "repeat an earlier row"):
+        assert part in notes[0], part
+    assert at.multiselect(key="yd_cols").value == ["mass_g", "length_mm"]  # year left out
+
+
+def test_density_axis_never_prints_an_si_prefix():
+    import json
+
+    from emviz.common import DENSITY_TICKFORMAT
+
+    rng = np.random.default_rng(3)
+    grams = np.concatenate([rng.normal(3500, 300, 100), rng.normal(5200, 400, 100)])
+    at = upload(("body_mass_g\n" + "\n".join(f"{g:.0f}" for g in grams) + "\n").encode(), "g.csv")
+    assert at.selectbox(key="yd_model").value == "gmm1d"
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    yaxis = spec["layout"]["yaxis"]
+    assert yaxis["title"]["text"] == "density" and yaxis["tickformat"] == DENSITY_TICKFORMAT
+    assert max(yaxis["tickvals"]) < 1e-2  # ticks Plotly would otherwise print as 250μ, 500μ
+    labels = [f"{v:{DENSITY_TICKFORMAT.replace('~', '')}}" for v in yaxis["tickvals"]]
+    assert not [lab for lab in labels if "μ" in lab or "µ" in lab]

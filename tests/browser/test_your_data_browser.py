@@ -104,3 +104,45 @@ def test_eight_sessions_each_see_only_their_own_data(browser, app_server):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def _top_bottom(pg, selector):
+    return pg.evaluate(f"""() => {{ const e = document.querySelector('{selector}');
+        if (!e) return null; const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }}""")
+
+
+def test_one_click_example_puts_the_fit_on_the_first_screen(page, app_server):
+    """One click on "Penguins" loads the full table and fits it: the step control and the main
+    chart are on the first screen at 1280×800 and on a phone (390×844); year is not fitted."""
+    open_page(page, app_server, "your_data")
+    wait_for_rerun(page, lambda: page.get_by_role("radio", name="Penguins").click())
+    _wait_for_plots(page, n=1)
+    assert_no_exception(page)
+    chips = page.locator('[data-testid="stSidebar"] [data-tag] span[title]').all_inner_texts()
+    assert [c.strip() for c in chips] == ["bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                                          "body_mass_g"]
+    assert page.get_by_text("Left out: 'year' (calendar years 2007–2009)", exact=False).count() == 1
+    main_chart = '[data-testid="stMain"] .js-plotly-plot'
+    for width, height in [(1280, 800), (390, 844)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(600)
+        step = _top_bottom(page, ".st-key-yd_steprow")
+        chart = _top_bottom(page, main_chart)
+        assert step and step[1] <= height, (width, step)
+        # the chart starts on the first screen: most of it at 1280, its top part on a phone
+        assert chart and chart[0] <= (0.7 if width > 1000 else 0.85) * height, (width, chart)
+        screenshot(page, f"your_data_penguins_{width}", full_page=False)
+
+
+def test_density_ticks_in_grams_carry_no_micro_sign(page, app_server):
+    rng = np.random.default_rng(3)
+    grams = np.concatenate([rng.normal(3500, 300, 100), rng.normal(5200, 400, 100)])
+    data = ("body_mass_g\n" + "\n".join(f"{g:.0f}" for g in grams) + "\n").encode()
+    open_page(page, app_server, "your_data")
+    wait_for_rerun(page, lambda: _upload(page, "grams.csv", data))
+    _wait_for_plots(page, n=1)
+    assert_no_exception(page)
+    ticks = page.locator('[data-testid="stMain"] .js-plotly-plot').first.locator(
+        ".yaxislayer-above .ytick text").evaluate_all("els => els.map(e => e.textContent)")
+    assert ticks and not [t for t in ticks if "μ" in t or "µ" in t], ticks
+    assert any("0.000" in t or "e-" in t for t in ticks), ticks  # small densities, plainly
