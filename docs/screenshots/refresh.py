@@ -31,7 +31,7 @@ SHOTS = {
     "baskets": ("baskets", 0, None),
     "why_em_works": ("why_em_works", 0, None),
     "digits": ("digits", 0, None),
-    "your_data": ("your_data_session0", 0, None),
+    "your_data": ("your_data_penguins", 0, None),
 }
 
 

@@ -122,6 +122,7 @@ def test_one_click_example_puts_the_fit_on_the_first_screen(page, app_server):
     assert [c.strip() for c in chips] == ["bill_length_mm", "bill_depth_mm", "flipper_length_mm",
                                           "body_mass_g"]
     assert page.get_by_text("Left out: 'year' (calendar years 2007–2009)", exact=False).count() == 1
+    screenshot(page, "your_data_penguins")  # full page, for the README
     main_chart = '[data-testid="stMain"] .js-plotly-plot'
     for width, height in [(1280, 800), (390, 844)]:
         page.set_viewport_size({"width": width, "height": height})
