@@ -121,6 +121,26 @@ def parse_option(options: Iterable[float]) -> Callable[[str], float]:
     return parse
 
 
+def parse_int_set(lo: int, hi: int) -> Callable[[str], list[int]]:
+    """A non-empty set of distinct integers in [lo, hi], comma-separated ("2,3,4"); returned
+    sorted. At most hi − lo + 1 values, so a long list is bad input."""
+    one = parse_int(lo, hi)
+
+    def parse(text: str) -> list[int]:
+        parts = text.split(",")
+        if not text.strip() or len(parts) > hi - lo + 1:
+            raise BadValue
+        values = [one(p) for p in parts]
+        if len(set(values)) != len(values):
+            raise BadValue
+        return sorted(values)
+    return parse
+
+
+def fmt_int_list(values) -> str:
+    return ",".join(str(int(v)) for v in values)
+
+
 def parse_bool(text: str) -> bool:
     t = text.strip().lower()
     if t in _TRUE:
@@ -377,4 +397,4 @@ def link_to_step(key: str, container=None) -> None:
 
 __all__ = ["Param", "PageUrl", "BadValue", "url_state", "fit_params", "save_url", "page_query",
            "link_url", "link_to_step", "parse_int", "parse_choice", "parse_option", "parse_bool",
-           "parse_means", "fmt_bool", "fmt_float"]
+           "parse_means", "parse_int_set", "fmt_bool", "fmt_float", "fmt_int_list"]

@@ -100,6 +100,16 @@ def choose_multinomial_fit():
 # The page
 # --------------------------------------------------------------------------------------------
 
+#: What a link to this page holds: the default fit (a fit published by another page lives in
+#: this session only), the two half-steps, the zoom and the sample number.
+URL_PARAMS = [
+    emui.Param("fit", f"{KEY}_source", emui.urlstate.parse_choice([DEFAULT])),
+    emui.Param("step", f"{KEY}_step", emui.urlstate.parse_int(0, 1_000_000)),
+    emui.Param("dlr", f"{KEY}_dlr_step", emui.urlstate.parse_int(0, 1_000)),
+    emui.Param("zoom", f"{KEY}_dlr_zoom", emui.urlstate.parse_bool, emui.urlstate.fmt_bool),
+    emui.Param("sample", f"{KEY}_sample_seed", emui.urlstate.parse_int(1, 1_000_000)),
+]
+emui.url_state(KEY, page="derivations", params=URL_PARAMS)
 emui.page_header(
     "Derivations",
     "The other pages *state* the E-step, the M-step and the lower bound. Here each one is "
@@ -445,6 +455,7 @@ def linkage_section() -> None:
                 f"touches ℓ at {theta_it(lt_t)} = {th:.9f}.")
     zoom = st.toggle("Zoom to this step", key=f"{KEY}_dlr_zoom",
                      help="Late steps are tiny; the zoomed view shows ℓ − ℓ(θ⁽ᵗ⁾) around θ⁽ᵗ⁾ and θ⁽ᵗ⁺¹⁾.")
+    emui.urlstate.save_url(KEY)  # this section's step and zoom are part of the page's link
     st.plotly_chart(V.linkage_figure(lt, int(lh.s), zoom=zoom), key=f"{KEY}_dlr_fig",
                     theme="streamlit")
     if lh.kind != "init" and V.step_hidden(lt, lt_t, zoom):

@@ -79,7 +79,17 @@ def intro() -> None:
             "constant, which never falls, while ℓ alone can.")
 
 
+#: What a link to this page holds: the digit classes, the ink threshold, the fit's settings
+#: and the half-step (names as on every page; see emui.urlstate).
+URL_EXTRA = [
+    emui.Param("classes", _k("classes"), emui.urlstate.parse_int_set(0, 9),
+               emui.urlstate.fmt_int_list),
+    emui.Param("thr", _k("threshold"), emui.urlstate.parse_int(1, 16)),
+]
+
+
 def main() -> None:
+    emui.url_state(KEY, page="digits", family="bernoulli", n_features=64, extra=URL_EXTRA)
     st.sidebar.header("Data")
     if _k("classes") not in st.session_state:
         st.session_state[_k("classes")] = list(DEFAULT_CLASSES)

@@ -126,6 +126,7 @@ URL_PARAMS = [
     emui.Param("reg", f"{KEY}_reg", emui.urlstate.parse_option(REG_OPTIONS),
                emui.urlstate.fmt_float),
     emui.Param("step", f"{KEY}_step", emui.urlstate.parse_int(0, 1_000_000)),
+    emui.Param("bounds", f"{KEY}_dlr_n", emui.urlstate.parse_int(1, 4)),
 ]
 emui.url_state(KEY, page="why_em_works", params=URL_PARAMS)
 emui.page_header(
@@ -297,8 +298,10 @@ def linkage_climb() -> None:
         "high as the bound; the next E-step builds a new bound touching ℓ there. The same two "
         "facts as in the proof above (the bound touches, the bound never exceeds ℓ) make each "
         "step a climb.")
-    n = st.slider("Iterations drawn", 1, 4, 2, key=f"{KEY}_dlr_n",
+    st.session_state.setdefault(f"{KEY}_dlr_n", 2)  # the default; a link may set it
+    n = st.slider("Iterations drawn", 1, 4, key=f"{KEY}_dlr_n",
                   help="One bound per iteration, from θ⁽⁰⁾ = 0.5.")
+    emui.urlstate.save_url(KEY)  # the number of bounds is part of the page's link
     st.plotly_chart(DV.linkage_figure(lt, 2 * n, history=n - 1), key=f"{KEY}_dlr_fig",
                     theme="streamlit")
     hidden = [t for t in range(n) if DV.step_hidden(lt, t, zoom=False)]

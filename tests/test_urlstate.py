@@ -141,6 +141,72 @@ def test_why_em_works_round_trip():
     assert [m.value for m in at.metric] == [m.value for m in fresh.metric]
 
 
+def test_why_em_works_bounds_round_trip():
+    at = _open("why_em_works")
+    at.slider(key="why_dlr_n").set_value(4).run()
+    query = dict(at.query_params)
+    assert query["bounds"] == "4"
+    fresh = _open("why_em_works", query=query)
+    assert fresh.slider(key="why_dlr_n").value == 4
+    assert [d.value.to_dict() for d in fresh.dataframe] == [d.value.to_dict() for d in at.dataframe]
+
+
+def test_digits_round_trip():
+    def change(at):
+        at.multiselect(key="dg_classes").set_value([1, 7]).run()
+        at.slider(key="dg_threshold").set_value(5)
+        at.select_slider(key="dg_alpha").set_value(1.5)
+        at.number_input(key="dg_seed").set_value(3)
+        at.selectbox(key="dg_init").set_value("random_from_data")
+
+    at, fresh = _round_trip("digits", "dg", change, step=5)
+    q = dict(fresh.query_params)
+    assert q["classes"] == "1,7" and q["thr"] == "5" and q["k"] == "2" and q["alpha"] == "1.5"
+    assert q["seed"] == "3" and q["init"] == "random_from_data" and "reg" not in q
+    assert fresh.multiselect(key="dg_classes").value == [1, 7]
+    assert [e.value for e in at.markdown] == [e.value for e in fresh.markdown]
+
+
+def test_derivations_round_trip():
+    at = _open("derivations")
+    at.select_slider(key="der_step").set_value(5).run()
+    at.select_slider(key="der_dlr_step").set_value(7).run()
+    at.toggle(key="der_dlr_zoom").set_value(True).run()
+    at.button(key="der_resample").click().run()
+    assert not at.exception
+    query = dict(at.query_params)
+    assert query == {"fit": "default", "step": "5", "dlr": "7", "zoom": "1", "sample": "2"}
+    fresh = _open("derivations", query=query)
+    assert fresh.select_slider(key="der_step").value == 5
+    assert fresh.select_slider(key="der_dlr_step").value == 7
+    assert fresh.toggle(key="der_dlr_zoom").value is True
+    assert dict(fresh.query_params) == query
+    assert not any("not valid" in c.value for c in fresh.caption)
+    # the same numbers in every formula and sentence (the fit is the 1-D page's default)
+    assert [e.value for e in at.latex] == [e.value for e in fresh.latex]
+    assert [e.value for e in at.markdown] == [e.value for e in fresh.markdown]
+    assert [e.value for e in at.caption] == [e.value for e in fresh.caption]
+
+
+def test_derivations_bad_values_fall_back_with_one_note():
+    hostile = "<script>alert(1)</script>"
+    at = _open("derivations", query={"step": "3", "dlr": hostile, "zoom": "maybe",
+                                     "sample": "0", "fit": "house_prices"})
+    notes = [c.value for c in at.caption if "not valid" in c.value]
+    assert len(notes) == 1 and all(f"`{n}`" in notes[0] for n in ("dlr", "zoom", "sample", "fit"))
+    assert at.select_slider(key="der_step").value == 3
+    assert at.select_slider(key="der_dlr_step").value == 0
+    assert hostile not in _screen_text(at) and "<script>" not in str(dict(at.query_params))
+
+
+def test_parse_int_set():
+    p = urlstate.parse_int_set(0, 9)
+    assert p("4,2,3") == [2, 3, 4] and urlstate.fmt_int_list([2, 3, 4]) == "2,3,4"
+    for bad in ("", "2,,3", "2,2", "10", "-1", "1;2", "0,1,2,3,4,5,6,7,8,9,9", "x"):
+        with pytest.raises(urlstate.BadValue):
+            p(bad)
+
+
 def test_bad_values_fall_back_with_one_note():
     hostile = "<img src=x onerror=alert(1)>"
     at = _open("house_prices", query={"k": hostile, "seed": "-3", "reg": "1e999",
@@ -171,6 +237,7 @@ def test_step_beyond_the_run_is_clamped():
 @given(st.text(max_size=40))
 def test_parsers_never_raise_anything_but_bad_value(text):
     parsers = [urlstate.parse_int(0, 100), urlstate.parse_choice(["a", "b"]),
+               urlstate.parse_int_set(0, 9),
                urlstate.parse_option(REG_OPTIONS), urlstate.parse_option(TOL_OPTIONS),
                urlstate.parse_bool, urlstate.parse_means]
     for parse in parsers:
@@ -200,19 +267,21 @@ def test_parsers_reject_the_edges():
 # --- the whole page under fuzzed query strings (few examples: each is a page run) -------
 
 _NAMES = ["data", "k", "init", "means", "seed", "iter", "tol", "reg", "cov", "hard", "alpha",
-          "step", "n", "gseed", "std", "fit", "present", "zz"]
+          "step", "n", "gseed", "std", "fit", "present", "zz", "classes", "thr", "dlr", "zoom",
+          "sample", "bounds"]
 _VALUES = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["0", "1", "2", "-1", "1e-3", "0.001", "inf", "nan", "1e308", "ames",
                      "synthetic_1d", "custom", "kmeans++", "<script>alert(1)</script>",
-                     "%00", "9" * 300, "5.1, 5.4", "full", "true"]),
+                     "%00", "9" * 300, "5.1, 5.4", "full", "true", "2,3", "0,9,9", "default"]),
 )
 
 
-@settings(max_examples=8, deadline=None,
+@settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=6),
-       st.sampled_from(["house_prices", "blobs_2d", "baskets", "why_em_works"]))
+       st.sampled_from(["house_prices", "blobs_2d", "baskets", "why_em_works", "digits",
+                        "derivations"]))
 def test_fuzzed_query_never_raises(query, page):
     at = AppTest.from_file(_page(page), default_timeout=180)
     at.query_params.update(query)
@@ -220,6 +289,7 @@ def test_fuzzed_query_never_raises(query, page):
     assert not at.exception, (query, [e.value for e in at.exception])
     text = _screen_text(at)
     assert "<script>" not in text and "alert(1)" not in text, query
+    assert sum("not valid" in c.value or "ignored" in c.value for c in at.caption) <= 1, query
     after = dict(at.query_params)
     for name, v in after.items():  # what the page writes back is what a fresh page accepts
         assert len(v) <= urlstate.MAX_VALUE_LEN and "<" not in v, (name, v)
