@@ -109,6 +109,7 @@ def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
     assert list(df.columns)[0] == "<img src=x onerror=alert(1)>"
     for md in at.markdown:
         assert "<img" not in md.value
+    assert "<b>" not in at.expander(key="yd_data").label  # the file name is escaped text
     charts = at.get("plotly_chart")
     assert charts
     before = charts[0].proto.spec
@@ -241,6 +242,7 @@ def test_an_example_loads_in_one_click_and_an_upload_replaces_it():
     assert not at.exception and at.file_uploader(key="yd_file2").value is None
     assert at.selectbox(key="yd_model").value == "binary" and _fit(at)["trace"].family == "bernoulli"
     np.testing.assert_array_equal(_fit(at)["X"], emdata.examples.goodman_values())
+    assert not dict(at.query_params)  # an upload or example cannot travel in a link
     # clicking the chosen example again empties the page
     at.button_group(key="yd_example").set_value(None).run()
     assert not at.exception and not at.get("plotly_chart") and "20 MB" in at.info[0].value
