@@ -317,16 +317,16 @@ def data_controls(table, proposal):
     return model, dict(basket=basket, item=item, quantity=None if qty == NO_QTY else qty)
 
 
-def proposal_caption(proposal, prep) -> str:
+def proposal_caption(proposal, prep, table, chosen: dict) -> str:
     """What is fitted, in one or two lines: the proposal, the columns left out, z-scores."""
     text = md_escape("Proposed: " + proposal.reason + left_out_sentence(proposal))
     if prep.family == "gaussian" and prep.standardised:
         text += (" **Fitted on z-scores** (each column minus its mean, over its standard "
                  "deviation): axes, parameters and downloads are in these units.")
-    elif prep.family == "gaussian" and proposal.standardise and prep.X.shape[1] > 1:
-        text += md_escape(f" The columns' standard deviations differ by a factor of "
-                          f"{proposal.scale_ratio:,.0f}; “Standardise columns” puts them on "
-                          "one scale.")
+    elif prep.family == "gaussian" and (
+            ratio := emdata.scale_ratio(table, chosen["columns"])) > emdata.STANDARDISE_RATIO:
+        text += md_escape(f" The chosen columns' standard deviations differ by a factor of "
+                          f"{ratio:,.0f}; “Standardise columns” puts them on one scale.")
     return text + " Model and columns: sidebar."
 
 
@@ -379,7 +379,7 @@ def main() -> None:
         show_error(str(err))
         return
     show_notes(notes, table.notes + prep.notes)
-    st.caption(proposal_caption(proposal, prep))
+    st.caption(proposal_caption(proposal, prep, table, chosen))
     if prep.family == "gaussian":
         st.sidebar.caption(standardise_note(prep))  # under the switch
     fit_and_show(prep, f"upload-{digest}-{model}", source.name)

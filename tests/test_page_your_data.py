@@ -281,6 +281,15 @@ def test_standardise_switch_fits_z_scores_and_says_so():
     assert "Fitted on z-scores" not in said and "differ by a factor of 406" in said
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "bill_length_mm"
+    # the hint is about the columns chosen: sds 7.1x apart (under 10), no hint ...
+    at.multiselect(key="yd_cols").set_value(["bill_depth_mm", "flipper_length_mm"]).run()
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert not at.exception and "differ by a factor" not in said
+    # ... grams against millimetres, the hint with their own ratio
+    at.multiselect(key="yd_cols").set_value(["bill_length_mm", "body_mass_g"]).run()
+    said = " ".join(unescape(c.value) for c in at.caption)
+    expected = raw["body_mass_g"].std(ddof=0) / raw["bill_length_mm"].std(ddof=0)
+    assert f"differ by a factor of {expected:,.0f}" in said and 140 < expected < 150
 
 
 def test_notes_on_a_messy_file_come_in_one_message():
