@@ -33,6 +33,11 @@ DEFAULTS = {
                          standardise=False),
 }
 # ``standardise``: on by default when the two features live on very different scales.
+INTRO = ("**Colour = responsibilities**: a point that component *k* surely produced wears "
+         "*k*'s colour, a point shared between components wears the blend. **Solid ellipse** "
+         "= 1σ (about 39 % of a component's points inside), **dashed** = 2σ (about 86 %); "
+         "grey lines = mixture density; thin lines with dots = where each mean has been. On "
+         "an E-step the colours change, on an M-step the ellipses move.")
 COV_NOTES = {
     "full": "each component has its own ellipse, of any shape and tilt",
     "diag": "each component has its own axis-aligned ellipse (no tilt: the features are "
@@ -124,6 +129,25 @@ def _truth_tab(ds, X, trace, hs, sc, labels_name) -> None:
                      hide_index=True)
 
 
+def _view_toggles(ds) -> tuple[tuple[bool, bool, bool], bool, bool]:
+    """The toggles above the figure: ((ellipses, paths, contours), hard EM beside, truth)."""
+    c = st.columns([1, 1, 1, 1.3])
+    show_ell = c[0].toggle("Ellipses (1σ, 2σ)", value=True, key=_k("show_ellipses"))
+    show_paths = c[1].toggle("Mean paths", value=True, key=_k("show_paths"))
+    show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
+    hard_on = c[3].toggle("Hard EM beside soft EM", value=False, key=_k("hard_compare"),
+                          help="Fit classification ('hard') EM with spherical covariances and "
+                               "show it next to soft EM at the same step. Hard EM maximises "
+                               "the classification log-likelihood ℓ_C, not ℓ; it is k-means "
+                               "only with one shared, fixed spherical covariance and equal "
+                               "weights.")
+    show_truth = False
+    if ds.true_params is not None:
+        show_truth = st.toggle("Show the true components (grey dotted 2σ ellipses, ◇ means)",
+                               value=True, key=_k("show_truth"))
+    return (show_ell, show_paths, show_dens), hard_on, show_truth
+
+
 def main() -> None:
     emui.url_state(KEY, page="blobs_2d", datasets=list(DATASETS), family="gaussian",
                    n_features=2, extra=[emui.Param("std", _k("standardise"),
@@ -151,34 +175,14 @@ def main() -> None:
                                                         for m in fit_means))
     emui.reset_button(KEY, DEFAULTS[data_key])
 
-    emui.page_header(
-        "🫧 2-D blobs: Gaussians in the plane",
-        "**Colour = responsibilities**: a point that component *k* surely produced wears "
-        "*k*'s colour, a point shared between components wears the blend. **Solid ellipse** "
-        "= 1σ (about 39 % of a component's points inside), **dashed** = 2σ (about 86 %); grey "
-        "lines = mixture density; thin lines with dots = where each mean has been. On an "
-        "E-step the colours change, on an M-step the ellipses move.")
+    emui.page_header("🫧 2-D blobs: Gaussians in the plane", INTRO)
     data_id = f"{data_key}-{'z' if std else 'raw'}"
     trace = emui.run_fit(Z, settings, data_id)
-    c = st.columns([1, 1, 1, 1.3])
-    show_ell = c[0].toggle("Ellipses (1σ, 2σ)", value=True, key=_k("show_ellipses"))
-    show_paths = c[1].toggle("Mean paths", value=True, key=_k("show_paths"))
-    show_dens = c[2].toggle("Density contours", value=True, key=_k("show_contours"))
-    hard_on = c[3].toggle("Hard EM beside soft EM", value=False, key=_k("hard_compare"),
-                          help="Fit classification ('hard') EM with spherical covariances and "
-                               "show it next to soft EM at the same step. Hard EM maximises "
-                               "the classification log-likelihood ℓ_C, not ℓ; it is k-means "
-                               "only with one shared, fixed spherical covariance and equal "
-                               "weights.")
-    show_truth = False
-    if ds.true_params is not None:
-        show_truth = st.toggle("Show the true components (grey dotted 2σ ellipses, ◇ means)",
-                               value=True, key=_k("show_truth"))
+    flags, hard_on, show_truth = _view_toggles(ds)
 
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
-    step_view(X, Z, ds, names, sc, std, trace, settings, data_id,
-              (show_ell, show_paths, show_dens), hard_on, show_truth)
+    step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on, show_truth)
     emui.selection_panel(Z, settings, data_id, KEY)
     emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
                      feature_names=names, standardised=std)

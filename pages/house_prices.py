@@ -189,29 +189,25 @@ def house_panel(x, ds, trace, hs, axis_fmt) -> None:
                    "(a variance hit zero) cannot be redone by hand.")
 
 
-def main() -> None:
-    emui.url_state(KEY, page="house_prices", datasets=list(DATASETS), family="gaussian",
-                   n_features=1, extra=URL_EXTRA)
-    st.sidebar.header("Data")
-    data_key = emui.dataset_picker(KEY, DATASETS, "ames", DEFAULTS,
-                                   drop=("hp_collapse_means", _k("house_rank")))
-    if data_key == "synthetic_1d":
-        st.session_state.setdefault(_k("syn_n"), 600)
-        st.session_state.setdefault(_k("syn_seed"), 1)
-        n_syn = int(st.sidebar.number_input(
-            "Points to generate", min_value=100, max_value=5000, step=100,
-            key=_k("syn_n"), help="Drawn from three Gaussians with known parameters."))
-        seed_syn = int(st.sidebar.number_input("Generator seed", min_value=0, max_value=10_000,
-                                               step=1, key=_k("syn_seed")))
-        ds = emdata.load_dataset("synthetic_1d", n=n_syn, seed=seed_syn)
-        data_id = f"synthetic_1d-n{n_syn}-s{seed_syn}"
-    else:
-        ds = emdata.load_dataset(data_key)
-        data_id = data_key
-    x = np.asarray(ds.X, dtype=float)[:, 0]
-    is_price = ds.display_transform == "log10(price)"
-    axis_fmt = price_axis(x, "CA$" if ds.extra.get("price_unit") == "CAD" else "$") if is_price \
-        else AxisFormat(title=ds.feature_names[0])
+def _data(data_key: str):
+    """The chosen dataset (the synthetic one with its generator controls) and its cache id."""
+    if data_key != "synthetic_1d":
+        return emdata.load_dataset(data_key), data_key
+    st.session_state.setdefault(_k("syn_n"), 600)
+    st.session_state.setdefault(_k("syn_seed"), 1)
+    n_syn = int(st.sidebar.number_input(
+        "Points to generate", min_value=100, max_value=5000, step=100,
+        key=_k("syn_n"), help="Drawn from three Gaussians with known parameters."))
+    seed_syn = int(st.sidebar.number_input("Generator seed", min_value=0, max_value=10_000,
+                                           step=1, key=_k("syn_seed")))
+    return (emdata.load_dataset("synthetic_1d", n=n_syn, seed=seed_syn),
+            f"synthetic_1d-n{n_syn}-s{seed_syn}")
+
+
+def _fit_settings(data_key: str, data_id: str, x, is_price: bool):
+    """The collapse preset button and the fit controls; returns (settings, collapse) where
+    ``collapse`` says the run starts from the collapse preset."""
+    from dataclasses import replace
 
     st.sidebar.button("Collapse preset: reg 0, one component on a single price",
                       key=_k("collapse"), on_click=_apply_collapse, args=(data_id, x),
@@ -225,25 +221,20 @@ def main() -> None:
     if is_price and settings.custom_means is not None and min(
             m[0] for m in settings.custom_means) > 100:
         # Prices typed in dollars: the fit works on log10(price).
-        from dataclasses import replace
-
         settings = replace(settings, custom_means=tuple(
             (float(np.log10(m[0])),) for m in settings.custom_means))
     collapse = (st.session_state.get("hp_collapse_means") is not None
                 and settings.init == "custom"
                 and st.session_state.get(_k("means")) == st.session_state.get("hp_collapse_means"))
     if collapse:
-        from dataclasses import replace
-
         settings = replace(settings, custom_sds=(float(st.session_state.get("hp_collapse_sd", 1e-3)),
                                                  float(np.std(x))))
     emui.reset_button(KEY, DEFAULTS[data_key], drop=("hp_collapse_means",))
+    return settings, collapse
 
-    emui.page_header("🏠 House prices", INTROS[data_key])
 
-    trace = emui.run_fit(x, settings, data_id)
-    if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
-        st.session_state[_k("step")] = trace.n_half_steps - 1
+def _collapse_news(trace, settings, collapse: bool) -> None:
+    """A degenerate fit's news (with the fix button) first; or why the preset did not collapse."""
     if trace.status == "degenerate":  # the news comes first; otherwise it waits below the chart
         emui.status_banner(trace)
         with st.container(border=True):
@@ -262,6 +253,26 @@ def main() -> None:
     elif collapse and settings.reg > 0:
         st.info("Same start as the collapse preset, but with regularisation on: the spike "
                 "cannot shrink below σ² ≈ reg/N_k, so it stays a proper component.", icon="🛟")
+
+
+def main() -> None:
+    emui.url_state(KEY, page="house_prices", datasets=list(DATASETS), family="gaussian",
+                   n_features=1, extra=URL_EXTRA)
+    st.sidebar.header("Data")
+    data_key = emui.dataset_picker(KEY, DATASETS, "ames", DEFAULTS,
+                                   drop=("hp_collapse_means", _k("house_rank")))
+    ds, data_id = _data(data_key)
+    x = np.asarray(ds.X, dtype=float)[:, 0]
+    is_price = ds.display_transform == "log10(price)"
+    axis_fmt = price_axis(x, "CA$" if ds.extra.get("price_unit") == "CAD" else "$") if is_price \
+        else AxisFormat(title=ds.feature_names[0])
+    settings, collapse = _fit_settings(data_key, data_id, x, is_price)
+
+    emui.page_header("🏠 House prices", INTROS[data_key])
+    trace = emui.run_fit(x, settings, data_id)
+    if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
+        st.session_state[_k("step")] = trace.n_half_steps - 1
+    _collapse_news(trace, settings, collapse)
     step_view(x, ds, trace, settings, data_id, axis_fmt)
     emui.selection_panel(x, settings, data_id, KEY)
     emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
