@@ -456,7 +456,7 @@ def linkage_section() -> None:
     zoom = st.toggle("Zoom to this step", key=f"{KEY}_dlr_zoom",
                      help="Late steps are tiny; the zoomed view shows ℓ − ℓ(θ⁽ᵗ⁾) around θ⁽ᵗ⁾ and θ⁽ᵗ⁺¹⁾.")
     emui.urlstate.save_url(KEY)  # this section's step and zoom are part of the page's link
-    st.plotly_chart(V.linkage_figure(lt, int(lh.s), zoom=zoom), key=f"{KEY}_dlr_fig",
+    st.plotly_chart(V.linkage_figure(lt, lh, zoom=zoom), key=f"{KEY}_dlr_fig",
                     theme="streamlit")
     if lh.kind != "init" and V.step_hidden(lt, lt_t, zoom):
         st.info("At this scale the step is narrower than a pixel: switch on **Zoom to this "
