@@ -145,12 +145,13 @@ def main() -> None:
     pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
     pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
     import emui._deeplink as deeplink
-    from emui import screen
+    from emui import player, screen
 
     page = st.navigation(pages)
     sidebar_glossary()  # the same notation on every page, under the page menu
     deeplink.mark_routed()  # this run came through app.py (see emui._deeplink)
     screen.apply()  # formula, toolbar and focus fixes; presentation mode
+    player.preload()  # Plotly.js for the step players, fetched while the page runs
     page.run()
 
 

@@ -26,6 +26,7 @@ from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_byt
 from emui.exercise import exercise_panel
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
 from emui.landscape import landscape_panel
+from emui.player import Chart, Html, narration, proof, step_player
 from emui.selection import selection_panel
 from emui.settings import INIT_LABELS, FitSettings, parse_means
 from emui.steps import (
@@ -51,13 +52,15 @@ __all__ = [
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
     "url_state", "save_url", "link_to_step", "fit_params", "Param",
+    "step_player", "Chart", "Html", "narration", "proof",
 ]
 
 # Bind the submodules as attributes explicitly: the call below may stop this import with
 # Streamlit's rerun exception, and a re-import then finds them in sys.modules without
 # setting the attributes (``emui.urlstate.parse_int`` must still work).
 from emui import (  # noqa: E402,F401,I001
-    _deeplink, controls, exercise, fitting, landscape, selection, settings, steps, urlstate)
+    _deeplink, controls, exercise, fitting, landscape, player, selection, settings, steps,
+    urlstate)
 
 # A page opened by a deep link on a fresh server must run through app.py (see _deeplink);
 # pages also call it through url_state, on every run.

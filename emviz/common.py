@@ -327,17 +327,18 @@ def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
         marker=dict(size=7, symbol="triangle-up-open", color=CURVE, line=dict(color=CURVE, width=1.5)),
         hovertemplate="%{customdata}<br>" + ("Q" if hard else "𝓛")
         + " = %{y:.4f}<extra></extra>"))
-    data.append(go.Scatter(_validate=VALIDATE,
-        x=[s], y=[main[s]], mode="markers", name=str(labels[s]), showlegend=False,
-        marker=dict(size=15, symbol="circle-open", color=CURVE, line=dict(width=3)),
-        hoverinfo="skip"))
+    # The current half-step is marked by layout shapes (a ring and a dotted line), not by a
+    # trace: a step then changes only the layout, which Plotly redraws without the curves.
+    ring = dict(type="circle", xref="x", yref="y", xsizemode="pixel", ysizemode="pixel",
+                xanchor=s, yanchor=float(main[s]), x0=-8, x1=8, y0=-8, y1=8,
+                line=dict(color=CURVE, width=3), name=str(labels[s]))
     layout = base_layout(
         (f"{objective_symbol(hard, penalised)} — {labels[s]}: {main[s]:.3f}" if other
          else f"Log-likelihood — {labels[s]}: {main[s]:.3f}"), height,
         xaxis=dict(title=dict(text="iteration t (one E-step + one M-step each)"),
                    rangemode="tozero", **_iteration_ticks(S)),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),
-        shapes=vline_shape(s))
+        shapes=vline_shape(s) + [ring])
     return go.Figure(_validate=VALIDATE, data=data, layout=layout)
 
 

@@ -165,11 +165,49 @@ def _axis_dict(fmt: AxisFormat | None) -> dict:
     return d
 
 
-def _rug_colors(hs, idx) -> tuple[np.ndarray, list, int]:
-    """Rug colours at the half-step using q_t (grey before the first E-step) as codes + scale."""
-    if hs.resp is None:
-        return np.zeros(len(idx), dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
-    return rgb_to_scale(blend_rgb(np.asarray(hs.resp, dtype=float)[idx]))
+#: Rug colours use responsibilities rounded to multiples of 1 / RUG_LEVELS (invisible on
+#: screen), so that ticks fall into few colour groups.
+RUG_LEVELS = 16
+
+
+def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float) -> list:
+    """The rug: one short vertical tick per point, coloured by the responsibility-weighted
+    blend of the component colours (grey while there are no responsibilities).
+
+    Ticks of the same colour (responsibilities rounded to 1 / RUG_LEVELS) share one line trace, drawn as one SVG path with gaps,
+    so a rug of thousands of points is a few dozen elements for the browser, not thousands:
+    a step that recolours it redraws quickly. Every trace is named
+    ``"points (colour = responsibilities)"``; hovering a tick shows x and its r_ik.
+    """
+    name = "points (colour = responsibilities)"
+    xs = np.asarray(xs, dtype=float)
+    if resp is None:
+        groups = [(NEUTRAL, np.arange(len(xs)))]
+        hover = "x = %{x:.4g}<extra>no responsibilities yet</extra>"
+    else:
+        K = resp.shape[1]
+        # responsibilities rounded to 1/RUG_LEVELS: at most RUG_LEVELS + 1 colours when K = 2
+        rgb = blend_rgb(np.round(resp * RUG_LEVELS) / RUG_LEVELS).round().astype(int)
+        keys, inverse = np.unique(rgb, axis=0, return_inverse=True)
+        groups = [("#{:02x}{:02x}{:02x}".format(*keys[g]), np.flatnonzero(inverse.ravel() == g))
+                  for g in range(len(keys))]
+        hover = "x = %{x:.4g}<br>" + "<br>".join(
+            f"r{sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>"
+    out = []
+    for color, members in groups:
+        n = len(members)
+        gx = np.repeat(xs[members], 3)
+        gx[2::3] = np.nan
+        gy = np.tile([y0, y1, np.nan], n)
+        extra = {}
+        if resp is not None:
+            cd = np.repeat(resp[members], 3, axis=0)
+            cd[2::3] = np.nan
+            extra = dict(customdata=cd)
+        out.append(go.Scatter(_validate=_common.VALIDATE, x=gx, y=gy, mode="lines", name=name,
+                              showlegend=False, line=dict(color=color, width=1.5),
+                              connectgaps=False, hovertemplate=hover, **extra))
+    return out
 
 
 def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int | None = None,
@@ -241,19 +279,8 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     y_top = 1.25 * (max(ymax_data, peak) if peak < 3 * ymax_data else ymax_data)
     rug_y = -0.06 * y_top
     idx = display_sample(len(x), max_points)
-    cvals, cscale, cmax = _rug_colors(hs, idx)
-    if t is None:
-        rug_hover = dict(hovertemplate="x = %{x:.4g}<extra>no responsibilities yet</extra>")
-    else:
-        R = np.asarray(hs.resp, dtype=float)[idx]
-        rug_hover = dict(customdata=R, hovertemplate="x = %{x:.4g}<br>" + "<br>".join(
-            f"r{sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>")
-    data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers",
-                           name="points (colour = responsibilities)", showlegend=False,
-                           marker=dict(symbol="line-ns-open", size=14, color=cvals,
-                                       colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
-                                       line=dict(width=1.5)),
-                           **rug_hover))
+    R = None if hs.resp is None else np.asarray(hs.resp, dtype=float)[idx]
+    data += rug_traces(x[idx], R, rug_y * 0.55, rug_y * 1.45)
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])

@@ -285,25 +285,23 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
     # The chosen house's slider lives in a tab that is not always built; keep its value.
     if _k("house_rank") in st.session_state:
         st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
-    hs = emui.step_slider(trace, KEY)
     is_price = ds.display_transform == "log10(price)"
     unit = "log₁₀ $" if is_price else None
     n_shown = min(len(x), 2000)
     highlight = chosen_house(x, trace)
-    st.plotly_chart(emui.step_figure(
-        "hp_mixture", trace, hs, lambda: mixture_figure(x, trace, hs, axis=axis_fmt,
-                                                      highlight=highlight,
-                                                      true_params=ds.true_params),
-        options=(data_id, highlight)), key=_k("mixture"), theme="streamlit")
+    # The chart, the narration, ℓ and the proof for every half-step go to the browser once;
+    # ◀ / ▶ then redraw them there (emui.player), and only the panels below rerun here.
+    hs = emui.step_player(trace, KEY, [
+        [emui.Chart("hp_mixture", lambda h: mixture_figure(
+            x, trace, h, axis=axis_fmt, highlight=highlight, true_params=ds.true_params),
+            height=540)],
+        [emui.narration(trace, fmt=lambda v: _price(v, ds)),
+         emui.Chart("hp_loglik", lambda h: loglik_figure(trace, h))],
+        [emui.proof(trace)],
+    ], options=(data_id, highlight))
     if trace.status != "degenerate":
         emui.status_banner(trace)
     emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
-    left, right = st.columns([1, 1], gap="medium")
-    with left:
-        emui.what_changed(trace, hs, fmt=lambda v: _price(v, ds))
-    with right:
-        emui.loglik_chart(trace, hs, key=_k("loglik"))
-    emui.proof_panel(trace, hs)
     emui.exercise_panel(trace, hs, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
                         restarts=lambda: emui.run_restarts(x, settings, data_id, n_restarts=4),
                         title=ds.title)

@@ -91,9 +91,9 @@ def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_re
 def test_loglik_figure_marks_the_current_half_step(trace_1d):
     for s in (0, 1, 2, trace_1d.n_half_steps - 1):
         fig = loglik_figure(trace_1d, s)
-        marker = fig.data[-1]
-        assert list(marker.x) == [s]
-        assert marker.y[0] == pytest.approx(trace_1d.half_step_loglik(s))
+        ring = fig.layout.shapes[-1]   # a layout shape: a step redraws no curve
+        assert ring.type == "circle" and ring.xanchor == s
+        assert ring.yanchor == pytest.approx(trace_1d.half_step_loglik(s))
         assert fig.layout.shapes[0].x0 == s
         assert trace_1d.half_step(s).label in fig.layout.title.text
     # E-steps leave ℓ unchanged: the curve is flat between M-step t and E-step t+1.

@@ -11,6 +11,7 @@ from scipy.stats import norm
 
 import emcore
 from emviz.gauss1d import (
+    RUG_LEVELS,
     agreement,
     animation_figure,
     blend_rgb,
@@ -77,15 +78,27 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
     bars = fig.data[0]
     assert np.sum(np.asarray(bars.y) * np.asarray(bars.width)) == pytest.approx(1.0)
     # Rug colours: the responsibility-weighted blend of the component colours.
-    rug = next(d for d in fig.data if d.name == "points (colour = responsibilities)")
-    assert rug.marker.symbol == "line-ns-open"
+    # Rug: one tick per point, in the responsibility-weighted blend of the component colours
+    # (rounded to RUG_LEVELS steps per channel); ticks of one colour share one line trace.
+    rugs = [d for d in fig.data if d.name == "points (colour = responsibilities)"]
     R = trace.responsibilities(2)
-    expected = R @ np.array([hex_to_rgb(component_color(k)) for k in range(2)], dtype=float)
-    scale = rug.marker.colorscale
-    got = np.array([[int(scale[int(c)][1][i:i + 2], 16) for i in (1, 3, 5)]
-                    for c in np.asarray(rug.marker.color)])
-    assert np.max(np.abs(got - expected)) <= 2.0 + 1e-9
-    np.testing.assert_allclose(rug.customdata, R)
+    rgb = np.array([hex_to_rgb(component_color(k)) for k in range(2)], dtype=float)
+    expected = (np.round(R * RUG_LEVELS) / RUG_LEVELS) @ rgb
+    assert np.max(np.abs(expected - R @ rgb)) <= 255 / RUG_LEVELS  # rounding is invisible
+    xs, got, cds = [], [], []
+    for d in rugs:
+        assert d.mode == "lines"
+        gx, cd = np.asarray(d.x, dtype=float), np.asarray(d.customdata, dtype=float)
+        assert np.all(np.isnan(gx[2::3])) and np.all(gx[0::3] == gx[1::3])
+        xs += list(gx[0::3])
+        got += [[int(d.line.color[i:i + 2], 16) for i in (1, 3, 5)]] * len(gx[0::3])
+        cds += list(cd[0::3])
+    order = np.argsort(np.asarray(xs), kind="stable")
+    assert len(xs) == len(x) and len(rugs) <= RUG_LEVELS + 1
+    np.testing.assert_allclose(np.asarray(xs)[order], np.sort(x))
+    ix = np.argsort(x, kind="stable")
+    np.testing.assert_allclose(np.asarray(cds)[order], R[ix])
+    assert np.max(np.abs(np.asarray(got)[order] - expected[ix])) <= 0.5 + 1e-9
     # The bands panel stacks p(z=k|x) to exactly 1.
     bands = [d for d in fig.data if d.yaxis == "y2" and d.fill in ("tozeroy", "tonexty")]
     np.testing.assert_allclose(bands[-1].y, 1.0, atol=1e-12)
@@ -98,12 +111,12 @@ def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, tra
     f1 = mixture_figure(x, trace, 1)   # E-step 1: same curves, new colours
     f2 = mixture_figure(x, trace, 2)   # M-step 1: new curves, same colours
     comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
-    rug = lambda f: next(d for d in f.data  # noqa: E731
-                         if d.name == "points (colour = responsibilities)")
+    rug = lambda f: [d.line.color for d in f.data  # noqa: E731
+                     if d.name == "points (colour = responsibilities)"]
     np.testing.assert_allclose(comp(f0), comp(f1))
     assert not np.allclose(comp(f1)[:50], comp(f2)[:50])
-    assert len({c[1] for c in rug(f0).marker.colorscale}) == 1  # one neutral colour
-    assert rug(f1).marker.colorscale == rug(f2).marker.colorscale
+    assert len(rug(f0)) == 1  # one neutral colour before the first E-step
+    assert rug(f1) == rug(f2) and len(rug(f1)) > 1
     assert "θ⁽⁰⁾" in f0.layout.title.text and "E-step 1" in f1.layout.title.text
 
 

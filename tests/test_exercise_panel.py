@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emviz import exercises as ex
+from tests.playertest import set_step, step_of
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
@@ -37,7 +38,7 @@ def test_house_prices_predict_check_reveal():
     assert any(q0.explanation == m.value for m in at.markdown), [m.value for m in at.markdown][-4:]
     assert _button(at, "_check").disabled and _answer_widget(at, "hp").disabled
     _button(at, "_reveal").click().run()
-    assert at.select_slider(key="hp_step").value == 1
+    assert step_of(at, "hp") == 1
     q1 = ex.question_for(trace, 1)
     wrong = next(c for c in q1.choices if c != q1.answer)
     _answer_widget(at, "hp").set_value(wrong).run()
@@ -47,7 +48,7 @@ def test_house_prices_predict_check_reveal():
     labels = [b.label for b in at.get("download_button")]
     assert "Exercise sheet (Markdown)" in labels and "Exercise sheet (PDF)" in labels
     # the last half-step asks about the maximum, with the restarts listed
-    at.select_slider(key="hp_step").set_value(trace.n_half_steps - 1).run()
+    set_step(at, "hp", trace.n_half_steps - 1)
     assert not at.exception
     assert any("The run has ended" in m.value for m in at.markdown)
     assert any(c.value.startswith("Restarts (other seeds") for c in at.caption)

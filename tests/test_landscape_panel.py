@@ -11,6 +11,7 @@ import emcore
 from emcore import landscape as land
 from emui import landscape as panel
 from emviz.landscape import ascent_figure, collapse_figure, depth_transform, landscape_figure
+from tests.playertest import set_step
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "house_prices.py")
 
@@ -118,7 +119,7 @@ def test_panel_on_the_page_is_built_on_request():
     assert not at.exception
     assert at.toggle(key="hp_land_on").value is False
     assert not [c for c in at.get("plotly_chart") if "hp_land" in c.proto.id]
-    at.select_slider(key="hp_step").set_value(4).run()
+    set_step(at, "hp", 4)
     at.toggle(key="hp_land_on").set_value(True).run()
     assert not at.exception
     assert at.session_state["hp_land_at"] == 4
@@ -128,7 +129,7 @@ def test_panel_on_the_page_is_built_on_request():
     trace = at.session_state["em_fits"]["house_prices"]["trace"]
     assert "M-step 2" in specs["hp_land_fig"]["layout"]["title"]["text"]
     # moving the slider keeps the slice pinned; the button re-slices
-    at.select_slider(key="hp_step").set_value(6).run()
+    set_step(at, "hp", 6)
     assert at.session_state["hp_land_at"] == 4
     at.button(key="hp_land_repin").click().run()
     assert at.session_state["hp_land_at"] == 6 and not at.exception

@@ -1,6 +1,5 @@
 """AppTest of the 1-D house prices page: every control path, no exception element."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,16 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 import emdata
 from emviz.gauss1d import agreement
+from tests.playertest import chart, set_step, shown, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "house_prices.py")
 
 
-def _chart(at, key_part: str) -> dict:
-    """The Plotly spec of the chart whose element id contains ``key_part``."""
-    for el in at.get("plotly_chart"):
-        if key_part in el.proto.id:
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no chart with key {key_part!r}")
+_chart = chart
 
 
 def _open_tab(at, label_part: str):
@@ -40,22 +35,24 @@ def test_default_page_renders_the_ames_fit(at):
     assert "House prices" in at.title[0].value
     assert at.selectbox(key="hp_data").value == "ames"
     assert at.success and "Converged" in at.success[0].value
-    assert at.select_slider(key="hp_step").value == 0
+    assert shown(at)["step"] == 0 and shown(at)["label"].startswith("θ⁽⁰⁾")
     spec = _chart(at, "hp_mixture")
     assert spec["layout"]["title"]["text"].startswith("θ⁽⁰⁾ (start)")
-    assert at.latex  # proof panel and the chosen house's formulas
+    assert at.latex  # the chosen house's formulas
+    assert "cannot go down" in text(at, "proof") and "ℓ(θ⁽⁰⁾)" in text(at, "narration")
     assert "em_fits" in at.session_state and "house_prices" in at.session_state["em_fits"]
 
 
 def test_only_the_open_tab_is_built(at):
-    # The first tab (one house) is open: no chart of the other tabs is built or sent.
+    # The first tab (one house) is open: no chart of the other tabs is built or sent; the
+    # mixture and ℓ charts are the step player's.
     keys = [el.proto.id for el in at.get("plotly_chart")]
-    assert len(keys) == 2 and any("hp_mixture" in k for k in keys), keys
-    assert any("hp_loglik" in k for k in keys), keys
+    assert keys == [], keys
+    assert set(shown(at)["figures"]) == {"hp_mixture", "hp_loglik"}
     _open_tab(at, "μ, σ, π")
     assert not at.exception
     keys = [el.proto.id for el in at.get("plotly_chart")]
-    assert len(keys) == 3 and any("hp_traj" in k for k in keys), keys
+    assert len(keys) == 1 and any("hp_traj" in k for k in keys), keys
     assert not any("E-step" in m.value and "for house" in m.value for m in at.markdown)
     _open_tab(at, "Animation")
     anim = _chart(at, "hp_anim")
@@ -83,28 +80,27 @@ def _tiny_figure():
     return go.Figure(go.Scatter(y=[1, 2]))
 
 
-def test_slider_and_buttons_change_the_figure(at):
+def test_each_half_step_changes_the_figure(at):
     before = _chart(at, "hp_mixture")
-    at.button(key="hp_next").click().run()
-    assert at.select_slider(key="hp_step").value == 1 and not at.exception
+    set_step(at, "hp", 1)
+    assert shown(at)["step"] == 1 and not at.exception
     e1 = _chart(at, "hp_mixture")
     assert e1["layout"]["title"]["text"].startswith("E-step 1")
     assert e1["data"] != before["data"]
-    at.button(key="hp_next").click().run()
+    set_step(at, "hp", 2)
     m1 = _chart(at, "hp_mixture")
     assert m1["layout"]["title"]["text"].startswith("M-step 1")
-    assert "M-step 1" in at.markdown[1].value or any("M-step 1" in m.value for m in at.markdown)
-    at.button(key="hp_prev").click().run()
-    assert at.select_slider(key="hp_step").value == 1
+    assert text(at, "narration").startswith("M-step 1.")
     n = at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
-    at.select_slider(key="hp_step").set_value(n - 1).run()
+    set_step(at, "hp", n - 1)
     assert not at.exception
-    assert _chart(at, "hp_loglik")["data"][-1]["x"] == [n - 1]
+    ring = _chart(at, "hp_loglik")["layout"]["shapes"][-1]
+    assert ring["type"] == "circle" and ring["xanchor"] == n - 1
 
 
 def test_truth_reveal_at_the_end(at):
     trace = at.session_state["em_fits"]["house_prices"]["trace"]
-    at.select_slider(key="hp_step").set_value(trace.n_half_steps - 1).run()
+    set_step(at, "hp", trace.n_half_steps - 1)
     _open_tab(at, "Reveal the truth")
     ds = emdata.load_dataset("ames")
     R = trace.responsibilities(trace.n_iter)
@@ -147,7 +143,7 @@ def test_collapse_preset_degenerates_and_the_fix_recovers():
     assert app.select_slider(key="hp_reg").value == 1e-3
     fixed = app.session_state["em_fits"]["house_prices"]["trace"]
     assert fixed.status == "converged"
-    assert app.select_slider(key="hp_step").value == fixed.n_half_steps - 1
+    assert shown(app)["step"] == fixed.n_half_steps - 1
 
 
 @pytest.mark.parametrize("key", ["windsor", "synthetic_1d"])

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 import emdata
 from emviz.selection import selection_figure
+from tests.playertest import set_step, step_of
 from tests.test_emviz_proof import decode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,7 @@ def test_house_prices_compares_k_only_when_asked_and_never_on_a_step(monkeypatch
     assert "Had ℓ chosen, the largest K tried would have won" in caption
     # stepping through the fit never refits the sweep
     for _ in range(3):
-        at.button(key="hp_next").click().run()
+        set_step(at, "hp", step_of(at, "hp") + 1)
     assert len(calls) == 1 and _chart(at, "hp") is not None and not at.exception
 
 

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 import emdata
 from emui.steps import describe_half_step, proof_lines
+from tests.playertest import page_text, set_step
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,9 +166,7 @@ def test_round_off_kl_is_shown_as_zero_not_negative():
 
 
 def _proof_text(at) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [lt.value for lt in at.latex]
-    return "\n".join(parts)
+    return page_text(at)
 
 
 def test_your_data_hard_em_panel_is_about_ell_c():
@@ -179,7 +178,7 @@ def test_your_data_hard_em_panel_is_about_ell_c():
     assert not at.exception
     assert "classification" in at.sidebar.toggle(key="yd_hard").label.lower()
     for step in (1, 2, 5):
-        at.select_slider(key="yd_step").set_value(step).run()
+        set_step(at, "yd", step)
         text = _proof_text(at)
         assert "Why ℓ_C + log p cannot go down" in text and r"\ell_C" in text  # reg 1e-6
         assert_hard_text_is_true(text)
@@ -192,7 +191,7 @@ def test_why_em_works_with_a_published_hard_fit_claims_nothing_about_kl(hard_fit
                                                  "X": Z, "trace": tr}}
     at.run()
     for step in (1, 2):
-        at.select_slider(key="why_step").set_value(step).run()
+        set_step(at, "why", step)
         assert not at.exception
         text = _proof_text(at)
         assert r"\ell_C" in text

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from emui import urlstate
 from emui.controls import REG_OPTIONS, TOL_OPTIONS
+from tests.playertest import player_data, set_step, step_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,12 +63,12 @@ def _round_trip(name: str, key: str, change, step: int) -> tuple[AppTest, AppTes
     n = at.session_state["em_fits"][name]["trace"].n_half_steps if name != "why_em_works" \
         else None
     s = step if n is None else min(step, n - 1)
-    at.select_slider(key=f"{key}_step").set_value(s).run()
+    set_step(at, key, s)
     assert not at.exception
     query = dict(at.query_params)
     assert query["step"] == str(s)
     fresh = _open(name, query=query)
-    assert fresh.select_slider(key=f"{key}_step").value == s
+    assert step_of(fresh, key) == s
     assert dict(fresh.query_params) == query  # the fresh page writes back the same link
     assert not any("not valid" in c.value for c in fresh.caption)
     if name != "why_em_works":  # the fitting pages publish their trace: same θ at every step
@@ -217,7 +218,7 @@ def test_bad_values_fall_back_with_one_note():
     assert "`k`" in notes[0] and "`seed`" in notes[0] and "`reg`" in notes[0]
     assert "1 unknown link parameter ignored" in notes[0]
     assert at.slider(key="hp_n_components").value == 2  # the default
-    assert at.select_slider(key="hp_step").value == 2   # the valid value is kept
+    assert step_of(at, "hp") == 2   # the valid value is kept
     assert hostile not in _screen_text(at) and "javascript" not in _screen_text(at)
     assert hostile not in str(dict(at.query_params))  # the URL is rewritten clean
     # The learner changes a setting: the note has done its job and goes.
@@ -228,7 +229,7 @@ def test_bad_values_fall_back_with_one_note():
 def test_step_beyond_the_run_is_clamped():
     at = _open("house_prices", query={"step": "999999"})
     n = at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
-    assert at.select_slider(key="hp_step").value == n - 1
+    assert step_of(at, "hp") == n - 1
     assert dict(at.query_params)["step"] == str(n - 1)
 
 
@@ -306,16 +307,15 @@ def test_present_param_turns_presentation_mode_on_and_off():
     assert not at.exception
     assert at.session_state["em_present"] is True
     assert dict(at.query_params).get("present") == "1"  # the page's link keeps the mode
-    for k in ("hp_first", "hp_last", "hp_play"):  # Home, End, Space on the step control
-        assert at.button(key=k).proto.shortcut
-    assert at.button(key="hp_next").proto.shortcut and at.button(key="hp_prev").proto.shortcut
-    at.button(key="hp_last").click().run()
+    # The step player takes ← / →, Home / End and Space in presentation mode (in the browser).
+    assert player_data(at)["present"] is True
     n = at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
-    assert at.select_slider(key="hp_step").value == n - 1
+    set_step(at, "hp", n - 1)   # what End does once the player reports it
+    assert step_of(at, "hp") == n - 1 and dict(at.query_params)["step"] == str(n - 1)
     at.session_state["em_present"] = False  # what ✕ Exit presentation (Esc) does
     at.run()
     assert "present" not in dict(at.query_params)
-    assert not at.button(key="hp_next").proto.shortcut  # arrows are free outside the mode
+    assert player_data(at)["present"] is False  # arrows are free outside the mode
 
 
 @given(st.text(max_size=8))

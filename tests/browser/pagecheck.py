@@ -113,6 +113,13 @@ def press_step(pg, key: str = "ArrowRight", name: str = "Step") -> str:
     return step_label(pg, name)
 
 
+def click_player(pg, key: str, title: str) -> None:
+    """Click a button of the step player of page ``key`` by its title ("Next half-step",
+    "Previous half-step") and wait for the rerun that reports the new step to the server."""
+    button = pg.locator(f".st-key-{key}_player .emp-btn[title='{title}']").first
+    wait_for_rerun(pg, button.click, timeout=LOAD_TIMEOUT)
+
+
 def click_key(pg, key: str) -> None:
     """Click the button with Streamlit key ``key`` and wait for the rerun."""
     button = pg.locator(f"{chart_selector(key)} button").first

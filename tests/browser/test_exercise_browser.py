@@ -5,7 +5,7 @@ answer, check, reveal the next half-step; open the landscape, step, re-slice at 
 from __future__ import annotations
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_rerun
-from tests.browser.pagecheck import click_key, figure, open_app_page, step_label
+from tests.browser.pagecheck import click_player, figure, open_app_page, step_label
 
 
 def _click(pg, locator) -> None:
@@ -33,7 +33,7 @@ def test_predict_check_reveal_and_landscape(page, app_server):
     _click(pg, pg.get_by_text("Likelihood landscape"))
     fig = figure(pg, "hp_land_fig", min_traces=5)
     assert "σ, π of E-step 1" in fig["title"]
-    click_key(pg, "hp_next")
+    click_player(pg, "hp", "Next half-step")
     assert step_label(pg) == "M-step 1"
     _click(pg, pg.get_by_role("button", name="Re-slice at the slider's step (M-step 1)"))
     assert "σ, π of M-step 1" in figure(pg, "hp_land_fig", min_traces=5)["title"]

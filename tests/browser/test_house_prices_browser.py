@@ -15,6 +15,7 @@ from tests.browser.conftest import (
 from tests.browser.pagecheck import (
     assert_app_navigation,
     click_key,
+    click_player,
     figure,
     fit_gaussian_curve,
     open_app_page,
@@ -23,7 +24,6 @@ from tests.browser.pagecheck import (
     press_step,
     settle_for_screenshot,
     step_label,
-    trace_named,
     traces_named,
 )
 
@@ -50,6 +50,14 @@ def _em_step(x, comps):
     return nk / len(x), mu1, np.sqrt(var1)
 
 
+def _rug(fig) -> list:
+    """The rug's ticks as (x, colour) pairs, sorted (ticks of one colour share a trace)."""
+    pairs = []
+    for t in traces_named(fig, "points"):
+        pairs += [(round(v, 9), t["line_color"]) for v in t["x"][0::3]]
+    return sorted(pairs)
+
+
 def test_house_prices_slider_buttons_animation_truth(page, app_server):
     import emdata
 
@@ -64,19 +72,19 @@ def test_house_prices_slider_buttons_animation_truth(page, app_server):
 
     f0 = figure(page, "hp_mixture")
     theta0 = _components(f0)
-    pts0 = trace_named(f0, "points")
+    pts0 = _rug(f0)
 
     # E-step 1: the curves stay put, the points get their responsibility colours.
     assert press_step(page, "ArrowRight") == "E-step 1"
     f1 = figure(page, "hp_mixture")
     assert np.allclose(_components(f1), theta0, rtol=1e-9)
-    pts1 = trace_named(f1, "points")
-    assert pts1["color"] != pts0["color"], "E-step did not recolour the points"
+    pts1 = _rug(f1)
+    assert pts1 != pts0, "E-step did not recolour the points"
 
     # M-step 1: the colours stay put, the curves move — to exactly one EM step from θ₀.
     assert press_step(page, "ArrowRight") == "M-step 1"
     f2 = figure(page, "hp_mixture")
-    assert trace_named(f2, "points")["color"] == pts1["color"]
+    assert _rug(f2) == pts1
     theta1 = _components(f2)
     x = np.asarray(emdata.load_dataset("ames").X, float)[:, 0]
     w1, mu1, sd1 = _em_step(x, theta0)
@@ -88,11 +96,11 @@ def test_house_prices_slider_buttons_animation_truth(page, app_server):
 
     # ArrowLeft goes back; ◀ / ▶ move one half-step.
     assert press_step(page, "ArrowLeft") == "E-step 1"
-    click_key(page, "hp_next")
+    click_player(page, "hp", "Next half-step")
     assert step_label(page) == "M-step 1"
-    click_key(page, "hp_next")
+    click_player(page, "hp", "Next half-step")
     assert step_label(page) == "E-step 2"
-    click_key(page, "hp_prev")
+    click_player(page, "hp", "Previous half-step")
     assert step_label(page) == "M-step 1"
     assert_no_exception(page)
 

@@ -27,12 +27,20 @@ _JS_CHECK = """(key) => {
       bad.push([box.scrollWidth, box.clientWidth, box.scrollHeight, box.clientHeight,
                 box.innerText.replace(/\\s+/g, '').slice(0, 30)]);
   }
-  const row = document.querySelector('.st-key-' + key + '_steprow');
+  for (const box of document.querySelectorAll('.emp-html .tex')) {  // the step player's
+    if (!box.offsetParent) continue;
+    if (box.scrollWidth > box.clientWidth + 1)
+      bad.push([box.scrollWidth, box.clientWidth, box.innerText.slice(0, 30)]);
+  }
+  const row = document.querySelector('.st-key-' + key + '_steprow')
+              || document.querySelector('.st-key-' + key + '_player .emp-bar');
   const r = row ? row.getBoundingClientRect() : null;
-  const btn = (k) => { const e = [...document.querySelectorAll('.st-key-' + k + ' button')]
-                         .find(b => b.getBoundingClientRect().width > 0);
-                       return e ? e.getBoundingClientRect() : null; };
-  const prev = btn(key + '_prev'), next = btn(key + '_next');
+  const btn = (k, title) => {
+    const e = [...document.querySelectorAll('.st-key-' + k + ' button'),
+               ...document.querySelectorAll('.st-key-' + key + '_player .emp-btn[title="' + title + '"]')]
+              .find(b => b.getBoundingClientRect().width > 0);
+    return e ? e.getBoundingClientRect() : null; };
+  const prev = btn(key + '_prev', 'Previous half-step'), next = btn(key + '_next', 'Next half-step');
   const main = document.querySelector('[data-testid="stMain"]');
   return {bad, row: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right},
           prev: prev && {top: prev.top, right: prev.right},

@@ -1,0 +1,319 @@
+// EM Explorer's client-side step player (a Streamlit components.v2 component).
+//
+// The server sends every half-step of the fit once (emviz/player.py packs it); a press of
+// ◀ / ▶ / the slider / a key draws the new half-step here, with Plotly.js, without asking the
+// server. The step the learner stops on is then reported to the server (setStateValue
+// "step"), which updates the panels below the player that depend on it.
+//
+// data = {v: payload version, z: base64 deflate JSON payload, step: the server's step,
+//         plotly: URL of plotly.min.js, present: presentation mode, rows: layout}
+
+const G = (window.__emPlayer = window.__emPlayer || { payloads: new Map(), plotly: null, inst: new Map() });
+const SYNC_MS = 40;     // report the step this long after the last change (coalesces key repeat)
+const PLAY_MS = 1100;   // one half-step per this many ms while playing
+
+function loadPlotly(src) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!G.plotly) {
+    G.plotly = new Promise((resolve, reject) => {
+      // app.py may have started the download already (emui.player.preload)
+      let el = document.querySelector("script[data-em-plotly]");
+      if (!el) {
+        el = document.createElement("script");
+        el.src = src;
+        el.async = true;
+        el.dataset.emPlotly = "1";
+        document.head.appendChild(el);
+      }
+      el.addEventListener("load", () => resolve(window.Plotly));
+      el.addEventListener("error", () => { G.plotly = null; el.remove(); reject(new Error("Plotly.js did not load")); });
+      if (window.Plotly) resolve(window.Plotly);
+    });
+  }
+  return G.plotly;
+}
+
+const KEEP = 6;  // payloads kept for pages visited in this tab (the server sends each once)
+
+async function decodePayload(v, z) {
+  if (G.payloads.has(v)) return G.payloads.get(v);
+  if (!z) return null;  // the server sent it before; this tab no longer has it: ask again
+  const bin = Uint8Array.from(atob(z), (c) => c.charCodeAt(0));
+  const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const payload = JSON.parse(await new Response(stream).text());
+  // Typed arrays ({dtype, bdata}) are decoded once, here: every half-step then hands Plotly
+  // the *same* array objects for what did not change, and Plotly.react redraws only the rest.
+  payload.pool = payload.pool.map(typed);
+  G.payloads.set(v, payload);
+  while (G.payloads.size > KEEP) G.payloads.delete(G.payloads.keys().next().value);
+  return payload;
+}
+
+const DTYPES = { f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array,
+                 i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array };
+
+function typed(v) {
+  if (Array.isArray(v)) return v.map(typed);
+  if (v === null || typeof v !== "object") return v;
+  if (typeof v.bdata === "string" && DTYPES[v.dtype]) {
+    const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
+    const arr = new DTYPES[v.dtype](bytes.buffer);
+    if (!v.shape) return arr;
+    const [rows, cols] = String(v.shape).split(",").map(Number);
+    return Array.from({ length: rows }, (_, r) => arr.subarray(r * cols, (r + 1) * cols));
+  }
+  const out = {};
+  for (const [k, x] of Object.entries(v)) out[k] = typed(x);
+  return out;
+}
+
+function el(tag, cls, attrs) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+// The page's theme, read from Streamlit's CSS variables (light or dark), as a Plotly template.
+function themeLayout(host, present) {
+  const cs = getComputedStyle(host);
+  const v = (name, fallback) => (cs.getPropertyValue(name) || "").trim() || fallback;
+  const text = v("--st-text-color", "#31333F");
+  const font = v("--st-font", "Source Sans Pro, sans-serif");
+  const grid = v("--st-border-color-light", v("--st-border-color", "rgba(128,128,128,0.25)"));
+  const axis = { automargin: true, gridcolor: grid, zerolinecolor: grid, linecolor: grid, tickcolor: grid,
+                 title: { font: { color: text } }, tickfont: { color: text } };
+  return {
+    key: text + "|" + font + "|" + grid + "|" + (present ? "P" : ""),
+    scale: present ? 1.3 : 1,
+    layout: {
+      font: { family: font, color: text },
+      hoverlabel: { font: { family: font } },
+      legend: { font: { color: text } },
+      xaxis: axis, yaxis: axis,
+    },
+  };
+}
+
+function merge(base, extra) {
+  // extra fills what base does not set (the figure's own settings win)
+  if (Array.isArray(base) || typeof base !== "object" || base === null) return base;
+  const out = { ...base };
+  for (const [k, val] of Object.entries(extra)) {
+    if (!(k in out)) out[k] = structuredClone(val);
+    else if (typeof out[k] === "object" && out[k] !== null && !Array.isArray(out[k]) &&
+             typeof val === "object" && !("bdata" in out[k])) out[k] = merge(out[k], val);
+  }
+  return out;
+}
+
+// Presentation mode: every font size inside a layout entry, times ``scale`` (in place).
+function scaleFonts(v, scale) {
+  if (!v || typeof v !== "object" || ArrayBuffer.isView(v)) return;
+  for (const [k, x] of Object.entries(v)) {
+    if (/font$/.test(k) && x && typeof x === "object" && typeof x.size === "number") x.size *= scale;
+    if (x && typeof x === "object") scaleFonts(x, scale);
+  }
+}
+
+// Half-step s of figure ``name``: traces and layout entries are the pool's own objects (or,
+// for the layout, their themed copies, made once per theme), so whatever did not change is
+// the very same object as at the last step and Plotly.react leaves it alone.
+function build(payload, name, s, theme) {
+  const pool = payload.pool;
+  const step = payload.figures[name][s];
+  const memo = (payload.memo = payload.memo || new Map());
+  const themed = (k, i) => {
+    const key = k + "|" + i + "|" + theme.key;
+    if (!memo.has(key)) {
+      let v = structuredClone(pool[i]);
+      if (/^[xy]axis[0-9]*$/.test(k)) v = merge(v, theme.layout.xaxis);
+      else if (k === "font" || k === "hoverlabel" || k === "legend") v = merge(v, theme.layout[k]);
+      if (theme.scale !== 1) {
+        if (k === "font") v.size = (v.size || 12) * theme.scale;
+        scaleFonts(v, theme.scale);
+      }
+      else if (k === "title" && v && typeof v === "object") v = merge(v, { font: { color: theme.layout.font.color } });
+      memo.set(key, v);
+    }
+    return memo.get(key);
+  };
+  const data = step.d.map((t) => {
+    const o = {};
+    for (const [k, i] of Object.entries(t)) o[k] = pool[i];
+    return o;
+  });
+  const layout = {};
+  for (const [k, i] of Object.entries(step.l)) layout[k] = themed(k, i);
+  for (const k of ["xaxis", "yaxis", "font", "hoverlabel", "legend"]) {
+    if (!layout[k]) layout[k] = memo.get("default|" + k + "|" + theme.key) ||
+      memo.set("default|" + k + "|" + theme.key, structuredClone(theme.layout[k === "yaxis" ? "xaxis" : k])).get("default|" + k + "|" + theme.key);
+  }
+  layout.autosize = true;
+  delete layout.width;
+  return { data, layout };
+}
+
+const CONFIG = { displaylogo: false, responsive: true, scrollZoom: false,
+                 modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+class Player {
+  constructor(root, setStateValue) {
+    this.root = root;
+    this.setStateValue = setStateValue;
+    this.s = 0;
+    this.reported = null;   // last step sent to the server
+    this.serverStep = null; // last step the server said
+    this.timer = null;
+    this.playing = null;
+    this.payload = null;
+    this.onKey = (e) => this.key(e);
+  }
+
+  mount(rows, present) {
+    this.root.replaceChildren();
+    this.root.classList.toggle("emp-present", !!present);
+    const bar = el("div", "emp-bar", { role: "group", "aria-label": "Half-step" });
+    const mk = (txt, title, fn, cls) => {
+      const b = el("button", "emp-btn " + (cls || ""), { type: "button", title, "aria-label": title });
+      b.textContent = txt;
+      b.addEventListener("click", fn);
+      bar.appendChild(b);
+      return b;
+    };
+    if (present) this.first = mk("⏮", "First half-step (Home)", () => this.go(0));
+    this.prev = mk("◀", "Previous half-step", () => this.go(this.s - 1));
+    const wrap = el("div", "emp-slider");
+    this.label = el("div", "emp-label", { "aria-hidden": "true" });
+    this.range = el("input", "emp-range", { type: "range", min: "0", step: "1", "aria-label": "Step" });
+    this.range.addEventListener("input", () => this.go(Number(this.range.value)));
+    wrap.append(this.label, this.range);
+    bar.appendChild(wrap);
+    this.next = mk("▶", "Next half-step", () => this.go(this.s + 1));
+    if (present) {
+      this.last = mk("⏭", "Last half-step (End)", () => this.go(this.payload.n - 1));
+      this.play = mk("⏯ Play", "Play the run (Space)", () => this.toggle(), "emp-play");
+    }
+    this.root.appendChild(bar);
+    this.cells = {};
+    // Presentation mode: one screen holds the main chart and, beside it, the narration and
+    // the proof's current line (the other charts wait for the normal layout).
+    let layoutRows = rows;
+    if (present) {
+      const texts = rows.slice(1).flat().filter((c) => c.kind !== "chart");
+      layoutRows = [[...rows[0].map((c) => ({ ...c, flex: 2.2 })),
+                     { kind: "column", name: "side", flex: 1, cells: texts }]];
+    }
+    const makeCell = (cell) => {
+      const c = el("div", "emp-cell emp-" + cell.kind + " st-key-" + cell.name);
+      c.style.flex = String(cell.flex || 1);
+      if (cell.minw) c.style.minWidth = cell.minw + "px";
+      if (cell.kind === "column") {
+        for (const sub of cell.cells) c.appendChild(makeCell(sub));
+        return c;
+      }
+      const inner = el("div", cell.kind === "chart" ? "emp-chart" : "emp-html");
+      if (cell.kind === "chart" && cell.height) inner.style.minHeight = cell.height + "px";
+      if (cell.kind !== "chart" && cell.box) c.classList.add("emp-box");
+      c.appendChild(inner);
+      this.cells[cell.name] = { kind: cell.kind, node: inner };
+      return c;
+    };
+    for (const row of layoutRows) {
+      const r = el("div", "emp-row");
+      for (const cell of row) r.appendChild(makeCell(cell));
+      this.root.appendChild(r);
+    }
+    document.removeEventListener("keydown", this.onKey);
+    if (present) document.addEventListener("keydown", this.onKey);
+  }
+
+  key(e) {
+    const t = e.target;
+    if (t && t !== this.range && (t.closest && t.closest("input, textarea, select, [contenteditable=true]"))) return;
+    const map = { ArrowLeft: () => this.go(this.s - 1), ArrowRight: () => this.go(this.s + 1),
+                  Home: () => this.go(0), End: () => this.go(this.payload.n - 1),
+                  " ": () => this.toggle() };
+    if (t === this.range && e.key !== " ") return;  // the range handles its own arrows
+    const f = map[e.key];
+    if (f) { e.preventDefault(); f(); }
+  }
+
+  toggle() {
+    if (this.playing) { clearInterval(this.playing); this.playing = null; }
+    else {
+      if (this.s >= this.payload.n - 1) this.go(0);
+      this.playing = setInterval(() => {
+        if (this.s >= this.payload.n - 1) { this.toggle(); return; }
+        this.go(this.s + 1);
+      }, PLAY_MS);
+    }
+    if (this.play) this.play.textContent = this.playing ? "⏸ Pause" : "⏯ Play";
+  }
+
+  go(s) {
+    if (!this.payload) return;
+    s = Math.max(0, Math.min(this.payload.n - 1, Math.round(s)));
+    if (s === this.s && this.drawn) return;
+    this.draw(s);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.reported !== this.s) { this.reported = this.s; this.setStateValue("step", this.s); }
+    }, SYNC_MS);
+  }
+
+  draw(s) {
+    const P = this.payload;
+    this.s = s;
+    this.drawn = true;
+    this.range.max = String(P.n - 1);
+    this.range.value = String(s);
+    const lab = P.labels[s];
+    this.range.setAttribute("aria-valuenow", String(s));
+    this.range.setAttribute("aria-valuemin", "0");
+    this.range.setAttribute("aria-valuemax", String(P.n - 1));
+    this.range.setAttribute("aria-valuetext", lab);
+    this.label.textContent = lab + "  (" + (s + 1) + " of " + P.n + ")";
+    this.prev.disabled = s <= 0;
+    this.next.disabled = s >= P.n - 1;
+    const theme = themeLayout(this.root, this.root.classList.contains("emp-present"));
+    for (const [name, cell] of Object.entries(this.cells)) {
+      if (cell.kind === "chart") {
+        if (!P.figures[name]) continue;
+        const f = build(P, name, s, theme);
+        window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
+      } else if (P.texts[name]) {
+        const htmlText = P.pool[P.texts[name][s]];
+        if (cell.html !== htmlText) { cell.node.innerHTML = htmlText; cell.html = htmlText; }
+      }
+    }
+  }
+}
+
+export default function (component) {
+  const { data, setStateValue, setTriggerValue, parentElement } = component;
+  if (!data || !data.v) return;
+  let root = parentElement.querySelector(":scope > .emp");
+  if (!root) { root = el("div", "emp"); parentElement.appendChild(root); }
+  let p = root.__player;
+  if (!p) { p = root.__player = new Player(root, setStateValue); }
+  p.setStateValue = setStateValue;
+  const layoutKey = JSON.stringify([data.rows, !!data.present]);
+  if (p.layoutKey !== layoutKey) { p.mount(data.rows, data.present); p.layoutKey = layoutKey; p.drawn = false; }
+  const serverStep = Number(data.step);
+  Promise.all([loadPlotly(data.plotly), decodePayload(data.v, data.z)]).then(([, payload]) => {
+    if (!payload) { setTriggerValue("need", data.v); return; }
+    const fresh = p.payload !== payload;
+    p.payload = payload;
+    // Adopt the server's step when it changed it itself (a reset, a link, "Reveal"), not when
+    // it only echoes a step this player reported.
+    let s = p.s;
+    if (fresh || !p.drawn) s = serverStep;
+    else if (serverStep !== p.serverStep && serverStep !== p.reported) s = serverStep;
+    p.serverStep = serverStep;
+    if (fresh || !p.drawn || s !== p.s) { p.drawn = false; p.reported = s; p.draw(Math.min(s, payload.n - 1)); }
+  }).catch((err) => {
+    root.textContent = "The step player could not start: " + err.message;
+  });
+  return () => { document.removeEventListener("keydown", p.onKey); if (p.playing) p.toggle(); };
+}

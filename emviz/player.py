@@ -1,0 +1,260 @@
+"""The client-side step player's payload: every half-step of a fit, packed for the browser.
+
+Pure functions, no Streamlit. :func:`pack` turns, for each half-step, the page's figures
+(Plotly figures) and texts (HTML strings) into one compact, JSON-safe dictionary: every
+distinct value (a trace's ``x`` array, a layout's title, a narration paragraph) is stored once
+in a pool, and each half-step refers to pool entries by index. A fit whose E-steps only
+recolour points and whose M-steps only move curves therefore costs about one figure per
+changed array, not one figure per half-step. :func:`encode` compresses it for the wire.
+
+The browser (``emui/player.js``) rebuilds half-step ``s`` from the pool and draws it with
+Plotly.js; :func:`unpack` is the same reconstruction in Python, for the tests.
+
+Texts reach the browser as HTML, made here from the page's own Markdown and LaTeX by
+:func:`md_html` and :func:`tex_html` (a small subset each: what the narration and the proof
+panel use). Everything from the data is HTML-escaped first.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import zlib
+from collections.abc import Callable, Sequence
+
+import plotly.io as pio
+
+#: Layout keys the player never sends: the browser applies the page's own light/dark theme.
+_DROP_LAYOUT = ("template",)
+
+
+class _Pool:
+    """Distinct JSON values, each stored once; ``add`` returns the index of a value."""
+
+    def __init__(self) -> None:
+        self.values: list = []
+        self._index: dict[str, int] = {}
+
+    def add(self, value) -> int:
+        key = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        i = self._index.get(key)
+        if i is None:
+            i = self._index[key] = len(self.values)
+            self.values.append(value)
+        return i
+
+
+def figure_json(fig) -> dict:
+    """A Plotly figure as the plain JSON dictionary Plotly.js draws (typed arrays as
+    ``{"dtype", "bdata"}``), without its template."""
+    d = json.loads(pio.to_json(fig, validate=False, engine="json"))
+    layout = d.get("layout", {})
+    for k in _DROP_LAYOUT:
+        layout.pop(k, None)
+    return {"data": d.get("data", []), "layout": layout}
+
+
+def pack(n_steps: int, figures: dict[str, Callable[[int], object]],
+         texts: dict[str, Callable[[int], str]], labels: Sequence[str]) -> dict:
+    """Every half-step's figures and texts, pooled.
+
+    Parameters
+    ----------
+    n_steps : int
+        Number of half-steps (``trace.n_half_steps``).
+    figures : dict name -> ``build(s)``
+        Each returns a Plotly figure (or a dict with ``data`` and ``layout``) for half-step s.
+    texts : dict name -> ``render(s)``
+        Each returns an HTML string (already safe) for half-step s.
+    labels : sequence of str
+        The step control's label of each half-step.
+
+    Returns
+    -------
+    dict
+        ``{"n", "labels", "pool", "figures": {name: [{"d": [{key: i}], "l": {key: i}}]},
+        "texts": {name: [i, ...]}}``; :func:`unpack` reverses it.
+    """
+    pool = _Pool()
+    out_figs: dict[str, list] = {}
+    for name, build in figures.items():
+        steps = []
+        for s in range(n_steps):
+            fig = build(s)
+            d = fig if isinstance(fig, dict) else figure_json(fig)
+            steps.append({
+                "d": [{k: pool.add(v) for k, v in trace.items()} for trace in d["data"]],
+                "l": {k: pool.add(v) for k, v in d["layout"].items() if k not in _DROP_LAYOUT},
+            })
+        out_figs[name] = steps
+    out_texts = {name: [pool.add(render(s)) for s in range(n_steps)]
+                 for name, render in texts.items()}
+    return {"n": int(n_steps), "labels": [str(x) for x in labels], "pool": pool.values,
+            "figures": out_figs, "texts": out_texts}
+
+
+def unpack(payload: dict, s: int) -> dict:
+    """Half-step ``s`` of a packed payload: ``{"figures": {name: {"data", "layout"}},
+    "texts": {name: html}}`` (what the browser draws)."""
+    pool = payload["pool"]
+    figs = {name: {"data": [{k: pool[i] for k, i in t.items()} for t in steps[s]["d"]],
+                   "layout": {k: pool[i] for k, i in steps[s]["l"].items()}}
+            for name, steps in payload["figures"].items()}
+    texts = {name: pool[idx[s]] for name, idx in payload["texts"].items()}
+    return {"figures": figs, "texts": texts}
+
+
+def encode(payload: dict) -> str:
+    """The payload as base64 of deflate-compressed JSON (what the browser decodes with
+    ``DecompressionStream("deflate")``)."""
+    raw = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def decode(text: str) -> dict:
+    """Inverse of :func:`encode` (for the tests)."""
+    return json.loads(zlib.decompress(base64.b64decode(text)))
+
+
+# --------------------------------------------------------------------------- Markdown → HTML
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_ITAL = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", re.S)
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def md_html(text: str) -> str:
+    """The Markdown the app's sentences use — ``**bold**``, ``*italic*``, ```code```,
+    paragraphs separated by blank lines, backslash escapes — as HTML. Everything else is
+    escaped, so text from data (a column name) can never become markup."""
+    paras = [p for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
+    out = []
+    for p in paras:
+        # Markdown backslash escapes (emui.md_escape) become the plain characters first.
+        p = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$])", lambda m: f"\x00{ord(m.group(1))}\x00", p)
+        p = html.escape(p, quote=True)
+        p = _CODE.sub(r"<code>\1</code>", p)
+        p = _BOLD.sub(r"<strong>\1</strong>", p)
+        p = _ITAL.sub(r"<em>\1</em>", p)
+        p = re.sub("\x00([0-9]+)\x00", lambda m: html.escape(chr(int(m.group(1)))), p)
+        out.append(f"<p>{p.strip()}</p>")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------ LaTeX → HTML
+
+_SYMBOLS = {
+    "ell": "ℓ", "theta": "θ", "pi": "π", "mu": "μ", "sigma": "σ", "alpha": "α", "lambda": "λ",
+    "mid": " | ", "ge": " ≥ ", "geq": " ≥ ", "le": " ≤ ", "leq": " ≤ ", "times": " × ",
+    "cdot": " · ", "log": "log ", "quad": "\u2003", "qquad": "\u2003\u2003", ";": "\u2002",
+    ",": "\u2009", "!": "", " ": " ", "blacktriangleleft": "◀", "sum": "Σ", "infty": "∞",
+    "to": " → ", "rightarrow": " → ", "approx": " ≈ ", "neq": " ≠ ", "{": "{", "}": "}",
+    "%": "%", "&": "&amp;",
+}
+_CALLIGRAPHIC = {"L": "𝓛", "N": "𝒩", "Q": "𝒬"}
+_TEXTLIKE = {"text", "mathrm", "textbf", "mathbf", "operatorname", "boldsymbol"}
+
+
+class TexError(ValueError):
+    """A LaTeX command :func:`tex_html` does not know (so it is never shown half-converted)."""
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The brace group starting at ``s[i] == "{"`` (or one character) and the index after."""
+    if i >= len(s):
+        return "", i
+    if s[i] != "{":
+        if s[i] == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            return m.group(0), i + len(m.group(0))
+        return s[i], i + 1
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "{":
+            depth += 1
+        elif s[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1:j], j + 1
+    raise TexError("unbalanced braces")
+
+
+def _tex(s: str) -> str:
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            name = m.group(1)
+            i += len(m.group(0))
+            if name in _TEXTLIKE:
+                arg, i = _group(s, i)
+                inner = html.escape(arg) if name == "text" else _tex(arg)
+                tag = "strong" if name in ("textbf", "mathbf", "boldsymbol") else "span"
+                out.append(f'<{tag} class="up">{inner}</{tag}>')
+            elif name == "mathcal":
+                arg, i = _group(s, i)
+                out.append(_CALLIGRAPHIC.get(arg, html.escape(arg)))
+            elif name == "textcolor":
+                colour, i = _group(s, i)
+                arg, i = _group(s, i)
+                if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}|[a-z]+", colour):
+                    raise TexError("colour")
+                out.append(f'<span style="color:{colour}">{_tex(arg)}</span>')
+            elif name == "frac":
+                a, i = _group(s, i)
+                b, i = _group(s, i)
+                out.append(f'<span class="frac"><span>{_tex(a)}</span><span>{_tex(b)}</span>'
+                           "</span>")
+            elif name == "sqrt":
+                a, i = _group(s, i)
+                out.append(f"√({_tex(a)})")
+            elif name in ("left", "right", "big", "Big", "bigl", "bigr"):
+                continue
+            elif name == "\\":
+                out.append("<br>")
+            elif name in _SYMBOLS:
+                out.append(_SYMBOLS[name])
+            else:
+                raise TexError(f"unknown command \\{name}")
+        elif c in "^_":
+            arg, i = _group(s, i + 1)
+            tag = "sup" if c == "^" else "sub"
+            out.append(f"<{tag}>{_tex(arg)}</{tag}>")
+        elif c == "{":
+            arg, i = _group(s, i)
+            out.append("," if arg == "," else _tex(arg))
+        elif c == "&":
+            i += 1
+        elif c in "=+<>":
+            out.append(html.escape(f" {c} ") if c != "=" else " = ")
+            i += 1
+        elif c == "-":
+            out.append(" − " if out and not out[-1].endswith(("(", " ", "{")) else "−")
+            i += 1
+        else:
+            out.append(html.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def tex_html(latex: str) -> str:
+    """One display formula of the app's LaTeX subset as HTML (Unicode symbols, ``<sub>``,
+    ``<sup>``; an ``aligned`` block becomes one line per row).
+
+    Raises
+    ------
+    TexError
+        For a command outside the subset, so no formula is ever shown half-converted.
+    """
+    s = str(latex).strip()
+    m = re.fullmatch(r"\\begin\{aligned\}(.*)\\end\{aligned\}", s, re.S)
+    rows = re.split(r"\\\\", m.group(1)) if m else [s]
+    body = "<br>".join(re.sub(r"\s+", " ", _tex(r.strip())).strip() for r in rows)
+    return f'<div class="tex">{body}</div>'
+
+
+__all__ = ["pack", "unpack", "encode", "decode", "figure_json", "md_html", "tex_html",
+           "TexError"]

@@ -1,0 +1,119 @@
+"""The client-side step player's payload (emviz.player) and its HTML (emui.player).
+
+The browser rebuilds half-step s from the pooled payload exactly as :func:`unpack` does; these
+tests check that the rebuilt figures and texts equal what the page's own builders make for
+that half-step, and that the Markdown / LaTeX subsets become safe HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+
+import emcore
+from emui.player import proof_html
+from emui.steps import describe_half_step, proof_lines
+from emviz import player as P
+from emviz.common import loglik_figure
+from emviz.gauss1d import mixture_figure
+
+
+@pytest.fixture(scope="module")
+def fit():
+    x, _, _ = emcore.make_gaussian_mixture_data(300, 2, 1, separation=3.0, seed=4)
+    x = x[:, 0]
+    return x, emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=12, tol=None)
+
+
+def test_pack_unpack_gives_every_half_step_back(fit):
+    x, tr = fit
+    n = tr.n_half_steps
+    figs = {"mix": lambda s: mixture_figure(x, tr, s), "ll": lambda s: loglik_figure(tr, s)}
+    texts = {"story": lambda s: P.md_html(describe_half_step(tr, s))}
+    packed = P.decode(P.encode(P.pack(n, figs, texts, [str(s) for s in range(n)])))
+    assert packed["n"] == n and len(packed["labels"]) == n
+    for s in (0, 1, 2, n // 2, n - 1):
+        got = P.unpack(packed, s)
+        for name, build in figs.items():
+            want = P.figure_json(build(s))
+            assert json.dumps(got["figures"][name], sort_keys=True) == \
+                json.dumps(want, sort_keys=True)
+        assert got["texts"]["story"] == P.md_html(describe_half_step(tr, s))
+    # The pool holds each distinct value once: far fewer entries than steps × keys.
+    n_refs = sum(len(t) for st in packed["figures"]["mix"] for t in st["d"])
+    assert len(packed["pool"]) < n_refs / 2
+
+
+def test_pool_shares_equal_values():
+    figs = {"f": lambda s: {"data": [{"x": [1, 2, 3], "y": [s, s]}], "layout": {"t": "same"}}}
+    packed = P.pack(3, figs, {}, ["a", "b", "c"])
+    assert packed["pool"].count([1, 2, 3]) == 1 and packed["pool"].count("same") == 1
+    assert P.unpack(packed, 2)["figures"]["f"]["data"][0]["y"] == [2, 2]
+
+
+def test_figure_json_drops_the_template(fit):
+    x, tr = fit
+    d = P.figure_json(mixture_figure(x, tr, 1))
+    assert "template" not in d["layout"] and d["data"]
+
+
+def test_md_html_bold_italic_and_escaping():
+    got = P.md_html("**E-step 1.** a *b* `c` <script>alert(1)</script> & x\\_y\n\nnext")
+    assert got.startswith("<p><strong>E-step 1.</strong> a <em>b</em> <code>c</code> ")
+    assert "<script>" not in got and "&lt;script&gt;" in got and "&amp;" in got
+    assert "x_y" in got and got.endswith("<p>next</p>")
+
+
+def test_md_html_column_names_stay_text():
+    evil = '<img src=x onerror="alert(1)">'
+    got = P.md_html(f"The mean of {evil} moved.")
+    assert "<img" not in got and html.escape(evil) in got
+
+
+@pytest.mark.parametrize("hard,reg", [(False, 0.0), (False, 1e-2), (True, 0.0), (True, 1e-2)])
+def test_every_proof_line_converts(fit, hard, reg):
+    x, _ = fit
+    tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=6, tol=None, reg=reg, hard=hard,
+                                     covariance_type="spherical" if hard else "full")
+    for t in range(tr.n_iter):
+        for kind in ("E", "M"):
+            for line in proof_lines(tr, t, kind)["latex"]:
+                out = P.tex_html(line)
+                text = re.sub(r"<[^>]+>", "", out)
+                assert "\\" not in text and "{" not in text, (line, out)
+                # every number of the LaTeX line is in the HTML, in the same order
+                nums = re.findall(r"[0-9]+(?:\{,\}[0-9]+)*\.[0-9]+", line)
+                shown = re.findall(r"[0-9]+(?:,[0-9]+)*\.[0-9]+", text)
+                assert [n.replace("{,}", ",") for n in nums] == shown
+
+
+def test_tex_html_pieces():
+    assert P.tex_html(r"\ell(\theta^{(3)}) \ge 1{,}234.5") == \
+        '<div class="tex">ℓ(θ<sup>(3)</sup>) ≥ 1,234.5</div>'
+    assert "𝓛" in P.tex_html(r"\mathcal{L}(q_{2},\theta^{(2)})")
+    assert "<br>" in P.tex_html(r"\begin{aligned}a &= b \\ &= c\end{aligned}")
+    assert "<span class=\"up\">E: </span>" in P.tex_html(r"\text{E: } x")
+    with pytest.raises(P.TexError):
+        P.tex_html(r"\unknowncommand{x}")
+    assert "&lt;" in P.tex_html(r"\text{<b>}")
+
+
+def test_proof_html_marks_the_current_lines(fit):
+    _, tr = fit
+    e = proof_html(tr, 3)   # E-step 2: the E line is current
+    m = proof_html(tr, 4)   # M-step 2: the M line and the ℓ line are
+    assert e.count('class="tex cur"') == 1 and m.count('class="tex cur"') == 2
+    assert e.index('class="tex cur"') < e.index('class="tex"')
+    numbers = proof_lines(tr, 1, "M")
+    assert f"−{abs(tr.objective[2]):,.4f}" in m
+    assert html.escape(numbers["title"].strip("*")) in m
+
+
+def test_proof_html_without_iterations():
+    x = np.linspace(0, 1, 20)
+    tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=0)
+    assert "no iterations" in proof_html(tr, 0)
