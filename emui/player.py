@@ -29,10 +29,10 @@ import numpy as np
 import plotly
 import streamlit as st
 
+from emcore import half_step_label
 from emui import screen, urlstate
 from emui.steps import describe_half_step, proof_lines, trace_key
 from emviz import player as packer
-from emcore import half_step_label
 from emviz.common import half_step
 
 _HERE = Path(__file__).resolve().parent
