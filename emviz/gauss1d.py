@@ -170,31 +170,46 @@ def _axis_dict(fmt: AxisFormat | None) -> dict:
 RUG_LEVELS = 16
 
 
-def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float) -> list:
+def rug_trace_count(n_components: int) -> int:
+    """How many traces :func:`rug_traces` returns for K components (the same at every
+    half-step, so a step only changes the traces' data: Plotly then restyles, not rebuilds)."""
+    return RUG_LEVELS + 1 if n_components <= 2 else 4 * RUG_LEVELS
+
+
+def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float,
+               n_components: int | None = None) -> list:
     """The rug: one short vertical tick per point, coloured by the responsibility-weighted
     blend of the component colours (grey while there are no responsibilities).
 
-    Ticks of the same colour (responsibilities rounded to 1 / RUG_LEVELS) share one line trace, drawn as one SVG path with gaps,
-    so a rug of thousands of points is a few dozen elements for the browser, not thousands:
-    a step that recolours it redraws quickly. Every trace is named
+    Ticks of the same colour (responsibilities rounded to 1 / RUG_LEVELS) share one line
+    trace, drawn as one SVG path with gaps, so a rug of thousands of points is a few dozen
+    elements for the browser, not thousands: a step that recolours it redraws quickly. There
+    are always :func:`rug_trace_count` traces (unused ones empty; with many components the
+    rounding is coarsened until the colours fit). Every trace is named
     ``"points (colour = responsibilities)"``; hovering a tick shows x and its r_ik.
     """
     name = "points (colour = responsibilities)"
     xs = np.asarray(xs, dtype=float)
+    K = int(n_components if n_components is not None else
+            (2 if resp is None else resp.shape[1]))
+    cap = rug_trace_count(K)
     if resp is None:
         groups = [(NEUTRAL, np.arange(len(xs)))]
         hover = "x = %{x:.4g}<extra>no responsibilities yet</extra>"
     else:
-        K = resp.shape[1]
-        # responsibilities rounded to 1/RUG_LEVELS: at most RUG_LEVELS + 1 colours when K = 2
-        rgb = blend_rgb(np.round(resp * RUG_LEVELS) / RUG_LEVELS).round().astype(int)
-        keys, inverse = np.unique(rgb, axis=0, return_inverse=True)
+        levels = RUG_LEVELS
+        while True:
+            rgb = blend_rgb(np.round(resp * levels) / levels).round().astype(int)
+            keys, inverse = np.unique(rgb, axis=0, return_inverse=True)
+            if len(keys) <= cap or levels <= 1:
+                break
+            levels //= 2
         groups = [("#{:02x}{:02x}{:02x}".format(*keys[g]), np.flatnonzero(inverse.ravel() == g))
                   for g in range(len(keys))]
         hover = "x = %{x:.4g}<br>" + "<br>".join(
             f"r{sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>"
     out = []
-    for color, members in groups:
+    for color, members in groups[:cap]:
         n = len(members)
         gx = np.repeat(xs[members], 3)
         gx[2::3] = np.nan
@@ -207,6 +222,10 @@ def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float) ->
         out.append(go.Scatter(_validate=_common.VALIDATE, x=gx, y=gy, mode="lines", name=name,
                               showlegend=False, line=dict(color=color, width=1.5),
                               connectgaps=False, hovertemplate=hover, **extra))
+    while len(out) < cap:  # the same number of traces at every half-step
+        out.append(go.Scatter(_validate=_common.VALIDATE, x=[], y=[], mode="lines", name=name,
+                              showlegend=False, line=dict(color=NEUTRAL, width=1.5),
+                              hoverinfo="skip"))
     return out
 
 
@@ -280,7 +299,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     rug_y = -0.06 * y_top
     idx = display_sample(len(x), max_points)
     R = None if hs.resp is None else np.asarray(hs.resp, dtype=float)[idx]
-    data += rug_traces(x[idx], R, rug_y * 0.55, rug_y * 1.45)
+    data += rug_traces(x[idx], R, rug_y * 0.55, rug_y * 1.45, n_components=K)
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])

@@ -19,6 +19,7 @@ from emviz.gauss1d import (
     mixture_figure,
     params_1d,
     price_axis,
+    rug_trace_count,
     truth_figure,
     weighted_densities,
 )
@@ -86,6 +87,8 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
     expected = (np.round(R * RUG_LEVELS) / RUG_LEVELS) @ rgb
     assert np.max(np.abs(expected - R @ rgb)) <= 255 / RUG_LEVELS  # rounding is invisible
     xs, got, cds = [], [], []
+    assert len(rugs) == rug_trace_count(2)  # the same number at every half-step
+    rugs = [d for d in rugs if len(d.x)]
     for d in rugs:
         assert d.mode == "lines"
         gx, cd = np.asarray(d.x, dtype=float), np.asarray(d.customdata, dtype=float)
@@ -112,7 +115,7 @@ def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, tra
     f2 = mixture_figure(x, trace, 2)   # M-step 1: new curves, same colours
     comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
     rug = lambda f: [d.line.color for d in f.data  # noqa: E731
-                     if d.name == "points (colour = responsibilities)"]
+                     if d.name == "points (colour = responsibilities)" and len(d.x)]
     np.testing.assert_allclose(comp(f0), comp(f1))
     assert not np.allclose(comp(f1)[:50], comp(f2)[:50])
     assert len(rug(f0)) == 1  # one neutral colour before the first E-step
