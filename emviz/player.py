@@ -132,8 +132,9 @@ def md_html(text: str) -> str:
     paras = [p for p in re.split(r"\n\s*\n", str(text)) if p.strip()]
     out = []
     for p in paras:
-        # Markdown backslash escapes (emui.md_escape) become the plain characters first.
-        p = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$])", lambda m: f"\x00{ord(m.group(1))}\x00", p)
+        # Markdown backslash escapes become the plain characters first: as in CommonMark,
+        # any ASCII punctuation may be escaped (a page escapes a column name "a:b" as ``a\:b``).
+        p = re.sub(r"\\([!-/:-@\[-`{-~])", lambda m: f"\x00{ord(m.group(1))}\x00", p)
         p = html.escape(p, quote=True)
         p = _CODE.sub(r"<code>\1</code>", p)
         p = _BOLD.sub(r"<strong>\1</strong>", p)

@@ -117,3 +117,14 @@ def test_proof_html_without_iterations():
     x = np.linspace(0, 1, 20)
     tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=0)
     assert "no iterations" in proof_html(tr, 0)
+
+
+def test_md_html_undoes_every_markdown_escape_of_a_column_name():
+    """A page escapes data for Markdown (every ASCII punctuation mark, as CommonMark allows);
+    the HTML shows the name itself, with no stray backslash and no markup."""
+    import string
+
+    name = "a:b " + string.punctuation + " <i>x</i>"
+    escaped = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", name)
+    got = P.md_html(f"The mean of {escaped} moved.")
+    assert got == "<p>The mean of " + html.escape(name, quote=True) + " moved.</p>"
