@@ -26,6 +26,10 @@ RUN pip install --no-cache-dir -r requirements.txt
 # The app (what is left out is listed in .dockerignore: tests, benchmarks, .venv, …).
 COPY . .
 
+# The step player's Plotly.js: the installed plotly wheel's own copy, put into static/ now
+# (the app cannot write there at run time; emui/player.py, server.enableStaticServing).
+RUN python -c "from emui.player import ensure_plotly_js; print(ensure_plotly_js())"
+
 USER app
 # Build the derived data sets once, now, so that the first learner does not wait for them.
 RUN python -c "import emdata; [emdata.load_dataset(k) for k in emdata.DATASETS]"
