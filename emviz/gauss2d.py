@@ -57,6 +57,8 @@ MAX_FRAMES = 40
 #: Density grid resolution (per axis) for the static figure and for animation frames.
 GRID_STATIC = 70
 GRID_ANIMATION = 36
+#: ... and for the client-side step player, which holds every half-step's grid at once.
+GRID_PLAYER = 50
 #: Vertices of a drawn ellipse.
 ELLIPSE_POINTS = 73
 #: Probability mass inside the n-sigma ellipse of a 2-D Gaussian: 1 - exp(-n^2 / 2).
@@ -432,7 +434,8 @@ def _traces(
     if points_xy:
         scatter["x"], scatter["y"] = X_shown[:, 0], X_shown[:, 1]
     if hover and fr.resp is not None:
-        scatter["customdata"] = np.round(fr.resp, 3)
+        # float32 holds the 3 decimals shown, at half the bytes (a step player sends every step)
+        scatter["customdata"] = np.round(fr.resp, 3).astype(np.float32)
         parts = " · ".join(f"r{k + 1}=%{{customdata[{k}]:.3f}}" for k in range(K))
         scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>{parts}<extra></extra>"
     elif hover:
@@ -589,6 +592,7 @@ def blobs_figure(
     max_points: int = MAX_POINTS,
     height: int = 520,
     extent=None,
+    grid_n: int = GRID_STATIC,
 ) -> go.Figure:
     """The 2-D mixture at the half-step ``hs``.
 
@@ -615,13 +619,16 @@ def blobs_figure(
         At most this many points are drawn (a fixed sample; see :func:`display_sample`).
     extent : ((x0, x1), (y0, y1)), optional
         Axis ranges; defaults to the data range with a margin.
+    grid_n : int
+        Density grid points per axis (a step player, which sends every half-step, uses
+        :data:`GRID_PLAYER`).
     """
     X = np.asarray(X, dtype=float)
     scaling = scaling or Scaling.identity(2)
     extent = extent or plot_extent(X)
     idx = display_sample(len(X), max_points)
     K = trace.n_components
-    fr = _frame(half_step(trace, hs), idx, scaling, extent, GRID_STATIC, show_contours,
+    fr = _frame(half_step(trace, hs), idx, scaling, extent, grid_n, show_contours,
                 _all_means(trace, scaling))
     data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
                    show_trajectories=show_trajectories, show_contours=show_contours, hover=True)
@@ -855,6 +862,7 @@ __all__ = [
     "MAX_ANIMATION_POINTS",
     "MAX_FRAMES",
     "MAX_POINTS",
+    "GRID_PLAYER",
     "Scaling",
     "blend_colors",
     "confusion_table",

@@ -12,7 +12,8 @@ import emdata
 import emui
 from emviz import export
 from emviz import gauss2d as g2
-from emviz.common import frame_indices
+from emviz.common import frame_indices, loglik_figure
+from emviz.player import md_html
 
 KEY = "blobs"
 PAGE = "blobs_2d"
@@ -188,55 +189,66 @@ def main() -> None:
                      feature_names=names, standardised=std)
 
 
+def _hard_caption(hard, s_hard: int, s: int) -> str:
+    """Why the hard panel may stand still: its run stopped earlier than the soft one."""
+    if hard.status == "degenerate":
+        return f"Hard EM stopped after {hard.n_iter} iterations: {hard.message}"
+    if s_hard < s:
+        return (f"Hard EM stopped after {hard.n_iter} iterations ({hard.status}); its panel "
+                "stays at its last half-step.")
+    return ""
+
+
+def _hard_view(X, hard, hs, fig_kw, grid_n: int = g2.GRID_STATIC):
+    """The hard-EM half-step shown beside soft EM's half-step ``hs`` (its last one once its
+    run has stopped) and its figure."""
+    hs_hard = hard.half_step(min(hs.s, hard.n_half_steps - 1))
+    fig = g2.blobs_figure(
+        X, hard, hs_hard, height=520, grid_n=grid_n,
+        title=f"Hard EM (spherical) — {hs_hard.label}" + (" (end)" if hs_hard.s < hs.s else ""),
+        **fig_kw)
+    return hs_hard, fig
+
+
+def _soft_vs_hard_html(trace, hard, hs) -> str:
+    hs_hard = hard.half_step(min(hs.s, hard.n_half_steps - 1))
+    caption = _hard_caption(hard, hs_hard.s, hs.s)
+    return (md_html("⚖️ " + g2.soft_vs_hard_sentence(trace, hard, hs, hs_hard))
+            + (md_html(caption).replace("<p>", '<p class="cap">') if caption else ""))
+
+
 @st.fragment
 def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on,
               show_truth) -> None:
-    """Everything that depends on the half-step. A step reruns only this fragment: the
-    sidebar, the header, the toggles and the fit stay as they are, and only the open tab is
-    built."""
-    hs = emui.step_slider(trace, KEY)
+    """Everything that depends on the half-step. The main chart(s), the narration, ℓ and the
+    proof of every half-step go to the browser once and ◀ / ▶ redraw them there
+    (emui.step_player); when the learner stops, only this fragment reruns: the sidebar, the
+    header, the toggles and the fit stay as they are, and only the open tab is built."""
     show_ell, show_paths, show_dens = flags
-
     cov_name = settings.covariance_type
     # the "what changed" text quotes means in the figure's units
     shown = g2.DisplayTrace(trace, sc) if std else trace
     fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
                   show_trajectories=show_paths, show_contours=show_dens,
                   true_params=ds.true_params if show_truth else None)
-    view = (data_id, flags, show_truth)
-    fig_main = emui.step_figure("blobs_soft", trace, hs, lambda: g2.blobs_figure(
-        X, trace, hs, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw),
-        options=view)
+    soft_chart = emui.Chart("blobs_fig_soft", lambda h: g2.blobs_figure(
+        X, trace, h, title=f"Soft EM ({cov_name} covariances) — {h.label}",
+        grid_n=g2.GRID_PLAYER, **fig_kw), height=520)
+    hard = None
     if hard_on:
-        hard_settings = replace(settings, hard=True, covariance_type="spherical")
-        hard = emui.run_fit(Z, hard_settings, data_id)
-        hs_hard = hard.half_step(min(hs.s, hard.n_half_steps - 1))
-        s_hard, hard_label = hs_hard.s, hs_hard.label
-        fig_hard = emui.step_figure("blobs_hard", hard, hs_hard, lambda: g2.blobs_figure(
-            X, hard, hs_hard, height=520,
-            title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < hs.s else ""),
-            **fig_kw), options=(*view, s_hard < hs.s))
-        left, right = st.columns(2, gap="small")
-        left.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
-        right.plotly_chart(fig_hard, key=_k("fig_hard"), theme="streamlit")
-        st.info(g2.soft_vs_hard_sentence(trace, hard, hs, hs_hard), icon="⚖️")
-        if hard.status == "degenerate":
-            st.caption(f"Hard EM stopped after {hard.n_iter} iterations: {hard.message}")
-        elif s_hard < hs.s:
-            st.caption(f"Hard EM stopped after {hard.n_iter} iterations ({hard.status}); its "
-                       "panel stays at its last half-step.")
-        a, b = st.columns([1, 1], gap="medium")
-        with a:
-            emui.what_changed(shown, hs, feature_names=names)
-        with b:
-            emui.loglik_chart(trace, hs, key=_k("loglik"))
+        hard = emui.run_fit(Z, replace(settings, hard=True, covariance_type="spherical"),
+                            data_id)
+        rows = [[soft_chart,
+                 emui.Chart("blobs_fig_hard", lambda h: _hard_view(X, hard, h, fig_kw, g2.GRID_PLAYER)[1],
+                            height=520)],
+                [emui.Html("blobs_soft_vs_hard", lambda h: _soft_vs_hard_html(trace, hard, h),
+                           box=True)]]
     else:
-        left, right = st.columns([3, 2], gap="medium")
-        with left:
-            st.plotly_chart(fig_main, key=_k("fig_soft"), theme="streamlit")
-        with right:
-            emui.what_changed(shown, hs, feature_names=names)
-            emui.loglik_chart(trace, hs, key=_k("loglik"))
+        rows = [[soft_chart]]
+    rows += [[emui.narration(shown, feature_names=names),
+              emui.Chart("blobs_loglik", lambda h: loglik_figure(trace, h))],
+             [emui.proof(trace)]]
+    hs = emui.step_player(trace, KEY, rows, options=(data_id, flags, show_truth, hard_on))
     emui.status_banner(trace)
     emui.dataset_caption(ds)
     st.caption(f"{ds.description} Covariance type **{cov_name}**: {COV_NOTES[cov_name]}.")
@@ -246,7 +258,6 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
     with st.expander("Standardising is " + ("on" if std else "off") + " — why it matters here",
                      expanded=False):
         st.markdown(_standardise_note(ds, sc, std))
-    emui.proof_panel(trace, hs)
     emui.exercise_panel(shown, hs, KEY, X=X, feature_names=names, title=ds.title,
                         restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
 
@@ -278,11 +289,8 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                            "original units.")
             figures = {"Mixture at this step": g2.blobs_figure(
                 X, trace, hs, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)}
-            if hard_on:
-                figures["Hard EM at this step"] = g2.blobs_figure(
-                    X, hard, hs_hard, height=520,
-                    title=f"Hard EM (spherical) — {hard_label}" + (" (end)" if s_hard < hs.s else ""),
-                    **fig_kw)
+            if hard is not None:
+                figures["Hard EM at this step"] = _hard_view(X, hard, hs, fig_kw)[1]
             gif_steps = frame_indices(trace.n_half_steps, 40)
             emui.downloads(
                 trace, X, KEY, figures=figures, feature_names=names,

@@ -1,5 +1,5 @@
 """AppTest of the 2-D blobs page: every control path runs without an exception element, the
-step slider changes the figure, the hard-EM switch adds the k-means-limit panel."""
+step player changes the figure, the hard-EM switch adds the k-means-limit panel."""
 
 import json
 from pathlib import Path
@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.playertest import set_step, shown, step_of, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "blobs_2d.py")
 
@@ -23,8 +25,11 @@ def _ok(at):
 
 
 def _charts(at):
-    """Plotly figures on the page as dicts, by their title text."""
+    """Plotly figures on the page as dicts, by their title text: the step player's at the
+    server's step, then the keyed charts below it."""
     out = {}
+    for spec in shown(at)["figures"].values():
+        out[spec["layout"].get("title", {}).get("text", "")] = spec
     for el in at.get("plotly_chart"):
         spec = json.loads(el.proto.spec)
         title = spec["layout"].get("title", {}).get("text", "")
@@ -57,7 +62,10 @@ def app():
 
 def test_default_page_renders_old_faithful(app):
     at = app
-    assert at.select_slider(key="blobs_step").label == "Step"
+    assert step_of(at, "blobs") == 0
+    assert set(shown(at)["figures"]) == {"blobs_fig_soft", "blobs_loglik"}
+    assert "starting guess" in text(at, "narration")
+    assert "cannot go down" in text(at, "proof")
     assert at.selectbox(key="blobs_data").value == "faithful"
     assert at.toggle(key="blobs_standardise").value is True
     titles = list(_charts(at))
@@ -69,31 +77,39 @@ def test_default_page_renders_old_faithful(app):
     assert any(t.startswith("EM, half-step by half-step") for t in _charts(at))
     _open_tab(at, "Truth")
     assert any("no recorded truth" in i.value for i in at.info)
-    assert any("Why ℓ cannot go down" in m.value for m in at.markdown)
+    assert "Why ℓ cannot go down" in text(at, "proof")
     assert "blobs_2d" in at.session_state["em_fits"]
     assert at.session_state["em_fits"]["blobs_2d"]["trace"].n_components == 2
 
 
-def test_slider_and_buttons_change_the_figure():
+def test_steps_change_the_figure():
     at = _app()
     grey = _points_colours(_main(at))
-    at.button(key="blobs_next").click().run()
+    set_step(at, "blobs", 1)
     _ok(at)
-    assert at.select_slider(key="blobs_step").value == 1
+    assert shown(at)["label"] == "E-step 1"
     e1 = _main(at)
     assert e1["layout"]["title"]["text"].endswith("E-step 1")
     assert _points_colours(e1) != grey
-    at.select_slider(key="blobs_step").set_value(4).run()
+    assert "responsibilities r_ik" in text(at, "narration")
+    set_step(at, "blobs", 4)
     _ok(at)
     m2 = _main(at)
     assert m2["layout"]["title"]["text"].endswith("M-step 2")
-    at.button(key="blobs_prev").click().run()
+    assert "M-step 2" in text(at, "narration")
+    set_step(at, "blobs", 3)
     assert _main(at)["layout"]["title"]["text"].endswith("E-step 2")
+    # The player's trace count never changes between steps (Plotly.react redraws in place).
+    counts = set()
+    for s in (0, 1, 2, 7):
+        set_step(at, "blobs", s)
+        counts.add(len(_main(at)["data"]))
+    assert len(counts) == 1
 
 
 def test_hard_em_switch_shows_both_panels():
     at = _app()
-    at.select_slider(key="blobs_step").set_value(3).run()
+    set_step(at, "blobs", 3)
     at.toggle(key="blobs_hard_compare").set_value(True).run()
     _ok(at)
     titles = list(_charts(at))
@@ -103,7 +119,18 @@ def test_hard_em_switch_shows_both_panels():
     hard = _charts(at)[hard_title]
     # hard assignments: every point wears exactly one component colour
     assert set(_points_colours(hard)) <= {"#0072b2", "#e69f00"}
-    assert any("k-means" in i.value and "Soft EM shares points" in i.value for i in at.info)
+    sentence = text(at, "blobs_soft_vs_hard")
+    assert "k-means" in sentence and "Soft EM shares points" in sentence
+    assert set(shown(at)["figures"]) == {"blobs_fig_soft", "blobs_fig_hard", "blobs_loglik"}
+    # past the end of the hard run, its panel stays at its last half-step and says so
+    n = shown(at)["n"]
+    set_step(at, "blobs", n - 1)
+    _ok(at)
+    hard_trace = at.session_state["em_fits"]["blobs_2d"]["trace"]
+    assert hard_trace.n_half_steps == n  # (the soft trace is the one published)
+    (hard_title,) = [t for t in _charts(at) if t.startswith("Hard EM")]
+    if "(end)" in hard_title:
+        assert "its panel stays at its last half-step" in text(at, "blobs_soft_vs_hard")
 
 
 @pytest.mark.parametrize("cov", ["diag", "spherical", "tied"])
@@ -119,11 +146,11 @@ def test_penguins_truth_and_restarts():
     at = _app()
     at.selectbox(key="blobs_data").set_value("penguins").run()
     _ok(at)
+    n = shown(at)["n"]  # (a fit's half-steps reach the session once: read them now)
     assert at.slider(key="blobs_n_components").value == 3
     at.slider(key="blobs_n_restarts").set_value(3).run()
     _ok(at)
-    last = len(at.select_slider(key="blobs_step").options) - 1
-    at.select_slider(key="blobs_step").set_value(last).run()
+    set_step(at, "blobs", n - 1)
     _ok(at)
     (metric,) = at.metric
     assert metric.label == "Agreement with the true species"
@@ -140,8 +167,7 @@ def test_synthetic_truth_layers_and_table():
     assert at.toggle(key="blobs_standardise").value is False
     names = [t.get("name") for t in _main(at)["data"]]
     assert "true 2σ ellipses" in names and "true means" in names
-    last = len(at.select_slider(key="blobs_step").options) - 1
-    at.select_slider(key="blobs_step").set_value(last).run()
+    set_step(at, "blobs", shown(at)["n"] - 1)
     _ok(at)
     assert len(at.dataframe) == 2  # confusion table + true-vs-fitted parameters
     at.toggle(key="blobs_show_truth").set_value(False).run()

@@ -18,6 +18,7 @@ import emcore
 import emdata
 from emui.steps import describe_half_step, proof_lines
 from tests.playertest import page_text, set_step
+from tests.playertest import text as player_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,7 +203,7 @@ def test_blobs_hard_switch_says_classification_em():
     at = AppTest.from_file(str(ROOT / "pages" / "blobs_2d.py"), default_timeout=90).run()
     at.toggle(key="blobs_hard_compare").set_value(True).run()
     assert not at.exception
-    info = " ".join(i.value for i in at.info)
+    info = player_text(at, "blobs_soft_vs_hard")  # the step player's soft-vs-hard sentence
     assert "ℓ_C" in info and "k-means limit" not in info
 
 

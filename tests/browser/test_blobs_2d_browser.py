@@ -1,6 +1,6 @@
-"""2-D blobs in a real browser: renders, the step slider recolours then moves the ellipses
+"""2-D blobs in a real browser: renders, the step player recolours then moves the ellipses
 (the new means are the colour-weighted averages of the points), ◀/▶ step, the hard-EM switch
-shows its panel, the animation plays client-side.
+shows its panel (stepped in the browser too), the animation plays client-side.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.pagecheck import (
     assert_app_navigation,
-    click_key,
+    click_player,
     figure,
     open_app_page,
     open_tab,
@@ -91,9 +91,10 @@ def test_blobs_slider_buttons_animation(page, app_server):
     assert np.all(np.abs(new_means - expected) <= 0.005 * span), (new_means, expected)
 
     # ◀ / ▶ buttons.
-    click_key(page, "blobs_next")
+    click_player(page, "blobs", "Next half-step")
     assert step_label(page) == "E-step 2"
-    click_key(page, "blobs_prev")
+    assert figure(page, "blobs_fig_soft")["title"].endswith("E-step 2")
+    click_player(page, "blobs", "Previous half-step")
     assert step_label(page) == "M-step 1"
     assert_no_exception(page)
 
@@ -128,5 +129,6 @@ def test_blobs_hard_em_panel(page, app_server):
     dist = np.abs(colours[:, None, :] - pure[None]).sum(axis=2).min(axis=1)
     assert dist.max() <= 1, "hard EM shows blended (soft) colours"
     # The sentence comparing the two fits at this step.
-    assert page.locator('[data-testid="stAlert"]').filter(has_text="Soft EM").count() >= 1
+    assert page.locator(".st-key-blobs_soft_vs_hard").filter(has_text="Soft EM shares").count() == 1
+    assert "E-step 1" in figure(page, "blobs_fig_hard")["title"]
     assert_no_exception(page)
