@@ -152,7 +152,9 @@ _SYMBOLS = {
     "cdot": " · ", "log": "log ", "quad": "\u2003", "qquad": "\u2003\u2003", ";": "\u2002",
     ",": "\u2009", "!": "", " ": " ", "blacktriangleleft": "◀", "sum": "Σ", "infty": "∞",
     "to": " → ", "rightarrow": " → ", "approx": " ≈ ", "neq": " ≠ ", "{": "{", "}": "}",
-    "%": "%", "&": "&amp;",
+    "%": "%", "&": "&amp;", "|": "‖", "Delta": "Δ", "checkmark": "✓", "cdots": "⋯",
+    "ldots": "…", "dots": "…", "max": "max", "min": "min", "exp": "exp",
+    "arg": "arg", "in": " ∈ ", "sim": " ∼ ", "prod": "∏", "Sigma": "Σ", "beta": "β",
 }
 _CALLIGRAPHIC = {"L": "𝓛", "N": "𝒩", "Q": "𝒬"}
 _TEXTLIKE = {"text", "mathrm", "textbf", "mathbf", "operatorname", "boldsymbol"}
@@ -198,6 +200,22 @@ def _tex(s: str) -> str:
             elif name == "mathcal":
                 arg, i = _group(s, i)
                 out.append(_CALLIGRAPHIC.get(arg, html.escape(arg)))
+            elif name == "underbrace":
+                # \underbrace{A}_{B}: A with a brace-line under it and the label B below
+                arg, i = _group(s, i)
+                label = ""
+                if i < len(s) and s[i] == "_":
+                    lab, i = _group(s, i + 1)
+                    label = _tex(lab)
+                out.append(f'<span class="ub"><span>{_tex(arg)}</span><span>{label}</span>'
+                           "</span>")
+            elif name == "color":
+                # \color{c} colours the rest of its group
+                colour, i = _group(s, i)
+                if not re.fullmatch(r"#[0-9A-Fa-f]{3,8}|[a-z]+", colour):
+                    raise TexError("colour")
+                out.append(f'<span style="color:{colour}">{_tex(s[i:])}</span>')
+                i = len(s)
             elif name == "textcolor":
                 colour, i = _group(s, i)
                 arg, i = _group(s, i)
@@ -252,10 +270,25 @@ def tex_html(latex: str) -> str:
     """
     s = str(latex).strip()
     m = re.fullmatch(r"\\begin\{aligned\}(.*)\\end\{aligned\}", s, re.S)
-    rows = re.split(r"\\\\", m.group(1)) if m else [s]
+    rows = re.split(r"\\\\(?:\[[^\]]*\])?", m.group(1)) if m else [s]
     body = "<br>".join(re.sub(r"\s+", " ", _tex(r.strip())).strip() for r in rows)
     return f'<div class="tex">{body}</div>'
 
 
-__all__ = ["pack", "unpack", "encode", "decode", "figure_json", "md_html", "tex_html",
-           "TexError"]
+def md_tex_html(text: str) -> str:
+    """:func:`md_html` for sentences with inline math: every ``$...$`` is converted by the
+    LaTeX subset of :func:`tex_html` (and raises :class:`TexError` like it), the rest is
+    Markdown."""
+    maths: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        maths.append(_tex(m.group(1)))
+        return f"\x01{len(maths) - 1}\x01"
+
+    body = md_html(re.sub(r"(?<!\\)\$(.+?)(?<!\\)\$", keep, str(text), flags=re.S))
+    return re.sub("\x01([0-9]+)\x01",
+                  lambda m: f'<span class="tex-i">{maths[int(m.group(1))]}</span>', body)
+
+
+__all__ = ["pack", "unpack", "encode", "decode", "figure_json", "md_html", "md_tex_html",
+           "tex_html", "TexError"]

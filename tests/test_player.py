@@ -128,3 +128,45 @@ def test_md_html_undoes_every_markdown_escape_of_a_column_name():
     escaped = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", name)
     got = P.md_html(f"The mean of {escaped} moved.")
     assert got == "<p>The mean of " + html.escape(name, quote=True) + " moved.</p>"
+
+
+@pytest.mark.parametrize("hard,reg", [(False, 0.0), (False, 1e-2), (True, 0.0)])
+def test_every_why_em_works_line_converts(fit, hard, reg):
+    """The Why-EM-works page's derivation (emviz.proof): each formula and each sentence with
+    inline math becomes HTML with no LaTeX left and every number in place."""
+    from emviz import proof
+
+    x, _ = fit
+    tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=4, tol=None, reg=reg, hard=hard,
+                                     covariance_type="spherical" if hard else "full")
+    for t in range(tr.n_iter):
+        step = proof.proof_step(x, tr, t)
+        lines = proof.derivation_lines(step) + ([] if hard else proof.bishop_lines(step))
+        for line in lines:
+            text = re.sub(r"<[^>]+>", "", P.tex_html(line.latex))
+            assert "\\" not in text and "{" not in text and "[2pt]" not in text, line.latex
+            nums = re.findall(r"[0-9]+(?:\{,\}[0-9]+)*\.[0-9]+", line.latex)
+            assert [n.replace("{,}", ",") for n in nums] == \
+                re.findall(r"[0-9]+(?:,[0-9]+)*\.[0-9]+", text)
+            words = re.sub(r"<[^>]+>", "", P.md_tex_html(line.text))
+            assert "$" not in words and "\\" not in words, line.text
+
+
+def test_tex_html_underbrace_colour_and_row_spacing():
+    ub = P.tex_html(r"a = \underbrace{b+c}_{Q(\theta)} + d")
+    assert '<span class="ub"><span>b + c</span><span>Q(θ)</span></span>' in ub
+    col = P.tex_html(r"x \ge y\quad\color{#009E73}{\checkmark\ \text{ok}}")
+    assert '<span style="color:#009E73">✓ <span class="up">ok</span></span>' in col
+    with pytest.raises(P.TexError):
+        P.tex_html(r"\color{red;background:url(x)}{a}")
+    rows = P.tex_html(r"\begin{aligned}a &\ge b\\[2pt]1 &\ge 0\end{aligned}")
+    assert rows == '<div class="tex">a ≥ b<br>1 ≥ 0</div>'
+    assert "‖" in P.tex_html(r"\mathrm{KL}(q\,\|\,p)") and "Δ" in P.tex_html(r"\Delta")
+
+
+def test_md_tex_html_inline_math_and_escapes():
+    got = P.md_tex_html(r"**Gibbs:** $H(q_t) \le H(q_t, p)$ for <b> and \$5")
+    assert got.startswith("<p><strong>Gibbs:</strong> <span class=\"tex-i\">H(q<sub>t</sub>)")
+    assert "&lt;b&gt;" in got and "$5" in got and "\\" not in got
+    with pytest.raises(P.TexError):
+        P.md_tex_html(r"$\nosuchcommand$")
