@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -123,6 +124,7 @@ class Learner:
     position: int = 0
     direction: int = 1
     fragment_id: str = ""
+    player: bool = False
     cached_hashes: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
@@ -157,7 +159,12 @@ class Learner:
             self.direction = -self.direction
         target = self.position + self.direction
         state = WidgetState(id=self.slider_id)
-        state.string_array_value.data.append(self.options[target])
+        if self.player:
+            # the step player draws each press in the browser; the server hears of the step
+            # the learner stops on (here: every press, the most a learner can cost it)
+            state.json_value = json.dumps({"step": target})
+        else:
+            state.string_array_value.data.append(self.options[target])
         t0 = time.perf_counter()
         await self._rerun(widgets=[state], fragment_id=self.fragment_id)
         dt = time.perf_counter() - t0
@@ -223,6 +230,13 @@ class Learner:
             self.errors.append(f"exception: {el.exception.type}: {el.exception.message}")
         elif etype == "alert" and el.alert.format == el.alert.ERROR:
             self.errors.append(f"error box: {el.alert.body[:120]}")
+        elif etype == "bidi_component" and el.bidi_component.component_name == "em_step_player":
+            data = json.loads(el.bidi_component.json)
+            self.player = True
+            self.slider_id = el.bidi_component.id
+            self.options = [str(i) for i in range(int(data["n"]))]
+            self.position = int(data["step"])
+            self.fragment_id = delta.fragment_id
         elif etype == "slider" and el.slider.label == self.slider_label:
             sl = el.slider
             self.slider_id = sl.id

@@ -200,7 +200,8 @@ def step_player(trace, key: str, rows: Sequence[Sequence[Chart | Html]], options
     first = st.session_state.get(sent_key) != version
     st.session_state[sent_key] = version
     _COMPONENT(key=f"{key}_player",
-               data={"v": version, "z": z if first else None, "step": s, "plotly": PLOTLY_URL,
+               data={"v": version, "z": z if first else None, "step": s, "n": n,
+                     "plotly": PLOTLY_URL,
                      "present": screen.presenting(), "rows": meta},
                default={"step": s}, on_step_change=partial(_on_step, key, n),
                on_need_change=partial(_resend, key), height="content")
