@@ -589,7 +589,7 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
 
 def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "customers",
                            block_of=None, title_suffix: str = "",
-                           short_labels: bool = False) -> go.Figure:
+                           short_labels: bool = False, decimals: int | None = None) -> go.Figure:
     """Customers × segments heatmap of responsibilities r_ik, one colour per segment.
 
     Parameters
@@ -608,6 +608,9 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
         Appended to the title (e.g. the half-step label).
     short_labels : bool
         Label the columns "S1", "S2", … only (for a narrow column of the page).
+    decimals : int, optional
+        Round the drawn responsibilities to this many decimals (3 is what the hover shows and
+        far more than the colour can; it keeps a step player's payload of every E-step small).
     """
     k_count = len(names)
     n = 0 if resp is None else int(resp.shape[0])
@@ -615,6 +618,8 @@ def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "cust
     data, annotations = [], []
     if resp is not None:
         resp = np.asarray(resp, dtype=float)
+        if decimals is not None:
+            resp = np.round(resp, decimals)
         for k in range(k_count):
             color = component_color(k)
             data.append(dict(

@@ -10,6 +10,8 @@ import emdata
 import emui
 from emui.selection import criteria_explainer, icl_gap_sentence
 from emviz import baskets as B
+from emviz.common import loglik_figure
+from emviz.player import md_html
 
 KEY = "bk"
 DATASETS = {
@@ -152,46 +154,43 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
               order_by: str, n_show: int) -> None:
     """Everything that depends on the half-step. A step reruns only this fragment: the
     sidebar, the intro and the fit stay as they are, and only the open tab is built."""
-    hs = emui.step_slider(trace, KEY)
-    emui.status_banner(trace)
-
     share = B.overall_share(X)
     final = trace.params[-1]
     names = B.segment_names(final.probs, share, labels)
     shown = B.heatmap_categories(final.probs, share, B.MAX_HEATMAP_ROWS)
     full_order = B.category_order(final.probs, share, by=order_by)
     order = full_order[np.isin(full_order, shown)]
-
-    fig_profile = emui.step_figure("bk_profile", trace, hs, lambda: B.profile_heatmap(
-        trace, hs, labels, share, order=order, names=names, value=value),
-        options=(data_key, value, order_by))
-    st.plotly_chart(fig_profile, key=_k("profile"), theme="streamlit")
-    if len(order) < X.shape[1]:
-        st.caption(f"Showing {len(order)} of {X.shape[1]} categories: each segment's "
-                   "highest-lift favourites, then the biggest categories overall.")
     rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
-    fig_resp = emui.step_figure("bk_resp", trace, hs, lambda: B.responsibility_heatmap(
-        None if hs.resp is None else np.asarray(hs.resp)[rows], names, n_total=X.shape[0],
-        rows_label=rows_word, block_of=block, title_suffix=f" · {hs.label}",
-        short_labels=True), options=(data_key, int(n_show)))
-    left, right = st.columns([1, 1], gap="medium")
-    with left:
-        emui.what_changed(trace, hs)
-        st.markdown(B.describe_profile_change(trace, hs, labels, names))
-        st.plotly_chart(emui.step_figure("bk_sizes", trace, hs,
-                                         lambda: B.segment_sizes(trace, hs, names),
-                                         options=(data_key,)),
-                        key=_k("sizes"), theme="streamlit")
-    with right:
-        st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
-        n_rows = len(rows)
-        sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
-                      if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
-        st.caption(f"Each row is one of {sample_txt} (the fit uses all of them), sorted by the "
-                   "segment they end up in and, within it, by how sure the fit is. An E-step "
-                   "changes this picture; an M-step changes the baskets above and the sizes.")
-    emui.loglik_chart(trace, hs, key=_k("loglik"))
-    emui.proof_panel(trace, hs)
+
+    # The profile, the narration, the sizes, the responsibilities, ℓ and the proof of every
+    # half-step go to the browser once; ◀ / ▶ then redraw them there (emui.player), and only
+    # the panels below rerun here.
+    narration = emui.narration(trace)
+    hs = emui.step_player(trace, KEY, [
+        [emui.Chart("bk_profile", lambda h: B.profile_heatmap(
+            trace, h, labels, share, order=order, names=names, value=value),
+            height=max(380, 160 + 24 * len(order)))],
+        [emui.Html("narration", lambda h: narration.render(h) + md_html(
+            B.describe_profile_change(trace, h, labels, names))),
+         emui.Chart("bk_sizes", lambda h: B.segment_sizes(trace, h, names), height=340)],
+        [emui.Chart("bk_resp", lambda h: B.responsibility_heatmap(
+            None if h.resp is None else np.asarray(h.resp)[rows], names, n_total=X.shape[0],
+            rows_label=rows_word, block_of=block, title_suffix=f" · {h.label}",
+            short_labels=True, decimals=3), height=540),
+         emui.Chart("bk_loglik", lambda h: loglik_figure(trace, h), height=320)],
+        [emui.proof(trace)],
+    ], options=(data_key, value, order_by, int(n_show)))
+    emui.status_banner(trace)
+    if len(order) < X.shape[1]:
+        st.caption(f"The profile shows {len(order)} of {X.shape[1]} categories: each "
+                   "segment's highest-lift favourites, then the biggest categories overall.")
+    n_rows = len(rows)
+    sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
+                  if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
+    st.caption(f"Each row of the responsibilities is one of {sample_txt} (the fit uses all of "
+               "them), sorted by the segment they end up in and, within it, by how sure the "
+               "fit is. An E-step changes that picture; an M-step changes the baskets and the "
+               "sizes.")
     emui.exercise_panel(trace, hs, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
         X, settings, data_key, n_restarts=4, family="multinomial"))
 

@@ -29,6 +29,9 @@ def shown(at) -> dict:
     data = player_data(at)
     if data.get("z"):
         _SEEN[data["v"]] = packer.decode(data["z"])
+    if data["v"] not in _SEEN:
+        raise AssertionError("the step player's half-steps were sent in a run this test did "
+                             "not read: call shown(at) after the run that changed the fit")
     payload = _SEEN[data["v"]]
     s = int(data["step"])
     out = packer.unpack(payload, s)

@@ -4,12 +4,13 @@ the step slider changes the figures, and the small datasets exercise the truth t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.playertest import chart, set_step, shown, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baskets.py")
 
@@ -20,13 +21,7 @@ def _run(at: AppTest) -> AppTest:
     return at
 
 
-def _chart(at: AppTest, key: str) -> dict:
-    """The figure JSON of the plotly chart with widget key ``key``."""
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        if el.proto.id and key in el.proto.id:
-            return spec
-    raise AssertionError(f"no chart with key {key!r}")
+_chart = chart  # a step player's chart at the server's step, else a keyed st.plotly_chart
 
 
 def _new(dataset: str | None = None) -> AppTest:
@@ -51,10 +46,14 @@ def test_default_page_renders_complete_journey(default_page):
     at = default_page
     assert at.title[0].value.startswith("🛒 Market baskets")
     assert at.session_state["bk_data"] == "completejourney"
-    assert at.select_slider(key="bk_step").label == "Step"
+    # The step's charts and texts are the step player's; the open tab's chart is the page's.
+    assert shown(at)["step"] == 0 and shown(at)["label"].startswith("θ⁽⁰⁾")
+    assert set(shown(at)["figures"]) == {"bk_profile", "bk_sizes", "bk_resp", "bk_loglik"}
+    assert set(shown(at)["texts"]) == {"narration", "proof"}
+    assert "cannot go down" in text(at, "proof")
+    assert "No segment has learnt anything yet" in text(at, "narration")
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    for name in ("bk_profile", "bk_sizes", "bk_loglik", "bk_lift", "bk_resp"):
-        assert any(name in k for k in keys), name
+    assert len(keys) == 1 and any("bk_lift" in k for k in keys), keys
     assert not any("bk_anim" in k for k in keys)  # hidden tabs are not built ...
     _open_tab(at, "Animation")  # ... until opened
     keys = {el.proto.id for el in at.get("plotly_chart")}
@@ -64,30 +63,60 @@ def test_default_page_renders_complete_journey(default_page):
     assert at.session_state["em_fits"]["baskets"]["trace"].family == "multinomial"
 
 
-def test_step_buttons_and_slider_change_the_figures(default_page):
+def test_each_half_step_changes_the_figures(default_page):
     at = default_page
-    at.session_state["bk_step"] = 0
-    _run(at)
+    set_step(at, "bk", 0)
     z0 = _chart(at, "bk_profile")["data"][0]["z"]
     assert _chart(at, "bk_resp")["data"] == []  # θ₀: no responsibilities yet
-    at.button(key="bk_next").click()
-    _run(at)
-    assert at.session_state["bk_step"] == 1
-    # E-step 1: θ unchanged, responsibilities appear
+    set_step(at, "bk", 1)
+    assert not at.exception and shown(at)["label"] == "E-step 1"
+    # E-step 1: θ unchanged, responsibilities appear (those of the page's sampled rows)
     assert _chart(at, "bk_profile")["data"][0]["z"] == z0
     resp1 = _chart(at, "bk_resp")["data"]
     assert len(resp1) == 4
-    at.button(key="bk_next").click()
-    _run(at)
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    R1 = np.asarray(trace.responsibilities(0))  # the E-step from θ⁽⁰⁾
+    drawn = np.array([np.asarray(t["z"], float)[:, 0] for t in resp1]).T  # (rows, K)
+    assert drawn.shape == (200, 4)
+    # every drawn row is a data row's r (to the 3 decimals drawn), in the sampled order
+    match = np.abs(drawn[:, None, :] - R1[None, :, :]).max(axis=2) <= 5e-4 + 1e-12
+    assert match.any(axis=1).all()
+    narr = text(at, "narration")
+    assert narr.startswith("E-step 1.") and "belong to one segment" in narr
+    set_step(at, "bk", 2)
     # M-step 1: θ changes, responsibilities stay those of E-step 1
     assert _chart(at, "bk_profile")["data"][0]["z"] != z0
     assert _chart(at, "bk_resp")["data"][0]["z"] == resp1[0]["z"]
-    at.select_slider(key="bk_step").set_value(5)
-    _run(at)
+    assert "M-step 1" in _chart(at, "bk_sizes")["layout"]["title"]["text"]
+    assert "The biggest change in a basket" in text(at, "narration")
+    set_step(at, "bk", 5)
     assert "E-step 3" in _chart(at, "bk_profile")["layout"]["title"]["text"]
-    at.button(key="bk_prev").click()
-    _run(at)
-    assert at.session_state["bk_step"] == 4
+    n = trace.n_half_steps
+    set_step(at, "bk", n - 1)
+    ring = _chart(at, "bk_loglik")["layout"]["shapes"][-1]
+    assert ring["type"] == "circle" and ring["xanchor"] == n - 1
+    set_step(at, "bk", 10**6)  # a step beyond the run is clamped
+    assert at.session_state["bk_step"] == n - 1
+
+
+def test_narration_names_the_biggest_basket_change(default_page):
+    """At M-step 1 the narration names the segment and the category whose θ_kv moved most
+    (found here with numpy), with its new and old share; at θ₀ and E-steps it says what the
+    half-step did."""
+    at = default_page
+    set_step(at, "bk", 2)
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    before = np.asarray(trace.params[0].probs, float)
+    after = np.asarray(trace.params[1].probs, float)
+    k, v = np.unravel_index(np.argmax(np.abs(after - before)), after.shape)
+    narr = text(at, "narration")
+    assert narr.startswith("M-step 1.")
+    pct = lambda p: f"{p:.0%}" if p >= 0.1 else f"{p:.1%}"  # noqa: E731
+    assert f"S{k + 1} · " in narr and f"now puts {pct(after[k, v])} of its items" in narr
+    assert f"(was {pct(before[k, v])})" in narr
+    # The HTML is the Markdown of both sentences: bold becomes <strong>, two paragraphs.
+    raw = shown(at)["texts"]["narration"]
+    assert raw.startswith("<p><strong>M-step 1") and raw.count("<p>") >= 2 and "**" not in raw
 
 
 def test_display_options(default_page):
@@ -163,4 +192,4 @@ def test_cracker_and_basket_data_render():
     fig = _chart(at, "bk_profile")
     assert len(fig["layout"]["yaxis"]["ticktext"]) == 30  # 100 categories, 30 shown
     assert len(fig["data"][0]["z"]) == 30
-    assert any("Showing 30 of 100 categories" in c.value for c in at.caption)
+    assert any("shows 30 of 100 categories" in c.value for c in at.caption)

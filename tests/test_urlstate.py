@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from emui import urlstate
 from emui.controls import REG_OPTIONS, TOL_OPTIONS
-from tests.playertest import player_data, set_step, step_of
+from tests.playertest import player_data, set_step, shown, step_of, text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,6 +127,8 @@ def test_baskets_round_trip():
     at, fresh = _round_trip("baskets", "bk", change, step=3)
     q = dict(fresh.query_params)
     assert q["alpha"] == "1.5" and q["k"] == "2" and "reg" not in q and "cov" not in q
+    # the fresh page's step player opens on that half-step, with its narration
+    assert shown(fresh)["label"] == "E-step 2" and text(fresh, "narration").startswith("E-step 2.")
 
 
 def test_why_em_works_round_trip():

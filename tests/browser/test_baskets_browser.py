@@ -1,16 +1,18 @@
 """Market baskets in a real browser: the heatmap and segment sizes render, an E-step
 recolours the households but leaves θ alone, the M-step moves θ and π to exactly one
 multinomial EM step (recomputed here with numpy), ◀/▶ step, the animation plays client-side.
+The step player draws the half-steps in the browser; in the dark theme the heatmap's cell
+labels keep their black-or-white colour per cell.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tests.browser.conftest import assert_no_exception, plot_count, screenshot
+from tests.browser.conftest import VIEWPORT, assert_no_exception, plot_count, screenshot
 from tests.browser.pagecheck import (
     assert_app_navigation,
-    click_key,
+    click_player,
     figure,
     open_app_page,
     open_tab,
@@ -82,8 +84,6 @@ def test_baskets_slider_buttons_animation(page, app_server):
     alpha = float(page.get_by_role("slider", name="Dirichlet prior α")
                   .get_attribute("aria-valuetext"))
 
-    if page.get_by_role("tab", name="× segments").count():  # the heatmap sits in a tab
-        open_tab(page, "× segments")
     resp0 = figure(page, "bk_resp", min_traces=0)  # θ₀: no responsibilities yet
 
     assert press_step(page) == "E-step 1"
@@ -100,9 +100,9 @@ def test_baskets_slider_buttons_animation(page, app_server):
     assert np.allclose(pi2, want_pi, rtol=1e-6)
     assert np.abs(theta2 - theta0).max() > 1e-3, "the M-step barely moved θ"
 
-    click_key(page, "bk_next")
+    click_player(page, "bk", "Next half-step")
     assert step_label(page) == "E-step 2"
-    click_key(page, "bk_prev")
+    click_player(page, "bk", "Previous half-step")
     assert step_label(page) == "M-step 1"
     assert_no_exception(page)
 
@@ -120,3 +120,47 @@ def test_baskets_slider_buttons_animation(page, app_server):
     assert_no_exception(page)
     settle_for_screenshot(page)
     screenshot(page, "baskets")
+
+
+_JS_LABELS = """() => {
+  const gd = document.querySelector('.st-key-bk_profile .js-plotly-plot');
+  const layers = [...gd.querySelectorAll('.heatmaplayer > g.hm')].map(g =>
+      [...g.querySelectorAll('text')].map(t => [t.textContent, getComputedStyle(t).fill]));
+  const h = gd._fullData[0];
+  return {layers, z: h.z.map(r => Array.from(r)), text: h.text.map(r => Array.from(r)),
+          zmin: h.zmin, zmax: h.zmax,
+          page: getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor};
+}"""
+
+
+def test_baskets_dark_theme_keeps_the_cell_label_colours(browser, app_server):
+    """The step player themes its charts itself: in the dark theme each profile cell's label
+    is still black or white as emviz.palette chose it for that cell (not the theme's text
+    colour), before and after a step drawn in the browser."""
+    from emviz.baskets import _PROB_SCALE
+    from emviz.palette import DARK_TEXT, relative_luminance, text_colors
+
+    context = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
+    pg = context.new_page()
+    pg.console_errors = []  # type: ignore[attr-defined]
+    try:
+        open_app_page(pg, app_server, PATH, "bk_profile")
+        for _ in range(2):  # θ₀, then M-step 1 (new θ, new label colours)
+            got = pg.evaluate(_JS_LABELS)
+            assert relative_luminance(got["page"]) < 0.05, got["page"]  # the dark theme
+            want = np.array(text_colors(got["z"], _PROB_SCALE, got["zmin"], got["zmax"]))
+            text = np.array(got["text"], dtype=object)
+            _, dark, light = got["layers"]  # the coloured cells draw no labels themselves
+            assert dark == [[t, "rgb(0, 0, 0)"] for t in text[want == DARK_TEXT]]
+            assert light == [[t, "rgb(255, 255, 255)"] for t in text[want != DARK_TEXT]]
+            assert len(dark) and len(light)
+            press_step(pg)
+            press_step(pg)
+        settle_for_screenshot(pg)
+        screenshot(pg, "baskets_dark", full_page=False)
+        pg.set_viewport_size({"width": 390, "height": 844})
+        pg.wait_for_timeout(800)
+        screenshot(pg, "baskets_dark_390", full_page=False)
+        assert_no_exception(pg)
+    finally:
+        context.close()
