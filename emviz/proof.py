@@ -751,17 +751,21 @@ def _zoom_range(s: ProofStep, obj: np.ndarray, bnd: np.ndarray, a: np.ndarray):
     return float(s.objective_t - 1.2 * rise), float(hi)
 
 
-def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Figure:
+def gains_figure(trace, t: int | None = None, log_scale: bool = False,
+                 colour_current: bool = True) -> go.Figure:
     """Bars of objective(θ_{t+1}) − objective(θ_t) for every step, the current one marked.
 
     Parameters
     ----------
     trace : emcore.Trace
     t : int or None
-        The step to highlight.
+        The step to highlight (a band behind its bar and a label, in the layout).
     log_scale : bool
         A logarithmic y-axis; steps whose gain is zero (or a rounding-level negative) cannot
         be drawn on it and are counted in the title instead.
+    colour_current : bool
+        Also colour the current bar. A step player leaves it off: then the bars are the same
+        at every step and only the layout (band, label) moves, which Plotly redraws cheaply.
 
     Returns
     -------
@@ -775,7 +779,7 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False) -> go.Fig
     scale = max(1.0, float(np.max(np.abs(objective))), float(trace.n_samples))
     tol = ROUNDING * scale
     colors = [OTHER_COLOR] * len(gains)
-    if t is not None and 0 <= t < len(gains):
+    if colour_current and t is not None and 0 <= t < len(gains):
         colors[t] = CURRENT_COLOR
     violations = gains < -tol
     for i in np.flatnonzero(violations):

@@ -8,6 +8,7 @@ and the figures. Every number comes from the emcore trace or emcore functions.
 from __future__ import annotations
 
 import hashlib
+import html
 
 import numpy as np
 import streamlit as st
@@ -20,6 +21,7 @@ from emui.settings import FitSettings
 from emviz import derivations as DV
 from emviz import proof
 from emviz.common import theta_it
+from emviz.player import md_html, md_tex_html, tex_html
 from emviz.texnum import fmt_metric, fmt_plain, sub
 
 KEY = "why"
@@ -30,6 +32,9 @@ DEFAULT = "default"
 REG_OPTIONS = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
 #: Above this many rows the bound curve (41 full passes over the data) is drawn on request.
 CURVE_AUTO_MAX_N = 20_000
+#: The step player holds every iteration's bound curve when N × iterations stays below this
+#: (41 passes over the data per iteration); otherwise the curve is drawn for the stopped step.
+CURVE_PLAYER_BUDGET = 400_000
 
 # The default fit: a one-dimensional, two-component mixture on a real data set, started from
 # two means close together so that EM needs a dozen visible iterations to separate them.
@@ -148,140 +153,181 @@ if trace.n_iter < 1:
             "Pick another fit above.")
     st.stop()
 
-@st.fragment
-def step_view(X, trace) -> None:
-    """Everything that depends on the half-step: a step reruns only this fragment."""
-    N = int(trace.n_samples)
-    hs = emui.step_slider(trace, KEY)
-    t, stage = hs.t, hs.kind
-    fingerprint = _fingerprint(trace)
-    step = _proof_step(fingerprint, t, X, trace)
-
-    stage_text = {
+def _stage_html(trace, step, hs) -> str:
+    """Where the learner is, what the fit maximises (hard EM, a prior) and the four numbers
+    of this iteration, as player HTML."""
+    t = hs.t
+    parts = [md_html({
         "init": "You are at θ⁽⁰⁾, the start, before any step; the proof below is about "
                 "**iteration 1** (θ⁽⁰⁾ → θ⁽¹⁾).",
         "E": f"You are at the **E-step of iteration {t + 1}**: q{sub(t)} = p(z | x, "
              f"{theta_it(t)}) has just been computed; θ has not moved yet.",
         "M": f"You are at the **M-step of iteration {t + 1}**: {theta_it(t + 1)} has just "
              f"been chosen to maximise Q(θ | {theta_it(t)}).",
-    }[stage]
-    st.markdown(stage_text)
-
+    }[hs.kind])]
     if step.hard:
-        st.warning(
-            "This fit uses **hard EM**: each point is assigned wholly to one component instead of "
-            "being shared by responsibilities. What hard EM provably never lowers is the "
+        parts.append(_note("⚠️", "warn",
+            "This fit uses **hard EM**: each point is assigned wholly to one component instead "
+            "of being shared by responsibilities. What hard EM provably never lowers is the "
             "*classification* log-likelihood ℓ_C(θ) = Σᵢ maxₖ log πₖ p(xᵢ | θₖ), so the proof "
             "below is about ℓ_C. The real log-likelihood ℓ has no such guarantee: in this "
             f"iteration it went from {step.loglik_t:.4f} to {step.loglik_next:.4f} "
             f"(change {fmt_plain(step.loglik_change)}), and after the hard "
             f"E-step it sits {fmt_plain(step.loglik_gap_t)} "
-            "above ℓ_C, where the bound touches, instead of touching the bound itself.",
-            icon="⚠️")
+            "above ℓ_C, where the bound touches, instead of touching the bound itself."))
     if step.regularised:
         penalty = {
             "multinomial": "the Dirichlet log-prior (α − 1) Σ log θ_kv",
             "bernoulli": "the Beta log-prior (α − 1) Σ [log μ_kd + log(1 − μ_kd)]",
-        }.get(trace.family, "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper "
-                            "prior, defined up to a constant)")
-        st.info(
+        }.get(trace.family, "the penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an "
+                            "improper prior, defined up to a constant)")
+        parts.append(_note("ℹ️", "info",
             "This fit has a **prior**: EM maximises ℓ(θ) + log p(θ), with log p(θ) "
-            f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in every "
-            "line and the argument goes through: it is ℓ + log p that cannot fall. The "
-            f"log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
+            f"{penalty}. The M-step maximises Q + log p, so add log p(θ) to Q and to ℓ in "
+            "every line and the argument goes through: it is ℓ + log p that cannot fall. The "
+            "log-likelihood ℓ alone has no such guarantee: in this iteration it went from "
             f"{step.loglik_t:.4f} to {step.loglik_next:.4f} "
-            f"(change {fmt_plain(step.loglik_change)}).",
-            icon="ℹ️")
-    if trace.status == "degenerate":
-        st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
-
-    c1, c2, c3, c4 = st.columns(4)
+            f"(change {fmt_plain(step.loglik_change)})."))
     ell = ("ℓ_C" if step.hard else "ℓ") + (" + log p" if step.regularised else "")
-    c1.metric(f"{ell}({theta_it(t)})", fmt_metric(step.objective_t))
-    c2.metric(f"Q({theta_it(t + 1)} | {theta_it(t)})"
-              + (" + log p" if step.regularised else ""), fmt_metric(step.q_new_obj),
-              help="Expected complete-data log-likelihood after the M-step"
-                   + (" (plus the log-prior)." if step.regularised else "."))
-    c3.metric(f"H(q{sub(t)})", fmt_metric(step.entropy),
-              help="Entropy of the E-step's responsibilities.")
-    c4.metric(f"{ell}({theta_it(t + 1)})", fmt_metric(step.objective_next),
-              delta=fmt_plain(step.gain), delta_color="normal")
+    up = step.gain >= 0
+    metrics = [
+        (f"{ell}({theta_it(t)})", fmt_metric(step.objective_t), ""),
+        (f"Q({theta_it(t + 1)} | {theta_it(t)})" + (" + log p" if step.regularised else ""),
+         fmt_metric(step.q_new_obj), ""),
+        (f"H(q{sub(t)})", fmt_metric(step.entropy), ""),
+        (f"{ell}({theta_it(t + 1)})", fmt_metric(step.objective_next),
+         f'<p class="delta {"up" if up else "down"}">{"↑" if up else "↓"} '
+         f"{html.escape(fmt_plain(step.gain))}</p>"),
+    ]
+    parts.append('<div class="metrics">' + "".join(
+        f'<div class="metric"><p class="cap">{html.escape(label)}</p>'
+        f'<p class="val">{html.escape(value)}</p>{delta}</div>'
+        for label, value, delta in metrics) + "</div>")
+    return "".join(parts)
 
+
+def _note(icon: str, kind: str, text: str) -> str:
+    """An alert box (like st.warning / st.info) inside the player's HTML."""
+    return f'<div class="note {kind}">{md_html(icon + " " + text)}</div>'
+
+
+def _lines_html(lines) -> str:
+    """Derivation lines: each sentence (Markdown with inline math), then its formula."""
+    return "".join(md_tex_html(line.text) + tex_html(line.latex) for line in lines)
+
+
+def _derivation_html(step, t: int) -> str:
     if step.hard:
-        st.subheader(f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
-                     f"{theta_it(t + 1)})")
-        st.markdown(f"Three lines show that hard EM never lowers {proof.objective_text(step)}. "
-                    "Under each formula: the same line with this iteration's numbers.")
+        head = (f"The argument for iteration {t + 1} (hard EM, {theta_it(t)} → "
+                f"{theta_it(t + 1)})")
+        intro = (f"Three lines show that hard EM never lowers {proof.objective_text(step)}. "
+                 "Under each formula: the same line with this iteration's numbers.")
     else:
-        st.subheader(f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
-                     "ℓ = Q + cross-entropy")
-        st.markdown(
-            "Write the log-likelihood as an *expected complete-data log-likelihood* Q plus a "
-            "*cross-entropy*, then compare the old and the new parameters. Under each formula: "
-            f"the same line with this iteration's numbers (t = {t}).")
-    for line in proof.derivation_lines(step):
-        st.markdown(line.text)
-        st.latex(line.latex)
+        head = (f"The proof for iteration {t + 1} ({theta_it(t)} → {theta_it(t + 1)}): "
+                "ℓ = Q + cross-entropy")
+        intro = ("Write the log-likelihood as an *expected complete-data log-likelihood* Q "
+                 "plus a *cross-entropy*, then compare the old and the new parameters. Under "
+                 f"each formula: the same line with this iteration's numbers (t = {t}).")
+    return (f"<h3>{html.escape(head)}</h3>" + md_html(intro)
+            + _lines_html(proof.derivation_lines(step)))
 
-    st.subheader("The same proof in Bishop's form: ℓ = 𝓛(q, θ) + KL")
+
+def _bishop_html(step) -> str:
+    head = "<h3>The same proof in Bishop's form: ℓ = 𝓛(q, θ) + KL</h3>"
     if step.hard:
-        st.markdown(
-            "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, but "
-            "its gap closes only when q is the posterior. Hard EM's one-hot q is not, so the bound "
-            "never touches ℓ itself; it touches ℓ_C, and the orange piece below is the gain from "
-            "re-assigning each point to its best component.")
-    else:
-        for line in proof.bishop_lines(step):
-            st.markdown(line.text)
-            st.latex(line.latex)
-    st.plotly_chart(emui.step_figure("why_bars", trace, hs.s,
-                                     lambda: proof.bishop_bars_figure(step, stage)),
-                    key=f"{KEY}_bars", theme="streamlit")
-    st.caption("Green: the lower bound 𝓛(q, θ) = Q + H"
-               + (" (+ log p(θ), as this fit is regularised)" if step.regularised else "")
-               + ". Orange: the gap. Together they make the "
-               "full bar. After the E-step the gap is zero; the M-step raises 𝓛, and the gap that "
-               "reopens only adds to the gain. The bar for the half-step you are on is solid.")
+        return head + md_html(
+            "Bishop's decomposition ℓ(θ) = 𝓛(q, θ) + KL(q ‖ p(z | x, θ)) holds for *any* q, "
+            "but its gap closes only when q is the posterior. Hard EM's one-hot q is not, so "
+            "the bound never touches ℓ itself; it touches ℓ_C, and the orange piece below is "
+            "the gain from re-assigning each point to its best component.")
+    return head + _lines_html(proof.bishop_lines(step))
 
-    st.subheader("The bound curve")
-    st.markdown(
-        "Walk along a straight line from θ⁽ᵗ⁾ (a = 0) to θ⁽ᵗ⁺¹⁾ (a = 1) and beyond, in coordinates "
-        "where every point is a valid mixture (log-weights, means, log-Cholesky factors of the "
-        "covariances; log-probabilities for multinomials; logits for Bernoulli images). "
-        + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the dashed "
-           "one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at θ⁽ᵗ⁾ and "
-           "peaks at θ⁽ᵗ⁺¹⁾. The lower panel shows the gap between them, the gain from "
-           "re-assigning the points, which is zero at θ⁽ᵗ⁾ and never negative."
-           if step.hard else
-           f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if step.regularised else ''} (dashed) "
-           f"never exceeds {'ℓ(θ) + log p(θ)' if step.regularised else 'ℓ(θ)'} (solid): it "
-           "touches it at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾, which is exactly what the E-step and the M-step "
-           "do. The lower panel shows the gap between them, the KL divergence, which is zero at "
-           "θ⁽ᵗ⁾ and never negative."))
-    # Each point of the curve is a pass over all N rows; for big data sets it is drawn on request.
-    draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
-        f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this takes a "
-        "few seconds for each new iteration)", key=f"{KEY}_draw_curve")
-    if draw_curve:
-        curve = _bound_curve(fingerprint, t, trace)
-        st.plotly_chart(emui.step_figure("why_curve", trace, hs.s,
-                                         lambda: proof.bound_curve_figure(curve, step)),
-                        key=f"{KEY}_curve", theme="streamlit")
 
-    st.subheader("Every iteration's gain")
-    log_scale = st.toggle("Logarithmic scale", key=f"{KEY}_log",
-                          help="Late gains are tiny; a log axis shows them all.")
-    st.plotly_chart(emui.step_figure("why_gains", trace, hs.s,
-                                     lambda: proof.gains_figure(trace, t, log_scale=log_scale),
-                                     options=(log_scale,)),
-                    key=f"{KEY}_gains", theme="streamlit")
-    what = ("classification log-likelihood ℓ_C" if step.hard
-            else "objective ℓ + log p(θ)" if step.regularised else "log-likelihood ℓ")
+def _curve_intro(hard: bool, regularised: bool) -> str:
+    return "<h3>The bound curve</h3>" + md_html(
+        "Walk along a straight line from θ⁽ᵗ⁾ (a = 0) to θ⁽ᵗ⁺¹⁾ (a = 1) and beyond, in "
+        "coordinates where every point is a valid mixture (log-weights, means, log-Cholesky "
+        "factors of the covariances; log-probabilities for multinomials; logits for Bernoulli "
+        "images). "
+        + ("For this hard-EM fit the solid curve is ℓ_C, what hard EM maximises, and the "
+           "dashed one is Q with the labels held fixed: it never exceeds ℓ_C, touches it at "
+           "θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾. The lower panel shows the gap between them, the gain "
+           "from re-assigning the points, which is zero at θ⁽ᵗ⁾ and never negative."
+           if hard else
+           f"The lower bound 𝓛(qₜ, θ){' + log p(θ)' if regularised else ''} (dashed) "
+           f"never exceeds {'ℓ(θ) + log p(θ)' if regularised else 'ℓ(θ)'} (solid): it "
+           "touches it at θ⁽ᵗ⁾ and peaks at θ⁽ᵗ⁺¹⁾, which is exactly what the E-step and the "
+           "M-step do. The lower panel shows the gap between them, the KL divergence, which "
+           "is zero at θ⁽ᵗ⁾ and never negative."))
+
+
+def _cap(text: str) -> str:
+    return md_html(text).replace("<p>", '<p class="cap">')
+
+
+@st.fragment
+def step_view(X, trace) -> None:
+    """Everything that depends on the half-step. Every half-step's proof, numbers and charts
+    go to the browser once and ◀ / ▶ redraw them there (emui.step_player); when the learner
+    stops, only this fragment reruns."""
+    N, n_iter = int(trace.n_samples), int(trace.n_iter)
+    fingerprint = _fingerprint(trace)
+    hard, regularised = bool(getattr(trace, "hard", False)), proof.is_regularised(trace)
+
+    def step_at(hs):
+        return _proof_step(fingerprint, hs.t, X, trace)
+
+    # Each point of the bound curve is a pass over all N rows: the player holds every
+    # iteration's curve only when that is cheap; otherwise it is drawn below, on request
+    # for big data, for the step the learner stops on.
+    curve_in_player = N <= CURVE_AUTO_MAX_N and N * n_iter <= CURVE_PLAYER_BUDGET
+    log_scale = bool(st.session_state.get(f"{KEY}_log", False))
+    what = ("classification log-likelihood ℓ_C" if hard
+            else "objective ℓ + log p(θ)" if regularised else "log-likelihood ℓ")
+    rows = [
+        [emui.Html("why_stage", lambda hs: _stage_html(trace, step_at(hs), hs))],
+        [emui.Html("why_proof", lambda hs: _derivation_html(step_at(hs), hs.t))],
+        [emui.Html("why_bishop", lambda hs: _bishop_html(step_at(hs)))],
+        [emui.Chart("why_bars", lambda hs: proof.bishop_bars_figure(step_at(hs), hs.kind))],
+        [emui.Html("why_bars_caption", lambda hs: _cap(
+            "Green: the lower bound 𝓛(q, θ) = Q + H"
+            + (" (+ log p(θ), as this fit is regularised)" if regularised else "")
+            + ". Orange: the gap. Together they make the full bar. After the E-step the gap "
+              "is zero; the M-step raises 𝓛, and the gap that reopens only adds to the gain. "
+              "The bar for the half-step you are on is solid."))],
+        [emui.Html("why_curve_intro", lambda hs: _curve_intro(hard, regularised)
+                   + ("" if curve_in_player else _cap(
+                       "The curve is drawn below the gains, for the step you stop on.")))],
+    ]
+    if curve_in_player:
+        rows.append([emui.Chart("why_curve", lambda hs: proof.bound_curve_figure(
+            _bound_curve(fingerprint, hs.t, trace), step_at(hs)))])
+    rows += [
+        [emui.Html("why_gains_head", lambda hs: "<h3>Every iteration's gain</h3>")],
+        [emui.Chart("why_gains", lambda hs: proof.gains_figure(
+            trace, hs.t, log_scale=log_scale, colour_current=False))],
+    ]
+    hs = emui.step_player(trace, KEY, rows, options=(fingerprint, log_scale, curve_in_player))
+    st.toggle("Logarithmic scale", key=f"{KEY}_log",
+              help="Late gains are tiny; a log axis shows them all.")
     st.caption(f"Each bar is how much one EM iteration raised the {what}"
-               + "; the current iteration is orange. By the proof above, no bar can be negative "
-                 "(beyond floating-point rounding).")
+               + "; the current iteration is marked in orange. By the proof above, no bar can "
+                 "be negative (beyond floating-point rounding).")
+    if not curve_in_player:
+        st.subheader("The bound curve, at the step you stopped on")
+        draw_curve = N <= CURVE_AUTO_MAX_N or st.toggle(
+            f"Draw the bound curve ({proof.CURVE_POINTS} passes over all {N:,} points; this "
+            "takes a few seconds for each new iteration)", key=f"{KEY}_draw_curve")
+        if draw_curve:
+            curve = _bound_curve(fingerprint, hs.t, trace)
+            st.plotly_chart(emui.step_figure(
+                "why_curve", trace, hs.s,
+                lambda: proof.bound_curve_figure(curve, _proof_step(fingerprint, hs.t, X, trace))),
+                key=f"{KEY}_curve", theme="streamlit")
 
 
+if trace.status == "degenerate":
+    st.warning(f"This fit ended degenerate: {trace.message}", icon="⚠️")
 step_view(X, trace)
 
 

@@ -23,12 +23,18 @@ def player_data(at) -> dict:
     raise AssertionError("no step player on the page")
 
 
+def _remember(at) -> dict:
+    """The player's data of the last run, its payload kept if this run sent one."""
+    data = player_data(at)
+    if data.get("z") and data["v"] not in _SEEN:
+        _SEEN[data["v"]] = packer.decode(data["z"])
+    return data
+
+
 def shown(at) -> dict:
     """What the player draws at the server's step: ``{"step", "label", "figures", "texts"}``
     (figures as Plotly JSON dicts, texts as HTML)."""
-    data = player_data(at)
-    if data.get("z"):
-        _SEEN[data["v"]] = packer.decode(data["z"])
+    data = _remember(at)
     if data["v"] not in _SEEN:
         raise AssertionError("the step player's half-steps were sent in a run this test did "
                              "not read: call shown(at) after the run that changed the fit")
@@ -64,6 +70,10 @@ def text(at, name: str) -> str:
 def set_step(at, key: str, s: int):
     """Move the page to half-step ``s`` as the player would (it reports the step the learner
     stopped on through the component's state; the page keeps it in ``{key}_step``)."""
+    try:
+        _remember(at)  # the run before may have sent a new fit's half-steps: keep them
+    except AssertionError:
+        pass
     at.session_state[f"{key}_step"] = int(s)
     return at.run()
 

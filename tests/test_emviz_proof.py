@@ -343,6 +343,12 @@ def test_gains_figure(fit_1d, log_scale):
     assert colors[t] == proof.CURRENT_COLOR
     assert colors.count(proof.CURRENT_COLOR) == 1
     assert "≥ 0 ✓" in fig.layout.title.text
+    # for the step player: the bars are the same at every t, only the layout's band moves
+    a, b = (proof.gains_figure(trace, u, log_scale=log_scale, colour_current=False)
+            for u in (t, t + 1))
+    assert a.data == b.data and set(a.data[0].marker.color) == {proof.OTHER_COLOR}
+    (band_a,), (band_b,) = ([sh for sh in f.layout.shapes if sh.type == "rect"] for f in (a, b))
+    assert (band_a.x0, band_a.x1, band_b.x0) == (t + 0.5, t + 1.5, t + 1.5)
 
 
 def test_gains_figure_flags_a_decrease():

@@ -1,14 +1,17 @@
 """AppTest of the "Why EM works" page: the numbers on screen are the trace's numbers.
 
-Every check compares what the page displays (metrics, LaTeX lines, chart JSON) with values
+Every check compares what the page displays (metrics, proof lines, chart JSON) with values
 read from an emcore trace fitted here, for the default fit and for fits "published" by
-other pages through ``st.session_state["em_fits"]``.
+other pages through ``st.session_state["em_fits"]``. The step-dependent part is drawn by the
+client-side step player: the tests read what it draws at the server's step (tests.playertest).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,9 @@ import emcore
 import emdata
 from emviz import proof
 from emviz.common import theta_it
+from emviz.player import tex_html
 from emviz.texnum import fmt, fmt_metric, sub
+from tests.playertest import chart, set_step, shown, step_of
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why_em_works.py")
 
@@ -30,17 +35,38 @@ def decode(values):
     return np.asarray(values, dtype=float)
 
 
+def plain(h: str) -> str:
+    """HTML as the text a reader sees."""
+    return html.unescape(re.sub(r"<[^>]+>", "", h))
+
+
+def tex(latex: str) -> str:
+    """A LaTeX snippet as the player shows it (emviz.player.tex_html), as plain text."""
+    return plain(tex_html(latex))
+
+
 def charts(at) -> list[dict]:
-    """The page's Plotly figures as dicts, in page order: bars, bound curve, gains, linkage."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    """The page's Plotly figures as dicts, in page order: the step player's (bars, bound
+    curve, gains) at the server's step, then the charts below it (one-parameter example)."""
+    return ([*shown(at)["figures"].values()]
+            + [json.loads(el.proto.spec) for el in at.get("plotly_chart")])
 
 
 def latex_text(at) -> str:
-    return "\n".join(el.value for el in at.latex)
+    """The proof's lines (derivation and Bishop's form) as the player shows them."""
+    texts = shown(at)["texts"]
+    return plain(texts["why_proof"] + texts["why_bishop"])
+
+
+def stage_text(at) -> str:
+    """Where the learner is and the notes on hard EM / the prior, as shown."""
+    return plain(shown(at)["texts"]["why_stage"])
 
 
 def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    found = re.findall(r'<div class="metric"><p class="cap">(.*?)</p><p class="val">(.*?)</p>',
+                       shown(at)["texts"]["why_stage"])
+    return {html.unescape(label): html.unescape(value) for label, value in found}
 
 
 def assert_page_shows(at, trace, t: int) -> None:
@@ -56,12 +82,12 @@ def assert_page_shows(at, trace, t: int) -> None:
     assert m[f"H(q{sub(t)})"] == fmt_metric(trace.entropy[t])
     text = latex_text(at)
     for value in (trace.objective[t], trace.objective[t + 1], trace.q[t] + trace.log_prior[t + 1]):
-        assert fmt(float(value)) in text
+        assert tex(fmt(float(value))) in text
     if not trace.hard:
-        assert fmt(float(trace.entropy[t])) in text
-        assert fmt(float(trace.entropy[t] + trace.kl[t])) in text  # cross-entropy
-        assert fmt(float(trace.kl[t])) in text
-    bars, curve, gains = charts(at)[:3]  # then the one-parameter example (its own test)
+        assert tex(fmt(float(trace.entropy[t]))) in text
+        assert tex(fmt(float(trace.entropy[t] + trace.kl[t]))) in text  # cross-entropy
+        assert tex(fmt(float(trace.kl[t]))) in text
+    bars, curve, gains = (chart(at, f"why_{name}") for name in ("bars", "curve", "gains"))
     # bars: bound + gap after the M-step stack up to objective[t+1]
     np.testing.assert_allclose(decode(bars["data"][2]["y"]), trace.objective[t:t + 2])
     np.testing.assert_allclose(decode(bars["data"][1]["customdata"])[1], trace.kl[t])
@@ -69,10 +95,13 @@ def assert_page_shows(at, trace, t: int) -> None:
     expected = emcore.bound_curve(trace, t, n_points=proof.CURVE_POINTS)
     np.testing.assert_allclose(decode(curve["data"][0]["y"]), expected["objective"])
     np.testing.assert_allclose(decode(curve["data"][1]["y"]), expected["bound"])
-    # gains: every step, current one highlighted
+    # gains: every step, the current one marked by a band in the layout (the bars themselves
+    # are the same at every step, so the browser redraws only the layout)
     np.testing.assert_allclose(decode(gains["data"][0]["customdata"]), np.diff(trace.objective))
-    colors = gains["data"][0]["marker"]["color"]
-    assert colors[t] == proof.CURRENT_COLOR and colors.count(proof.CURRENT_COLOR) == 1
+    assert set(gains["data"][0]["marker"]["color"]) <= {proof.OTHER_COLOR, "#CC0000"}
+    (band,) = [sh for sh in gains["layout"]["shapes"] if sh["type"] == "rect"]
+    assert (band["x0"], band["x1"]) == (t + 0.5, t + 1.5)
+    assert any(a["text"].startswith(f"iteration {t + 1}:") for a in gains["layout"]["annotations"])
 
 
 def default_trace(name: str = "faithful"):
@@ -96,35 +125,38 @@ def test_default_fit_shows_the_traces_numbers_and_steps(at):
     assert_page_shows(at, trace, 0)
     first = charts(at)
     # one step further (E-step of iteration 3): new numbers, new figures
-    at.select_slider(key="why_step").set_value(5).run()
+    set_step(at, "why", 5)
     assert_page_shows(at, trace, 2)
+    assert "E-step of iteration 3" in stage_text(at)
     later = charts(at)
     assert first[0]["data"][2] != later[0]["data"][2]
     assert first[1]["data"][0]["y"] != later[1]["data"][0]["y"]
     # M-step of the same iteration: same numbers, the other bar highlighted
-    at.select_slider(key="why_step").set_value(6).run()
+    set_step(at, "why", 6)
     assert_page_shows(at, trace, 2)
-    assert charts(at)[0]["data"][0]["marker"]["opacity"] == [0.35, 1.0]
-    # the ▶ button moves one half-step
-    at.button(key="why_next").click().run()
-    assert at.select_slider(key="why_step").value == 7
+    assert chart(at, "why_bars")["data"][0]["marker"]["opacity"] == [0.35, 1.0]
+    assert "M-step of iteration 3" in stage_text(at)
+    # one half-step further (what ▶ does in the browser)
+    set_step(at, "why", 7)
+    assert step_of(at, "why") == 7
     assert_page_shows(at, trace, 3)
+    assert shown(at)["n"] == trace.n_half_steps
     # the last half-step
-    at.select_slider(key="why_step").set_value(trace.n_half_steps - 1).run()
+    set_step(at, "why", trace.n_half_steps - 1)
     assert_page_shows(at, trace, trace.n_iter - 1)
 
 
 def test_every_inequality_on_screen_is_ticked(at):
     text = latex_text(at)
-    assert text.count(r"\checkmark") >= 6
-    assert r"\times\ \text{violated" not in text
-    assert "Gibbs" in " ".join(el.value for el in at.markdown)
+    assert text.count("✓") >= 6
+    assert "violated" not in text
+    assert "Gibbs" in text
 
 
 def test_log_scale_toggle(at):
     at.toggle(key="why_log").set_value(True).run()
     assert not at.exception
-    assert charts(at)[2]["layout"]["yaxis"]["type"] == "log"
+    assert chart(at, "why_gains")["layout"]["yaxis"]["type"] == "log"
 
 
 def test_default_controls_other_data_more_components_and_regularisation(at):
@@ -135,12 +167,12 @@ def test_default_controls_other_data_more_components_and_regularisation(at):
     at.select_slider(key="why_reg").set_value(0.1).run()
     assert not at.exception
     # the page says exactly what is maximised, and that ℓ alone is not
-    (info,) = [el.value for el in at.info if "prior" in el.value]
+    info = stage_text(at)
     assert "EM maximises ℓ(θ) + log p(θ)" in info and "M-step maximises Q + log p" in info
     assert "tr Σ⁻¹" in info and "improper prior" in info
     # the regularised proof names the prior and every check still holds
     text = latex_text(at)
-    assert r"\log p(\theta^{(t)})" in text and r"\times\ \text{violated" not in text
+    assert tex(r"\log p(\theta^{(t)})") in text and "violated" not in text
 
 
 def published(X, trace, page="blobs_2d", title="Old Faithful (2-D)"):
@@ -156,9 +188,9 @@ def test_a_published_fit_is_explained_with_its_own_numbers():
     app.session_state["em_last_fit"] = "blobs_2d"
     app.run()
     assert app.selectbox(key="why_source").value == "blobs_2d"
-    assert any("EM maximises ℓ(θ) + log p(θ)" in el.value for el in app.info)
+    assert "EM maximises ℓ(θ) + log p(θ)" in stage_text(app)
     assert_page_shows(app, trace, 0)
-    app.select_slider(key="why_step").set_value(8).run()
+    set_step(app, "why", 8)
     assert_page_shows(app, trace, 3)
     # switching to the default fit still works
     app.selectbox(key="why_source").set_value("default").run()
@@ -174,7 +206,7 @@ def test_a_published_multinomial_fit():
     app.session_state["em_fits"] = published(X, trace, page="baskets", title="Baskets")
     app.session_state["em_last_fit"] = "baskets"
     app.run()
-    app.select_slider(key="why_step").set_value(3).run()
+    set_step(app, "why", 3)
     assert_page_shows(app, trace, 1)
 
 
@@ -187,9 +219,9 @@ def test_a_published_hard_em_fit_explains_the_classification_likelihood():
     app.run()
     assert app.selectbox(key="why_source").value == "blobs_2d"  # the only published fit
     assert_page_shows(app, trace, 0)
-    warning = " ".join(el.value for el in app.warning)
+    warning = stage_text(app)
     assert "hard EM" in warning and f"{trace.log_likelihood[0]:.4f}" in warning
-    assert r"\ell_C" in latex_text(app)
+    assert tex(r"\ell_C") in latex_text(app)
 
 
 def test_a_fit_without_iterations_is_not_offered():
@@ -222,6 +254,7 @@ def test_a_large_fit_draws_the_bound_curve_on_request():
     # bars, gains and the one-parameter example; the curve waits for the toggle
     figs = charts(app)
     assert len(figs) == 3 and figs[2]["layout"]["title"]["text"].startswith("ℓ(θ) and EM's bounds")
+    assert "why_curve" not in shown(app)["figures"]
     app.toggle(key="why_draw_curve").set_value(True).run()
     assert_page_shows(app, trace, 0)
 

@@ -1,6 +1,6 @@
 """Why EM works in a real browser: the proof's numbers equal a recomputation with numpy,
-they follow the step slider and ◀/▶, every check is a ✓, no gain is negative, and a fit
-made on another page is the one explained.
+they follow the step player's slider and ◀/▶ (redrawn in the browser), every check is a ✓,
+no gain is negative, and a fit made on another page is the one explained.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 from tests.browser.pagecheck import (
     LOAD_TIMEOUT,
     assert_app_navigation,
-    click_key,
+    click_player,
     figure,
     open_app_page,
     press_step,
@@ -24,7 +24,7 @@ PATH = "why_em_works"
 
 def _metrics(pg) -> list[float]:
     """The four numbers at the top: ℓ(θ_t), Q(θ_t+1 | θ_t), H(q_t), ℓ(θ_t+1)."""
-    values = pg.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    values = pg.locator(".st-key-why_stage .metric .val").all_inner_texts()
     assert len(values) == 4, values
     return [float(v.replace(",", "").replace("−", "-")) for v in values]
 
@@ -75,14 +75,14 @@ def test_why_em_works_numbers_follow_the_slider(page, app_server):
     assert np.allclose(_metrics(page), want[0], atol=1.5e-4)
     assert press_step(page) == "M-step 1"
     assert np.allclose(_metrics(page), want[0], atol=1.5e-4)
-    click_key(page, "why_next")
+    click_player(page, "why", "Next half-step")
     assert step_label(page) == "E-step 2"
     assert np.allclose(_metrics(page), want[1], atol=1.5e-4), (_metrics(page), want[1])
-    click_key(page, "why_next")
-    click_key(page, "why_next")
+    click_player(page, "why", "Next half-step")
+    click_player(page, "why", "Next half-step")
     assert step_label(page) == "E-step 3"
     assert np.allclose(_metrics(page), want[2], atol=1.5e-4), (_metrics(page), want[2])
-    click_key(page, "why_prev")
+    click_player(page, "why", "Previous half-step")
     assert step_label(page) == "M-step 2"
     assert np.allclose(_metrics(page), want[1], atol=1.5e-4)
 
