@@ -13,6 +13,7 @@ Typical page::
 """
 
 from emui._deeplink import ensure_navigation
+from emui.animation import animation_chart
 from emui.controls import (
     dataset_caption,
     dataset_picker,
@@ -51,7 +52,7 @@ __all__ = [
     "restarts_chart", "proof_panel", "what_changed", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
-    "url_state", "save_url", "link_to_step", "fit_params", "Param",
+    "url_state", "save_url", "link_to_step", "fit_params", "Param", "animation_chart",
     "step_player", "Chart", "Html", "narration", "proof",
 ]
 
@@ -59,7 +60,8 @@ __all__ = [
 # Streamlit's rerun exception, and a re-import then finds them in sys.modules without
 # setting the attributes (``emui.urlstate.parse_int`` must still work).
 from emui import (  # noqa: E402,F401,I001
-    _deeplink, controls, exercise, fitting, landscape, player, selection, settings, steps,
+    _deeplink, animation, controls, exercise, fitting, landscape, player, selection, settings,
+    steps,
     urlstate)
 
 # A page opened by a deep link on a fresh server must run through app.py (see _deeplink);

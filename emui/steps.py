@@ -55,7 +55,7 @@ def _shift(state_key: str, delta: int, n: int) -> None:
     st.session_state[state_key] = int(np.clip(st.session_state.get(state_key, 0) + delta, 0, n - 1))
 
 
-def step_slider(trace, key: str, start: str = "init"):
+def step_slider(trace, key: str, start: str = "init", anchor: bool = True):
     """A "Step" slider over the half-steps with ◀ / ▶ buttons; returns the emcore ``HalfStep``.
 
     Parameters
@@ -65,6 +65,9 @@ def step_slider(trace, key: str, start: str = "init"):
         Page prefix; the slider's session-state key is ``f"{key}_step"``.
     start : {"init", "end"}
         Where the slider starts on the first visit: θ₀ or the last half-step.
+    anchor : bool
+        Whether this is the page's main step control, the target of the "Skip to the step
+        control" link (one per page: pass False for a second slider).
 
     Returns
     -------
@@ -81,6 +84,8 @@ def step_slider(trace, key: str, start: str = "init"):
     # In presentation mode the keys ← → Home End step and Space plays.
     present = screen.presenting()
     playing = present and bool(st.session_state.get(f"{key}_playing", False))
+    if anchor:
+        screen.step_anchor()
     row = st.container(horizontal=True, wrap=False, vertical_alignment="bottom", gap="small",
                        key=f"{key}_steprow")
     with row:

@@ -229,9 +229,9 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
             st.caption("Plays in your browser: one frame per half-step (long runs are "
                        f"subsampled to {B.MAX_FRAMES} frames). Press ▶ Play, or drag the "
                        "animation's own slider.")
-            st.plotly_chart(_animation(data_key, settings.cache_key(), value, order_by, trace,
-                                       labels, share, order, names),
-                            key=_k("anim"), theme="streamlit")
+            emui.animation_chart(_animation(data_key, settings.cache_key(), value, order_by, trace,
+                                            labels, share, order, names),
+                                 key=_k("anim"))
     if tabs[tab_names[3]].open:
         with tabs[tab_names[3]]:
             restarts_tab(X, settings, data_key, share, labels)

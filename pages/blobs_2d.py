@@ -275,9 +275,9 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                 f"Plays in your browser: one frame per half-step (long runs keep every early "
                 f"half-step and thin the rest), at most {g2.MAX_ANIMATION_POINTS:,} points per "
                 "frame and a coarser density grid.")
-            st.plotly_chart(_animation(data_id, std, settings.cache_key(), flags, X, trace, sc,
-                                       tuple(names)),
-                            key=_k("anim"), theme="streamlit")
+            emui.animation_chart(_animation(data_id, std, settings.cache_key(), flags, X, trace, sc,
+                                            tuple(names)),
+                                 key=_k("anim"))
     if tabs[2].open:
         with tabs[2]:
             _restarts_tab(X, Z, settings, data_id, std, sc, names)

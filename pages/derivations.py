@@ -423,7 +423,7 @@ def linkage_section() -> None:
        r"&= y_1\, \frac{\theta^{(t)}/4}{1/2 + \theta^{(t)}/4},",
        r"\text{M:}\;\; \theta^{(t+1)} &= \frac{x_2^{(t)} + y_4}{x_2^{(t)} + y_2 + y_3 + y_4}.")
     lt = L.fit_linkage()
-    lh = emui.step_slider(lt, f"{KEY}_dlr")
+    lh = emui.step_slider(lt, f"{KEY}_dlr", anchor=False)
     lt_t = int(lh.t)
     if lh.kind == "init":
         st.markdown(f"**Start:** θ⁽⁰⁾ = {lt.theta[0]:.9f}, ℓ(θ⁽⁰⁾) = {lt.log_likelihood[0]:.6f}. "

@@ -186,8 +186,8 @@ def step_view(data, X, settings, data_key: str, trace) -> None:
         with tabs[tab_names[3]]:
             st.caption("Plays in your browser: the average digits emerging from noise, one frame "
                        "per half-step (long runs are subsampled).")
-            st.plotly_chart(_animation(data_key, settings.cache_key(), trace, tuple(comp_names)),
-                            key=_k("anim"), theme="streamlit")
+            emui.animation_chart(_animation(data_key, settings.cache_key(), trace, tuple(comp_names)),
+                                 key=_k("anim"))
     if tabs[tab_names[4]].open:
         with tabs[tab_names[4]]:
             if settings.n_restarts > 1:

@@ -323,8 +323,8 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
         with tabs[2]:
             st.caption("Plays in your browser: one frame per half-step (long runs are "
                        "subsampled), up to 600 points in the rug.")
-            st.plotly_chart(_animation(data_id, settings.cache_key(), x, trace, axis_fmt),
-                            key=_k("anim"), theme="streamlit")
+            emui.animation_chart(_animation(data_id, settings.cache_key(), x, trace, axis_fmt),
+                                 key=_k("anim"))
     if tabs[3].open:
         with tabs[3]:
             restarts_tab(x, settings, data_id, axis_fmt)
