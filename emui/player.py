@@ -199,6 +199,7 @@ def step_player(trace, key: str, rows: Sequence[Sequence[Chart | Html]], options
     sent_key = f"{key}_player_sent"
     first = st.session_state.get(sent_key) != version
     st.session_state[sent_key] = version
+    screen.step_anchor()  # the target of the "Skip to the step control" link
     _COMPONENT(key=f"{key}_player",
                data={"v": version, "z": z if first else None, "step": s, "n": n,
                      "plotly": PLOTLY_URL,
