@@ -348,7 +348,7 @@ def linkage_climb() -> None:
     n = st.slider("Iterations drawn", 1, 4, key=f"{KEY}_dlr_n",
                   help="One bound per iteration, from θ⁽⁰⁾ = 0.5.")
     emui.urlstate.save_url(KEY)  # the number of bounds is part of the page's link
-    st.plotly_chart(DV.linkage_figure(lt, 2 * n, history=n - 1), key=f"{KEY}_dlr_fig",
+    st.plotly_chart(DV.linkage_figure(lt, lt.half_step(2 * n), history=n - 1), key=f"{KEY}_dlr_fig",
                     theme="streamlit")
     hidden = [t for t in range(n) if DV.step_hidden(lt, t, zoom=False)]
     st.caption(

@@ -12,19 +12,14 @@ import json
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-import emcore
 from emui.animation import at_frame, frame_labels
 from emviz import baskets as B
+from tests.test_emviz_baskets import small_basket_fit
 
 
 def _basket_animation():
-    rng = np.random.default_rng(7)
-    probs = rng.dirichlet(np.ones(12) * 0.5, size=3)
-    params = emcore.MultinomialParams(np.array([0.5, 0.3, 0.2]), probs)
-    X, _ = emcore.sample(params, 300, seed=1, n_trials=25)
-    trace = emcore.fit_multinomial_mixture(X, 3, init="random", seed=0, alpha=1.01, max_iter=30)
-    return trace, B.run_animation(trace, [f"cat {v}" for v in range(12)], B.overall_share(X),
-                                  max_frames=6)
+    X, _, _, trace, names = small_basket_fit()
+    return trace, B.run_animation(trace, names, B.overall_share(X), max_frames=6)
 
 
 def test_at_frame_shows_each_frame_and_leaves_the_figure_alone():

@@ -46,6 +46,11 @@ def validated_figures(monkeypatch):
 @pytest.fixture(scope="module")
 def small_fit():
     """A small synthetic basket fit with a few iterations (fast, deterministic)."""
+    return small_basket_fit()
+
+
+def small_basket_fit():
+    """X, z, true params, the fit and category names (also used by other test modules)."""
     rng = np.random.default_rng(7)
     probs = rng.dirichlet(np.ones(12) * 0.5, size=3)
     params = emcore.MultinomialParams(np.array([0.5, 0.3, 0.2]), probs)

@@ -282,7 +282,7 @@ def test_linkage_climb_shows_emcores_numbers_and_successive_bounds(at):
                            f"{exact[t + 1]:.9f}", f"{elbo_by_expectation(exact[t + 1], exact[t]):.9f}",
                            f"{ell(exact[t + 1]):.9f}"]
             assert ell(exact[t]) <= elbo_by_expectation(exact[t + 1], exact[t]) <= ell(exact[t + 1])
-        fig = charts(at)[-1]
+        fig = json.loads(at.get("plotly_chart")[-1].proto.spec)  # below the step player
         assert fig["layout"]["title"]["text"].endswith(f"{theta_it(n - 1)}")
         grid = decode(fig["data"][0]["x"])
         ll = decode(fig["data"][0]["y"])

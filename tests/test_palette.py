@@ -94,13 +94,10 @@ def test_every_heatmap_label_reaches_4_5_to_1():
     import emcore
     from emviz import baskets as B
     from emviz import digits as V
+    from tests.test_emviz_baskets import small_basket_fit
 
     rng = np.random.default_rng(7)
-    probs = rng.dirichlet(np.ones(12) * 0.5, size=3)
-    params = emcore.MultinomialParams(np.array([0.5, 0.3, 0.2]), probs)
-    X, _ = emcore.sample(params, 300, seed=1, n_trials=25)
-    trace = emcore.fit_multinomial_mixture(X, 3, init="random", seed=0, alpha=1.01, max_iter=30)
-    names = [f"cat {v}" for v in range(12)]
+    X, _, _, trace, names = small_basket_fit()
     share = B.overall_share(X)
     figs = [B.profile_heatmap(trace, s, names, share, value=v)
             for s in (0, trace.n_half_steps - 1) for v in ("prob", "lift")]
