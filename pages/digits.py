@@ -9,6 +9,7 @@ import emcore
 import emui
 from emdata.digits import digits_subset
 from emviz import digits as V
+from emviz.common import loglik_figure
 
 KEY = "dg"
 DEFAULT_CLASSES = [2, 3, 4]
@@ -128,32 +129,32 @@ def main() -> None:
 def step_view(data, X, settings, data_key: str, trace) -> None:
     """Everything that depends on the half-step: a step reruns only this fragment, and only
     the open tab is built."""
-    hs = emui.step_slider(trace, KEY)
-    emui.status_banner(trace)
-
     final_resp = np.asarray(trace.responsibilities(trace.n_iter))
     agreement, names, _, _ = V.match_labels(data.labels, final_resp)
     comp_names = [f"{k + 1} {names[k]}" for k in range(trace.n_components)]
-
-    fig_proto = emui.step_figure("dg_proto", trace, hs, lambda: V.prototypes_figure(
-        hs.params, f"Each component's ink probabilities μ_k · {hs.label}", comp_names),
-        options=(data_key,))
-    st.plotly_chart(fig_proto, key=_k("proto"), theme="streamlit")
-    st.caption("White = never ink, black = always ink. Names: the digit each component is "
-               "paired with at the end of the run (for reading only; EM never saw the labels).")
-
     rows = V.example_rows(data.labels, N_EXAMPLES)
     captions = [f"a '{data.labels[i]}'" for i in rows]
-    fig_resp = emui.step_figure("dg_resp", trace, hs, lambda: V.responsibility_figure(
-        X[rows], None if hs.resp is None else np.asarray(hs.resp)[rows], captions,
-        f"Responsibilities of a few digits · {hs.label}", comp_names), options=(data_key,))
-    left, right = st.columns([1, 1], gap="medium")
-    with left:
-        emui.what_changed(trace, hs)
-        emui.loglik_chart(trace, hs, key=_k("loglik"))
-    with right:
-        st.plotly_chart(fig_resp, key=_k("resp"), theme="streamlit")
-    emui.proof_panel(trace, hs)
+    n_rows = int(np.ceil(trace.n_components / min(trace.n_components, 6)))
+
+    # The average digits, the narration, the example digits' responsibilities, ℓ and the
+    # proof of every half-step go to the browser once; ◀ / ▶ then redraw them there
+    # (emui.player), and only the panels below rerun here.
+    hs = emui.step_player(trace, KEY, [
+        [emui.Chart("dg_proto", lambda h: V.prototypes_figure(
+            h.params, f"Each component's ink probabilities μ_k · {h.label}", comp_names),
+            height=90 + 190 * n_rows)],
+        [emui.narration(trace),
+         emui.Chart("dg_resp", lambda h: V.responsibility_figure(
+             X[rows], None if h.resp is None else np.asarray(h.resp)[rows], captions,
+             f"Responsibilities of a few digits · {h.label}", comp_names),
+             height=60 + 64 * len(rows))],
+        [emui.Chart("dg_loglik", lambda h: loglik_figure(trace, h), height=320)],
+        [emui.proof(trace)],
+    ], options=(data_key,))
+    emui.status_banner(trace)
+    st.caption("Average digits: white = never ink, black = always ink. Names: the digit each "
+               "component is paired with at the end of the run (for reading only; EM never "
+               "saw the labels).")
     emui.exercise_panel(trace, hs, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
         X, settings, data_key, n_restarts=4, family="bernoulli"))
 

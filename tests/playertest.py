@@ -31,6 +31,16 @@ def _remember(at) -> dict:
     return data
 
 
+def remember(at) -> None:
+    """Keep the half-steps the last run sent, if it sent them (a test that reruns a page
+    without reading the player calls this, so a later :func:`shown` finds them); nothing on
+    a page without a step player."""
+    try:
+        _remember(at)
+    except AssertionError:
+        pass
+
+
 def shown(at) -> dict:
     """What the player draws at the server's step: ``{"step", "label", "figures", "texts"}``
     (figures as Plotly JSON dicts, texts as HTML)."""
@@ -75,7 +85,9 @@ def set_step(at, key: str, s: int):
     except AssertionError:
         pass
     at.session_state[f"{key}_step"] = int(s)
-    return at.run()
+    at.run()
+    remember(at)
+    return at
 
 
 def page_text(at) -> str:

@@ -6,7 +6,6 @@ counts the digits, and the shipped file equals scikit-learn's load_digits.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 from emdata.digits import digits_subset, load_digits8x8
 from emviz import digits as V
+from tests.playertest import chart, remember, set_step, shown, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
 
@@ -23,14 +23,11 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    remember(at)
     return at
 
 
-def _chart(at: AppTest, key: str) -> dict:
-    for el in at.get("plotly_chart"):
-        if el.proto.id and key in el.proto.id:
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
+_chart = chart  # a step player's chart at the server's step, else a keyed st.plotly_chart
 
 
 def _prototypes(at: AppTest):
@@ -76,9 +73,13 @@ def test_digits_subset_binarises_and_filters():
 def test_default_page_renders(page):
     at = page
     assert at.title[0].value.startswith("🔢 Handwritten digits")
+    # The step's charts and texts are the step player's; the open tab's chart is the page's.
+    assert shown(at)["step"] == 0 and shown(at)["label"].startswith("θ⁽⁰⁾")
+    assert set(shown(at)["figures"]) == {"dg_proto", "dg_resp", "dg_loglik"}
+    assert set(shown(at)["texts"]) == {"narration", "proof"}
+    assert "cannot go down" in text(at, "proof") and "ℓ(θ⁽⁰⁾)" in text(at, "narration")
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    for name in ("dg_proto", "dg_resp", "dg_loglik", "dg_confusion"):
-        assert any(name in k for k in keys), name
+    assert len(keys) == 1 and any("dg_confusion" in k for k in keys), keys
     # hidden tabs are not built until opened
     assert not any("dg_samples" in k or "dg_anim" in k for k in keys)
     fit = at.session_state["em_fits"]["digits"]
@@ -95,18 +96,16 @@ def test_default_page_renders(page):
 def test_e_step_keeps_mu_and_m_step_is_one_em_step(page):
     at = page
     X = digits_subset((2, 3, 4), 8).X.astype(float)
-    at.session_state["dg_step"] = 0
-    _run(at)
+    set_step(at, "dg", 0)
     mu0, pi0 = _prototypes(at)
     assert np.allclose(pi0.sum(), 1.0)
-    at.session_state["dg_step"] = 1
-    _run(at)
+    set_step(at, "dg", 1)
+    assert not at.exception and shown(at)["label"] == "E-step 1"
     mu1, pi1 = _prototypes(at)
     assert np.array_equal(mu1, mu0) and np.array_equal(pi1, pi0)
     bars = [t for t in _chart(at, "dg_resp")["data"] if t["type"] == "bar"]
     assert len(bars) == 6 and all(abs(sum(b["x"]) - 1) < 1e-3 for b in bars)
-    at.session_state["dg_step"] = 2
-    _run(at)
+    set_step(at, "dg", 2)
     mu2, pi2 = _prototypes(at)
     # one EM step of a Bernoulli mixture (α = 1), written out with numpy
     with np.errstate(divide="ignore"):
@@ -116,6 +115,17 @@ def test_e_step_keeps_mu_and_m_step_is_one_em_step(page):
     r /= r.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(pi2, r.mean(axis=0), rtol=1e-9)
     np.testing.assert_allclose(mu2, (r.T @ X) / r.sum(axis=0)[:, None], atol=1e-12)
+    # the bars of E-step 1 are those r (of the page's example digits, to the 4 decimals drawn)
+    rows = V.example_rows(digits_subset((2, 3, 4), 8).labels, 2)
+    np.testing.assert_allclose([b["x"] for b in bars], r[rows], atol=5e-5 + 1e-12)
+    assert [b["x"] for b in bars] == [b["x"] for b in _chart(at, "dg_resp")["data"]
+                                      if b["type"] == "bar"]  # an M-step keeps them
+    assert text(at, "narration").startswith("M-step 1.")
+    n = at.session_state["em_fits"]["digits"]["trace"].n_half_steps
+    set_step(at, "dg", n - 1)
+    ring = _chart(at, "dg_loglik")["layout"]["shapes"][-1]
+    assert ring["type"] == "circle" and ring["xanchor"] == n - 1
+    assert _chart(at, "dg_proto")["layout"]["title"]["text"].endswith(shown(at)["label"])
 
 
 def test_controls_classes_threshold_alpha_restarts_and_bic(page):

@@ -167,6 +167,7 @@ def test_digits_round_trip():
     assert q["classes"] == "1,7" and q["thr"] == "5" and q["k"] == "2" and q["alpha"] == "1.5"
     assert q["seed"] == "3" and q["init"] == "random_from_data" and "reg" not in q
     assert fresh.multiselect(key="dg_classes").value == [1, 7]
+    assert shown(fresh)["label"] == "E-step 3" and text(fresh, "narration").startswith("E-step 3.")
     assert [e.value for e in at.markdown] == [e.value for e in fresh.markdown]
 
 

@@ -12,7 +12,7 @@ from emcore import half_step_label
 from tests.browser.conftest import assert_no_exception, screenshot
 from tests.browser.pagecheck import (
     assert_app_navigation,
-    click_key,
+    click_player,
     figure,
     open_app_page,
     open_tab,
@@ -53,9 +53,9 @@ def test_digits_page_in_the_browser(page, app_server):
     mu2, pi2 = _mu_pi(page)
     assert np.abs(mu2 - mu0).max() > 1e-3, "the M-step did not move μ"
     assert np.isclose(pi2.sum(), 1.0)
-    click_key(page, "dg_next")
+    click_player(page, "dg", "Next half-step")
     assert step_label(page) == "E-step 2"
-    click_key(page, "dg_prev")
+    click_player(page, "dg", "Previous half-step")
     assert step_label(page) == "M-step 1"
 
     open_tab(page, "Animation")
