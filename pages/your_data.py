@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -24,7 +24,7 @@ from emviz import baskets as vb
 from emviz import digits as vd
 from emviz import gauss1d as v1
 from emviz import gauss2d as v2
-from emviz.common import trajectory_figure
+from emviz.common import loglik_figure, trajectory_figure
 
 KEY = "yd"
 MAX_PREVIEW_ROWS = 10
@@ -354,6 +354,23 @@ def fit_settings(family: str, D: int):
     return settings
 
 
+def axis_pickers(prep) -> tuple[int, int]:
+    """With more than two Gaussian columns: which two the chart shows (sidebar, under the
+    columns; the fit uses all of them)."""
+    names, D = prep.feature_names, prep.X.shape[1]
+    for name, default in (("ax", 0), ("ay", 1)):
+        if st.session_state.get(_k(name)) not in range(D):
+            st.session_state[_k(name)] = default
+    bar = st.sidebar
+    ax = bar.selectbox("Chart: horizontal axis", range(D), format_func=lambda j: names[j],
+                       key=_k("ax"))
+    ay = bar.selectbox("Chart: vertical axis", range(D), format_func=lambda j: names[j],
+                       key=_k("ay"))
+    bar.caption(f"The fit uses all {D} columns; the chart shows the mixture's marginal on the "
+                "two chosen ones (points coloured by the full fit's responsibilities).")
+    return int(ax), int(ay)
+
+
 def main() -> None:
     # The data is an upload or an example, which no link can carry: the URL holds nothing.
     emui.url_state(KEY, page="your_data", params=[])
@@ -380,12 +397,15 @@ def main() -> None:
         return
     show_notes(notes, table.notes + prep.notes)
     st.caption(proposal_caption(proposal, prep, table, chosen))
+    dims = (0, 1)
     if prep.family == "gaussian":
         st.sidebar.caption(standardise_note(prep))  # under the switch
-    fit_and_show(prep, f"upload-{digest}-{model}", source.name)
+        if prep.X.shape[1] > 2:
+            dims = axis_pickers(prep)
+    fit_and_show(prep, f"upload-{digest}-{model}", source.name, model, dims)
 
 
-def fit_and_show(prep, data_key: str, file_name: str) -> None:
+def fit_and_show(prep, data_key: str, file_name: str, model: str, dims: tuple[int, int]) -> None:
     X = prep.X
     settings = fit_settings(prep.family, X.shape[1])
     try:
@@ -397,7 +417,10 @@ def fit_and_show(prep, data_key: str, file_name: str) -> None:
     trace = emui.run_fit(X, settings, data_key, family=prep.family)
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
-    step_view(X, prep, trace, settings, data_key)
+    # Everything the player's figures and texts depend on besides the fit: the file (its
+    # digest), the model, the columns (their names), z-scores or not, the two plotted axes.
+    view = View(data_key, model, tuple(prep.feature_names), bool(prep.standardised), dims)
+    step_view(X, prep, trace, settings, view)
     if prep.family == "gaussian":
         emui.selection_panel(X, settings, data_key, KEY)
     # the file name travels to another page: keep only harmless characters
@@ -405,31 +428,50 @@ def fit_and_show(prep, data_key: str, file_name: str) -> None:
     emui.publish_fit("your_data", X, trace, f"Your data ({safe_name})")
 
 
+@dataclass(frozen=True)
+class View:
+    """What the step player's figures depend on besides the fit (its cache key)."""
+
+    data_key: str
+    model: str
+    names: tuple[str, ...]
+    standardised: bool
+    dims: tuple[int, int]
+
+
 @st.fragment
-def step_view(X, prep, trace, settings, data_key: str) -> None:
-    """Everything that depends on the half-step: a step reruns only this fragment, and the
-    views build only their open tab."""
-    hs = emui.step_slider(trace, KEY)
-    s = int(hs.s)
+def step_view(X, prep, trace, settings, view: View) -> None:
+    """Everything that depends on the half-step. The main chart, the narration, ℓ and the
+    proof of every half-step go to the browser once, and ◀ / ▶ redraw them there
+    (emui.step_player); when the learner stops, only this fragment reruns, and the views
+    build only their open tab."""
     family, D = prep.family, X.shape[1]
     if family == "gaussian" and D == 1:
-        views_1d(X, prep, trace, s, settings, data_key)
+        views_1d(X, prep, trace, settings, view)
     elif family == "gaussian":
-        views_2d(X, prep, trace, s, settings, data_key)
+        views_2d(X, prep, trace, settings, view)
     elif family == "bernoulli":
-        views_binary(X, prep, trace, s, settings, data_key)
+        views_binary(X, prep, trace, settings, view)
     else:
-        views_baskets(X, prep, trace, s, settings, data_key)
+        views_baskets(X, prep, trace, settings, view)
 
 
-def common_panels(trace, s, names, key_suffix=""):
-    emui.status_banner(trace)  # below the main chart, which comes first after the slider
-    left, right = st.columns([2, 3], gap="medium")
-    with left:
-        emui.what_changed(trace, s, feature_names=[md_escape(n) for n in names])
-    with right:
-        emui.loglik_chart(trace, s, key=_k("loglik" + key_suffix))
-    emui.proof_panel(trace, s)
+def narration(trace, names):
+    """The player's "what changed" block; column names are Markdown-escaped (md_html turns
+    the escapes back into the plain characters, HTML-escaped)."""
+    return emui.narration(trace, feature_names=[md_escape(n) for n in names])
+
+
+def play(trace, view: View, main_rows, panels=None):
+    """The step player: the page's main chart(s), then the narration beside ℓ (or the given
+    middle row), then the proof; returns the server's HalfStep."""
+    middle = panels or [[narration(trace, view.names), _loglik(trace, flex=1.5)]]
+    return emui.step_player(trace, KEY, [*main_rows, *middle, [emui.proof(trace)]],
+                            options=astuple(view))
+
+
+def _loglik(trace, flex: float = 1.0):
+    return emui.Chart(_k("loglik"), lambda h: loglik_figure(trace, h), flex=flex)
 
 
 def restarts_tab(X, settings, data_key, family, draw=None):
@@ -443,19 +485,20 @@ def restarts_tab(X, settings, data_key, family, draw=None):
                 "fits from different seeds.")
 
 
-def views_1d(X, prep, trace, s, settings, data_key):
+def views_1d(X, prep, trace, settings, view: View):
     x = X[:, 0]
+    data_key = view.data_key
     axis = v1.AxisFormat(title=plot_names(prep.feature_names)[0])
     n_shown = min(len(x), v1.MAX_RUG_POINTS)
-    fig = v1.mixture_figure(x, trace, s, axis=axis)
-    st.plotly_chart(fig, key=_k("mixture"), theme="streamlit")
+    mixture = lambda h: v1.mixture_figure(x, trace, h, axis=axis)  # noqa: E731
+    hs = play(trace, view, [[emui.Chart(_k("mixture"), mixture, height=540)]])
     if n_shown < len(x):
         st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
                    f"the fit uses all {len(x):,}.")
-    common_panels(trace, s, prep.feature_names)
+    emui.status_banner(trace)
     tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
                    key=_k("tab1d"), on_change="rerun")
-    fig_traj = (trajectory_figure(trace, s, feature_names=plot_names(prep.feature_names))
+    fig_traj = (trajectory_figure(trace, hs, feature_names=plot_names(prep.feature_names))
                 if tabs[0].open or tabs[3].open else None)
     if tabs[0].open:
         with tabs[0]:
@@ -468,40 +511,33 @@ def views_1d(X, prep, trace, s, settings, data_key):
             restarts_tab(x, settings, data_key, "gaussian")
     if tabs[3].open:
         with tabs[3]:
-            emui.downloads(trace, X, KEY, figures={"Histogram and components": fig,
+            emui.downloads(trace, X, KEY, figures={"Histogram and components": mixture(hs),
                                                    "Parameter trajectories": fig_traj},
                            feature_names=prep.feature_names)
 
 
-def views_2d(X, prep, trace, s, settings, data_key):
-    names = prep.feature_names
+def views_2d(X, prep, trace, settings, view: View):
+    names, data_key, dims = prep.feature_names, view.data_key, view.dims
     D = X.shape[1]
-    chart = st.container()
-    dims = (0, 1)
-    if D > 2:  # the axes' pickers sit under the chart they change
-        c1, c2 = st.columns(2)
-        st.session_state.setdefault(_k("ax"), 0)
-        st.session_state.setdefault(_k("ay"), 1)
-        ax = c1.selectbox("Horizontal axis", range(D), format_func=lambda j: names[j], key=_k("ax"))
-        ay = c2.selectbox("Vertical axis", range(D), format_func=lambda j: names[j], key=_k("ay"))
-        if ax == ay:
-            chart.warning("Pick two different columns for the axes.")
-            return
-        st.caption(f"The fit uses all {D} columns; the figure shows the mixture's marginal on the "
-                   "two chosen ones (points coloured by the full fit's responsibilities).")
-        dims = (ax, ay)
-    view = emcore.MarginalTrace(trace, dims) if D > 2 else trace
+    if dims[0] == dims[1]:
+        st.warning("Pick two different columns for the axes.")
+        return
+    marginal = emcore.MarginalTrace(trace, dims) if D > 2 else trace
     Xp = X[:, list(dims)]
     fnames = plot_names([names[dims[0]], names[dims[1]]])
-    fig = v2.blobs_figure(Xp, view, s, feature_names=fnames, title="Your data: mixture at this step")
-    chart.plotly_chart(fig, key=_k("blobs"), theme="streamlit")
+    def blobs(h, grid_n=v2.GRID_PLAYER):  # the full fit's half-step, θ on the plotted columns
+        h = replace(h, params=marginal.params[h.theta_index]) if D > 2 else h
+        return v2.blobs_figure(Xp, marginal, h, feature_names=fnames, grid_n=grid_n,
+                               title="Your data: mixture at this step")
+
+    hs = play(trace, view, [[emui.Chart(_k("blobs"), blobs, height=520)]])
     if note := v2.sampling_note(len(Xp)):
-        chart.caption(note)
-    common_panels(trace, s, names)
+        st.caption(note)
+    emui.status_banner(trace)
     tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
                    key=_k("tab2d"), on_change="rerun")
     # means of the two plotted columns (a panel per fitted column would not fit on screen)
-    fig_traj = (trajectory_figure(view, s, feature_names=fnames)
+    fig_traj = (trajectory_figure(marginal, hs.s, feature_names=fnames)
                 if tabs[0].open or tabs[3].open else None)
     if tabs[0].open:
         with tabs[0]:
@@ -509,7 +545,7 @@ def views_2d(X, prep, trace, s, settings, data_key):
     if tabs[1].open:
         with tabs[1]:
             animation_tab("2d", data_key, settings, dims,
-                          lambda: v2.blobs_animation(Xp, view, feature_names=fnames))
+                          lambda: v2.blobs_animation(Xp, marginal, feature_names=fnames))
     if tabs[2].open:
         with tabs[2]:
             restarts_tab(X, settings, data_key, "gaussian", draw=lambda traces: st.plotly_chart(
@@ -518,32 +554,27 @@ def views_2d(X, prep, trace, s, settings, data_key):
                 key=_k("restarts_2d"), theme="streamlit"))
     if tabs[3].open:
         with tabs[3]:
-            emui.downloads(trace, X, KEY, figures={"Mixture": fig, "Mean trajectories": fig_traj},
+            emui.downloads(trace, X, KEY, figures={"Mixture": blobs(hs, v2.GRID_STATIC), "Mean trajectories": fig_traj},
                            feature_names=names)
 
 
-def views_baskets(X, prep, trace, s, settings, data_key):
-    raw_names = prep.feature_names
+def views_baskets(X, prep, trace, settings, view: View):
+    raw_names, data_key = prep.feature_names, view.data_key
     names = plot_names(raw_names)
     share = vb.overall_share(X)
     final = np.asarray(trace.params[-1].probs)
     seg = vb.segment_names(final, share, names)
-    fig = vb.profile_heatmap(trace, s, names, share, names=seg)
-    st.plotly_chart(fig, key=_k("profile"), theme="streamlit")
+    profile = lambda h: vb.profile_heatmap(trace, h, names, share, names=seg)  # noqa: E731
+    hs = play(trace, view, [[emui.Chart(_k("profile"), profile)]], panels=[
+        [emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg)), _loglik(trace)],
+        [narration(trace, raw_names)]])
     emui.status_banner(trace)
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(vb.segment_sizes(trace, s, names=seg), key=_k("sizes"), theme="streamlit")
-    with right:
-        emui.loglik_chart(trace, s, key=_k("loglik"))
-    emui.what_changed(trace, s, feature_names=[md_escape(n) for n in raw_names])
-    emui.proof_panel(trace, s)
     tabs = st.tabs(["🏷 Top items by lift", "🧺 Baskets × segments", "▶ Animation", "🎲 Restarts",
                     "⬇ Downloads"],
                    key=_k("tabbk"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            probs_s = np.asarray(trace.half_step(s).params.probs)
+            probs_s = np.asarray(hs.params.probs)
             st.plotly_chart(vb.lift_bars(probs_s, share, names, names=seg), key=_k("lift"),
                             theme="streamlit")
     if tabs[1].open:
@@ -561,25 +592,25 @@ def views_baskets(X, prep, trace, s, settings, data_key):
             restarts_tab(X, settings, data_key, "multinomial")
     if tabs[4].open:
         with tabs[4]:
-            emui.downloads(trace, X, KEY, figures={"Segment profiles": fig}, feature_names=raw_names,
-                           row_names=prep.row_names)
+            emui.downloads(trace, X, KEY, figures={"Segment profiles": profile(hs)},
+                           feature_names=raw_names, row_names=prep.row_names)
 
 
-def views_binary(X, prep, trace, s, settings, data_key):
+def views_binary(X, prep, trace, settings, view: View):
     raw_names = prep.feature_names
-    hs = trace.half_step(s)
-    fig = vd.probability_heatmap(hs.params, plot_names(raw_names),
-                                 f"Each component's chance of a 1 per column · {hs.label}")
-    st.plotly_chart(fig, key=_k("bernoulli"), theme="streamlit")
-    common_panels(trace, s, raw_names)
+    heatmap = lambda h: vd.probability_heatmap(  # noqa: E731
+        h.params, plot_names(raw_names), f"Each component's chance of a 1 per column · {h.label}")
+    hs = play(trace, view, [[emui.Chart(_k("bernoulli"), heatmap)]])
+    emui.status_banner(trace)
     tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"],
                    key=_k("tabbin"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            restarts_tab(X, settings, data_key, "bernoulli")
+            restarts_tab(X, settings, view.data_key, "bernoulli")
     if tabs[1].open:
         with tabs[1]:
-            emui.downloads(trace, X, KEY, figures={"Component profiles": fig}, feature_names=raw_names)
+            emui.downloads(trace, X, KEY, figures={"Component profiles": heatmap(hs)},
+                           feature_names=raw_names)
 
 
 main()

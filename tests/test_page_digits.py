@@ -197,11 +197,14 @@ def test_your_data_proposes_a_bernoulli_mixture_for_a_0_1_table():
         ("values_survey.csv", emdata.example_csv("survey"), "text/csv"))
     _run(at)
     assert at.selectbox(key="yd_model").value == "binary"
-    assert any("yd_bernoulli" in el.proto.id for el in at.get("plotly_chart"))
+    heat = chart(at, "yd_bernoulli")  # drawn by the step player
+    assert heat["data"][0]["type"] == "heatmap"
     tr = at.session_state["em_fits"]["your_data"]["trace"]
     assert tr.family == "bernoulli" and tr.n_samples == 216
-    at.session_state["yd_step"] = 2
-    _run(at)
+    set_step(at, "yd", 2)  # M-step 1: the heatmap shows θ⁽¹⁾'s probabilities
+    assert not at.exception
+    np.testing.assert_allclose(chart(at, "yd_bernoulli")["data"][0]["z"], tr.params[1].probs,
+                               atol=5e-5)
 
 
 def test_prototypes_gif_has_one_frame_per_chosen_half_step():

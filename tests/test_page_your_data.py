@@ -1,5 +1,6 @@
 """AppTest of the "Your data" page: every bad file's message on screen, and every control path."""
 
+import html
 import io
 import re
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.playertest import chart, set_step, shown, step_of
 from tests.test_emdata_csv import BAD, CATALOGUE, K_FOR
 
 PAGE = str(Path(__file__).parents[1] / "pages" / "your_data.py")
@@ -18,13 +20,38 @@ def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
+def new_app(max_iter: int | None = None) -> AppTest:
+    """A fresh session of the page; ``max_iter`` caps the fits (the step player packs every
+    half-step of a fit, so tests about messages keep fits short)."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if max_iter is not None:
+        at.session_state["yd_max_iter"] = max_iter
+    return at.run()
+
+
 def upload(data: bytes, name: str = "data.csv", at: AppTest | None = None) -> AppTest:
     if at is None:
-        at = AppTest.from_file(PAGE, default_timeout=60).run()
+        at = new_app()
     at.file_uploader(key="yd_file").set_value((name, data, "text/csv"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _version(at) -> str:
+    """The step player's payload version: it changes whenever what it draws may change."""
+    from tests.playertest import player_data
+
+    return player_data(at)["v"]
+
+
+def _floats(v) -> np.ndarray:
+    """A Plotly JSON array (a plain list or a typed {dtype, bdata} array) as floats."""
+    if isinstance(v, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).astype(float)
+    return np.asarray(v, dtype=float)
 
 
 def errors(at):
@@ -63,19 +90,20 @@ def test_example_files_round_trip_through_the_parser():
 def shared_app():
     """One session for the whole catalogue: each file replaces the previous upload, as when a
     learner tries file after file (also checks that nothing of the last file lingers)."""
-    return AppTest.from_file(PAGE, default_timeout=60).run()
+    return new_app(max_iter=10)
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_every_bad_file_shows_its_one_message(name, shared_app):
     kind, message = CATALOGUE[name]
-    at = upload((BAD / name).read_bytes(), name, at=None if name in K_FOR else shared_app)
+    at = upload((BAD / name).read_bytes(), name,
+                at=new_app(max_iter=10) if name in K_FOR else shared_app)
     if name in K_FOR:
         at.sidebar.slider(key="yd_n_components").set_value(K_FOR[name]).run()
         assert not at.exception
     if kind == "error":
         assert errors(at) == [message]  # exactly one message, the right one
-        assert not at.get("plotly_chart")
+        assert not at.get("plotly_chart") and not at.get("bidi_component")  # no step player
     else:
         notes = data_warnings(at)
         assert len(notes) == 1 and message in notes[0]  # every note in one message
@@ -110,31 +138,54 @@ def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
     for md in at.markdown:
         assert "<img" not in md.value
     assert "<b>" not in at.expander(key="yd_data").label  # the file name is escaped text
-    charts = at.get("plotly_chart")
-    assert charts
-    before = charts[0].proto.spec
-    at.select_slider(key="yd_step").set_value(2).run()
-    assert not at.exception
-    assert at.get("plotly_chart")[0].proto.spec != before
+    # the step player draws the chart, the narration, ℓ and the proof of every half-step
+    assert set(shown(at)["figures"]) == {"yd_blobs", "yd_loglik"}
+    assert set(shown(at)["texts"]) == {"narration", "proof"}
+    before = chart(at, "yd_blobs")
+    set_step(at, "yd", 2)  # M-step 1
+    assert not at.exception and step_of(at, "yd") == 2 and shown(at)["label"] == "M-step 1"
+    assert chart(at, "yd_blobs") != before
+    # the means drawn are θ⁽¹⁾'s on the two plotted columns (0 and 1)
+    tr = at.session_state["em_fits"]["your_data"]["trace"]
+    means = next(t for t in chart(at, "yd_blobs")["data"] if t.get("name") == "means μk")
+    np.testing.assert_allclose(np.c_[_floats(means["x"]), _floats(means["y"])],
+                               tr.params[1].means[:, :2], rtol=1e-9)
+    # the hostile name is text in the narration (escaped HTML), never a tag
+    story = shown(at)["texts"]["narration"]
+    assert html.escape("<img src=x onerror=alert(1)>") in story and "<img" not in story
+    assert "=cmd|' /C calc'!A0" in html.unescape(story) and "\\" not in story
+    # ... and entity-escaped in the chart's axis title (Plotly reads a few tags in text)
+    assert chart(at, "yd_blobs")["layout"]["xaxis"]["title"]["text"] == \
+        "&lt;img src=x onerror=alert(1)&gt;"
     # other axes
     # only the open tab is built: opening the animation's tab drops the trajectories chart
+    charts = at.get("plotly_chart")
+    assert any("yd_traj" in c.proto.id for c in charts)
     at.session_state["yd_tab2d"] = next(t.label for t in at.tabs if "Animation" in t.label)
     at.run()
     assert not at.exception and len(at.get("plotly_chart")) == len(charts) - 1
     at.toggle(key="yd_anim_on").set_value(True).run()
     assert not at.exception and len(at.get("plotly_chart")) == len(charts)
+    v01 = _version(at)
     at.selectbox(key="yd_ay").set_value(2).run()
-    assert not at.exception and at.get("plotly_chart")
+    assert not at.exception and _version(at) != v01  # the axes are part of the player's key
+    means = next(t for t in chart(at, "yd_blobs")["data"] if t.get("name") == "means μk")
+    np.testing.assert_allclose(_floats(means["y"]), tr.params[1].means[:, 2], rtol=1e-9)
+    assert chart(at, "yd_blobs")["layout"]["yaxis"]["title"]["text"] == "z"
+    assert step_of(at, "yd") == 2  # the step stays where the learner left it
     at.selectbox(key="yd_ay").set_value(0).run()  # same as x: a warning, no figure error
     assert "Pick two different columns for the axes." in warnings(at)
+    assert not at.get("bidi_component")
 
 
 def test_switch_models_and_columns():
     at = upload(_two_blobs(d=2))
     at.selectbox(key="yd_model").set_value("gmm1d").run()
-    assert not at.exception and at.get("plotly_chart")
+    assert not at.exception and set(shown(at)["figures"]) == {"yd_mixture", "yd_loglik"}
+    v = _version(at)
     at.selectbox(key="yd_col1d").set_value("=cmd|' /C calc'!A0").run()
-    assert not at.exception
+    assert not at.exception and _version(at) != v  # another column: another payload
+    assert chart(at, "yd_mixture")["layout"]["xaxis2"]["title"]["text"] == "=cmd|' /C calc'!A0"
     at.selectbox(key="yd_model").set_value("counts").run()
     assert not at.exception
     assert errors(at) == [
@@ -161,7 +212,10 @@ def test_basket_list_restarts_and_header_toggle():
     assert at.selectbox(key="yd_model").value == "long"
     assert at.selectbox(key="yd_basket").value == "basket_id"
     assert at.selectbox(key="yd_qty").value == "quantity"
-    assert len(at.get("plotly_chart")) >= 3 and not errors(at)
+    assert set(shown(at)["figures"]) == {"yd_profile", "yd_sizes", "yd_loglik"} and not errors(at)
+    assert set(shown(at)["texts"]) == {"narration", "proof"}
+    set_step(at, "yd", 2)
+    assert not at.exception and "M-step 1" in shown(at)["texts"]["narration"]
     at.sidebar.slider(key="yd_n_restarts").set_value(3).run()
     assert not at.exception
     at.selectbox(key="yd_qty").set_value("(none: each line is one item)").run()
@@ -229,7 +283,7 @@ def test_an_example_loads_in_one_click_and_an_upload_replaces_it():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert at.button_group(key="yd_example").value is None and not at.get("plotly_chart")
     at.button_group(key="yd_example").set_value("penguins").run()  # the one click
-    assert not at.exception and at.get("plotly_chart")
+    assert not at.exception and "yd_blobs" in shown(at)["figures"]
     assert _fit(at)["title"] == "Your data (penguins.csv)" and _fit(at)["X"].shape == (342, 4)
     assert at.expander(key="yd_data").label.startswith("penguins\\.csv (example): 344 rows × 8")
     assert at.session_state["yd_data"] is False  # the data panel folds: the fit comes first
@@ -246,10 +300,10 @@ def test_an_example_loads_in_one_click_and_an_upload_replaces_it():
     # clicking the chosen example again empties the page
     at.button_group(key="yd_example").set_value(None).run()
     assert not at.exception and not at.get("plotly_chart") and "20 MB" in at.info[0].value
+    assert not at.get("bidi_component")
 
 
 def test_standardise_switch_fits_z_scores_and_says_so():
-    import json
 
     import pandas as pd
 
@@ -269,7 +323,8 @@ def test_standardise_switch_fits_z_scores_and_says_so():
     np.testing.assert_allclose(_fit(at)["X"].std(axis=0), 1, rtol=1e-12)
     said = " ".join(unescape(c.value) for c in at.caption)
     assert "Fitted on z-scores" in said and "body_mass_g: 4202 ± 800.8" in said
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    v_z = _version(at)
+    spec = chart(at, "yd_blobs")
     assert spec["layout"]["xaxis"]["title"]["text"] == "bill_length_mm (z)"
     assert spec["layout"]["yaxis"]["title"]["text"] == "bill_depth_mm (z)"
 
@@ -279,8 +334,9 @@ def test_standardise_switch_fits_z_scores_and_says_so():
     np.testing.assert_allclose(_fit(at)["X"], raw.to_numpy(), rtol=1e-12)
     said = " ".join(unescape(c.value) for c in at.caption)
     assert "Fitted on z-scores" not in said and "differ by a factor of 406" in said
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = chart(at, "yd_blobs")
     assert spec["layout"]["xaxis"]["title"]["text"] == "bill_length_mm"
+    assert _version(at) != v_z  # the switch is part of the player's key
     # the hint is about the columns chosen: sds 7.1x apart (under 10), no hint ...
     at.multiselect(key="yd_cols").set_value(["bill_depth_mm", "flipper_length_mm"]).run()
     said = " ".join(unescape(c.value) for c in at.caption)
@@ -308,7 +364,6 @@ def test_notes_on_a_messy_file_come_in_one_message():
 
 
 def test_density_axis_never_prints_an_si_prefix():
-    import json
 
     from emviz.common import DENSITY_TICKFORMAT
 
@@ -316,7 +371,7 @@ def test_density_axis_never_prints_an_si_prefix():
     grams = np.concatenate([rng.normal(3500, 300, 100), rng.normal(5200, 400, 100)])
     at = upload(("body_mass_g\n" + "\n".join(f"{g:.0f}" for g in grams) + "\n").encode(), "g.csv")
     assert at.selectbox(key="yd_model").value == "gmm1d"
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = chart(at, "yd_mixture")
     yaxis = spec["layout"]["yaxis"]
     assert yaxis["title"]["text"] == "density" and yaxis["tickformat"] == DENSITY_TICKFORMAT
     assert max(yaxis["tickvals"]) < 1e-2  # ticks Plotly would otherwise print as 250μ, 500μ

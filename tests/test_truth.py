@@ -20,7 +20,7 @@ import emcore
 import emdata
 from emui.steps import describe_half_step, proof_lines
 from emviz.player import tex_html
-from tests.playertest import page_text, set_step
+from tests.playertest import page_text, set_step, shown
 from tests.playertest import text as player_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,10 +181,13 @@ def test_your_data_hard_em_panel_is_about_ell_c():
     at.sidebar.toggle(key="yd_hard").set_value(True).run()
     assert not at.exception
     assert "classification" in at.sidebar.toggle(key="yd_hard").label.lower()
+    assert shown(at)["n"] == at.session_state["em_fits"]["your_data"]["trace"].n_half_steps
     for step in (1, 2, 5):
         set_step(at, "yd", step)
         text = _proof_text(at)
-        assert "Why ℓ_C + log p cannot go down" in text and r"\ell_C" in text  # reg 1e-6
+        assert "Why ℓ_C + log p cannot go down" in text  # reg 1e-6
+        # the step player's proof: each LaTeX line as HTML, ℓ_C as ℓ<sub>C</sub>
+        assert "ℓ<sub>C</sub>(θ<sup>(" in shown(at)["texts"]["proof"]
         assert_hard_text_is_true(text)
 
 

@@ -13,6 +13,7 @@ from tests.browser.conftest import (
     wait_for_app,
     wait_for_rerun,
 )
+from tests.browser.pagecheck import press_step
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -56,8 +57,19 @@ def test_hostile_column_name_is_shown_as_text(page, app_server):
     # the name appears literally as text (multiselect chips), and no <img> was created from it
     assert page.get_by_text(XSS, exact=True).count() >= 1
     assert page.locator('img[src="x"]').count() == 0
+    # The step player draws the narration, the chart and the proof in the browser: at M-step 1
+    # the narration names the columns, as text; the chart's axis title shows the name too.
+    assert press_step(page) == "E-step 1"
+    assert press_step(page) == "M-step 1"
+    story = page.locator(".st-key-yd_player .st-key-narration")
+    story.wait_for(timeout=30_000)
+    assert XSS in story.inner_text() and story.locator("img").count() == 0
+    title = page.locator(".st-key-yd_player .st-key-yd_blobs .xtitle").first.text_content()
+    assert title == XSS
+    assert page.locator('img[src="x"]').count() == 0
     page.wait_for_timeout(300)
     assert dialogs == []
+    assert_no_exception(page)
     screenshot(page, "your_data_xss")
 
 
@@ -127,7 +139,7 @@ def test_one_click_example_puts_the_fit_on_the_first_screen(page, app_server):
     for width, height in [(1280, 800), (390, 844)]:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(600)
-        step = _top_bottom(page, ".st-key-yd_steprow")
+        step = _top_bottom(page, ".st-key-yd_player .emp-bar")
         chart = _top_bottom(page, main_chart)
         assert step and step[1] <= height, (width, step)
         # the chart starts on the first screen: most of it at 1280, its top part on a phone
