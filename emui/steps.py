@@ -214,8 +214,17 @@ _f = functools.partial(fmt, grouped=True)
 
 
 def _signed(x: float) -> str:
-    """``+0.1234`` / ``-0.1234`` (4 significant digits); exactly 0 as ``0``."""
-    return "0" if x == 0 else f"{x:+.4g}"
+    """A change in one style on every line: ``+0.1234`` / ``-2.861`` (4 significant digits),
+    ``+11,846.4`` from 1,000 up (never ``+1.185e+04``), a tiny one as ``+3.2e-07``; exactly 0
+    as ``0``."""
+    if x == 0:
+        return "0"
+    return f"{x:+,.1f}" if abs(x) >= 1000 else f"{x:+.4g}"
+
+
+def _size(x: float) -> str:
+    """A non-negative amount in the same style as :func:`_signed`, without the sign."""
+    return "0" if x == 0 else _signed(x).lstrip("+")
 
 
 #: One-line glosses of the proof's symbols, shown under the proof panel's title (the full
@@ -326,13 +335,13 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
     at = (lambda th: f"({sym})({th})") if prior else (lambda th: f"{sym}({th})")  # noqa: E731
     summary = (f"The M-step lifts {'Q' if hard else '𝓛'}"
                f"{' + log p' if prior else ''} by {_signed(zero_if_round_off(bound_gain, scale))}"
-               f"; adding {gap} = {0 if kl == 0 else f'{kl:.4g}'} ≥ 0 gives "
+               f"; adding {gap} = {_size(kl)} ≥ 0 gives "
                f"{at(t1)} − {at(t0)} = {_signed(zero_if_round_off(gain, scale))} "
                f"{'≥ 0 ✓' if ok else '< 0 ✗ (numerical error)'}.")
     if hard or prior:
         dl = float(ll[t + 1] - ll[t])
         summary += (f" The log-likelihood ℓ alone went from {ll[t]:,.4f} to {ll[t + 1]:,.4f} "
-                    f"({dl:+.4g}): {'hard EM' if hard else 'EM with a prior'} does not "
+                    f"({_signed(dl)}): {'hard EM' if hard else 'EM with a prior'} does not "
                     "promise that ℓ rises.")
     return {"title": title, "caption": caption, "latex": latex, "summary": summary,
             "gain": gain, "bound_gain": bound_gain, "kl": kl}
@@ -419,10 +428,10 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
     text = (f"**{label}.** Holding the {'labels' if hard else 'responsibilities'} "
             f"fixed, the {what} were re-estimated {how}. The "
             f"{objective_phrase(hard, prior)} went from {obj[t]:.3f} to {obj[t + 1]:.3f} "
-            f"({delta:+.4g}).")
+            f"({_signed(delta)}).")
     if hard or prior:
         dl = ll[t + 1] - ll[t]
-        text += (f" ℓ alone went from {ll[t]:.3f} to {ll[t + 1]:.3f} ({dl:+.4g})"
+        text += (f" ℓ alone went from {ll[t]:.3f} to {ll[t + 1]:.3f} ({_signed(dl)})"
                  + (" — it can fall, because it is not what this fit maximises." if dl < 0
                     else "."))
     w0, w1 = np.asarray(p0.weights, float), np.asarray(p1.weights, float)
