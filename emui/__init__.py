@@ -4,9 +4,9 @@ Typical page::
 
     settings = emui.fit_controls("hp", family="gaussian", defaults={"n_components": 2})
     trace = emui.run_fit(X, settings, data_key="ames")        # cached: the slider never refits
-    hs = emui.step_slider(trace, "hp")                         # HalfStep(s, kind, t, params, resp, label)
-    emui.status_banner(trace)
-    emui.loglik_chart(trace, hs); emui.proof_panel(trace, hs); emui.what_changed(trace, hs)
+    hs = emui.step_player(trace, "hp", [[emui.Chart("hp_mixture", lambda h: figure(h))],
+                                        [emui.narration(trace), emui.proof(trace)]])
+    emui.status_banner(trace)                                  # hs: the HalfStep the server holds
     emui.restarts_chart(emui.run_restarts(X, settings, "ames"))
     emui.downloads(trace, X, "hp", figures={"Histogram": fig}, gif=lambda: make_gif(...))
     emui.publish_fit("house_prices", X, trace, "Ames house prices")
@@ -32,14 +32,11 @@ from emui.selection import selection_panel
 from emui.settings import INIT_LABELS, FitSettings, parse_means
 from emui.steps import (
     describe_half_step,
-    loglik_chart,
-    proof_panel,
     restarts_chart,
     status_banner,
     step_figure,
     step_slider,
     trace_key,
-    what_changed,
 )
 from emui.urlstate import Param, fit_params, link_to_step, save_url, url_state
 
@@ -48,8 +45,8 @@ __all__ = [
     "page_header", "dataset_caption", "fit_controls", "widget_key",
     "dataset_picker", "reset_controls", "reset_button",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",
-    "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart",
-    "restarts_chart", "proof_panel", "what_changed", "describe_half_step", "selection_panel",
+    "step_slider", "step_figure", "trace_key", "status_banner",
+    "restarts_chart", "describe_half_step", "selection_panel",
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
     "url_state", "save_url", "link_to_step", "fit_params", "Param", "animation_chart",

@@ -16,7 +16,6 @@ from emviz.common import (
     freeze,
     half_step,
     has_penalty,
-    loglik_figure,
     objective_phrase,
     objective_symbol,
     restarts_figure,
@@ -181,13 +180,6 @@ def status_banner(trace) -> None:
         st.info(f"{n_iter} iterations ({status}).")
 
 
-def loglik_chart(trace, hs, key: str | None = None) -> None:
-    """The log-likelihood (or penalised objective) over half-steps, the half-step ``hs``
-    marked (built once per fit and half-step, see :func:`step_figure`)."""
-    st.plotly_chart(step_figure("loglik", trace, hs, lambda: loglik_figure(trace, hs)), key=key,
-                    theme="streamlit")
-
-
 def restarts_chart(traces, key: str | None = None) -> None:
     """The restarts' log-likelihood curves side by side, the best one highlighted."""
     st.plotly_chart(restarts_figure(traces), key=key, theme="streamlit")
@@ -239,28 +231,6 @@ PROOF_GLOSS_HARD = ("Hard EM gives each point wholly to its most likely componen
                     "never lowers (with a prior, ℓ_C + log p); Q: the same sum with the labels held fixed. The Why EM "
                     "works page has the argument line by line; 📖 Notation in the sidebar "
                     "lists every symbol.")
-
-
-def proof_panel(trace, hs) -> None:
-    """A compact, numeric version of the proof that EM never lowers what it maximises.
-
-    Soft EM: ℓ(θ⁽ᵗ⁾) = 𝓛(q_t, θ⁽ᵗ⁾) ≤ 𝓛(q_t, θ⁽ᵗ⁺¹⁾) ≤ 𝓛 + KL = ℓ(θ⁽ᵗ⁺¹⁾), each side with
-    + log p(θ) when the fit has a prior (reg > 0 or α ≠ 1). Hard EM: the same chain for the
-    classification log-likelihood ℓ_C, with no entropy and no KL (see :func:`proof_lines`).
-    """
-    n_iter = int(trace.n_iter)
-    with st.container(border=True):
-        if n_iter == 0:
-            st.markdown("**Why EM cannot go down — with this fit's numbers**")
-            st.caption("The fit has no iterations yet, so there is no step to check.")
-            return
-        hs = half_step(trace, hs)  # at θ⁽⁰⁾ the proof is about iteration 1, not marked
-        lines = proof_lines(trace, hs.t, hs.kind)
-        st.markdown(lines["title"])
-        st.caption(lines["caption"])
-        for line in lines["latex"]:
-            st.latex(line)
-        st.caption(lines["summary"])
 
 
 def proof_lines(trace, t: int, kind: str = "") -> dict:
@@ -347,20 +317,9 @@ def proof_lines(trace, t: int, kind: str = "") -> dict:
             "gain": gain, "bound_gain": bound_gain, "kl": kl}
 
 
-def what_changed(trace, hs, feature_names: list[str] | None = None,
-                 fmt=None) -> None:
-    """Two or three plain sentences about what the half-step ``hs`` changed.
-
-    Parameters
-    ----------
-    fmt : callable, optional
-        Formats a 1-D mean for display (e.g. ``lambda v: f"${10**v:,.0f}"`` for log prices).
-    """
-    st.markdown(describe_half_step(trace, hs, feature_names, fmt))
-
-
 def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=None) -> str:
-    """The text of :func:`what_changed` (a Markdown string, testable without a server).
+    """Two or three plain sentences about what half-step ``hs`` changed, as Markdown (the
+    step player's narration, :func:`emui.narration`).
 
     It names what the fit maximises: ℓ for plain EM, ℓ + log p with a prior (reg > 0 or
     α ≠ 1), ℓ_C for hard EM; the plain ℓ is quoted beside it whenever the two differ.
@@ -456,6 +415,6 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
 
 
 __all__ = [
-    "step_slider", "step_figure", "trace_key", "status_banner", "loglik_chart", "restarts_chart", "proof_panel",
-    "what_changed", "describe_half_step", "proof_lines",
+    "step_slider", "step_figure", "trace_key", "status_banner", "restarts_chart",
+    "describe_half_step", "proof_lines",
 ]

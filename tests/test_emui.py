@@ -18,6 +18,7 @@ from emui import (
     trace_json_bytes,
 )
 from emui.steps import proof_lines
+from tests.playertest import text
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +151,7 @@ def _controls_app():
     hs = emui.step_slider(trace, "t")
     st.session_state["out"] = (settings, hs.s, trace.n_half_steps, id(trace))
     emui.status_banner(trace)
-    emui.proof_panel(trace, hs)
-    emui.what_changed(trace, hs)
-    emui.loglik_chart(trace, hs)
+    emui.step_player(trace, "t2", [[emui.narration(trace), emui.proof(trace)]])
     emui.restarts_chart(emui.run_restarts(X, settings, "test", 2))
     emui.downloads(trace, X, "t")
     emui.publish_fit("test_page", X, trace, "test data")
@@ -197,7 +196,7 @@ def _multinomial_app():
     settings = emui.fit_controls("m", family="multinomial", defaults={"n_components": 2})
     trace = emui.run_fit(X, settings, "counts", family="multinomial")
     st.session_state["out"] = (settings, trace.family, trace.status)
-    emui.proof_panel(trace, emui.step_slider(trace, "m").s)
+    emui.step_player(trace, "m", [[emui.narration(trace), emui.proof(trace)]])
 
 
 def test_multinomial_controls_offer_alpha_and_kmeanspp():
@@ -210,8 +209,8 @@ def test_multinomial_controls_offer_alpha_and_kmeanspp():
     settings, family, status = at.session_state["out"]
     assert settings.init == "kmeans++" and settings.alpha == 1.1 and not at.exception
     # alpha != 1: the prior joins ℓ, and the panel says so
-    assert any(r"\ell(\theta^{(0)}) + \log p" in lt.value for lt in at.latex)
-    assert any("maximises ℓ + log p" in c.value for c in at.caption)
+    proof = text(at, "proof")   # the step player's proof panel at the server's step
+    assert "ℓ(θ(0)) + log p(θ(0))" in proof and "maximises ℓ + log p" in proof
 
 
 def _picker_app():
