@@ -396,6 +396,7 @@ def _traces(
     hover: bool,
     showlegend: bool = True,
     points_xy: bool = True,
+    compact_density: bool = False,
 ) -> list:
     """Plotly traces of one frame, always the same number and order (needed by frames).
 
@@ -406,12 +407,17 @@ def _traces(
     if show_contours:
         xs, ys, dens = fr.density
         top = float(dens.max()) if np.isfinite(dens.max()) and dens.max() > 0 else 1.0
+        if compact_density:
+            # Only the contour lines at 10 %, 30 %, ... of the peak are drawn (no hover), so
+            # the density as 0..250 of its peak in one byte draws the same lines (to 0.2 %
+            # of the peak) at a quarter of float32's bytes.
+            dens, top = np.round(np.clip(dens / top, 0.0, 1.0) * 250.0).astype(np.uint8), 250.0
         out.append(
             go.Contour(
                 _validate=_common.VALIDATE,
                 x=xs,
                 y=ys,
-                z=dens.astype(np.float32),  # 7 significant digits: plenty for contours
+                z=dens if compact_density else dens.astype(np.float32),  # plenty for contours
                 name="mixture density",
                 showscale=False,
                 contours=dict(
@@ -593,6 +599,7 @@ def blobs_figure(
     height: int = 520,
     extent=None,
     grid_n: int = GRID_STATIC,
+    compact_density: bool = False,
 ) -> go.Figure:
     """The 2-D mixture at the half-step ``hs``.
 
@@ -622,6 +629,9 @@ def blobs_figure(
     grid_n : int
         Density grid points per axis (a step player, which sends every half-step, uses
         :data:`GRID_PLAYER`).
+    compact_density : bool
+        Send the density as whole numbers 0..250 of its peak (uint8) instead of float32: the
+        same contour lines, a quarter of the bytes (for the step player).
     """
     X = np.asarray(X, dtype=float)
     scaling = scaling or Scaling.identity(2)
@@ -631,7 +641,8 @@ def blobs_figure(
     fr = _frame(half_step(trace, hs), idx, scaling, extent, grid_n, show_contours,
                 _all_means(trace, scaling))
     data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
-                   show_trajectories=show_trajectories, show_contours=show_contours, hover=True)
+                   show_trajectories=show_trajectories, show_contours=show_contours, hover=True,
+                   compact_density=compact_density)
     data += _legend_keys(show_ellipses, show_trajectories)
     if true_params is not None:
         data += _truth_traces(true_params, len(np.asarray(true_params.weights)))

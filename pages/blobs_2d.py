@@ -199,12 +199,13 @@ def _hard_caption(hard, s_hard: int, s: int) -> str:
     return ""
 
 
-def _hard_view(X, hard, hs, fig_kw, grid_n: int = g2.GRID_STATIC):
+def _hard_view(X, hard, hs, fig_kw, player: bool = False):
     """The hard-EM half-step shown beside soft EM's half-step ``hs`` (its last one once its
-    run has stopped) and its figure."""
+    run has stopped) and its figure (``player``: the step player's lighter density grid)."""
     hs_hard = hard.half_step(min(hs.s, hard.n_half_steps - 1))
     fig = g2.blobs_figure(
-        X, hard, hs_hard, height=520, grid_n=grid_n,
+        X, hard, hs_hard, height=520, compact_density=player,
+        grid_n=g2.GRID_PLAYER if player else g2.GRID_STATIC,
         title=f"Hard EM (spherical) — {hs_hard.label}" + (" (end)" if hs_hard.s < hs.s else ""),
         **fig_kw)
     return hs_hard, fig
@@ -233,13 +234,14 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                   true_params=ds.true_params if show_truth else None)
     soft_chart = emui.Chart("blobs_fig_soft", lambda h: g2.blobs_figure(
         X, trace, h, title=f"Soft EM ({cov_name} covariances) — {h.label}",
-        grid_n=g2.GRID_PLAYER, **fig_kw), height=520)
+        grid_n=g2.GRID_PLAYER, compact_density=True, **fig_kw), height=520)
     hard = None
     if hard_on:
         hard = emui.run_fit(Z, replace(settings, hard=True, covariance_type="spherical"),
                             data_id)
         rows = [[soft_chart,
-                 emui.Chart("blobs_fig_hard", lambda h: _hard_view(X, hard, h, fig_kw, g2.GRID_PLAYER)[1],
+                 emui.Chart("blobs_fig_hard",
+                            lambda h: _hard_view(X, hard, h, fig_kw, player=True)[1],
                             height=520)],
                 [emui.Html("blobs_soft_vs_hard", lambda h: _soft_vs_hard_html(trace, hard, h),
                            box=True)]]

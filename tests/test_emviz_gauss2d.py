@@ -178,3 +178,25 @@ def test_confusion_table_counts():
         expected[k, classes.index(lab)] += 1
     np.testing.assert_array_equal(table, expected)
     assert table.sum() == len(labels)
+
+
+def test_compact_density_draws_the_same_contour_levels():
+    """The step player's density: 0..250 of the peak in one byte, the contour levels scaled
+    with it, so every level sits at the same fraction of the peak as with float32."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal([0, 0], 1.0, (80, 2)), rng.normal([4, 3], 0.7, (60, 2))])
+    tr = emcore.fit_gaussian_mixture(X, 2, seed=0, max_iter=5, tol=None)
+
+    def contour(fig):
+        (c,) = [t for t in fig.data if t.type == "contour"]
+        return c
+
+    full = contour(g.blobs_figure(X, tr, 4, grid_n=g.GRID_PLAYER))
+    small = contour(g.blobs_figure(X, tr, 4, grid_n=g.GRID_PLAYER, compact_density=True))
+    zf, zc = np.asarray(full.z, float), np.asarray(small.z)
+    assert zc.dtype == np.uint8 and zc.max() == 250 and zc.shape == zf.shape
+    np.testing.assert_allclose(zc / 250.0, zf / zf.max(), atol=0.5 / 250 + 1e-6)
+    for key in ("start", "end", "size"):
+        assert getattr(small.contours, key) / 250.0 == pytest.approx(
+            getattr(full.contours, key) / zf.max(), rel=1e-6)
+    np.testing.assert_array_equal(full.x, small.x)
