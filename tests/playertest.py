@@ -80,10 +80,7 @@ def text(at, name: str) -> str:
 def set_step(at, key: str, s: int):
     """Move the page to half-step ``s`` as the player would (it reports the step the learner
     stopped on through the component's state; the page keeps it in ``{key}_step``)."""
-    try:
-        _remember(at)  # the run before may have sent a new fit's half-steps: keep them
-    except AssertionError:
-        pass
+    remember(at)  # the run before may have sent a new fit's half-steps: keep them
     at.session_state[f"{key}_step"] = int(s)
     at.run()
     remember(at)
