@@ -10,7 +10,7 @@ import emdata
 import emui
 from emui.selection import criteria_explainer, icl_gap_sentence
 from emviz import baskets as B
-from emviz.common import loglik_figure
+from emviz.common import loglik_figure, theta_it
 from emviz.player import md_html
 
 KEY = "bk"
@@ -204,9 +204,12 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
                     strict=True))
 
     def lift_figure():
+        # Titled by the parameters it shows (θ⁽ᵗ⁾), not the half-step: an E-step leaves θ
+        # and so this figure as it was, and the browser need not redraw it.
         return B.lift_bars(hs.params.probs, share, labels, names,
-                           title=f"Top categories per segment by lift · {hs.label} "
-                                 "(dotted line = the average shopper)")
+                           title=f"Top categories per segment by lift · "
+                                 f"{theta_it(hs.theta_index)} (dotted line = the average "
+                                 "shopper)")
 
     if tabs[tab_names[0]].open:
         with tabs[tab_names[0]]:

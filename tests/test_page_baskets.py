@@ -68,11 +68,14 @@ def test_each_half_step_changes_the_figures(default_page):
     at = default_page
     set_step(at, "bk", 0)
     z0 = _chart(at, "bk_profile")["data"][0]["z"]
+    lift0 = _chart(at, "bk_lift")  # the open tab: θ⁽⁰⁾'s lifts
+    assert "· θ⁽⁰⁾ (dotted" in lift0["layout"]["title"]["text"]
     assert _chart(at, "bk_resp")["data"] == []  # θ₀: no responsibilities yet
     set_step(at, "bk", 1)
     assert not at.exception and shown(at)["label"] == "E-step 1"
     # E-step 1: θ unchanged, responsibilities appear (those of the page's sampled rows)
     assert _chart(at, "bk_profile")["data"][0]["z"] == z0
+    assert _chart(at, "bk_lift") == lift0  # same θ, same figure: nothing to redraw
     resp1 = _chart(at, "bk_resp")["data"]
     assert len(resp1) == 4
     trace = at.session_state["em_fits"]["baskets"]["trace"]
@@ -89,6 +92,8 @@ def test_each_half_step_changes_the_figures(default_page):
     assert _chart(at, "bk_profile")["data"][0]["z"] != z0
     assert _chart(at, "bk_resp")["data"][0]["z"] == resp1[0]["z"]
     assert "M-step 1" in _chart(at, "bk_sizes")["layout"]["title"]["text"]
+    lift1 = _chart(at, "bk_lift")
+    assert "· θ⁽¹⁾ (dotted" in lift1["layout"]["title"]["text"] and lift1["data"] != lift0["data"]
     assert "The biggest change in a basket" in text(at, "narration")
     set_step(at, "bk", 5)
     assert "E-step 3" in _chart(at, "bk_profile")["layout"]["title"]["text"]
