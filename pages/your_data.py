@@ -471,7 +471,7 @@ def play(trace, view: View, main_rows, panels=None):
 
 
 def _loglik(trace, flex: float = 1.0):
-    return emui.Chart(_k("loglik"), lambda h: loglik_figure(trace, h), flex=flex)
+    return emui.Chart(_k("loglik"), lambda h: loglik_figure(trace, h), flex=flex, height=320)
 
 
 def restarts_tab(X, settings, data_key, family, draw=None):
@@ -565,8 +565,11 @@ def views_baskets(X, prep, trace, settings, view: View):
     final = np.asarray(trace.params[-1].probs)
     seg = vb.segment_names(final, share, names)
     profile = lambda h: vb.profile_heatmap(trace, h, names, share, names=seg)  # noqa: E731
-    hs = play(trace, view, [[emui.Chart(_k("profile"), profile)]], panels=[
-        [emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg)), _loglik(trace)],
+    # the boxes keep the figures' own heights (vb: 160 px + 24 per item; sizes 340 px)
+    hs = play(trace, view, [[emui.Chart(_k("profile"), profile,
+                                        height=max(380, 160 + 24 * len(names)))]], panels=[
+        [emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg), height=340),
+         _loglik(trace)],
         [narration(trace, raw_names)]])
     emui.status_banner(trace)
     tabs = st.tabs(["🏷 Top items by lift", "🧺 Baskets × segments", "▶ Animation", "🎲 Restarts",
@@ -600,7 +603,8 @@ def views_binary(X, prep, trace, settings, view: View):
     raw_names = prep.feature_names
     heatmap = lambda h: vd.probability_heatmap(  # noqa: E731
         h.params, plot_names(raw_names), f"Each component's chance of a 1 per column · {h.label}")
-    hs = play(trace, view, [[emui.Chart(_k("bernoulli"), heatmap)]])
+    hs = play(trace, view, [[emui.Chart(_k("bernoulli"), heatmap,
+                                        height=140 + 44 * trace.n_components)]])
     emui.status_banner(trace)
     tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"],
                    key=_k("tabbin"), on_change="rerun")
