@@ -57,7 +57,10 @@ def ensure_plotly_js(static_dir: Path = STATIC_DIR) -> Path:
         source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
         static_dir.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
-        shutil.copyfile(source, tmp)
+        # copy2 keeps the wheel's modification time: served without a Cache-Control header,
+        # an old Last-Modified lets browsers keep (and keep compiled) the file for days
+        # instead of asking the server again on every page load.
+        shutil.copy2(source, tmp)
         tmp.replace(target)
     return target
 
