@@ -200,8 +200,10 @@ class Player {
     // the proof's current line (the other charts wait for the normal layout).
     let layoutRows = rows;
     if (present) {
-      const texts = rows.slice(1).flat().filter((c) => c.kind !== "chart");
-      layoutRows = [[...rows[0].map((c) => ({ ...c, flex: 2.2 })),
+      const main = rows.find((r) => r.some((c) => c.kind === "chart")) || rows[0];
+      const charts = main.filter((c) => c.kind === "chart");
+      const texts = rows.flat().filter((c) => c.kind !== "chart");
+      layoutRows = [[...charts.map((c) => ({ ...c, flex: 2.2 / charts.length })),
                      { kind: "column", name: "side", flex: 1, cells: texts }]];
     }
     const makeCell = (cell) => {
