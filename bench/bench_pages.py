@@ -107,7 +107,9 @@ def measure(script: str, step_key: str | None, prepare: str | None, n_steps: int
     at = AppTest.from_file(os.path.join(ROOT, script), default_timeout=600)
 
     def sizes() -> list[int]:
-        return [len(el.proto.spec.encode()) for el in at.get("plotly_chart")]
+        # charts, and the step player's packed half-steps (sent once per fit and session)
+        return ([len(el.proto.spec.encode()) for el in at.get("plotly_chart")]
+                + [len(el.proto.json.encode()) for el in at.get("bidi_component")])
 
     def check() -> None:
         if at.exception:
@@ -130,15 +132,19 @@ def measure(script: str, step_key: str | None, prepare: str | None, n_steps: int
     fig_sizes = sizes()
     steps, steps_cpu = [], []
     if step_key is not None:
-        try:
-            slider = at.select_slider(key=step_key)
-        except KeyError:
-            slider = None
-            out["errors"].append(f"no select_slider with key {step_key!r}")
-        if slider is not None:
-            n_options = len(slider.options)
+        n_options = None
+        try:  # a server-side step slider (the trivial peer page, the derivations page) ...
+            n_options = len(at.select_slider(key=step_key).options)
+        except KeyError:  # ... or the step player, which reports the step the learner stops on
+            players = [el for el in at.get("bidi_component")
+                       if el.proto.component_name == "em_step_player"]
+            if players:
+                n_options = int(json.loads(players[0].proto.json)["n"])
+            else:
+                out["errors"].append(f"no step control with key {step_key!r}")
+        if n_options is not None:
             for s in range(1, min(n_steps, n_options - 1) + 1):
-                at.select_slider(key=step_key).set_value(s)
+                at.session_state[step_key] = s
                 t0, c0 = time.perf_counter(), time.process_time()
                 at.run()
                 steps.append(time.perf_counter() - t0)
