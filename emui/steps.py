@@ -377,7 +377,11 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
         return text
     # M-step t+1: θ⁽ᵗ⁾ -> θ⁽ᵗ⁺¹⁾
     p0, p1 = trace.params[t], trace.params[t + 1]
-    what = "weights, means and covariances" if gaussian else "segment sizes and probabilities"
+    family = getattr(trace, "family", "gaussian")
+    what = {"gaussian": "weights, means and covariances",
+            "multinomial": "segment sizes and probabilities",
+            "bernoulli": "weights and pixel probabilities"}.get(family,
+                                                               "weights and parameters")
     how = ("from the points, each counted with its 0/1 label" if hard
            else "as responsibility-weighted averages")
     if prior:
@@ -408,7 +412,9 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
                      f"from {w0[k]:.3f} to {w1[k]:.3f}.")
     else:
         k = int(np.argmax(np.abs(w1 - w0)))
-        text += f" Segment {k + 1}'s size changed most: from {w0[k]:.3f} to {w1[k]:.3f}."
+        who = f"Segment {k + 1}'s size" if family == "multinomial" else \
+            f"Component {k + 1}'s weight π{sub(k + 1)}"
+        text += f" {who} changed most: from {w0[k]:.3f} to {w1[k]:.3f}."
     if s == 2 * int(trace.n_iter) and getattr(trace, "status", "") == "degenerate":
         text += f" The fit stopped here: {getattr(trace, 'message', '')}"
     return text

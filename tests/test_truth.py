@@ -245,3 +245,17 @@ def test_hard_em_with_a_prior_names_ell_c_plus_log_p(hard_fit):
     e = describe_half_step(tr, 3)
     lc = classification_loglik(Z, tr.params[1])
     assert f"ℓ_C(θ⁽¹⁾) = {lc:.3f}" in e and f"ℓ_C + log p = {tr.objective[1]:.3f}" in e
+
+
+def test_m_step_narration_names_each_familys_parameters():
+    rng = np.random.default_rng(3)
+    Xb = (rng.random((120, 16)) < np.where(np.arange(120)[:, None] < 60, 0.8, 0.2)).astype(float)
+    tb = emcore.fit_bernoulli_mixture(Xb, 2, seed=0, max_iter=5, tol=None)
+    text = describe_half_step(tb, tb.half_step(2))
+    w0, w1 = tb.params[0].weights, tb.params[1].weights
+    k = int(np.argmax(np.abs(w1 - w0)))
+    assert "weights and pixel probabilities" in text and "egment" not in text
+    assert f"Component {k + 1}'s weight π{'₁₂'[k]} changed most: from {w0[k]:.3f}" in text
+    Xm = rng.multinomial(20, [0.5, 0.3, 0.2], size=80)
+    tm = emcore.fit_multinomial_mixture(Xm, 2, seed=0, max_iter=5, tol=None)
+    assert "segment sizes and probabilities" in describe_half_step(tm, tm.half_step(2))
