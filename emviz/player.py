@@ -24,7 +24,7 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 
-import plotly.io as pio
+import numpy as np
 
 #: Layout keys the player never sends: the browser applies the page's own light/dark theme.
 _DROP_LAYOUT = ("template",)
@@ -46,14 +46,45 @@ class _Pool:
         return i
 
 
+_DTYPES = {"float64": "f8", "float32": "f4", "int8": "i1", "uint8": "u1", "int16": "i2",
+           "uint16": "u2", "int32": "i4", "uint32": "u4"}
+
+
+def _plain(v):
+    """A figure dictionary's value as JSON-safe data: numeric numpy arrays as Plotly's typed
+    arrays ``{"dtype", "bdata"[, "shape"]}`` (what Plotly.js decodes), everything else as is."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind == "i" and v.dtype.itemsize == 8:
+            v = v.astype(np.int32) if np.abs(v).max(initial=0) < 2**31 else v.astype(float)
+        code = _DTYPES.get(v.dtype.name)
+        if code is None or v.ndim > 2:
+            return _plain(v.tolist())
+        out = {"dtype": code,
+               "bdata": base64.b64encode(np.ascontiguousarray(v).tobytes()).decode("ascii")}
+        if v.ndim == 2:
+            out["shape"] = f"{v.shape[0]}, {v.shape[1]}"
+        return out
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
 def figure_json(fig) -> dict:
     """A Plotly figure as the plain JSON dictionary Plotly.js draws (typed arrays as
-    ``{"dtype", "bdata"}``), without its template."""
-    d = json.loads(pio.to_json(fig, validate=False, engine="json"))
-    layout = d.get("layout", {})
-    for k in _DROP_LAYOUT:
-        layout.pop(k, None)
-    return {"data": d.get("data", []), "layout": layout}
+    ``{"dtype", "bdata"}``), without its template.
+
+    Reads the figure's own dictionary once (``to_dict``) and encodes its numpy arrays
+    directly, instead of a JSON round trip through plotly.io (half the cost of a step).
+    """
+    d = fig if isinstance(fig, dict) else fig.to_dict()
+    layout = {k: v for k, v in d.get("layout", {}).items() if k not in _DROP_LAYOUT}
+    return {"data": _plain(list(d.get("data", []))), "layout": _plain(layout)}
 
 
 def pack(n_steps: int, figures: dict[str, Callable[[int], object]],
@@ -83,7 +114,7 @@ def pack(n_steps: int, figures: dict[str, Callable[[int], object]],
         steps = []
         for s in range(n_steps):
             fig = build(s)
-            d = fig if isinstance(fig, dict) else figure_json(fig)
+            d = figure_json(fig)
             steps.append({
                 "d": [{k: pool.add(v) for k, v in trace.items()} for trace in d["data"]],
                 "l": {k: pool.add(v) for k, v in d["layout"].items() if k not in _DROP_LAYOUT},

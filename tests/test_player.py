@@ -7,6 +7,7 @@ that half-step, and that the Markdown / LaTeX subsets become safe HTML.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -170,3 +171,33 @@ def test_md_tex_html_inline_math_and_escapes():
     assert "&lt;b&gt;" in got and "$5" in got and "\\" not in got
     with pytest.raises(P.TexError):
         P.md_tex_html(r"$\nosuchcommand$")
+
+
+def _decoded(v):
+    """Typed arrays ({dtype, bdata[, shape]}) as plain lists, recursively (NaN as None)."""
+    if isinstance(v, dict):
+        if set(v) >= {"dtype", "bdata"}:
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+            if "shape" in v:
+                a = a.reshape([int(n) for n in str(v["shape"]).split(",")])
+            return _decoded(a.tolist())
+        return {k: _decoded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_decoded(x) for x in v]
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+@pytest.mark.parametrize("s", [0, 1, 2, 7])
+def test_figure_json_equals_plotlys_own_json(fit, s):
+    import plotly.io as pio
+
+    x, tr = fit
+    for fig in (mixture_figure(x, tr, s), loglik_figure(tr, s)):
+        ref = json.loads(pio.to_json(fig, validate=False))
+        ref["layout"].pop("template", None)
+        got = P.figure_json(fig)
+        assert _decoded(got["data"]) == _decoded(ref["data"])
+        assert _decoded(got["layout"]) == _decoded(ref["layout"])
+        json.dumps(got, allow_nan=False)  # what encode() needs
