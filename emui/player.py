@@ -124,7 +124,9 @@ def proof(trace, name: str = "proof") -> Html:
     return Html(name, partial(proof_html, trace), box=True)
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=48,
+                   show_spinner="Preparing every half-step of this fit for the step player "
+                                "(once per fit, for everyone on this server)…")
 def _payload(page: str, fit: str, options: tuple, _rows, _trace) -> tuple[str, str]:
     n = int(_trace.n_half_steps)
     # Builders get the emcore HalfStep of each position (one E-step each, computed here once).
