@@ -154,6 +154,23 @@ function build(payload, name, s, theme) {
   return { data, layout };
 }
 
+// A figure may describe its own narrow variant (layout.meta.narrow = {below: px, layout:
+// overrides, data: {trace index: overrides}}): below that width the overrides replace the
+// figure's own settings (e.g. short column names, no cell labels on a phone).
+function overlay(base, over) {
+  if (!over || typeof over !== "object" || Array.isArray(over)) return over;
+  const out = { ...(base && typeof base === "object" ? base : {}) };
+  for (const [k, v] of Object.entries(over)) out[k] = overlay(out[k], v);
+  return out;
+}
+
+function narrowed(fig, width) {
+  const n = fig.layout.meta && fig.layout.meta.narrow;
+  if (!n || !(width > 0) || width >= n.below) return fig;
+  const data = fig.data.map((t, i) => (n.data && n.data[i] ? { ...t, ...n.data[i] } : t));
+  return { data, layout: overlay(fig.layout, n.layout || {}) };
+}
+
 const CONFIG = { displaylogo: false, responsive: true, scrollZoom: false,
                  modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
@@ -228,6 +245,17 @@ class Player {
     }
     document.removeEventListener("keydown", this.onKey);
     if (present) document.addEventListener("keydown", this.onKey);
+    // Redraw on a width change, for figures with a narrow variant (phone ↔ wider).
+    if (this.resize) this.resize.disconnect();
+    let lastW = this.root.clientWidth;
+    this.resize = new ResizeObserver(() => {
+      const w = this.root.clientWidth;
+      if (Math.abs(w - lastW) < 8 || !this.payload || !this.drawn) return;
+      lastW = w;
+      clearTimeout(this.resizeTimer);
+      this.resizeTimer = setTimeout(() => this.draw(this.s), 120);
+    });
+    this.resize.observe(this.root);
   }
 
   key(e) {
@@ -282,7 +310,7 @@ class Player {
     for (const [name, cell] of Object.entries(this.cells)) {
       if (cell.kind === "chart") {
         if (!P.figures[name]) continue;
-        const f = build(P, name, s, theme);
+        const f = narrowed(build(P, name, s, theme), cell.node.clientWidth);
         window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
       } else if (P.texts[name]) {
         const htmlText = P.pool[P.texts[name][s]];

@@ -415,6 +415,9 @@ def _profile_axes(names, labels, max_chars: int | None = None) -> tuple[dict, di
     return xaxis, yaxis
 
 
+#: Below this chart width (px) the step player draws the profile heatmap's narrow variant.
+NARROW_PX = 560
+
 #: Most category rows in one heatmap (more would not be readable on a projector).
 MAX_HEATMAP_ROWS = 30
 
@@ -470,6 +473,13 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
                      f"{subset}</sup>",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
     layout["margin"] = dict(l=10, r=10, t=100, b=10)
+    # On a narrow screen (a phone) the step player shows only "S1", "S2", … over the columns
+    # and leaves the numbers to the hover: full names and cell labels would overlap there.
+    layout["meta"] = {"narrow": {
+        "below": NARROW_PX,
+        "layout": {"xaxis": {"ticktext": [_colored(n.partition(" · ")[0], j)
+                                          for j, n in enumerate(names)]}},
+        "data": {"1": {"texttemplate": ""}, "2": {"texttemplate": ""}}}}
     return _figure(data=contrast_text_layers(_profile_trace(probs, share, feature_names, names,
                                                             order, value, zrange)),
                    layout=layout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -414,3 +415,20 @@ def test_lift_panels_leave_room_for_the_next_panels_names(small_fit):
     rights = sorted({round(d[1], 6) for d in axes})
     if len(lefts) == 2:
         assert lefts[1] - rights[0] >= 0.25
+
+
+def test_profile_heatmap_has_a_narrow_variant_for_phones(small_fit):
+    """Below NARROW_PX the step player shows "S1", "S2", … and no cell labels (overlapping
+    names and unreadable labels on a 390 px phone); the full figure is unchanged."""
+    X, _, _, trace, names = small_fit
+    share = B.overall_share(X)
+    seg = B.segment_names(trace.params[-1].probs, share, names)   # "S1 · cat 4", …
+    fig = B.profile_heatmap(trace, 2, names, share, names=seg).to_dict()
+    narrow = fig["layout"]["meta"]["narrow"]
+    assert narrow["below"] == B.NARROW_PX
+    short = narrow["layout"]["xaxis"]["ticktext"]
+    assert [re.sub(r"<[^>]+>", "", t) for t in short] == [f"S{k + 1}" for k in range(3)]
+    assert all("<br>" in t for t in fig["layout"]["xaxis"]["ticktext"])  # full: two lines
+    for i in ("1", "2"):   # the two label layers lose their labels; the colour trace keeps hover
+        assert fig["data"][int(i)].get("texttemplate") and narrow["data"][i] == {"texttemplate": ""}
+    assert "texttemplate" not in narrow["data"].get("0", {})
