@@ -462,12 +462,17 @@ def narration(trace, names):
     return emui.narration(trace, feature_names=[md_escape(n) for n in names])
 
 
-def play(trace, view: View, main_rows, panels=None):
+def play(trace, view: View, main_rows, panels=None, exercise_X=None, exercise=True):
     """The step player: the page's main chart(s), then the narration beside ℓ (or the given
-    middle row), then the proof; returns the server's HalfStep."""
+    middle row), then the proof; then the optional exercise mode. Returns the server's
+    HalfStep. ``exercise_X``: the points a question may name (the fitted data, as on screen)."""
     middle = panels or [[narration(trace, view.names), _loglik(trace, flex=1.5)]]
-    return emui.step_player(trace, KEY, [*main_rows, *middle, [emui.proof(trace)]],
-                            options=astuple(view))
+    hs = emui.step_player(trace, KEY, [*main_rows, *middle, [emui.proof(trace)]],
+                          options=astuple(view))
+    if exercise:
+        emui.exercise_panel(trace, hs, KEY, X=exercise_X, feature_names=list(view.names),
+                            title=f"Your data ({view.model})")
+    return hs
 
 
 def _loglik(trace, flex: float = 1.0):
@@ -491,7 +496,7 @@ def views_1d(X, prep, trace, settings, view: View):
     axis = v1.AxisFormat(title=plot_names(prep.feature_names)[0])
     n_shown = min(len(x), v1.MAX_RUG_POINTS)
     mixture = lambda h: v1.mixture_figure(x, trace, h, axis=axis)  # noqa: E731
-    hs = play(trace, view, [[emui.Chart(_k("mixture"), mixture, height=540)]])
+    hs = play(trace, view, [[emui.Chart(_k("mixture"), mixture, height=540)]], exercise_X=x)
     if n_shown < len(x):
         st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
                    f"the fit uses all {len(x):,}.")
@@ -530,7 +535,9 @@ def views_2d(X, prep, trace, settings, view: View):
         return v2.blobs_figure(Xp, marginal, h, feature_names=fnames, grid_n=grid_n,
                                title="Your data: mixture at this step")
 
-    hs = play(trace, view, [[emui.Chart(_k("blobs"), blobs, height=520)]])
+    # a question names a point by all its coordinates: only when the chart shows them all
+    hs = play(trace, view, [[emui.Chart(_k("blobs"), blobs, height=520)]], exercise_X=X,
+              exercise=D == 2)
     if note := v2.sampling_note(len(Xp)):
         st.caption(note)
     emui.status_banner(trace)

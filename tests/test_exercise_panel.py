@@ -67,3 +67,19 @@ def test_other_pages_have_the_panel(page, key):
     assert not at.exception
     assert any("Score this session: **" in c.value for c in at.caption)
     assert (at.success and at.success[-1].value.startswith("Right")) or at.error
+
+
+def test_your_data_offers_the_exercise_on_a_2d_fit():
+    at = AppTest.from_file(str(PAGES / "your_data.py"), default_timeout=180).run()
+    at.button_group(key="yd_example").set_value("faithful").run()
+    assert not at.exception
+    at.toggle(key="yd_ex_on").set_value(True).run()
+    trace = at.session_state["em_fits"]["your_data"]["trace"]
+    names = [f"{c} (z)" for c in ("eruption_min", "waiting_min")]  # standardised by default
+    q0 = ex.question_for(trace, 0, X=trace.X, feature_names=names)
+    assert any(q0.prompt == m.value for m in at.markdown), q0.prompt
+    _answer_widget(at, "yd").set_value(q0.answer).run()
+    _button(at, "_check").click().run()
+    assert not at.exception and any(s.value == "Right." for s in at.success)
+    _button(at, "_reveal").click().run()
+    assert step_of(at, "yd") == 1
