@@ -8,7 +8,7 @@
 // data = {v: payload version, z: base64 deflate JSON payload, step: the server's step,
 //         plotly: URL of plotly.min.js, present: presentation mode, rows: layout}
 
-const G = (window.__emPlayer = window.__emPlayer || { payloads: new Map(), plotly: null, inst: new Map() });
+const G = (window.__emPlayer = window.__emPlayer || { payloads: new Map(), plotly: null });
 const SYNC_MS = 40;     // report the step this long after the last change (coalesces key repeat)
 const PLAY_MS = 1100;   // one half-step per this many ms while playing
 

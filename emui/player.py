@@ -18,6 +18,7 @@ Plotly.js itself is the copy inside the installed plotly wheel, served as one st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ _COMPONENT = st.components.v2.component(
 )
 
 
+@functools.cache
 def ensure_plotly_js(static_dir: Path = STATIC_DIR) -> Path:
     """Put the installed plotly wheel's ``plotly.min.js`` into the app's static folder (once;
     the file name carries the version, so an upgrade never serves a stale copy)."""
@@ -111,8 +113,7 @@ def proof_html(trace, hs) -> str:
     t, kind = int(hs.t), hs.kind
     lines = proof_lines(trace, t, kind)
     current = {"E": (0,), "M": (1, 2)}.get(kind, (0,))
-    body = "".join(packer.tex_html(line).replace('class="tex"', 'class="tex cur"', 1)
-                   if i in current else packer.tex_html(line)
+    body = "".join(packer.tex_html(line, current=i in current)
                    for i, line in enumerate(lines["latex"]))
     caption = packer.md_html(lines["caption"]).replace("<p>", '<p class="cap">')
     summary = packer.md_html(lines["summary"]).replace("<p>", '<p class="cap">')

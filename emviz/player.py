@@ -117,7 +117,7 @@ def pack(n_steps: int, figures: dict[str, Callable[[int], object]],
             d = figure_json(fig)
             steps.append({
                 "d": [{k: pool.add(v) for k, v in trace.items()} for trace in d["data"]],
-                "l": {k: pool.add(v) for k, v in d["layout"].items() if k not in _DROP_LAYOUT},
+                "l": {k: pool.add(v) for k, v in d["layout"].items()},
             })
         out_figs[name] = steps
     out_texts = {name: [pool.add(render(s)) for s in range(n_steps)]
@@ -290,9 +290,10 @@ def _tex(s: str) -> str:
     return "".join(out)
 
 
-def tex_html(latex: str) -> str:
+def tex_html(latex: str, current: bool = False) -> str:
     """One display formula of the app's LaTeX subset as HTML (Unicode symbols, ``<sub>``,
-    ``<sup>``; an ``aligned`` block becomes one line per row).
+    ``<sup>``; an ``aligned`` block becomes one line per row). ``current`` marks the line the
+    half-step on screen uses (class ``cur``: highlighted, and all presentation mode shows).
 
     Raises
     ------
@@ -303,7 +304,7 @@ def tex_html(latex: str) -> str:
     m = re.fullmatch(r"\\begin\{aligned\}(.*)\\end\{aligned\}", s, re.S)
     rows = re.split(r"\\\\(?:\[[^\]]*\])?", m.group(1)) if m else [s]
     body = "<br>".join(re.sub(r"\s+", " ", _tex(r.strip())).strip() for r in rows)
-    return f'<div class="tex">{body}</div>'
+    return f'<div class="{"tex cur" if current else "tex"}">{body}</div>'
 
 
 def md_tex_html(text: str) -> str:
