@@ -58,7 +58,7 @@ def _teaser() -> None:
     settings = emui.FitSettings(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100,
                                 tol=1e-6)
     trace = emui.run_fit(x, settings, "ames")
-    fig = mixture_figure(x, trace, trace.n_half_steps - 1, axis=price_axis(x), height=430,
+    fig = mixture_figure(x, trace, trace.half_step(trace.n_half_steps - 1), axis=price_axis(x), height=430,
                          max_points=609, title="Ames prices: two hidden neighbourhoods")
     st.plotly_chart(fig, key="home_teaser", theme="streamlit")
     st.caption("Grey bars: the prices. Coloured curves: the two bell curves EM found, each "

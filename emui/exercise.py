@@ -12,7 +12,6 @@ import streamlit as st
 
 from emcore import half_step_label
 from emviz import exercises as ex
-from emviz.common import step_index
 
 #: session-state key of every answer given in this session, on every page:
 #: {(page key, run signature, s): Grade}
@@ -56,7 +55,7 @@ def exercise_panel(trace, hs, key: str, X=None, fmt=None, feature_names=None,
     ----------
     trace : emcore Trace (or a view with display-unit ``params``, like gauss2d.DisplayTrace)
     hs : emcore.HalfStep
-        The half-step on screen (an int s is accepted too).
+        The half-step on screen (``trace.half_step(s)``).
     key : str
         The page prefix (the step slider's state is ``f"{key}_step"``).
     X : array_like, optional
@@ -75,7 +74,7 @@ def exercise_panel(trace, hs, key: str, X=None, fmt=None, feature_names=None,
                         "check, then reveal the half-step.")
     if not on:
         return
-    s = step_index(hs)
+    s = int(hs.s)
     last = int(trace.n_half_steps) - 1
     other = None
     if s == last and restarts is not None:

@@ -34,7 +34,6 @@ from emcore import half_step_label
 from emui import screen, urlstate
 from emui.steps import describe_half_step, proof_lines, trace_key
 from emviz import player as packer
-from emviz.common import half_step
 
 _HERE = Path(__file__).resolve().parent
 #: The app's static folder (next to app.py), served at ``app/static/`` by Streamlit.
@@ -109,7 +108,7 @@ def proof_html(trace, hs) -> str:
         return (packer.md_html("**Why EM cannot go down — with this fit's numbers**")
                 + '<p class="cap">The fit has no iterations yet, so there is no step to '
                   "check.</p>")
-    hs = half_step(trace, hs)  # at θ⁽⁰⁾ the proof is about iteration 1, not marked
+    # at θ⁽⁰⁾ the proof is about iteration 1, not marked
     t, kind = int(hs.t), hs.kind
     lines = proof_lines(trace, t, kind)
     current = {"E": (0,), "M": (1, 2)}.get(kind, (0,))

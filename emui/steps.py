@@ -14,12 +14,10 @@ from emui import screen, urlstate
 from emviz.common import (
     FrozenFigure,
     freeze,
-    half_step,
     has_penalty,
     objective_phrase,
     objective_symbol,
     restarts_figure,
-    step_index,
     theta_it,
     zero_if_round_off,
 )
@@ -152,14 +150,14 @@ def step_figure(name: str, trace, hs, build, options: tuple = ()) -> FrozenFigur
     trace : emcore Trace
         The fit drawn; identified by :func:`trace_key`.
     hs : emcore.HalfStep
-        The half-step (its position ``hs.s`` is the cache key; an int s is accepted too).
+        The half-step (its position ``hs.s`` is the cache key).
     build : callable
         ``build() -> plotly Figure``; called only on a cache miss. It must depend on nothing
         but (name, trace, hs, options) and the page's data, which the trace identifies.
     options : tuple of hashable values
         Everything else the figure depends on (highlighted point, toggles, ...).
     """
-    return _frozen_figure(name, trace_key(trace), step_index(hs), tuple(options), build)
+    return _frozen_figure(name, trace_key(trace), int(hs.s), tuple(options), build)
 
 
 def status_banner(trace) -> None:
@@ -324,7 +322,6 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
     It names what the fit maximises: ℓ for plain EM, ℓ + log p with a prior (reg > 0 or
     α ≠ 1), ℓ_C for hard EM; the plain ℓ is quoted beside it whenever the two differ.
     """
-    hs = half_step(trace, hs)
     s, kind, label = hs.s, hs.kind, hs.label
     fmt = fmt or (lambda v: f"{v:.4g}")
     obj = np.asarray(trace.objective, dtype=float)

@@ -29,7 +29,6 @@ from emviz.common import (
     animation_controls,
     frame_indices,
     frozen_figure,
-    half_step,
     match_by_cost,
 )
 from emviz.palette import (
@@ -439,7 +438,7 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
     trace : emcore.Trace
         A multinomial fit.
     hs : emcore.HalfStep
-        The half-step shown (θ₀, E-step 1, M-step 1, …; a slider position s is accepted too).
+        The half-step shown (θ₀, E-step 1, M-step 1, …: ``trace.half_step(s)``).
     feature_names : sequence of V str
     share : array_like, shape (V,)
         Overall basket (:func:`overall_share` of the data).
@@ -458,7 +457,6 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
     -------
     plotly.graph_objects.Figure
     """
-    hs = half_step(trace, hs)
     probs = np.asarray(hs.params.probs, dtype=float)
     k = probs.shape[0]
     order = default_order(trace, share) if order is None else np.asarray(order)
@@ -501,7 +499,6 @@ def _max_weight(trace) -> float:
 
 def segment_sizes(trace, hs, names=None) -> go.Figure:
     """Bar chart of the segment sizes π_k at the half-step ``hs`` (y-axis fixed over the run)."""
-    hs = half_step(trace, hs)
     w = np.asarray(hs.params.weights, dtype=float)
     names = [f"S{j + 1}" for j in range(w.size)] if names is None else list(names)
     short = [n.split(" · ")[0] for n in names]
@@ -845,7 +842,6 @@ def describe_profile_change(trace, hs, feature_names: Sequence[str], names=None)
     M-step: the biggest change of one θ_kv (segment, category, from → to). E-step: how many
     customers changed their most likely segment. θ₀: nothing yet.
     """
-    hs = half_step(trace, hs)
     k_count = trace.n_components
     names = [f"S{j + 1}" for j in range(k_count)] if names is None else list(names)
     if hs.is_init:

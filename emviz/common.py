@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.optimize import linear_sum_assignment
 
-from emcore import HalfStep, half_step_label, half_step_position
+from emcore import half_step_label, half_step_position
 from emviz.palette import NEUTRAL, component_color
 
 #: Colour of curves that belong to no component (log-likelihood, bound). A mid grey reads on
@@ -145,25 +145,6 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
     start = np.ceil(lo / step) * step
     return [float(v) for v in np.arange(start, hi + step * 1e-9, step)]
-
-
-def half_step(trace, step):
-    """The :class:`emcore.HalfStep` a builder draws: ``step`` itself when it is one (what
-    ``emui.step_slider`` returns), else ``trace.half_step(step)`` for a slider position.
-
-    Builders and panels take the HalfStep and read ``kind``, ``t``, ``theta_index``,
-    ``params``, ``resp`` and ``label`` from it; nothing in emviz or emui works out the
-    iteration or the kind from ``s`` itself (``emcore.half_step_position`` is the one rule).
-    """
-    if isinstance(step, HalfStep):
-        return step
-    return trace.half_step(int(step))
-
-
-def step_index(step) -> int:
-    """The slider position s of a HalfStep (an int s passes through): for a builder that
-    needs only the position, so a plain s costs no E-step."""
-    return int(step.s) if isinstance(step, HalfStep) else int(step)
 
 
 def has_penalty(trace) -> bool:
@@ -297,11 +278,11 @@ def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
     ----------
     trace : emcore Trace
     hs : emcore.HalfStep
-        The current half-step (a slider position s is accepted too).
+        The current half-step (``trace.half_step(s)``).
     """
     v = half_step_values(trace)
     S = len(v["loglik"])
-    s = step_index(hs)
+    s = int(hs.s)
     if not 0 <= s < S:
         raise IndexError(f"half-step must be in 0..{S - 1}, got {s}")
     x = np.arange(S)
@@ -374,7 +355,7 @@ def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
     series = parameter_series(trace)
     W = series["weights"]
     T1, K = W.shape
-    t_now = half_step(trace, hs).theta_index
+    t_now = hs.theta_index
     rows: list[tuple[str, np.ndarray, str]] = []  # (title, (T+1, K) values, y label)
     suffix = f" ({unit})" if unit else ""
     if "means" in series:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from emcore import linkage as _linkage
 from emviz import common as _common
-from emviz.common import CURVE, base_layout, half_step, theta_it
+from emviz.common import CURVE, base_layout, theta_it
 from emviz.gauss1d import HIST_MARKER, AxisFormat, _axis_dict, histogram, weighted_densities
 from emviz.palette import component_color, rgba
 from emviz.texnum import sub
@@ -214,8 +214,8 @@ def linkage_figure(trace, hs, zoom: bool = False, n_points: int = 301,
                    height: int = 440, history: int = 0) -> go.Figure:
     """ℓ(θ) of the linkage data and, from the first E-step on, the bound at θ⁽ᵗ⁾.
 
-    The half-step ``hs`` (a HalfStep of ``trace``, an ``emcore.linkage.LinkageTrace``; an int
-    s is accepted too): at θ⁽⁰⁾ only ℓ and the
+    The half-step ``hs`` (a HalfStep of ``trace``, an ``emcore.linkage.LinkageTrace``): at
+    θ⁽⁰⁾ only ℓ and the
     start are drawn; at E-step t+1 the bound 𝓛(qₜ, θ) appears, touching ℓ at θ⁽ᵗ⁾; at M-step
     t+1 its peak θ⁽ᵗ⁺¹⁾ and ℓ(θ⁽ᵗ⁺¹⁾) are marked. With ``zoom`` the window shrinks around θ⁽ᵗ⁾ and
     θ⁽ᵗ⁺¹⁾ and the y axis shows ℓ − ℓ(θ⁽ᵗ⁾), so that the late, tiny steps stay visible.
@@ -226,7 +226,6 @@ def linkage_figure(trace, hs, zoom: bool = False, n_points: int = 301,
     Traces: 0 ℓ, then (from the E-step on) 1 the bound, 2 the marked points, then one per
     earlier bound (oldest first) and their touch points.
     """
-    hs = half_step(trace, hs)
     t = int(hs.t)
     lo, hi = linkage_window(trace, t, zoom)
     grid = np.linspace(lo, hi, n_points)

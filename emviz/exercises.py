@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emcore import half_step_label, half_step_position
-from emviz.common import has_penalty, objective_symbol, step_index, theta_it
+from emviz.common import has_penalty, objective_symbol, theta_it
 from emviz.texnum import sub
 
 __all__ = [
@@ -374,8 +374,8 @@ def question_for(trace, s: int, X=None, fmt=None, feature_names=None,
     Parameters
     ----------
     trace : emcore Trace
-    s : emcore.HalfStep or int
-        The half-step on screen (0 … 2·n_iter). Below the last half-step the question is
+    s : int
+        The slider position of the half-step on screen (0 … 2·n_iter). Below the last half-step the question is
         about half-step s + 1; at the last one it is the ``local_max`` question.
     X : array_like, optional
         The data (for the ``assign`` question's point; default ``trace.X``).
@@ -385,7 +385,7 @@ def question_for(trace, s: int, X=None, fmt=None, feature_names=None,
     restart_objectives : sequence of float, optional
         Final objectives of other runs, for the ``local_max`` question.
     """
-    s = step_index(s)
+    s = int(s)
     last = int(trace.n_half_steps) - 1
     if not 0 <= s <= last:
         raise IndexError(f"half-step must be in 0..{last}, got {s}")

@@ -1,7 +1,7 @@
 """Figure builders and worked numbers for the 1-D Gaussian mixture page (no Streamlit).
 
 Every builder is a pure function of the data, the emcore ``Trace`` and the half-step
-(an ``emcore.HalfStep``, or a slider position s). At a half-step the curves show the parameters of that half-step (θ_t at E-step t+1,
+(an ``emcore.HalfStep``, ``trace.half_step(s)``). At a half-step the curves show the parameters of that half-step (θ_t at E-step t+1,
 θ_{t+1} at M-step t+1) and the colours show the responsibilities q_t of the E-step, so an
 E-step changes the colours and an M-step moves the curves.
 """
@@ -21,7 +21,6 @@ from emviz.common import (
     base_layout,
     frame_indices,
     frozen_figure,
-    half_step,
     nice_ticks,
     rgb_to_scale,
     rows_layout,
@@ -246,7 +245,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     X : (N,) or (N, 1) array
     trace : emcore Trace of a 1-D Gaussian fit
     hs : emcore.HalfStep
-        The half-step shown (a slider position s is accepted too).
+        The half-step shown (``trace.half_step(s)``).
     axis : AxisFormat, optional
         Title and tick labels of the x axis (e.g. :func:`price_axis`).
     highlight : int, optional
@@ -261,7 +260,6 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
         False for small multiples (restarts side by side), which also get a smaller top margin.
     """
     x = as_1d(X)
-    hs = half_step(trace, hs)
     kind, theta = hs.kind, hs.params
     t = None if hs.is_init else hs.t  # the E-step's θ⁽ᵗ⁾ and q_t (none before E-step 1)
     K = int(np.asarray(theta.weights).shape[0])

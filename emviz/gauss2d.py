@@ -38,7 +38,6 @@ from emviz.common import (
     frame_indices,
     freeze,
     frozen_figure,
-    half_step,
     match_by_cost,
     match_counts,
 )
@@ -615,7 +614,7 @@ def blobs_figure(
     trace : emcore Trace
         A Gaussian-mixture trace with D = 2.
     hs : emcore.HalfStep
-        The half-step shown (a slider position s is accepted too).
+        The half-step shown (``trace.half_step(s)``).
     feature_names : (str, str)
         Axis titles, with units.
     scaling : Scaling, optional
@@ -638,7 +637,7 @@ def blobs_figure(
     extent = extent or plot_extent(X)
     idx = display_sample(len(X), max_points)
     K = trace.n_components
-    fr = _frame(half_step(trace, hs), idx, scaling, extent, grid_n, show_contours,
+    fr = _frame(hs, idx, scaling, extent, grid_n, show_contours,
                 _all_means(trace, scaling))
     data = _traces(fr, X[idx], K=K, feature_names=feature_names, show_ellipses=show_ellipses,
                    show_trajectories=show_trajectories, show_contours=show_contours, hover=True,
@@ -827,7 +826,6 @@ def soft_vs_hard_sentence(soft, hard, hs_soft, hs_hard) -> str:
     k-means exactly only when the weights are equal and the variance is shared; the text
     says how many points it assigns to their nearest mean, as k-means would.
     """
-    hs_soft, hs_hard = half_step(soft, hs_soft), half_step(hard, hs_hard)
     sentences = []
     if hs_soft.resp is not None:
         r = np.asarray(hs_soft.resp)

@@ -10,6 +10,7 @@ import streamlit as st
 
 import emdata
 import emui
+from emcore import half_step_label
 from emviz import export
 from emviz import gauss2d as g2
 from emviz.common import frame_indices, loglik_figure
@@ -297,8 +298,8 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
             emui.downloads(
                 trace, X, KEY, figures=figures, feature_names=names,
                 gif=lambda: export.run_gif(
-                    lambda j: g2.blobs_figure(X, trace, j, title=trace.half_step(j).label,
-                                              **fig_kw),
+                    lambda j: g2.blobs_figure(X, trace, trace.half_step(j),
+                                              title=half_step_label(j), **fig_kw),
                     gif_steps))
 
 

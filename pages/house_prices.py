@@ -354,7 +354,7 @@ def restarts_tab(x, settings, data_id: str, axis_fmt) -> None:
     cols = st.columns(len(traces))
     for i, (col, tr) in enumerate(zip(cols, traces, strict=True)):
         with col:
-            last = tr.n_half_steps - 1
+            last = tr.half_step(tr.n_half_steps - 1)
             st.plotly_chart(emui.step_figure(
                 "hp_restart", tr, last, lambda tr=tr, last=last, i=i: mixture_figure(
                     x, tr, last, axis=axis_fmt, height=340, max_points=300, show_legend=False,

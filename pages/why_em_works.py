@@ -321,7 +321,7 @@ def step_view(X, trace) -> None:
         if draw_curve:
             curve = _bound_curve(fingerprint, hs.t, trace)
             st.plotly_chart(emui.step_figure(
-                "why_curve", trace, hs.s,
+                "why_curve", trace, hs,
                 lambda: proof.bound_curve_figure(curve, _proof_step(fingerprint, hs.t, X, trace))),
                 key=f"{KEY}_curve", theme="streamlit")
 

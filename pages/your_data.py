@@ -544,7 +544,7 @@ def views_2d(X, prep, trace, settings, view: View):
     tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
                    key=_k("tab2d"), on_change="rerun")
     # means of the two plotted columns (a panel per fitted column would not fit on screen)
-    fig_traj = (trajectory_figure(marginal, hs.s, feature_names=fnames)
+    fig_traj = (trajectory_figure(marginal, hs, feature_names=fnames)
                 if tabs[0].open or tabs[3].open else None)
     if tabs[0].open:
         with tabs[0]:

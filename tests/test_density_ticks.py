@@ -24,7 +24,7 @@ def test_small_densities_get_the_plain_format_in_every_density_figure():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(3000, 300, 150), rng.normal(5000, 400, 150)])  # grams
     tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=5)
-    fig = gauss1d.mixture_figure(x, tr, 3)
+    fig = gauss1d.mixture_figure(x, tr, tr.half_step(3))
     yaxis = fig.layout.yaxis
     assert yaxis.tickformat == common.DENSITY_TICKFORMAT
     assert max(yaxis.tickvals) < 1e-2  # the values that Plotly's default would print as μ

@@ -220,7 +220,7 @@ def test_figures_are_valid_plotly(fit, plotly_validation):
     sx, sz = emcore.sample(p, 200, seed=4)
     lt = L.fit_linkage()
     figs = [V.graphical_model_figure(p, n_samples=x.size), V.sample_figure(x, sx[:, 0], sz, p)]
-    figs += [V.linkage_figure(lt, s, zoom=z) for s in (0, 1, 2, lt.n_half_steps - 1)
+    figs += [V.linkage_figure(lt, lt.half_step(s), zoom=z) for s in (0, 1, 2, lt.n_half_steps - 1)
              for z in (False, True)]
     X, _, _ = emcore.make_multinomial_mixture_data(50, 2, 4, seed=0)
     figs.append(V.graphical_model_figure(emcore.fit_multinomial_mixture(X, 2, seed=0).params[-1]))
@@ -260,7 +260,7 @@ def test_graphical_model_shows_the_fitted_numbers(fit):
 def test_linkage_figure_curves(s):
     lt = L.fit_linkage()
     hs = lt.half_step(s)
-    fig = V.linkage_figure(lt, s).to_dict()
+    fig = V.linkage_figure(lt, lt.half_step(s)).to_dict()
     grid = arr(fig["data"][0]["x"])
     ll = arr(fig["data"][0]["y"])
     bd = arr(fig["data"][1]["y"])
@@ -276,7 +276,7 @@ def test_linkage_figure_curves(s):
         assert pts["y"][1] == pytest.approx(lt.bound[hs.t], abs=1e-9)
         assert pts["y"][2] == pytest.approx(lt.log_likelihood[hs.t + 1], abs=1e-9)
     # the zoomed view is relative to ℓ(θ_t): zero at θ_t, the bound below ℓ
-    z = V.linkage_figure(lt, s, zoom=True).to_dict()
+    z = V.linkage_figure(lt, lt.half_step(s), zoom=True).to_dict()
     zl = arr(z["data"][0]["y"])
     zb = arr(z["data"][1]["y"])
     assert z["data"][2]["y"][0] == 0.0
@@ -300,7 +300,7 @@ def test_linkage_arrows_and_earlier_bounds_read_on_light_and_dark():
     lt = L.fit_linkage()
     colors = []
     for s, history in ((0, 0), (1, 0), (2, 0), (8, 3)):
-        fig = V.linkage_figure(lt, s, history=history).to_dict()
+        fig = V.linkage_figure(lt, lt.half_step(s), history=history).to_dict()
         arrows = [a for a in fig["layout"].get("annotations", []) if a.get("showarrow")]
         colors += [a["arrowcolor"] for a in arrows]
         colors += [t["line"]["color"] for t in fig["data"] if t.get("mode") == "lines"]

@@ -101,14 +101,14 @@ def test_proof_lines_with_a_prior_add_the_log_prior(trace_reg):
 
 
 def test_describe_half_step_names_what_changed(trace):
-    start = describe_half_step(trace, 0)
+    start = describe_half_step(trace, trace.half_step(0))
     assert "θ⁽⁰⁾" in start and f"{trace.log_likelihood[0]:.3f}" in start
-    e2 = describe_half_step(trace, 3)
+    e2 = describe_half_step(trace, trace.half_step(3))
     R1, R0 = trace.responsibilities(1), trace.responsibilities(0)
     moved = int(np.sum(R1.argmax(1) != R0.argmax(1)))
     assert "E-step 2" in e2 and f"{moved:,} point" in e2
     assert f"component 1 {100 * R1.mean(0)[0]:.0f}%" in e2
-    m2 = describe_half_step(trace, 4)
+    m2 = describe_half_step(trace, trace.half_step(4))
     assert f"{trace.objective[1]:.3f}" in m2 and f"{trace.objective[2]:.3f}" in m2
     mu1, mu2 = trace.params[1].means[:, 0], trace.params[2].means[:, 0]
     k = int(np.argmax(np.abs(mu2 - mu1)))

@@ -183,7 +183,7 @@ def test_profile_heatmap_shows_theta_of_the_half_step(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     order = B.category_order(trace.params[-1].probs, share, by="segment")
-    figs = {s: fig_json(B.profile_heatmap(trace, s, names, share, order=order))
+    figs = {s: fig_json(B.profile_heatmap(trace, trace.half_step(s), names, share, order=order))
             for s in (0, 1, 2, 3)}
     for s, fig in figs.items():
         z = decode(fig["data"][0]["z"])
@@ -200,20 +200,20 @@ def test_profile_heatmap_shows_theta_of_the_half_step(small_fit):
 def test_profile_heatmap_lift_values(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
-    fig = fig_json(B.profile_heatmap(trace, 4, names, share, value="lift"))
+    fig = fig_json(B.profile_heatmap(trace, trace.half_step(4), names, share, value="lift"))
     order = np.argsort(-share, kind="stable")
     lifts = trace.half_step(4).params.probs[:, order] / share[order]
     np.testing.assert_allclose(decode(fig["data"][0]["z"]),
                                np.clip(np.log2(lifts), -B.LIFT_CLIP, B.LIFT_CLIP).T)
     np.testing.assert_allclose(decode(fig["data"][0]["customdata"])[..., 1].astype(float), lifts.T)
     with pytest.raises(ValueError):
-        B.profile_heatmap(trace, 4, names, share, value="odds")
+        B.profile_heatmap(trace, trace.half_step(4), names, share, value="odds")
 
 
 def test_segment_sizes_are_the_weights_in_component_colours(small_fit):
     _, _, _, trace, _ = small_fit
     for s in (0, 2, trace.n_half_steps - 1):
-        fig = fig_json(B.segment_sizes(trace, s))
+        fig = fig_json(B.segment_sizes(trace, trace.half_step(s)))
         bar = fig["data"][0]
         np.testing.assert_allclose(decode(bar["y"]), trace.half_step(s).params.weights)
         assert bar["marker"]["color"] == [component_color(k) for k in range(3)]
@@ -299,18 +299,18 @@ def test_run_animation_frames_follow_the_run(small_fit):
 
 def test_describe_profile_change_names_the_biggest_move(small_fit):
     _, _, _, trace, names = small_fit
-    assert "starting guess" in B.describe_profile_change(trace, 0, names)
-    e_text = B.describe_profile_change(trace, 3, names)
+    assert "starting guess" in B.describe_profile_change(trace, trace.half_step(0), names)
+    e_text = B.describe_profile_change(trace, trace.half_step(3), names)
     r = trace.responsibilities(1)
     assert f"{np.mean(r.max(axis=1) >= 0.9):.0%}" in e_text
-    m_text = B.describe_profile_change(trace, 2, names)
+    m_text = B.describe_profile_change(trace, trace.half_step(2), names)
     d = np.abs(trace.params[1].probs - trace.params[0].probs)
     k, v = np.unravel_index(np.argmax(d), d.shape)
     assert d[k, v] > 5e-4
     assert f"S{k + 1}" in m_text and B.pretty_label(names[v]) in m_text
     last = trace.n_half_steps - 1
     d_last = np.abs(trace.params[-1].probs - trace.params[-2].probs).max()
-    text = B.describe_profile_change(trace, last, names)
+    text = B.describe_profile_change(trace, trace.half_step(last), names)
     assert ("barely moved" in text) == (d_last < 5e-4)
 
 
@@ -321,12 +321,12 @@ def test_figures_export_for_slides(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     probs = trace.params[-1].probs
-    figs = [B.profile_heatmap(trace, 2, names, share), B.segment_sizes(trace, 2),
+    figs = [B.profile_heatmap(trace, trace.half_step(2), names, share), B.segment_sizes(trace, trace.half_step(2)),
             B.lift_bars(probs, share, names)]
     for fig in figs:
         assert export.figure_png(fig, width_px=600, height_px=400).startswith(b"\x89PNG")
     assert b"<svg" in export.figure_svg(figs[0], width_px=600, height_px=400)
-    gif = export.run_gif(lambda j: B.profile_heatmap(trace, j, names, share), [0, 1, 2],
+    gif = export.run_gif(lambda j: B.profile_heatmap(trace, trace.half_step(j), names, share), [0, 1, 2],
                          width_px=400)
     assert gif.startswith(b"GIF8")
 
@@ -356,9 +356,9 @@ def test_fast_unvalidated_figures_equal_validated_ones(small_fit, monkeypatch):
     share = B.overall_share(X)
     probs = trace.params[-1].probs
     builders = [
-        lambda: B.profile_heatmap(trace, 3, names, share),
-        lambda: B.profile_heatmap(trace, 3, names, share, value="lift"),
-        lambda: B.segment_sizes(trace, 3),
+        lambda: B.profile_heatmap(trace, trace.half_step(3), names, share),
+        lambda: B.profile_heatmap(trace, trace.half_step(3), names, share, value="lift"),
+        lambda: B.segment_sizes(trace, trace.half_step(3)),
         lambda: B.lift_bars(probs, share, names),
         lambda: B.responsibility_heatmap(trace.responsibilities(1)[:20], ["a", "b", "c"],
                                          n_total=300),
@@ -398,7 +398,7 @@ def test_default_order_caps_the_rows_and_says_so():
     names = [f"item {v}" for v in range(X.shape[1])]
     order = B.default_order(trace, share)
     assert order.size == B.MAX_HEATMAP_ROWS and np.all(np.diff(share[order]) <= 0)
-    fig = B.profile_heatmap(trace, 1, names, share)
+    fig = B.profile_heatmap(trace, trace.half_step(1), names, share)
     assert len(fig.layout.yaxis.ticktext) == B.MAX_HEATMAP_ROWS
     assert f"{B.MAX_HEATMAP_ROWS} of {X.shape[1]} categories" in fig.layout.title.text
 
@@ -423,7 +423,7 @@ def test_profile_heatmap_has_a_narrow_variant_for_phones(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     seg = B.segment_names(trace.params[-1].probs, share, names)   # "S1 · cat 4", …
-    fig = B.profile_heatmap(trace, 2, names, share, names=seg).to_dict()
+    fig = B.profile_heatmap(trace, trace.half_step(2), names, share, names=seg).to_dict()
     narrow = fig["layout"]["meta"]["narrow"]
     assert narrow["below"] == B.NARROW_PX
     short = narrow["layout"]["xaxis"]["ticktext"]

@@ -7,7 +7,6 @@ import emcore
 from emviz.common import (
     FrozenFigure,
     frame_indices,
-    half_step,
     half_step_values,
     loglik_figure,
     nice_ticks,
@@ -58,8 +57,6 @@ def test_one_half_step_model(trace_1d):
             np.testing.assert_allclose(hs.resp, emcore.e_step(trace_1d.X, trace_1d.params[hs.t])[0])
         assert trace_1d.half_step_loglik(s) == pytest.approx(
             trace_1d.log_likelihood[hs.theta_index])
-        # builders accept the HalfStep or the position, and get the same HalfStep
-        assert half_step(trace_1d, hs) is hs and half_step(trace_1d, s).label == hs.label
     for bad in (-1, trace_1d.n_half_steps):
         with pytest.raises(IndexError):
             trace_1d.half_step(bad)
@@ -90,14 +87,14 @@ def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_re
 
 def test_loglik_figure_marks_the_current_half_step(trace_1d):
     for s in (0, 1, 2, trace_1d.n_half_steps - 1):
-        fig = loglik_figure(trace_1d, s)
+        fig = loglik_figure(trace_1d, trace_1d.half_step(s))
         ring = fig.layout.shapes[-1]   # a layout shape: a step redraws no curve
         assert ring.type == "circle" and ring.xanchor == s
         assert ring.yanchor == pytest.approx(trace_1d.half_step_loglik(s))
         assert fig.layout.shapes[0].x0 == s
         assert trace_1d.half_step(s).label in fig.layout.title.text
     # E-steps leave ℓ unchanged: the curve is flat between M-step t and E-step t+1.
-    y = np.asarray(loglik_figure(trace_1d, 0).data[0].y)
+    y = np.asarray(loglik_figure(trace_1d, trace_1d.half_step(0)).data[0].y)
     assert y[1] == y[0] and y[3] == y[2]
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     # Ticks name iterations: iteration t ends at half-step 2t (its M-step).
@@ -107,7 +104,7 @@ def test_loglik_figure_marks_the_current_half_step(trace_1d):
 
 
 def test_loglik_figure_with_penalty_draws_objective_and_plain_loglik(trace_reg):
-    fig = loglik_figure(trace_reg, 4)
+    fig = loglik_figure(trace_reg, trace_reg.half_step(4))
     names = [d.name for d in fig.data]
     assert names[0] == "ℓ + log p (maximised)" and any("ℓ alone" in n for n in names)
     np.testing.assert_allclose(fig.data[0].y[::2][1:], trace_reg.objective[1:])
@@ -117,7 +114,7 @@ def test_loglik_figure_of_hard_em_draws_the_classification_likelihood():
     rng = np.random.default_rng(4)
     X = np.concatenate([rng.normal(0, 1, (60, 2)), rng.normal(3, 0.5, (40, 2))])
     tr = emcore.fit_gaussian_mixture(X, 2, hard=True, seed=0, max_iter=6, tol=None)
-    fig = loglik_figure(tr, 2)
+    fig = loglik_figure(tr, tr.half_step(2))
     names = [d.name for d in fig.data]
     assert names[0] == "ℓ_C (maximised)" and "ℓ alone" in names
     assert fig.layout.title.text.startswith("ℓ_C")
@@ -132,7 +129,7 @@ def test_loglik_figure_of_hard_em_draws_the_classification_likelihood():
 
 def test_trajectory_figure_plots_the_parameters_in_component_colours(trace_1d):
     s = 7
-    fig = trajectory_figure(trace_1d, s, unit="log₁₀ $")
+    fig = trajectory_figure(trace_1d, trace_1d.half_step(s), unit="log₁₀ $")
     t_now = trace_1d.half_step(s).theta_index
     means = np.array([p.means[:, 0] for p in trace_1d.params])
     sds = np.array([np.sqrt(p.covariances[:, 0, 0]) for p in trace_1d.params])

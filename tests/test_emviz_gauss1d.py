@@ -110,9 +110,9 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
 
 def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, trace):
     x, _ = data
-    f0 = mixture_figure(x, trace, 0)
-    f1 = mixture_figure(x, trace, 1)   # E-step 1: same curves, new colours
-    f2 = mixture_figure(x, trace, 2)   # M-step 1: new curves, same colours
+    f0 = mixture_figure(x, trace, trace.half_step(0))
+    f1 = mixture_figure(x, trace, trace.half_step(1))   # E-step 1: same curves, new colours
+    f2 = mixture_figure(x, trace, trace.half_step(2))   # M-step 1: new curves, same colours
     comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
     rug = lambda f: [d.line.color for d in f.data  # noqa: E731
                      if d.name == "points (colour = responsibilities)" and len(d.x)]
@@ -212,7 +212,7 @@ def test_data_histogram_is_opaque_enough_for_the_dark_theme(data, trace):
     from emviz.gauss1d import mixture_figure
 
     x, _ = data
-    fig = mixture_figure(x, trace, 0)
+    fig = mixture_figure(x, trace, trace.half_step(0))
     bars = [t for t in fig.data if t.type == "bar" or t.type == "histogram"]
     assert bars
     from tests.test_palette import DARK_BG, LIGHT_BG, ratio

@@ -191,8 +191,8 @@ def test_compact_density_draws_the_same_contour_levels():
         (c,) = [t for t in fig.data if t.type == "contour"]
         return c
 
-    full = contour(g.blobs_figure(X, tr, 4, grid_n=g.GRID_PLAYER))
-    small = contour(g.blobs_figure(X, tr, 4, grid_n=g.GRID_PLAYER, compact_density=True))
+    full = contour(g.blobs_figure(X, tr, tr.half_step(4), grid_n=g.GRID_PLAYER))
+    small = contour(g.blobs_figure(X, tr, tr.half_step(4), grid_n=g.GRID_PLAYER, compact_density=True))
     zf, zc = np.asarray(full.z, float), np.asarray(small.z)
     assert zc.dtype == np.uint8 and zc.max() == 250 and zc.shape == zf.shape
     np.testing.assert_allclose(zc / 250.0, zf / zf.max(), atol=0.5 / 250 + 1e-6)

@@ -81,7 +81,7 @@ def test_density_grid_integrates_to_one(fit):
 def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
     X, sc, trace = fit
     s = 5  # E-step 3: θ_2 with its responsibilities q_2
-    fig = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    fig = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
     colors = _scatter(fig)["marker"]["color"]
     R = _responsibilities_scipy(sc.to_fit(X), trace.params[2])
     pal = np.array([hex_to_rgb(c) for c in ("#0072B2", "#E69F00")], dtype=float)
@@ -92,7 +92,7 @@ def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
 
 def test_start_is_grey_and_means_drawn(fit):
     X, sc, trace = fit
-    fig = g.blobs_figure(X, trace, 0, scaling=sc).to_dict()
+    fig = g.blobs_figure(X, trace, trace.half_step(0), scaling=sc).to_dict()
     assert set(_scatter(fig)["marker"]["color"]) == {NEUTRAL}
     (mu,) = [t for t in fig["data"] if t.get("name") == "means μk"]
     np.testing.assert_allclose(np.column_stack([_arr(mu["x"]), _arr(mu["y"])]),
@@ -102,7 +102,7 @@ def test_start_is_grey_and_means_drawn(fit):
 def test_ellipses_are_the_display_covariances(fit):
     X, sc, trace = fit
     s = 2 * trace.n_iter  # the last M-step: θ_n
-    fig = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    fig = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
     p = trace.params[-1]
     for k in range(2):
         # independent: display covariance = cov of the linearly mapped Gaussian
@@ -121,7 +121,7 @@ def test_e_step_changes_colours_m_step_moves_ellipses(fit):
     X, sc, trace = fit
 
     def parts(s):
-        f = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+        f = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
         (ell,) = _by_name(f, "component 1: 1σ")
         return _scatter(f)["marker"]["color"], _arr(ell["x"])
 
@@ -135,7 +135,7 @@ def test_e_step_changes_colours_m_step_moves_ellipses(fit):
 def test_mean_paths_follow_the_trace(fit):
     X, sc, trace = fit
     for s in (0, 1, 2, 7, 2 * trace.n_iter):
-        f = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+        f = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
         (path,) = _by_name(f, "path of μ2")
         t = trace.half_step(s).theta_index
         want = np.array([sc.center + sc.scale * trace.params[j].means[1] for j in range(t + 1)])
@@ -144,8 +144,8 @@ def test_mean_paths_follow_the_trace(fit):
 
 def test_toggles_and_truth_layers(fit):
     X, sc, trace = fit
-    full = g.blobs_figure(X, trace, 3, scaling=sc).to_dict()
-    bare = g.blobs_figure(X, trace, 3, scaling=sc, show_ellipses=False,
+    full = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc).to_dict()
+    bare = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, show_ellipses=False,
                           show_trajectories=False, show_contours=False).to_dict()
     # contour, points, ellipses, paths, means, then legend keys (1σ, 2σ, path)
     assert len(full["data"]) == 1 + 1 + 2 * 2 + 2 + 1 + 3
@@ -153,7 +153,7 @@ def test_toggles_and_truth_layers(fit):
     assert [t.get("name") for t in bare["data"]] == ["data (colour = responsibilities)", "means μk"]
     truth = emcore.GaussianParams(np.array([0.4, 0.6]), np.array([[2.0, 54.0], [4.3, 80.0]]),
                                   np.array([np.eye(2), np.eye(2)]))
-    with_truth = g.blobs_figure(X, trace, 3, scaling=sc, true_params=truth).to_dict()
+    with_truth = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, true_params=truth).to_dict()
     assert len(_by_name(with_truth, "true 2σ ellipses")) == 2
     (tm,) = _by_name(with_truth, "true means")
     np.testing.assert_allclose(_arr(tm["x"]), [2.0, 4.3])
@@ -172,7 +172,7 @@ def test_animation_frames_match_the_static_figure(fit):
     # a frame's colours and ellipses equal the static figure at that half-step
     s = steps[len(steps) // 2]
     frame = d["frames"][len(steps) // 2]
-    static = g.blobs_figure(X, trace, s, scaling=sc).to_dict()
+    static = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
     assert _scatter(frame)["marker"]["color"] == _scatter(static)["marker"]["color"]
     assert "x" not in _scatter(frame) and len(_arr(_scatter(d)["x"])) == len(X)  # static xy
     (a,) = _by_name(frame, "component 2: 2σ")
@@ -185,7 +185,7 @@ def test_figure_json_stays_small_for_large_n_and_long_runs():
     X = np.vstack([rng.normal([0, 0], 1.0, size=(6_000, 2)), rng.normal([3, 1], 1.0, size=(6_000, 2))])
     trace = emcore.fit_gaussian_mixture(X, 3, seed=1, max_iter=30, tol=None)
     assert trace.n_half_steps > g.MAX_FRAMES
-    static = g.blobs_figure(X, trace, 7)
+    static = g.blobs_figure(X, trace, trace.half_step(7))
     anim = g.blobs_animation(X, trace)
     rest = g.restarts_figure(X, [trace, trace])
     for fig, limit in ((static, 1e6), (anim, 5e6), (rest, 1e6)):
@@ -200,7 +200,7 @@ def test_validated_build_of_every_figure(fit, monkeypatch):
     monkeypatch.setattr(emviz.common, "VALIDATE", True)
     truth = trace.params[-1]
     for s in (0, 1, 2, trace.n_half_steps - 1):
-        assert isinstance(g.blobs_figure(X, trace, s, scaling=sc, true_params=truth), go.Figure)
+        assert isinstance(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc, true_params=truth), go.Figure)
     g.blobs_animation(X, trace, scaling=sc, max_frames=6)
     g.restarts_figure(X, [trace, trace], scaling=sc, seeds=[0, 1])
 
@@ -257,7 +257,7 @@ def test_soft_vs_hard_sentence_numbers(fit):
                                        covariance_type="spherical")
     s = 3
     s_hard = min(s, hard.n_half_steps - 1)
-    text = g.soft_vs_hard_sentence(trace, hard, s, s_hard)
+    text = g.soft_vs_hard_sentence(trace, hard, trace.half_step(s), hard.half_step(s_hard))
     r = trace.responsibilities(1)
     share = np.mean(r.max(axis=1) < 0.9)
     assert f"{share:.0%} of the points give no" in text
@@ -269,7 +269,7 @@ def test_soft_vs_hard_sentence_numbers(fit):
         for z, row in zip(Z, hs.resp, strict=True))
     assert f"here {near / len(Z):.0%} of the points sit with their nearest mean" in text
     assert f"after {hard.n_iter} with ℓ = {hard.log_likelihood[-1]:,.2f}" in text
-    assert "At θ⁽⁰⁾" in g.soft_vs_hard_sentence(trace, hard, 0, 0)
+    assert "At θ⁽⁰⁾" in g.soft_vs_hard_sentence(trace, hard, trace.half_step(0), hard.half_step(0))
 
 
 def test_nearest_mean_share_simple():
@@ -295,7 +295,7 @@ def test_display_trace_speaks_display_units(fit):
     np.testing.assert_array_equal(view.responsibilities(2), trace.responsibilities(2))
     from emui import describe_half_step
 
-    text = describe_half_step(view, 4, ["x", "y"])  # M-step 2
+    text = describe_half_step(view, view.half_step(4), ["x", "y"])  # M-step 2
     d1, d2 = (sc.center + sc.scale * trace.params[j].means for j in (1, 2))
     k = int(np.argmax(np.linalg.norm(d2 - d1, axis=1)))
     m1 = d1[k]
@@ -328,9 +328,9 @@ def test_figures_redraw_for_slides(fit):
     from emviz import export
 
     X, sc, trace = fit
-    fig = g.blobs_figure(X, trace, 3, scaling=sc, title="E-step 2")
+    fig = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, title="E-step 2")
     assert export.figure_png(fig, scale=0.5).startswith(b"\x89PNG")
     assert b"<svg" in export.figure_svg(fig)[:500]
-    gif = export.run_gif(lambda j: g.blobs_figure(X, trace, j, scaling=sc), [0, 1], width_px=300,
+    gif = export.run_gif(lambda j: g.blobs_figure(X, trace, trace.half_step(j), scaling=sc), [0, 1], width_px=300,
                          dpi=40)
     assert gif.startswith(b"GIF89a")

@@ -40,7 +40,7 @@ def test_to_rgba_parses_plotly_colours():
 
 def test_png_of_the_mixture_figure_shows_the_component_colours(fit):
     x, tr = fit
-    png = export.figure_png(mixture_figure(x, tr, 6), width_px=800, scale=1.0)
+    png = export.figure_png(mixture_figure(x, tr, tr.half_step(6)), width_px=800, scale=1.0)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     img = Image.open(io.BytesIO(png))
     assert img.size[0] == 800
@@ -49,14 +49,14 @@ def test_png_of_the_mixture_figure_shows_the_component_colours(fit):
 
 def test_svg_keeps_titles_as_text(fit):
     _, tr = fit
-    svg = export.figure_svg(loglik_figure(tr, 3)).decode("utf-8")
+    svg = export.figure_svg(loglik_figure(tr, tr.half_step(3))).decode("utf-8")
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert "E-step 2" in svg and "log-likelihood (nats)" in svg
 
 
 def test_redraw_handles_stacked_rows_bars_heatmaps_and_shapes(fit):
     _, tr = fit
-    mfig = export.to_matplotlib(trajectory_figure(tr, 5))
+    mfig = export.to_matplotlib(trajectory_figure(tr, tr.half_step(5)))
     assert len(mfig.axes) == 3  # μ, σ, π rows
     bar = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], marker=dict(color=["#0072B2", "#E69F00"])))
     heat = go.Figure(go.Heatmap(z=[[0, 1], [2, 3]], x=["u", "v"], y=["p", "q"]))
@@ -88,8 +88,8 @@ def test_gauss1d_gif_has_one_frame_per_half_step_in_the_page_colours(fit):
 
 def test_run_gif_redraws_any_builder(fit):
     x, tr = fit
-    gif = export.run_gif(lambda s: loglik_figure(tr, s), [0, 1, 2], width_px=400, dpi=50)
+    gif = export.run_gif(lambda s: loglik_figure(tr, tr.half_step(s)), [0, 1, 2], width_px=400, dpi=50)
     img = Image.open(io.BytesIO(gif))
     assert img.n_frames == 3
     with pytest.raises(ValueError):
-        export.run_gif(lambda s: loglik_figure(tr, s), [])
+        export.run_gif(lambda s: loglik_figure(tr, tr.half_step(s)), [])

@@ -66,10 +66,10 @@ def test_a_revisited_step_reuses_its_cached_figure(at):
 
     trace = at.session_state["em_fits"]["house_prices"]["trace"]
     calls = []
-    fig = emui.step_figure("test_fig", trace, 3, lambda: calls.append(1) or _tiny_figure())
-    again = emui.step_figure("test_fig", trace, 3, lambda: calls.append(1) or _tiny_figure())
+    fig = emui.step_figure("test_fig", trace, trace.half_step(3), lambda: calls.append(1) or _tiny_figure())
+    again = emui.step_figure("test_fig", trace, trace.half_step(3), lambda: calls.append(1) or _tiny_figure())
     assert again is fig and calls == [1]
-    other = emui.step_figure("test_fig", trace, 4, lambda: calls.append(1) or _tiny_figure())
+    other = emui.step_figure("test_fig", trace, trace.half_step(4), lambda: calls.append(1) or _tiny_figure())
     assert other is not fig and calls == [1, 1]
     assert list(fig.to_dict()["data"][0]["y"]) == [1, 2]
 

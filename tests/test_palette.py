@@ -99,7 +99,7 @@ def test_every_heatmap_label_reaches_4_5_to_1():
     rng = np.random.default_rng(7)
     X, _, _, trace, names = small_basket_fit()
     share = B.overall_share(X)
-    figs = [B.profile_heatmap(trace, s, names, share, value=v)
+    figs = [B.profile_heatmap(trace, trace.half_step(s), names, share, value=v)
             for s in (0, trace.n_half_steps - 1) for v in ("prob", "lift")]
     labels = np.repeat([2, 3, 4], 40)
     resp = np.eye(3)[rng.integers(0, 3, 120)] * 0.8 + 0.2 / 3

@@ -33,8 +33,8 @@ def fit():
 def test_pack_unpack_gives_every_half_step_back(fit):
     x, tr = fit
     n = tr.n_half_steps
-    figs = {"mix": lambda s: mixture_figure(x, tr, s), "ll": lambda s: loglik_figure(tr, s)}
-    texts = {"story": lambda s: P.md_html(describe_half_step(tr, s))}
+    figs = {"mix": lambda s: mixture_figure(x, tr, tr.half_step(s)), "ll": lambda s: loglik_figure(tr, tr.half_step(s))}
+    texts = {"story": lambda s: P.md_html(describe_half_step(tr, tr.half_step(s)))}
     packed = P.decode(P.encode(P.pack(n, figs, texts, [str(s) for s in range(n)])))
     assert packed["n"] == n and len(packed["labels"]) == n
     for s in (0, 1, 2, n // 2, n - 1):
@@ -43,7 +43,7 @@ def test_pack_unpack_gives_every_half_step_back(fit):
             want = P.figure_json(build(s))
             assert json.dumps(got["figures"][name], sort_keys=True) == \
                 json.dumps(want, sort_keys=True)
-        assert got["texts"]["story"] == P.md_html(describe_half_step(tr, s))
+        assert got["texts"]["story"] == P.md_html(describe_half_step(tr, tr.half_step(s)))
     # The pool holds each distinct value once: far fewer entries than steps × keys.
     n_refs = sum(len(t) for st in packed["figures"]["mix"] for t in st["d"])
     assert len(packed["pool"]) < n_refs / 2
@@ -58,7 +58,7 @@ def test_pool_shares_equal_values():
 
 def test_figure_json_drops_the_template(fit):
     x, tr = fit
-    d = P.figure_json(mixture_figure(x, tr, 1))
+    d = P.figure_json(mixture_figure(x, tr, tr.half_step(1)))
     assert "template" not in d["layout"] and d["data"]
 
 
@@ -105,8 +105,8 @@ def test_tex_html_pieces():
 
 def test_proof_html_marks_the_current_lines(fit):
     _, tr = fit
-    e = proof_html(tr, 3)   # E-step 2: the E line is current
-    m = proof_html(tr, 4)   # M-step 2: the M line and the ℓ line are
+    e = proof_html(tr, tr.half_step(3))   # E-step 2: the E line is current
+    m = proof_html(tr, tr.half_step(4))   # M-step 2: the M line and the ℓ line are
     assert e.count('class="tex cur"') == 1 and m.count('class="tex cur"') == 2
     assert e.index('class="tex cur"') < e.index('class="tex"')
     numbers = proof_lines(tr, 1, "M")
@@ -117,7 +117,7 @@ def test_proof_html_marks_the_current_lines(fit):
 def test_proof_html_without_iterations():
     x = np.linspace(0, 1, 20)
     tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=0)
-    assert "no iterations" in proof_html(tr, 0)
+    assert "no iterations" in proof_html(tr, tr.half_step(0))
 
 
 def test_md_html_undoes_every_markdown_escape_of_a_column_name():
@@ -194,7 +194,7 @@ def test_figure_json_equals_plotlys_own_json(fit, s):
     import plotly.io as pio
 
     x, tr = fit
-    for fig in (mixture_figure(x, tr, s), loglik_figure(tr, s)):
+    for fig in (mixture_figure(x, tr, tr.half_step(s)), loglik_figure(tr, tr.half_step(s))):
         ref = json.loads(pio.to_json(fig, validate=False))
         ref["layout"].pop("template", None)
         got = P.figure_json(fig)

@@ -79,7 +79,7 @@ def test_with_a_prior_ell_falls_while_ell_plus_log_prior_rises(ames, reg10):
     assert "maximises Q + log p" in p["caption"]
     assert f"from {ell0:,.4f} to {ell1:,.4f}" in p["summary"]
     assert "does not promise that ℓ rises" in p["summary"]
-    m = describe_half_step(reg10, 2)
+    m = describe_half_step(reg10, reg10.half_step(2))
     assert "penalised log-likelihood ℓ + log p" in m and "it can fall" in m
     assert f"{obj0:.3f}" in m and f"{ell1:.3f}" in m
 
@@ -127,7 +127,7 @@ def test_hard_em_proof_names_the_classification_likelihood(hard_fit):
         assert tr.objective[t] == pytest.approx(classification_loglik(Z, tr.params[t]), rel=1e-10)
         assert f"{tr.objective[t]:,.4f}".replace(",", "{,}") in proof_lines(tr, t)["latex"][0]
     for s in range(tr.n_half_steps):
-        d = describe_half_step(tr, s)
+        d = describe_half_step(tr, tr.half_step(s))
         assert_hard_text_is_true(d)
         if s:
             assert "ℓ_C" in d or "classification log-likelihood" in d
@@ -145,7 +145,7 @@ def test_hard_em_where_ell_falls_says_so():
         pytest.skip("no hard-EM run with a falling ℓ found")
     t = int(drops[0])
     assert tr.objective[t + 1] >= tr.objective[t] - 1e-9  # ℓ_C never falls
-    d = describe_half_step(tr, 2 * t + 2)
+    d = describe_half_step(tr, tr.half_step(2 * t + 2))
     assert "it can fall" in d
     assert "does not promise that ℓ rises" in proof_lines(tr, t, "M")["summary"]
 
@@ -242,7 +242,7 @@ def test_hard_em_with_a_prior_names_ell_c_plus_log_p(hard_fit):
     assert "maximises ℓ + log p" not in p["caption"]
     # a log prior of order 1e-5 is written as a × 10^b, never as "− 0.0000"
     assert "0.0000" not in p["latex"][1] and r"\times 10^{" in p["latex"][1]
-    e = describe_half_step(tr, 3)
+    e = describe_half_step(tr, tr.half_step(3))
     lc = classification_loglik(Z, tr.params[1])
     assert f"ℓ_C(θ⁽¹⁾) = {lc:.3f}" in e and f"ℓ_C + log p = {tr.objective[1]:.3f}" in e
 
