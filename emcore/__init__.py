@@ -11,8 +11,9 @@ Layout
                     ``FamilyBase``, ``Degenerate`` and the weight tolerance
 ``registry.py``     the registry of families and the generic ``fit_mixture``
 ``em.py``           the generic loop (written once) and ``Trace``; one chunked pass per
-                    iteration gives ℓ(θ_t), H(q_t), Q(θ_t | θ_{t−1}) and the weighted
-                    sufficient statistics, with a single (K, N) responsibility buffer
+                    iteration gives ℓ(θ_t), H(q_t) and the weighted sufficient statistics,
+                    from which the family makes θ_{t+1} and Q(θ_{t+1} | θ_t); no (K, N)
+                    responsibilities are kept (memory O(chunk·K + K·statistics width))
 ``gaussian.py``     Gaussian family: Cholesky log-densities, exact ridge-prior M-step for
                     full / diag / spherical / tied, collapse detection
 ``multinomial.py``  multinomial family with a Dirichlet(alpha) prior, dense or sparse counts
@@ -42,7 +43,7 @@ from .em import (
     half_step_label,
     half_step_position,
 )
-from .family import Degenerate, FamilyBase, MixtureFamily
+from .family import Degenerate, FamilyBase, MixtureFamily, Responsibilities
 from .marginal import MarginalTrace, marginal_params
 from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
 from .registry import (
@@ -85,6 +86,7 @@ __all__ = [
     "fit_mixture",
     "MixtureFamily",
     "FamilyBase",
+    "Responsibilities",
     "Degenerate",
     "register_family",
     "unregister_family",

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 from .em import run_em
 from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
@@ -88,7 +88,7 @@ def as_binary_data(X):
         raise ValueError(f"binary data must be 1-D or 2-D (N, D), got shape {X.shape}")
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError("binary data must have at least one row and one column")
-    step = max(1, 2**20 // X.shape[1])  # check in row blocks: no N×D temporaries
+    step = max(1, 2**16 // X.shape[1])  # check in row blocks: no N×D temporaries
     for lo in range(0, X.shape[0], step):
         b = X[lo : lo + step]
         if not np.all((b == 0) | (b == 1)):
@@ -97,12 +97,14 @@ def as_binary_data(X):
 
 
 class BernoulliData:
-    """0/1 data prepared once per fit (``X`` float64 (N, D), ``mean`` the share of ones)."""
+    """0/1 data prepared once per fit (``X`` float64 (N, D), ``mean`` the share of ones,
+    ``has_one`` whether a column holds any 1)."""
 
     def __init__(self, X):
         self.X = as_binary_data(X)
         self.n_samples, self.n_features = self.X.shape
         self.mean = self.X.mean(axis=0)
+        self.has_one = self.mean > 0
 
 
 class BernoulliState:
@@ -188,8 +190,12 @@ class BernoulliFamily(AlphaPriorFamily):
         """μ_kd = (S_kd + alpha − 1) / (N_k + 2(alpha − 1)), π_k = N_k / N.
 
         Where S_kd is within round-off of N_k (a feature on for nearly all of a component's
-        points) and ``resp`` (K, N) is given, 1 − μ_kd is computed from the exact complement
-        Σ_i r_ik (1 − x_id), so that a feature that is always on gives μ = 1 exactly.
+        points) and ``resp`` (a ``Responsibilities``) is given, 1 − μ_kd is computed from the
+        exact complement F_kd = Σ_i r_ik (1 − x_id) (one replay of the responsibilities), so
+        that a feature that is always on gives μ = 1 exactly.
+
+        Returns the state and the summary (N_k, S_kd, F_kd) for ``q_value``; F_kd is N_k − S_kd
+        except on those columns, where it is the exact sum.
         """
         Nk = acc[:, 0].copy()
         check_weights(Nk, data.n_samples)
@@ -197,19 +203,36 @@ class BernoulliFamily(AlphaPriorFamily):
         S = acc[:, 1:]
         den = Nk[:, None] + 2.0 * a1
         probs = np.clip((S + a1) / den, 0.0, 1.0)
+        F = np.maximum(Nk[:, None] - S, 0.0)
         if resp is not None:
             cols = np.flatnonzero(np.any(S >= Nk[:, None] * (1.0 - 1e-9), axis=0))
             if cols.size:
-                F = resp @ (1.0 - data.X[:, cols]) + a1  # (K, len(cols))
+                X = data.X
+                Fc = resp.sum(lambda lo, hi, r: r @ (1.0 - X[lo:hi, cols]))  # (K, len(cols))
+                F[:, cols] = Fc
+                Fc = Fc + a1
                 # μ = 1 only when no responsibility at all sits on a 0 there (F = 0 exactly);
                 # otherwise 1 − F/den can round to 1, which would make those rows impossible
                 # although q_t gives them weight: keep μ one ulp below 1 instead
-                below = np.minimum(1.0 - F / den[:, :1], np.nextafter(1.0, 0.0))
-                probs[:, cols] = np.where(F > 0, np.maximum(below, 0.0), 1.0)
-        # likewise μ = 0 only when S = 0 exactly (no weighted ink at all)
-        probs = np.where((S + a1 > 0) & (probs == 0), np.finfo(float).tiny, probs)
+                below = np.minimum(1.0 - Fc / den[:, :1], np.nextafter(1.0, 0.0))
+                probs[:, cols] = np.where(Fc > 0, np.maximum(below, 0.0), 1.0)
+        # likewise μ = 0 only where the data have no 1 at all in that column (and alpha = 1):
+        # S = 0 elsewhere can come from responsibilities below 1e-300 (dropped from S, see
+        # stats_chunk) that still sit on a 1, and μ = 0 would make those rows impossible
+        # while q_t weighs them; the smallest normal float changes Q by less than round-off
+        probs = np.where((probs == 0) & ((S + a1 > 0) | data.has_one), np.finfo(float).tiny, probs)
         weights = Nk / Nk.sum()
-        return BernoulliState(weights, probs), (Nk, acc[:, 1:])
+        return BernoulliState(weights, probs), (Nk, S.copy(), F)
+
+    def q_value(self, summary, state, data):
+        """Q(θ | q) = Σ_k N_k log π_k + Σ_kd [S_kd log μ_kd + F_kd log(1 − μ_kd)], from q's
+        statistics N_k = Σ_i q_ik, S_kd = Σ_i q_ik x_id and F_kd = Σ_i q_ik (1 − x_id);
+        0 · log 0 = 0 (μ = 0 or 1 exactly where no weighted data contradict it)."""
+        Nk, S, F = summary
+        p = state.probs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            comp = np.where(F > 0, F * np.log1p(-p), 0.0)
+        return float(np.sum(xlogy(Nk, state.weights))) + float(np.sum(xlogy(S, p))) + float(np.sum(comp))
 
     def log_prior(self, state):
         """(alpha − 1) Σ_kd [log μ_kd + log(1 − μ_kd)] (the Beta normalising constants dropped)."""

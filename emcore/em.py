@@ -3,11 +3,15 @@
 One pass over the data (in row chunks, so nothing N×K is kept) evaluates, at the current
 θ_t, the log-likelihood ℓ(θ_t), the entropy H(q_t) of the responsibilities and the weighted
 sufficient statistics of q_t. The family turns those statistics into θ_{t+1} (M-step) and
-Q(θ_{t+1} | θ_t) without another pass. Memory is O(chunk·K + K·D²) per iteration.
+Q(θ_{t+1} | θ_t) (``q_value``) without another pass and without keeping q_t: Q is a function
+of the statistics. Memory is O(chunk·K + K·(statistics width)) per iteration (K·D² for full
+Gaussians, K·D for Bernoulli and multinomial). A family that needs q_t once more to keep a
+statistic exact (``Responsibilities``) gets it recomputed from θ_t, chunk by chunk.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .family import LOG0, Degenerate
+from .family import LOG0, Degenerate, Responsibilities
 from .gaussian import GaussianFamily
 from .multinomial import MultinomialFamily
 
@@ -63,20 +67,19 @@ class _Pass:
     entropy: float
     class_loglik: float
     acc: np.ndarray | None
-    q_prev: float = np.nan
     ok: bool = True
     bad_row: int = -1
 
 
-def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=None, chunk=None):
+def _data_pass(family, data, state, hard, want_stats, resp_out=None, visit=None, chunk=None):
     """One pass over the rows at θ = ``state``.
 
     Returns ℓ(θ), H(q) (0 when hard), the classification log-likelihood Σ_i max_k log π_k p_ik,
     and, if ``want_stats``, Σ_i r_ik [family statistics]. ``resp_out`` (K, N) — components
-    first — if given, receives the responsibilities. If ``resp_prev`` (K, N) holds q_{t−1},
-    the pass also returns ``q_prev`` = Σ_ik q_{t−1}(ik) log[π_k p(x_i | θ_k)] = Q(θ | θ_{t−1}),
-    evaluated with the very same log-densities as ℓ(θ) (so KL = ℓ − Q − H is accurate to
-    round-off).
+    first — if given, receives the responsibilities. ``visit(lo, hi, r)``, if given, is called
+    with the responsibilities r (K, hi − lo) of every chunk (a work buffer: read, do not keep).
+    The chunking depends only on N, K and the family, so two passes at the same θ give the
+    same responsibilities bit for bit.
     """
     N = data.n_samples
     K = state.weights.shape[0]
@@ -89,7 +92,6 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
     ll = 0.0
     H = 0.0
     cll = 0.0
-    qp = 0.0
     for lo in range(0, N, chunk):
         hi = min(N, lo + chunk)
         n = hi - lo
@@ -101,14 +103,6 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
             return _Pass(np.nan, np.nan, np.nan, None, ok=False, bad_row=lo + int(bad[0]))
         lj -= m
         msum = float(m.sum())
-        if resp_prev is not None:
-            rp = resp_prev[:, lo:hi]
-            with np.errstate(invalid="ignore"):
-                c = float(np.einsum("ij,ij->", rp, lj))
-            if not np.isfinite(c):  # 0 · (−inf) where a density underflowed
-                pos = rp > 0
-                c = float(np.sum(rp[pos] * lj[pos]))
-            qp += c + msum
         r = resp_flat[: K * n].reshape(K, n) if resp_out is None else resp_out[:, lo:hi]
         np.exp(lj, out=r)
         s = r.sum(axis=0)
@@ -130,7 +124,19 @@ def _data_pass(family, data, state, hard, want_stats, resp_out=None, resp_prev=N
             H += sl - h
         if want_stats:
             family.stats_chunk(data, lo, hi, r, acc)
-    return _Pass(ll, H, cll, acc, q_prev=qp if resp_prev is not None else np.nan)
+        if visit is not None:
+            visit(lo, hi, r)
+    return _Pass(ll, H, cll, acc)
+
+
+def _posterior_replay(family, data, state, hard):
+    """q = p(z | x, θ) at θ = ``state`` as a ``Responsibilities`` (recomputed on each replay)."""
+    K = state.weights.shape[0]
+
+    def replay(fn):
+        _data_pass(family, data, state, hard, False, visit=fn)
+
+    return Responsibilities(data.n_samples, K, replay)
 
 
 @dataclass(frozen=True)
@@ -390,8 +396,8 @@ def _is_params(obj):
 def _initial_state(family, data, K, init, rng):
     """Return (state θ₀, description).
 
-    Every scheme yields responsibilities (K, N) and the family's ``initial_state`` makes θ₀
-    from their statistics: "random" draws soft ones; "kmeans++" (in the family's geometry)
+    Every scheme yields responsibilities (a ``Responsibilities``, replayed chunk by chunk) and
+    the family's ``initial_state`` makes θ₀ from their statistics: "random" draws soft ones; "kmeans++" (in the family's geometry)
     and "random_from_data" put K seed rows one-hot. Explicit parameters are used as given.
     """
     N = data.n_samples
@@ -407,22 +413,50 @@ def _initial_state(family, data, K, init, rng):
         raise ValueError(
             f"init must be 'kmeans++', 'random', 'random_from_data' or explicit parameters, got {init!r}"
         )
+    chunk = _chunk_rows(N, 2 * K)
     if init == "random":
-        resp = rng.random((N, K))
-        resp /= resp.sum(axis=1, keepdims=True)
-        resp = np.ascontiguousarray(resp.T)
+        resp = _random_responsibilities(rng, N, K, chunk)
         seeded = False
     else:
         if init == "kmeans++":
             idx = family.seed_indices(data, K, rng)
         else:
             idx = rng.choice(N, size=K, replace=False)
-        resp = np.zeros((K, N))
-        resp[np.arange(K), idx] = 1.0
+        resp = _seed_responsibilities(np.asarray(idx), N, K, chunk)
         seeded = True
     acc = np.zeros((K, family.stats_width(data)))
-    family.stats_chunk(data, 0, N, resp, acc)
+    resp.foreach(lambda lo, hi, r: family.stats_chunk(data, lo, hi, r, acc))
     return family.initial_state(acc, data, resp, seeded), init
+
+
+def _random_responsibilities(rng, N, K, chunk):
+    """Uniform random rows normalised to sum 1, drawn chunk by chunk from ``rng`` (the same
+    numbers as one (N, K) draw); each replay redraws them from the saved generator state."""
+    saved = copy.deepcopy(rng)
+
+    def replay(fn):
+        g = copy.deepcopy(saved)
+        for lo in range(0, N, chunk):
+            hi = min(N, lo + chunk)
+            r = g.random((hi - lo, K))
+            r /= r.sum(axis=1, keepdims=True)
+            fn(lo, hi, np.ascontiguousarray(r.T))
+
+    return Responsibilities(N, K, replay)
+
+
+def _seed_responsibilities(idx, N, K, chunk):
+    """One-hot responsibilities: component k owns row idx[k] alone."""
+
+    def replay(fn):
+        for lo in range(0, N, chunk):
+            hi = min(N, lo + chunk)
+            r = np.zeros((K, hi - lo))
+            ks = np.flatnonzero((idx >= lo) & (idx < hi))
+            r[ks, idx[ks] - lo] = 1.0
+            fn(lo, hi, r)
+
+    return Responsibilities(N, K, replay)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -460,11 +494,7 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
         "seed": seed,
         "hard": bool(hard),
     }
-    K = int(n_components)
-    # one (K, N) buffer: the pass at θ_{t+1} reads q_t from each chunk (for Q(θ_{t+1}|θ_t))
-    # before overwriting that chunk with q_{t+1}
-    resp = np.empty((K, N))
-    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0, resp_out=resp)
+    cur = _data_pass(family, data, state, hard, want_stats=max_iter > 0)
     if not cur.ok:
         raise ValueError(
             f"the starting parameters give row {cur.bad_row} zero density under every component"
@@ -480,14 +510,16 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
     status, message = "max_iter", ""
     for t in range(max_iter):
         try:
-            new_state, _ = family.m_step(cur.acc, data, resp)
+            # q_t is not kept: the M-step reads its statistics (and may replay q_t from θ_t),
+            # and Q(θ_{t+1} | θ_t) is a function of the same statistics
+            new_state, summary = family.m_step(cur.acc, data, _posterior_replay(family, data, state, hard))
             new_lp = family.log_prior(new_state)
+            q = float(family.q_value(summary, new_state, data))
         except Degenerate as e:
             status, message = "degenerate", family.degenerate_message(e, f"M-step {t + 1}")
             break
-        nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter,
-                         resp_out=resp, resp_prev=resp)
-        if not (nxt.ok and np.isfinite(nxt.q_prev) and np.isfinite(new_lp)):
+        nxt = _data_pass(family, data, new_state, hard, want_stats=t + 1 < max_iter)
+        if not (nxt.ok and np.isfinite(q) and np.isfinite(new_lp)):
             status = "degenerate"
             message = (
                 f"M-step {t + 1} produced parameters under which row {nxt.bad_row} has zero "
@@ -499,7 +531,7 @@ def _run_em(family, X, n_components, init, max_iter, tol, seed, hard):
         lls.append(nxt.loglik)
         lps.append(new_lp)
         objs.append((nxt.class_loglik if hard else nxt.loglik) + new_lp)
-        qs.append(nxt.q_prev)
+        qs.append(q)
         hs.append(0.0 if hard else cur.entropy)
         state, cur = new_state, nxt
         if tol is not None and (objs[-1] - objs[-2]) / N < tol:

@@ -5,7 +5,11 @@ The loop in ``em.py`` knows nothing about bell curves or baskets. It asks a *fam
 * ``prepare(X)``: the data, validated and prepared once per fit;
 * ``log_joint_chunk``: log π_k + log p(x_i | θ_k) for a chunk of rows, components first;
 * ``stats_chunk`` / ``stats_width``: weighted sufficient statistics Σ_i r_ik T(x_i);
-* ``m_step``: θ from those statistics (the exact maximiser of Q + log prior);
+* ``m_step``: θ from those statistics (the exact maximiser of Q + log prior), and a summary
+  of the statistics from which
+* ``q_value`` gives Q(θ | q) = Σ_i Σ_k q_ik log[π_k p(x_i | θ_k)] for any θ of the family:
+  Q is a function of the weighted sufficient statistics, so the loop records Q(θ_{t+1} | θ_t)
+  without keeping q_t for every row;
 * ``initial_state``: θ₀ from the statistics of the initial responsibilities;
 * ``log_prior``: the log prior or penalty the fit maximises on top of ℓ;
 * collapse and degeneracy checks (a ``Degenerate`` raised by ``m_step`` or by a state);
@@ -19,6 +23,12 @@ same family for ``n_parameters``, ``sample_rows``, ``to_unconstrained`` /
 Initialisation follows scikit-learn's ``mixture/_base.py``: every scheme produces
 responsibilities (random ones, or one-hot on K seed rows) and the family's ``initial_state``
 turns their statistics into θ₀, so the loop never branches on the family.
+
+Responsibilities are never held for all N rows during a fit. ``m_step`` and ``initial_state``
+receive them as a ``Responsibilities``: a replay of q chunk by chunk (recomputed from θ_t, or
+redrawn from the saved random state), for the rare second pass a family needs to keep a
+statistic exact (a scatter that one-pass moments would lose to cancellation, a count of zeros
+that N_k − S_k would lose to round-off). Memory is O(chunk·K + K·(statistics width)).
 """
 
 from __future__ import annotations
@@ -27,8 +37,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["MixtureFamily", "FamilyBase", "AlphaPriorFamily", "Degenerate", "WEIGHT_TOL", "LOG0",
-           "kmeanspp_indices"]
+__all__ = ["MixtureFamily", "FamilyBase", "AlphaPriorFamily", "Responsibilities", "Degenerate",
+           "WEIGHT_TOL", "LOG0", "kmeanspp_indices"]
 
 #: a component whose total responsibility falls below this fraction of N has lost its points
 WEIGHT_TOL = 1e-13
@@ -57,6 +67,59 @@ class Degenerate(Exception):
         self.reason = reason
         self.detail = detail
         self.where = where
+
+
+class Responsibilities:
+    """Responsibilities q (K components × N rows), replayed chunk by chunk, never held whole.
+
+    ``foreach(fn)`` calls ``fn(lo, hi, r)`` for consecutive row chunks covering 0 … N − 1, with
+    ``r`` (K, hi − lo) = q for those rows (components first). ``r`` may be a work buffer that the
+    next chunk overwrites: read it inside ``fn``, do not keep it. Every replay gives the same
+    numbers (bit for bit) as the pass whose statistics the loop accumulated.
+
+    Parameters
+    ----------
+    n_samples, n_components : int
+    replay : callable
+        ``replay(fn)`` runs ``fn`` over the chunks as above.
+    """
+
+    def __init__(self, n_samples, n_components, replay):
+        self.n_samples = int(n_samples)
+        self.n_components = int(n_components)
+        self._replay = replay
+
+    @classmethod
+    def of_array(cls, resp, chunk=None):
+        """Wrap a (K, N) array (components first)."""
+        resp = np.asarray(resp, dtype=float)
+        K, N = resp.shape
+        step = int(chunk or N or 1)
+
+        def replay(fn):
+            for lo in range(0, N, step):
+                hi = min(N, lo + step)
+                fn(lo, hi, resp[:, lo:hi])
+
+        return cls(N, K, replay)
+
+    def foreach(self, fn):
+        """Call ``fn(lo, hi, r)`` for every chunk (see the class docstring)."""
+        self._replay(fn)
+
+    def sum(self, fn):
+        """Σ over the chunks of ``fn(lo, hi, r)`` (arrays of one shape, or floats)."""
+        total = []
+
+        def add(lo, hi, r):
+            v = fn(lo, hi, r)
+            if total:
+                total[0] = total[0] + v
+            else:
+                total.append(np.array(v, dtype=float, copy=True))
+
+        self._replay(add)
+        return total[0]
 
 
 @runtime_checkable
@@ -100,12 +163,20 @@ class MixtureFamily(Protocol):
         """Add Σ_i r_ik T(x_i) for rows lo:hi into ``acc`` (K, stats_width); column 0 is N_k."""
 
     def m_step(self, acc, data, resp):
-        """(state, extra) maximising Q + log prior given the statistics ``acc``; raises
-        ``Degenerate``. ``resp`` (K, N) is there for families that need a second pass."""
+        """(state, summary): θ maximising Q + log prior given the statistics ``acc``, and the
+        summary of the statistics that ``q_value`` reads; raises ``Degenerate``. ``resp`` (a
+        ``Responsibilities``, or None) replays the q behind ``acc`` for a family that needs a
+        second pass to keep a statistic exact."""
+
+    def q_value(self, summary, state, data) -> float:
+        """Q(θ | q) = Σ_i Σ_k q_ik [log π_k + log p(x_i | θ_k)] (full density, no prior) from
+        the ``summary`` of q's statistics (``m_step``'s second value) at θ = ``state`` (any θ
+        of this family and its options), with 0 · log 0 = 0."""
 
     def initial_state(self, acc, data, resp, seeded):
-        """θ₀ from the statistics of the initial responsibilities. ``seeded``: one-hot on K
-        single rows (nothing to estimate a spread from)."""
+        """θ₀ from the statistics of the initial responsibilities (``resp`` replays them, a
+        ``Responsibilities``). ``seeded``: one-hot on K single rows (nothing to estimate a
+        spread from)."""
 
     def seed_indices(self, data, n_components, rng):
         """K row indices chosen by k-means++ seeding in the family's own geometry."""
@@ -131,10 +202,25 @@ class MixtureFamily(Protocol):
 
 
 def kmeanspp_indices(Z, K, rng):
-    """k-means++ seeding on the rows of Z (N, D): first index uniform, then ∝ squared distance."""
+    """k-means++ seeding on the rows of Z (N, D): first index uniform, then ∝ squared distance.
+
+    Distances are computed in row blocks (no (N, D) temporary); Z may be sparse (rows are
+    densified one block at a time).
+    """
     N = Z.shape[0]
+    step = max(1, 2**16 // max(Z.shape[1], 1))
+
+    def dist2(i):
+        c = Z[i].toarray().ravel() if hasattr(Z, "toarray") else Z[i]
+        out = np.empty(N)
+        for lo in range(0, N, step):
+            b = Z[lo : lo + step]
+            b = b.toarray() if hasattr(b, "toarray") else b
+            out[lo : lo + step] = np.sum((b - c) ** 2, axis=1)
+        return out
+
     idx = [int(rng.integers(N))]
-    d2 = np.sum((Z - Z[idx[0]]) ** 2, axis=1)
+    d2 = dist2(idx[0])
     for _ in range(1, K):
         tot = d2.sum()
         if not tot > 0:
@@ -142,7 +228,7 @@ def kmeanspp_indices(Z, K, rng):
         else:
             i = int(rng.choice(N, p=d2 / tot))
         idx.append(i)
-        d2 = np.minimum(d2, np.sum((Z - Z[i]) ** 2, axis=1))
+        d2 = np.minimum(d2, dist2(i))
     return np.array(idx)
 
 
@@ -184,7 +270,7 @@ class FamilyBase:
 
     def seed_indices(self, data, n_components, rng):
         X = data.X
-        Z = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+        Z = X if hasattr(X, "toarray") else np.asarray(X, dtype=float)
         return kmeanspp_indices(Z, n_components, rng)
 
     def log_prior_of_params(self, params):

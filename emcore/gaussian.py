@@ -21,6 +21,7 @@ penalised objective ℓ + log prior never decreases.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import xlogy
 
 from .family import WEIGHT_TOL, Degenerate, FamilyBase, check_weights, kmeanspp_indices, softmax
 from .params import COVARIANCE_TYPES, GaussianParams
@@ -288,15 +289,17 @@ class GaussianFamily(FamilyBase):
         ----------
         acc : ndarray (K, 1 + D + M)
             Σ_i r_ik [1, x_i, f(x_i)].
-        resp : ndarray (K, N)
-            The responsibilities behind ``acc``, for the two-pass scatter used when one-pass
-            moments would lose too many digits.
+        resp : Responsibilities
+            Replays the responsibilities behind ``acc``, for the two-pass scatter used when
+            one-pass moments would lose too many digits.
 
         Returns
         -------
         state : GaussianState
-        scatter : ndarray (K, D, D)
-            S_k about the new means (unregularised), used for Q.
+        summary : (Nk (K,), means (K, D) centred, S)
+            N_k, the weighted means m_k and the scatter about them, S_k = Σ_i r_ik (x_i − m_k)
+            (x_i − m_k)ᵀ (K, D, D) (unregularised; diagonal only for diag/spherical), or for
+            tied the pooled Σ_k S_k (D, D): what ``q_value`` needs.
         """
         N, D = data.n_samples, data.n_features
         K = acc.shape[0]
@@ -348,7 +351,29 @@ class GaussianFamily(FamilyBase):
         cov = 0.5 * (cov + cov.transpose(0, 2, 1))
         weights = Nk / Nk.sum()
         state = GaussianState(weights, means, cov, data.col_var)
-        return state, (Nk, S)
+        return state, (Nk, means, S)
+
+    def q_value(self, summary, state, data):
+        """Q(θ | q) from q's statistics (N_k, m_k, S_k) and any θ of this covariance type:
+
+        Q = Σ_k N_k [log π_k − ½ (D log 2π + log|Σ_k|)]
+            − ½ Σ_k [tr(Σ_k⁻¹ S_k) + N_k (m_k − μ_k)ᵀ Σ_k⁻¹ (m_k − μ_k)],
+
+        since Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ = S_k + N_k (m_k − μ_k)(m_k − μ_k)ᵀ. With
+        Σ_k⁻¹ = P_k P_kᵀ, tr(Σ_k⁻¹ S_k) = tr(P_kᵀ S_k P_k). For tied, S is the pooled scatter.
+        """
+        Nk, m, S = summary
+        D = m.shape[1]
+        P = state.prec_chol  # (K, D, D)
+        out = float(np.sum(xlogy(Nk, state.weights)))
+        out -= 0.5 * float(np.sum(Nk * (D * LOG_2PI + state.logdet)))
+        if self.covariance_type == "tied":
+            out -= 0.5 * float(np.einsum("di,de,ei->", P[0], S, P[0]))
+        else:
+            out -= 0.5 * float(np.einsum("kdi,kde,kei->", P, S, P))
+        u = np.einsum("kd,kde->ke", m - state.means, P)  # (m_k − μ_k)ᵀ P_k
+        out -= 0.5 * float(np.sum(Nk * np.einsum("ke,ke->k", u, u)))
+        return out
 
     def log_prior(self, state):
         """-(reg/2) Σ tr(Σ⁻¹), counting the shared matrix of ``tied`` once."""
@@ -472,16 +497,19 @@ class GaussianFamily(FamilyBase):
 def _exact_scatter_fn(data, resp):
     """Two-pass scatter Σ_i r_ik (x_i − m_k)(x_i − m_k)ᵀ for components that need it.
 
-    ``resp`` is (K, N).
+    ``resp`` is a ``Responsibilities`` (replayed chunk by chunk).
     """
 
     def exact_scatter(components, means):
-        D = data.n_features
         Xc = data.Xc
-        out = np.empty((len(components), D, D))
-        for j, k in enumerate(components):
-            d = Xc - means[k]
-            out[j] = (resp[k][:, None] * d).T @ d
-        return out
+
+        def chunk_scatter(lo, hi, r):
+            out = np.empty((len(components), data.n_features, data.n_features))
+            for j, k in enumerate(components):
+                d = Xc[lo:hi] - means[k]
+                out[j] = (r[k][:, None] * d).T @ d
+            return out
+
+        return resp.sum(chunk_scatter)
 
     return exact_scatter

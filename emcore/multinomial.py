@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln
+from scipy.special import gammaln, xlogy
 
 from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
 from .params import MultinomialParams
@@ -174,8 +174,19 @@ class MultinomialFamily(AlphaPriorFamily):
             if not den[k] > 0:
                 raise Degenerate(k, "empty", "its baskets contain no items at all")
         probs = num / den[:, None]
+        # θ = 0 only where no weighted count at all sits (C + alpha − 1 = 0): a quotient that
+        # underflows (subnormal C) would make rows impossible that q_t still weighs
+        probs = np.where((num > 0) & (probs == 0), np.finfo(float).tiny, probs)
         weights = Nk / Nk.sum()
         return MultinomialState(weights, probs), (Nk, C)
+
+    def q_value(self, summary, state, data):
+        """Q(θ | q) = Σ_k N_k log π_k + Σ_kv C_kv log θ_kv + Σ_i log(n_i! / Π_v x_iv!), from
+        q's statistics (N_k, C_kv = Σ_i q_ik x_iv); 0 · log 0 = 0. The multinomial coefficient
+        does not depend on θ: Σ_i Σ_k q_ik log coef_i = Σ_i log coef_i, as rows of q sum to 1."""
+        Nk, C = summary
+        return (float(np.sum(xlogy(Nk, state.weights))) + float(np.sum(xlogy(C, state.probs)))
+                + data.sum_logcoef)
 
     def log_prior(self, state):
         """(alpha − 1) Σ_kv log θ_kv (the Dirichlet's normalising constant dropped)."""

@@ -345,7 +345,13 @@ class PoissonFamily(emcore.FamilyBase):
             if not Nk[k] > 1e-13 * data.n_samples:
                 raise emcore.Degenerate(k, "weight", f"total responsibility {Nk[k]:.3g}")
         rates = np.maximum(acc[:, 1:] / Nk[:, None], 1e-300)
-        return _PoissonState(Nk / Nk.sum(), rates), None
+        return _PoissonState(Nk / Nk.sum(), rates), acc.copy()
+
+    def q_value(self, summary, state, data):
+        # Σ_ik q_ik [log π_k + Σ_d (x_id log λ_kd − λ_kd − log x_id!)] from N_k and S_kd
+        Nk, S = summary[:, 0], summary[:, 1:]
+        return float(np.sum(Nk * state.log_weights) + np.sum(S * state.log_rates)
+                     - np.sum(Nk * state.rates.sum(axis=1)) - data.logfact.sum())
 
     def initial_state(self, acc, data, resp, seeded):
         if seeded:
