@@ -16,7 +16,8 @@ slider. For each page it measures
   ``/proc/<pid>/stat``, summed over the measured presses and divided by their number.
 * **warm load**: the page is opened again in the same browser (a new Streamlit session; the
   first, unmeasured visit computed and cached the fit and filled the browser's HTTP cache);
-  navigation start → last change in stMain, settled as above with every Plotly chart drawn.
+  navigation start → last change in stMain, settled as above with every Plotly chart drawn
+  (the step player's included).
   Median over ``--loads`` loads (not for Your data, whose fit needs an upload first).
 
 The peer is measured the same way, interleaved with each page (peer press, page press, peer
@@ -85,7 +86,9 @@ _INIT_JS = """
 })();
 """
 
-# Settled: the run is over (or none started), charts drawn, and stMain quiet for QUIET_MS.
+# Settled: the run is over (or none started), charts drawn (the step player's too: a page
+# whose main thread is busy compiling Plotly.js is quiet, not settled), and stMain quiet for
+# QUIET_MS.
 _SETTLED_JS = """([quiet, noRun, needRun]) => {
   const b = window.__bench; if (!b) return false;
   const app = document.querySelector('[data-testid="stApp"]');
@@ -94,8 +97,9 @@ _SETTLED_JS = """([quiet, noRun, needRun]) => {
   const start = b.t0 === null ? 0 : b.t0;
   if (needRun && !b.runSeen && now - start < noRun) return false;
   if (document.querySelector('[data-testid="stException"]')) return true;
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const plots = [...document.querySelectorAll('.js-plotly-plot, .emp-cell > .emp-chart')];
   if (!plots.every(gd => gd._fullLayout !== undefined)) return false;
+  if (document.querySelector('.emp-wait')) return false;
   return now - b.last >= quiet;
 }"""
 

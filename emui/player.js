@@ -1,16 +1,21 @@
 // EM Explorer's client-side step player (a Streamlit components.v2 component).
 //
-// The server sends every half-step of the fit once (emviz/player.py packs it); a press of
-// ◀ / ▶ / the slider / a key draws the new half-step here, with Plotly.js, without asking the
-// server. The step the learner stops on is then reported to the server (setStateValue
-// "step"), which updates the panels below the player that depend on it.
+// The server publishes a fit's half-steps as static files, one per window of consecutive
+// half-steps (emviz/player.py packs them); the player fetches the window on screen first and
+// the others after it, and a press of ◀ / ▶ / the slider / a key draws the new half-step
+// here, with Plotly.js, without asking the server. The step the learner stops on is then
+// reported to the server (setStateValue "step"), which updates the panels below the player
+// that depend on it.
 //
-// data = {v: payload version, z: base64 deflate JSON payload, step: the server's step,
-//         plotly: URL of plotly.min.js, present: presentation mode, rows: layout}
+// data = {v: payload version, base: URL prefix of its windows, window: half-steps per window,
+//         n: half-steps, labels: their labels, step: the server's step, plotly: URL of
+//         plotly.min.js, present: presentation mode, rows: layout}
 
-const G = (window.__emPlayer = window.__emPlayer || { payloads: new Map(), plotly: null });
+const G = (window.__emPlayer = window.__emPlayer || { windows: new Map(), plotly: null });
 const SYNC_MS = 40;     // report the step this long after the last change (coalesces key repeat)
 const PLAY_MS = 1100;   // one half-step per this many ms while playing
+const KEEP = 64;        // windows kept in this tab (the browser's HTTP cache keeps them too)
+const ASK_MS = 2500;    // a window still missing after this long is asked for (trigger "need")
 
 function loadPlotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -33,20 +38,43 @@ function loadPlotly(src) {
   return G.plotly;
 }
 
-const KEEP = 6;  // payloads kept for pages visited in this tab (the server sends each once)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function decodePayload(v, z) {
-  if (G.payloads.has(v)) return G.payloads.get(v);
-  if (!z) return null;  // the server sent it before; this tab no longer has it: ask again
-  const bin = Uint8Array.from(atob(z), (c) => c.charCodeAt(0));
-  const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream("deflate"));
-  const payload = JSON.parse(await new Response(stream).text());
-  // Typed arrays ({dtype, bdata}) are decoded once, here: every half-step then hands Plotly
-  // the *same* array objects for what did not change, and Plotly.react redraws only the rest.
-  payload.pool = payload.pool.map(typed);
-  G.payloads.set(v, payload);
-  while (G.payloads.size > KEEP) G.payloads.delete(G.payloads.keys().next().value);
-  return payload;
+// Window ``url``, fetched once per tab. A 404 means the server is still packing it (in the
+// background) or deleted it to save disk: try again, more slowly, for up to two minutes.
+function fetchWindow(url) {
+  let p = G.windows.get(url);
+  if (p) { G.windows.delete(url); G.windows.set(url, p); return p; }
+  p = (async () => {
+    const t0 = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      const r = await fetch(url);
+      if (r.ok) {
+        const stream = r.body.pipeThrough(new DecompressionStream("deflate"));
+        const win = JSON.parse(await new Response(stream).text());
+        // Pool values are decoded on first use (typed arrays once each): every half-step of
+        // the window then hands Plotly the *same* objects for what did not change, and
+        // Plotly.react redraws only the rest.
+        win.raw = win.pool;
+        win.pool = new Array(win.raw.length);
+        win.done = new Uint8Array(win.raw.length);
+        return win;
+      }
+      if (r.status !== 404 || performance.now() - t0 > 120000) {
+        throw new Error("half-steps not available (" + r.status + ")");
+      }
+      await sleep(Math.min(80 * 2 ** attempt, 1000));
+    }
+  })();
+  p.catch(() => G.windows.delete(url));
+  G.windows.set(url, p);
+  while (G.windows.size > KEEP) G.windows.delete(G.windows.keys().next().value);
+  return p;
+}
+
+function val(win, i) {
+  if (!win.done[i]) { win.pool[i] = typed(win.raw[i]); win.done[i] = 1; }
+  return win.pool[i];
 }
 
 const DTYPES = { f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array,
@@ -119,14 +147,13 @@ function scaleFonts(v, scale) {
 // Half-step s of figure ``name``: traces and layout entries are the pool's own objects (or,
 // for the layout, their themed copies, made once per theme), so whatever did not change is
 // the very same object as at the last step and Plotly.react leaves it alone.
-function build(payload, name, s, theme) {
-  const pool = payload.pool;
-  const step = payload.figures[name][s];
-  const memo = (payload.memo = payload.memo || new Map());
+function build(win, name, s, theme) {
+  const step = win.figures[name][s - win.start];
+  const memo = (win.memo = win.memo || new Map());
   const themed = (k, i) => {
     const key = k + "|" + i + "|" + theme.key;
     if (!memo.has(key)) {
-      let v = structuredClone(pool[i]);
+      let v = structuredClone(val(win, i));
       if (/^[xy]axis[0-9]*$/.test(k)) v = merge(v, theme.layout.xaxis);
       else if (k === "font" || k === "hoverlabel" || k === "legend") v = merge(v, theme.layout[k]);
       if (theme.scale !== 1) {
@@ -140,7 +167,7 @@ function build(payload, name, s, theme) {
   };
   const data = step.d.map((t) => {
     const o = {};
-    for (const [k, i] of Object.entries(t)) o[k] = pool[i];
+    for (const [k, i] of Object.entries(t)) o[k] = val(win, i);
     return o;
   });
   const layout = {};
@@ -183,7 +210,8 @@ class Player {
     this.serverStep = null; // last step the server said
     this.timer = null;
     this.playing = null;
-    this.payload = null;
+    this.meta = null;      // {v, base, window, n, labels}
+    this.loaded = new Map(); // window index -> window, for this.meta.v
     this.onKey = (e) => this.key(e);
   }
 
@@ -208,7 +236,7 @@ class Player {
     bar.appendChild(wrap);
     this.next = mk("▶", "Next half-step", () => this.go(this.s + 1));
     if (present) {
-      this.last = mk("⏭", "Last half-step (End)", () => this.go(this.payload.n - 1));
+      this.last = mk("⏭", "Last half-step (End)", () => this.go(this.meta.n - 1));
       this.play = mk("⏯ Play", "Play the run (Space)", () => this.toggle(), "emp-play");
     }
     this.root.appendChild(bar);
@@ -250,7 +278,7 @@ class Player {
     let lastW = this.root.clientWidth;
     this.resize = new ResizeObserver(() => {
       const w = this.root.clientWidth;
-      if (Math.abs(w - lastW) < 8 || !this.payload || !this.drawn) return;
+      if (Math.abs(w - lastW) < 8 || !this.meta || !this.drawn) return;
       lastW = w;
       clearTimeout(this.resizeTimer);
       this.resizeTimer = setTimeout(() => this.draw(this.s), 120);
@@ -262,7 +290,7 @@ class Player {
     const t = e.target;
     if (t && t !== this.range && (t.closest && t.closest("input, textarea, select, [contenteditable=true]"))) return;
     const map = { ArrowLeft: () => this.go(this.s - 1), ArrowRight: () => this.go(this.s + 1),
-                  Home: () => this.go(0), End: () => this.go(this.payload.n - 1),
+                  Home: () => this.go(0), End: () => this.go(this.meta.n - 1),
                   " ": () => this.toggle() };
     if (t === this.range && e.key !== " ") return;  // the range handles its own arrows
     const f = map[e.key];
@@ -272,9 +300,9 @@ class Player {
   toggle() {
     if (this.playing) { clearInterval(this.playing); this.playing = null; }
     else {
-      if (this.s >= this.payload.n - 1) this.go(0);
+      if (this.s >= this.meta.n - 1) this.go(0);
       this.playing = setInterval(() => {
-        if (this.s >= this.payload.n - 1) { this.toggle(); return; }
+        if (this.s >= this.meta.n - 1) { this.toggle(); return; }
         this.go(this.s + 1);
       }, PLAY_MS);
     }
@@ -282,8 +310,8 @@ class Player {
   }
 
   go(s) {
-    if (!this.payload) return;
-    s = Math.max(0, Math.min(this.payload.n - 1, Math.round(s)));
+    if (!this.meta) return;
+    s = Math.max(0, Math.min(this.meta.n - 1, Math.round(s)));
     if (s === this.s && this.drawn) return;
     this.draw(s);
     clearTimeout(this.timer);
@@ -292,31 +320,79 @@ class Player {
     }, SYNC_MS);
   }
 
+  // A new fit (or new view options): its windows are fetched afresh.
+  setMeta(data, setTriggerValue) {
+    this.meta = { v: data.v, base: data.base, window: Number(data.window), n: Number(data.n),
+                  labels: data.labels };
+    this.setTriggerValue = setTriggerValue;
+    this.loaded = new Map();
+    this.prefetching = false;
+  }
+
+  win(w) {
+    const v = this.meta.v;
+    return fetchWindow(this.meta.base + "-" + w + ".bin").then((win) => {
+      if (this.meta.v === v) this.loaded.set(w, win);
+      return win;
+    });
+  }
+
+  // After the first drawing, the other windows, nearest first, one at a time.
+  async prefetch() {
+    if (this.prefetching) return;
+    this.prefetching = true;
+    const { v, n, window: W } = this.meta;
+    const count = Math.ceil(n / W), here = Math.floor(this.s / W);
+    const order = [...Array(count).keys()].sort((a, b) => Math.abs(a - here) - Math.abs(b - here) || a - b);
+    for (const w of order) {
+      if (this.meta.v !== v) return;
+      if (!this.loaded.has(w)) { try { await this.win(w); } catch (e) { /* asked for when needed */ } }
+    }
+  }
+
   draw(s) {
-    const P = this.payload;
+    const M = this.meta;
     this.s = s;
     this.drawn = true;
-    this.range.max = String(P.n - 1);
+    this.range.max = String(M.n - 1);
     this.range.value = String(s);
-    const lab = P.labels[s];
+    const lab = M.labels[s];
     this.range.setAttribute("aria-valuenow", String(s));
     this.range.setAttribute("aria-valuemin", "0");
-    this.range.setAttribute("aria-valuemax", String(P.n - 1));
+    this.range.setAttribute("aria-valuemax", String(M.n - 1));
     this.range.setAttribute("aria-valuetext", lab);
-    this.label.textContent = lab + "  (" + (s + 1) + " of " + P.n + ")";
+    this.label.textContent = lab + "  (" + (s + 1) + " of " + M.n + ")";
     this.prev.disabled = s <= 0;
-    this.next.disabled = s >= P.n - 1;
+    this.next.disabled = s >= M.n - 1;
+    const w = Math.floor(s / M.window);
+    const win = this.loaded.get(w);
+    if (win) { this.render(win, s); return; }
+    // Not here yet: the bar moves at once, the charts when the window arrives.
+    this.root.classList.add("emp-wait");
+    const v = M.v;
+    const ask = setTimeout(() => {
+      if (this.meta.v === v && this.s === s && this.setTriggerValue) this.setTriggerValue("need", { v, w: [w] });
+    }, ASK_MS);
+    this.win(w).then((got) => {
+      clearTimeout(ask);
+      if (this.meta.v === v && this.s === s) this.render(got, s);
+    }).catch((err) => { this.root.classList.remove("emp-wait"); this.label.textContent = lab + " — " + err.message; });
+  }
+
+  render(win, s) {
+    this.root.classList.remove("emp-wait");
     const theme = themeLayout(this.root, this.root.classList.contains("emp-present"));
     for (const [name, cell] of Object.entries(this.cells)) {
       if (cell.kind === "chart") {
-        if (!P.figures[name]) continue;
-        const f = narrowed(build(P, name, s, theme), cell.node.clientWidth);
+        if (!win.figures[name]) continue;
+        const f = narrowed(build(win, name, s, theme), cell.node.clientWidth);
         window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
-      } else if (P.texts[name]) {
-        const htmlText = P.pool[P.texts[name][s]];
+      } else if (win.texts[name]) {
+        const htmlText = val(win, win.texts[name][s - win.start]);
         if (cell.html !== htmlText) { cell.node.innerHTML = htmlText; cell.html = htmlText; }
       }
     }
+    if (!this.prefetching) setTimeout(() => this.prefetch(), 0);
   }
 }
 
@@ -331,17 +407,19 @@ export default function (component) {
   const layoutKey = JSON.stringify([data.rows, !!data.present]);
   if (p.layoutKey !== layoutKey) { p.mount(data.rows, data.present); p.layoutKey = layoutKey; p.drawn = false; }
   const serverStep = Number(data.step);
-  Promise.all([loadPlotly(data.plotly), decodePayload(data.v, data.z)]).then(([, payload]) => {
-    if (!payload) { setTriggerValue("need", data.v); return; }
-    const fresh = p.payload !== payload;
-    p.payload = payload;
+  // The window on screen downloads while Plotly.js loads.
+  fetchWindow(data.base + "-" + Math.floor(serverStep / Number(data.window)) + ".bin").catch(() => {});
+  loadPlotly(data.plotly).then(() => {
+    const fresh = !p.meta || p.meta.v !== data.v;
+    if (fresh) p.setMeta(data, setTriggerValue);
+    p.setTriggerValue = setTriggerValue;
     // Adopt the server's step when it changed it itself (a reset, a link, "Reveal"), not when
     // it only echoes a step this player reported.
     let s = p.s;
     if (fresh || !p.drawn) s = serverStep;
     else if (serverStep !== p.serverStep && serverStep !== p.reported) s = serverStep;
     p.serverStep = serverStep;
-    if (fresh || !p.drawn || s !== p.s) { p.drawn = false; p.reported = s; p.draw(Math.min(s, payload.n - 1)); }
+    if (fresh || !p.drawn || s !== p.s) { p.drawn = false; p.reported = s; p.draw(Math.min(s, p.meta.n - 1)); }
   }).catch((err) => {
     root.textContent = "The step player could not start: " + err.message;
   });

@@ -1,9 +1,12 @@
 """The client-side step player: scrubbing through a fit's half-steps without the server.
 
 Every half-step of a fit is recorded, so the browser can hold them all. :func:`step_player`
-sends the page's step-dependent figures and texts for *every* half-step once (packed by
-:mod:`emviz.player`, cached per fit and shared by every session on the server), and a
-components.v2 component (``player.js``) draws the half-step the learner picks with ◀ / ▶, the
+packs the page's step-dependent figures and texts in windows of :data:`WINDOW` consecutive
+half-steps (:mod:`emviz.player`) and publishes each window once per fit as a static file
+(``server.enableStaticServing``), shared by every session on the server: the window of the
+step on screen is packed in the page's run, the others by one background thread, nearest
+first. A components.v2 component (``player.js``) fetches the windows (the one on screen first;
+the browser's HTTP cache keeps them) and draws the half-step the learner picks with ◀ / ▶, the
 slider or the keyboard, with Plotly.js in the browser. A press costs the server nothing.
 
 When the learner stops on a half-step, the component reports it (component state ``step``);
@@ -20,7 +23,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import secrets
 import shutil
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -124,21 +131,151 @@ def proof(trace, name: str = "proof") -> Html:
     return Html(name, partial(proof_html, trace), box=True)
 
 
-@st.cache_resource(max_entries=48,
-                   show_spinner="Preparing every half-step of this fit for the step player "
-                                "(once per fit, for everyone on this server)…")
-def _payload(page: str, fit: str, options: tuple, _rows, _trace) -> tuple[str, str]:
-    n = int(_trace.n_half_steps)
-    # Builders get the emcore HalfStep of each position (one E-step each, computed here once).
-    steps = [_trace.half_step(s) for s in range(n)]
-    figures = {c.name: (lambda s, b=c.build: b(steps[s]))
-               for row in _rows for c in row if c.kind == "chart"}
-    texts = {c.name: (lambda s, r=c.render: r(steps[s]))
-             for row in _rows for c in row if c.kind == "html"}
-    packed = packer.pack(n, figures, texts, [half_step_label(s) for s in range(n)])
-    z = packer.encode(packed)
-    version = hashlib.sha1(f"{page}|{fit}|{options!r}|{len(z)}|{z[-64:]}".encode()).hexdigest()[:16]
-    return version, z
+#: Half-steps per published window: the browser fetches the window of the step on screen
+#: first, then the others, nearest first.
+WINDOW = 16
+#: Published windows live in a folder of their own per server process, named by a random
+#: salt: a window's URL cannot be guessed, so only a session that computed the fit (and so
+#: holds its data) learns it.
+_SALT = secrets.token_hex(16)
+PUBLISH_DIR = STATIC_DIR / "emp" / _SALT
+PUBLISH_URL = f"app/static/emp/{_SALT}"
+#: Disk the published windows of this process may use; the oldest are deleted beyond it
+#: (a browser that still wants one asks, and it is packed again).
+MAX_PUBLISHED_BYTES = 256 * 2**20
+#: Folders of server processes that have written nothing for this long are removed.
+STALE_SECONDS = 24 * 3600
+
+_log = logging.getLogger(__name__)
+
+
+class _Publisher:
+    """Packs windows of half-steps and publishes each as one static file (written once,
+    atomically). :meth:`ensure` packs one now; :meth:`queue` leaves it to one background
+    daemon thread, in the order asked (packing is pure numpy/Plotly work: no Streamlit call
+    happens there, and a server that stops does not wait for it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queued: dict[str, Callable[[], bytes]] = {}  # in the order asked
+        self._running: dict[str, threading.Event] = {}
+        self._thread: threading.Thread | None = None
+        self._swept = False
+
+    def exists(self, name: str) -> bool:
+        return (self.folder / name).exists()
+
+    def _write(self, name: str, make: Callable[[], bytes]) -> None:
+        path = self.folder / name
+        if path.exists():
+            return
+        blob = make()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{name}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+        self._trim(keep=path)
+
+    def ensure(self, name: str, make: Callable[[], bytes]) -> None:
+        """Publish ``name`` before returning (waiting for the background thread if it is
+        packing that very window)."""
+        with self._lock:
+            self._queued.pop(name, None)
+            running = self._running.get(name)
+        if running is not None:
+            running.wait()
+        self._write(name, make)
+
+    def queue(self, name: str, make: Callable[[], bytes]) -> None:
+        """Publish ``name`` in the background, unless it exists, is queued or is packing."""
+        with self._lock:
+            if name in self._queued or name in self._running or self.exists(name):
+                return
+            self._queued[name] = make
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, daemon=True,
+                                                name="em-player-pack")
+                self._thread.start()
+            self._wake.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queued:
+                    self._wake.wait()
+                name = next(iter(self._queued))
+                make = self._queued.pop(name)
+                done = self._running[name] = threading.Event()
+            try:
+                self._write(name, make)
+            except Exception:  # the browser asks again; the page's own run then shows it
+                _log.exception("packing %s for the step player failed", name)
+            finally:
+                with self._lock:
+                    self._running.pop(name, None)
+                done.set()
+
+    def _trim(self, keep: Path) -> None:
+        """Keep this process's folder under MAX_PUBLISHED_BYTES (oldest files go first, never
+        ``keep``, the one just written); on the first write, remove the folders of processes
+        idle for STALE_SECONDS."""
+        if not self._swept:
+            self._swept = True
+            now = time.time()
+            for other in self.folder.parent.iterdir():
+                if other != self.folder and other.is_dir() and \
+                        now - other.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(other, ignore_errors=True)
+        files = [(f.stat().st_mtime, f.stat().st_size, f) for f in self.folder.glob("*.bin")]
+        total = sum(size for _, size, _ in files)
+        for _, size, f in sorted(files):
+            if total <= MAX_PUBLISHED_BYTES:
+                break
+            if f == keep:
+                continue
+            f.unlink(missing_ok=True)
+            total -= size
+
+
+_PUBLISHER = _Publisher(PUBLISH_DIR)
+
+
+def _windows(n: int) -> list[range]:
+    return [range(a, min(a + WINDOW, n)) for a in range(0, n, WINDOW)]
+
+
+def _packer(rows, trace, steps: range) -> Callable[[], bytes]:
+    """The job that packs half-steps ``steps`` of the page's rows."""
+
+    def make() -> bytes:
+        # Builders get the emcore HalfStep of each position (one E-step each, computed once).
+        hs = {s: trace.half_step(s) for s in steps}
+        figures = {c.name: (lambda s, b=c.build: b(hs[s]))
+                   for row in rows for c in row if c.kind == "chart"}
+        texts = {c.name: (lambda s, r=c.render: r(hs[s]))
+                 for row in rows for c in row if c.kind == "html"}
+        return packer.encode(packer.pack(steps, figures, texts))
+
+    return make
+
+
+def window_path(version: str, w: int) -> Path:
+    """The published file of window ``w`` of a payload version (for the tests)."""
+    return PUBLISH_DIR / f"{version}-{w}.bin"
+
+
+def _publish(version: str, rows, trace, s: int, wanted: Sequence[int] = ()) -> None:
+    """Window of step ``s`` (and any the browser says it cannot find) now; the rest queued,
+    nearest first."""
+    wins = _windows(int(trace.n_half_steps))
+    now = {s // WINDOW, *(int(w) for w in wanted if 0 <= int(w) < len(wins))}
+    for w in sorted(now):
+        _PUBLISHER.ensure(f"{version}-{w}.bin", _packer(rows, trace, wins[w]))
+    for w in sorted(range(len(wins)), key=lambda w: (abs(w - s // WINDOW), w)):
+        if w not in now:
+            _PUBLISHER.queue(f"{version}-{w}.bin", _packer(rows, trace, wins[w]))
 
 
 def _on_step(key: str, n: int) -> None:
@@ -146,10 +283,6 @@ def _on_step(key: str, n: int) -> None:
     s = state.get("step")
     if s is not None:
         st.session_state[f"{key}_step"] = int(np.clip(int(s), 0, n - 1))
-
-
-def _resend(key: str) -> None:
-    st.session_state.pop(f"{key}_player_sent", None)
 
 
 def preload() -> None:
@@ -192,29 +325,36 @@ def step_player(trace, key: str, rows: Sequence[Sequence[Chart | Html]], options
         st.session_state[state_key] = 0 if start == "init" else n - 1
     s = int(np.clip(int(st.session_state[state_key]), 0, n - 1))
     st.session_state[state_key] = s
-    version, z = _payload(key, trace_key(trace), tuple(options), tuple(tuple(r) for r in rows),
-                          trace)
+    version = hashlib.sha1(f"{key}|{trace_key(trace)}|{tuple(options)!r}|{WINDOW}".encode()
+                           ).hexdigest()[:20]
+    rows = tuple(tuple(r) for r in rows)
+    if not _PUBLISHER.exists(f"{version}-{s // WINDOW}.bin"):
+        with st.spinner("Preparing this fit's half-steps for the step player (once per fit, "
+                        "for everyone on this server)…"):
+            _publish(version, rows, trace, s)
+    else:
+        _publish(version, rows, trace, s)
     meta = [[{"kind": c.kind, "name": c.name, "flex": c.flex,
               **({"height": c.height} if getattr(c, "height", None) else {}),
               **({"minw": c.minw} if c.minw else {}),
               **({"box": True} if getattr(c, "box", False) else {})} for c in row]
             for row in rows]
-    # Each session is sent a fit's half-steps once; later reruns send only the version (the
-    # browser keeps the payload, and asks again with the "need" trigger if it lost it).
-    sent_key = f"{key}_player_sent"
-    first = st.session_state.get(sent_key) != version
-    st.session_state[sent_key] = version
     screen.step_anchor()  # the target of the "Skip to the step control" link
-    _COMPONENT(key=f"{key}_player",
-               data={"v": version, "z": z if first else None, "step": s, "n": n,
-                     "plotly": PLOTLY_URL,
-                     "present": screen.presenting(), "rows": meta},
+    result = _COMPONENT(key=f"{key}_player",
+               data={"v": version, "base": f"{PUBLISH_URL}/{version}", "window": WINDOW,
+                     "step": s, "n": n, "labels": [half_step_label(i) for i in range(n)],
+                     "plotly": PLOTLY_URL, "present": screen.presenting(), "rows": meta},
                default={"step": s}, on_step_change=partial(_on_step, key, n),
-               on_need_change=partial(_resend, key), height="content")
+               on_need_change=lambda: None, height="content")
+    # Windows the browser could not fetch (deleted to save disk, or a background job that
+    # failed) are packed again now, in this run, so that an error would show on the page.
+    need = getattr(result, "need", None)
+    if isinstance(need, dict) and need.get("v") == version:
+        _publish(version, rows, trace, s, [w for w in need.get("w", []) if isinstance(w, int)])
     urlstate.link_to_step(key)
     urlstate.save_url(key)
     return trace.half_step(s)
 
 
 __all__ = ["step_player", "Chart", "Html", "narration", "proof", "proof_html",
-           "ensure_plotly_js", "preload", "PLOTLY_URL"]
+           "ensure_plotly_js", "preload", "PLOTLY_URL", "WINDOW", "window_path"]

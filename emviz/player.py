@@ -1,11 +1,12 @@
 """The client-side step player's payload: every half-step of a fit, packed for the browser.
 
-Pure functions, no Streamlit. :func:`pack` turns, for each half-step, the page's figures
-(Plotly figures) and texts (HTML strings) into one compact, JSON-safe dictionary: every
-distinct value (a trace's ``x`` array, a layout's title, a narration paragraph) is stored once
-in a pool, and each half-step refers to pool entries by index. A fit whose E-steps only
-recolour points and whose M-steps only move curves therefore costs about one figure per
-changed array, not one figure per half-step. :func:`encode` compresses it for the wire.
+Pure functions, no Streamlit. :func:`pack` turns, for each half-step of a window (a run of
+consecutive half-steps), the page's figures (Plotly figures) and texts (HTML strings) into one
+compact, JSON-safe dictionary: every distinct value (a trace's ``x`` array, a layout's title, a
+narration paragraph) is stored once in the window's pool, and each half-step refers to pool
+entries by index. A fit whose E-steps only recolour points and whose M-steps only move curves
+therefore costs about one figure per changed array, not one figure per half-step.
+:func:`encode` compresses a window for the wire.
 
 The browser (``emui/player.js``) rebuilds half-step ``s`` from the pool and draws it with
 Plotly.js; :func:`unpack` is the same reconstruction in Python, for the tests.
@@ -22,7 +23,7 @@ import html
 import json
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -87,66 +88,69 @@ def figure_json(fig) -> dict:
     return {"data": _plain(list(d.get("data", []))), "layout": _plain(layout)}
 
 
-def pack(n_steps: int, figures: dict[str, Callable[[int], object]],
-         texts: dict[str, Callable[[int], str]], labels: Sequence[str]) -> dict:
-    """Every half-step's figures and texts, pooled.
+def pack(steps: range, figures: dict[str, Callable[[int], object]],
+         texts: dict[str, Callable[[int], str]]) -> dict:
+    """The figures and texts of the half-steps ``steps`` (a window of a fit), pooled.
 
     Parameters
     ----------
-    n_steps : int
-        Number of half-steps (``trace.n_half_steps``).
+    steps : range
+        Consecutive half-step positions, e.g. ``range(16, 32)``.
     figures : dict name -> ``build(s)``
         Each returns a Plotly figure (or a dict with ``data`` and ``layout``) for half-step s.
     texts : dict name -> ``render(s)``
         Each returns an HTML string (already safe) for half-step s.
-    labels : sequence of str
-        The step control's label of each half-step.
 
     Returns
     -------
     dict
-        ``{"n", "labels", "pool", "figures": {name: [{"d": [{key: i}], "l": {key: i}}]},
-        "texts": {name: [i, ...]}}``; :func:`unpack` reverses it.
+        ``{"start", "stop", "pool", "figures": {name: [{"d": [{key: i}], "l": {key: i}}]},
+        "texts": {name: [i, ...]}}``, one entry per half-step of ``steps`` in order;
+        :func:`unpack` reverses it.
     """
+    if steps.step != 1 or len(steps) == 0:
+        raise ValueError("steps must be a non-empty range of consecutive half-steps")
     pool = _Pool()
     out_figs: dict[str, list] = {}
     for name, build in figures.items():
-        steps = []
-        for s in range(n_steps):
-            fig = build(s)
-            d = figure_json(fig)
-            steps.append({
+        out = []
+        for s in steps:
+            d = figure_json(build(s))
+            out.append({
                 "d": [{k: pool.add(v) for k, v in trace.items()} for trace in d["data"]],
                 "l": {k: pool.add(v) for k, v in d["layout"].items()},
             })
-        out_figs[name] = steps
-    out_texts = {name: [pool.add(render(s)) for s in range(n_steps)]
-                 for name, render in texts.items()}
-    return {"n": int(n_steps), "labels": [str(x) for x in labels], "pool": pool.values,
+        out_figs[name] = out
+    out_texts = {name: [pool.add(render(s)) for s in steps] for name, render in texts.items()}
+    return {"start": steps.start, "stop": steps.stop, "pool": pool.values,
             "figures": out_figs, "texts": out_texts}
 
 
 def unpack(payload: dict, s: int) -> dict:
-    """Half-step ``s`` of a packed payload: ``{"figures": {name: {"data", "layout"}},
-    "texts": {name: html}}`` (what the browser draws)."""
+    """Half-step ``s`` (a position inside the packed window) of a packed payload:
+    ``{"figures": {name: {"data", "layout"}}, "texts": {name: html}}`` (what the browser
+    draws)."""
+    i = s - payload["start"]
+    if not 0 <= i < payload["stop"] - payload["start"]:
+        raise IndexError(f"half-step {s} is not in this window")
     pool = payload["pool"]
-    figs = {name: {"data": [{k: pool[i] for k, i in t.items()} for t in steps[s]["d"]],
-                   "layout": {k: pool[i] for k, i in steps[s]["l"].items()}}
+    figs = {name: {"data": [{k: pool[j] for k, j in t.items()} for t in steps[i]["d"]],
+                   "layout": {k: pool[j] for k, j in steps[i]["l"].items()}}
             for name, steps in payload["figures"].items()}
-    texts = {name: pool[idx[s]] for name, idx in payload["texts"].items()}
+    texts = {name: pool[idx[i]] for name, idx in payload["texts"].items()}
     return {"figures": figs, "texts": texts}
 
 
-def encode(payload: dict) -> str:
-    """The payload as base64 of deflate-compressed JSON (what the browser decodes with
+def encode(payload: dict) -> bytes:
+    """The payload as deflate-compressed JSON (zlib format: what the browser decodes with
     ``DecompressionStream("deflate")``)."""
     raw = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    return zlib.compress(raw, 6)
 
 
-def decode(text: str) -> dict:
+def decode(blob: bytes) -> dict:
     """Inverse of :func:`encode` (for the tests)."""
-    return json.loads(zlib.decompress(base64.b64decode(text)))
+    return json.loads(zlib.decompress(blob))
 
 
 # --------------------------------------------------------------------------- Markdown → HTML

@@ -1,18 +1,16 @@
 """AppTest helpers for pages whose half-steps are drawn by the client-side step player.
 
-AppTest runs no JavaScript, so these read what the player would draw straight from the data
-the page sends it (emviz.player's packed payload) at the step the server holds.
+AppTest runs no JavaScript, so these read what the player would draw straight from the
+windows the page publishes (emviz.player's packed files) at the step the server holds.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
+from emui import player
 from emviz import player as packer
-
-#: Payloads seen, by version: like the browser, a test gets each fit's half-steps once per
-#: session (later reruns send only the version).
-_SEEN: dict[str, dict] = {}
 
 
 def player_data(at) -> dict:
@@ -23,35 +21,24 @@ def player_data(at) -> dict:
     raise AssertionError("no step player on the page")
 
 
-def _remember(at) -> dict:
-    """The player's data of the last run, its payload kept if this run sent one."""
-    data = player_data(at)
-    if data.get("z") and data["v"] not in _SEEN:
-        _SEEN[data["v"]] = packer.decode(data["z"])
-    return data
-
-
-def remember(at) -> None:
-    """Keep the half-steps the last run sent, if it sent them (a test that reruns a page
-    without reading the player calls this, so a later :func:`shown` finds them); nothing on
-    a page without a step player."""
-    try:
-        _remember(at)
-    except AssertionError:
-        pass
+def window_of(data: dict, s: int) -> dict:
+    """The published window holding half-step ``s`` (read from the file the browser fetches)."""
+    w = int(s) // int(data["window"])
+    path = player.window_path(data["v"], w)
+    for _ in range(600):  # a window other than the one on screen may still be packing
+        if path.exists():
+            break
+        time.sleep(0.1)
+    return packer.decode(path.read_bytes())
 
 
 def shown(at) -> dict:
     """What the player draws at the server's step: ``{"step", "label", "figures", "texts"}``
     (figures as Plotly JSON dicts, texts as HTML)."""
-    data = _remember(at)
-    if data["v"] not in _SEEN:
-        raise AssertionError("the step player's half-steps were sent in a run this test did "
-                             "not read: call shown(at) after the run that changed the fit")
-    payload = _SEEN[data["v"]]
+    data = player_data(at)
     s = int(data["step"])
-    out = packer.unpack(payload, s)
-    return {"step": s, "label": payload["labels"][s], "n": payload["n"], **out}
+    out = packer.unpack(window_of(data, s), s)
+    return {"step": s, "label": data["labels"][s], "n": int(data["n"]), **out}
 
 
 def chart(at, key_part: str) -> dict:
@@ -80,10 +67,8 @@ def text(at, name: str) -> str:
 def set_step(at, key: str, s: int):
     """Move the page to half-step ``s`` as the player would (it reports the step the learner
     stopped on through the component's state; the page keeps it in ``{key}_step``)."""
-    remember(at)  # the run before may have sent a new fit's half-steps: keep them
     at.session_state[f"{key}_step"] = int(s)
     at.run()
-    remember(at)
     return at
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.playertest import chart, remember, set_step, shown, text
+from tests.playertest import chart, set_step, shown, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baskets.py")
 
@@ -18,7 +18,6 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baskets.py")
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    remember(at)
     return at
 
 

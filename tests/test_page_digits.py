@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 from emdata.digits import digits_subset, load_digits8x8
 from emviz import digits as V
-from tests.playertest import chart, remember, set_step, shown, text
+from tests.playertest import chart, set_step, shown, text
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
 
@@ -23,7 +23,6 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    remember(at)
     return at
 
 

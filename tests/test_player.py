@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
+import time
 
 import numpy as np
 import pytest
 
 import emcore
+from emui import player
 from emui.player import proof_html
 from emui.steps import describe_half_step, proof_lines
 from emviz import player as P
@@ -33,10 +36,11 @@ def fit():
 def test_pack_unpack_gives_every_half_step_back(fit):
     x, tr = fit
     n = tr.n_half_steps
-    figs = {"mix": lambda s: mixture_figure(x, tr, tr.half_step(s)), "ll": lambda s: loglik_figure(tr, tr.half_step(s))}
+    figs = {"mix": lambda s: mixture_figure(x, tr, tr.half_step(s)),
+            "ll": lambda s: loglik_figure(tr, tr.half_step(s))}
     texts = {"story": lambda s: P.md_html(describe_half_step(tr, tr.half_step(s)))}
-    packed = P.decode(P.encode(P.pack(n, figs, texts, [str(s) for s in range(n)])))
-    assert packed["n"] == n and len(packed["labels"]) == n
+    packed = P.decode(P.encode(P.pack(range(n), figs, texts)))
+    assert (packed["start"], packed["stop"]) == (0, n)
     for s in (0, 1, 2, n // 2, n - 1):
         got = P.unpack(packed, s)
         for name, build in figs.items():
@@ -51,9 +55,25 @@ def test_pack_unpack_gives_every_half_step_back(fit):
 
 def test_pool_shares_equal_values():
     figs = {"f": lambda s: {"data": [{"x": [1, 2, 3], "y": [s, s]}], "layout": {"t": "same"}}}
-    packed = P.pack(3, figs, {}, ["a", "b", "c"])
+    packed = P.pack(range(3), figs, {})
     assert packed["pool"].count([1, 2, 3]) == 1 and packed["pool"].count("same") == 1
     assert P.unpack(packed, 2)["figures"]["f"]["data"][0]["y"] == [2, 2]
+
+
+def test_a_window_holds_its_own_half_steps_only(fit):
+    """A window packs the half-steps it names, with their absolute positions."""
+    x, tr = fit
+    figs = {"mix": lambda s: mixture_figure(x, tr, tr.half_step(s))}
+    win = P.decode(P.encode(P.pack(range(5, 9), figs, {})))
+    assert (win["start"], win["stop"], len(win["figures"]["mix"])) == (5, 9, 4)
+    got = P.unpack(win, 7)["figures"]["mix"]
+    assert json.dumps(got, sort_keys=True) == json.dumps(P.figure_json(figs["mix"](7)),
+                                                         sort_keys=True)
+    for outside in (4, 9):
+        with pytest.raises(IndexError):
+            P.unpack(win, outside)
+    with pytest.raises(ValueError):
+        P.pack(range(3, 3), figs, {})
 
 
 def test_figure_json_drops_the_template(fit):
@@ -201,3 +221,54 @@ def test_figure_json_equals_plotlys_own_json(fit, s):
         assert _decoded(got["data"]) == _decoded(ref["data"])
         assert _decoded(got["layout"]) == _decoded(ref["layout"])
         json.dumps(got, allow_nan=False)  # what encode() needs
+
+
+def _rows_for(x, tr):
+    return ((player.Chart("mix", lambda h: mixture_figure(x, tr, h)),
+             player.Html("story", lambda h: P.md_html(describe_half_step(tr, h)))),)
+
+
+def test_publish_writes_every_window_once(fit, tmp_path, monkeypatch):
+    """The window of the step on screen is written at once, the others in the background;
+    together they hold every half-step, each as its builders draw it."""
+    x, tr = fit
+    pub = player._Publisher(tmp_path / "salt")
+    monkeypatch.setattr(player, "_PUBLISHER", pub)
+    monkeypatch.setattr(player, "PUBLISH_DIR", pub.folder)
+    n, rows = tr.n_half_steps, _rows_for(x, tr)
+    player._publish("v1", rows, tr, s=n - 1)
+    last = (n - 1) // player.WINDOW
+    assert player.window_path("v1", last).exists()  # written before _publish returned
+    deadline = time.time() + 60
+    while len(list(pub.folder.glob("v1-*.bin"))) < -(-n // player.WINDOW):
+        assert time.time() < deadline, "background windows not written"
+        time.sleep(0.05)
+    for s in range(n):
+        win = P.decode(player.window_path("v1", s // player.WINDOW).read_bytes())
+        got = P.unpack(win, s)
+        assert json.dumps(got["figures"]["mix"], sort_keys=True) == json.dumps(
+            P.figure_json(mixture_figure(x, tr, tr.half_step(s))), sort_keys=True)
+        assert got["texts"]["story"] == P.md_html(describe_half_step(tr, tr.half_step(s)))
+    before = {f: f.stat().st_mtime_ns for f in pub.folder.glob("*.bin")}
+    player._publish("v1", rows, tr, s=0)  # already there: nothing is packed again
+    time.sleep(0.2)
+    assert {f: f.stat().st_mtime_ns for f in pub.folder.glob("*.bin")} == before
+
+
+def test_published_windows_stay_under_the_disk_cap(fit, tmp_path, monkeypatch):
+    """Beyond the cap the oldest windows go; folders of long-idle processes are removed."""
+    x, tr = fit
+    stale = tmp_path / "old-process"
+    stale.mkdir()
+    (stale / "a.bin").write_bytes(b"x")
+    old = time.time() - player.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    fresh = tmp_path / "other-live-process"
+    fresh.mkdir()
+    pub = player._Publisher(tmp_path / "salt")
+    monkeypatch.setattr(player, "MAX_PUBLISHED_BYTES", 1)
+    pub.ensure("v-0.bin", lambda: b"first")
+    assert not stale.exists() and fresh.exists()
+    time.sleep(0.02)
+    pub.ensure("v-1.bin", lambda: b"second")
+    assert sorted(f.name for f in pub.folder.glob("*.bin")) == ["v-1.bin"]
