@@ -10,6 +10,7 @@ Layout
 ``family.py``       the ``MixtureFamily`` protocol (what the loop asks of a family), the shared
                     ``FamilyBase``, ``Degenerate`` and the weight tolerance
 ``registry.py``     the registry of families and the generic ``fit_mixture``
+``options.py``      ``FitSpec`` / ``FitOption``: what a family lets a learner set (plain data)
 ``em.py``           the generic loop (written once) and ``Trace``; one chunked pass per
                     iteration gives ℓ(θ_t), H(q_t) and the weighted sufficient statistics,
                     from which the family makes θ_{t+1} and Q(θ_{t+1} | θ_t); no (K, N)
@@ -45,11 +46,14 @@ from .em import (
 )
 from .family import Degenerate, FamilyBase, MixtureFamily, Responsibilities
 from .marginal import MarginalTrace, marginal_params
+from .options import FitOption, FitSpec
 from .params import COVARIANCE_TYPES, GaussianParams, MultinomialParams
 from .registry import (
+    family_class,
     family_for_params,
     family_names,
     fit_mixture,
+    fit_spec,
     get_family,
     register_family,
     unregister_family,
@@ -93,6 +97,10 @@ __all__ = [
     "family_names",
     "get_family",
     "family_for_params",
+    "family_class",
+    "fit_spec",
+    "FitSpec",
+    "FitOption",
     "component_log_density",
     "e_step",
     "log_likelihood",

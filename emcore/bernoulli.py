@@ -27,6 +27,7 @@ from scipy.special import expit, xlogy
 
 from .em import run_em
 from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
+from .options import FitSpec, alpha_option
 from .params import _frozen
 
 __all__ = ["BernoulliParams", "BernoulliFamily", "fit_bernoulli_mixture", "make_bernoulli_mixture_data"]
@@ -145,6 +146,17 @@ class BernoulliFamily(AlphaPriorFamily):
     params_type = BernoulliParams
     covariance_type = None
     default_init = "random"
+    #: what a learner may set (``emcore.options``; the user interface is built from it)
+    fit_spec = FitSpec(
+        inits={"random": "random responsibilities",
+               "random_from_data": "random rows as starting prototypes",
+               "kmeans++": "k-means++ on the rows"},
+        options=(alpha_option(
+            "Beta prior α",
+            "α = 1 is plain maximum likelihood; α > 1 adds α − 1 imaginary 0s and α − 1 "
+            "imaginary 1s to every pixel of every component, so no probability is exactly "
+            "0 or 1. With α ≠ 1 EM maximises ℓ + log p (a Beta(α, α) prior), and ℓ alone "
+            "can fall."),))
 
     # -- data and parameters -------------------------------------------------------------------
     def prepare(self, X):

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from .family import WEIGHT_TOL, Degenerate, FamilyBase, check_weights, kmeanspp_indices, softmax
+from .options import FitOption, FitSpec
 from .params import COVARIANCE_TYPES, GaussianParams
 
 __all__ = ["GaussianFamily", "GaussianParams", "Degenerate", "WEIGHT_TOL"]
@@ -34,6 +35,8 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 REL_VAR_TOL = 1e-10
 #: one-pass second moments lose log10(M2/S) digits; beyond this ratio recompute two-pass
 CANCEL_TOL = 1e6
+#: the values of reg a learner can pick (0 = plain maximum likelihood)
+REG_CHOICES = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 class GaussianData:
@@ -197,6 +200,31 @@ class GaussianFamily(FamilyBase):
     name = "gaussian"
     params_type = GaussianParams
     default_init = "kmeans++"
+    #: what a learner may set (``emcore.options``; the user interface is built from it)
+    fit_spec = FitSpec(
+        inits={"kmeans++": "k-means++ (spread-out data points)",
+               "random_from_data": "random data points as means",
+               "random": "random responsibilities",
+               "custom": "my own starting means"},
+        options=(
+            FitOption("covariance_type", "select", COVARIANCE_TYPES, "full", "Covariance type",
+                      choice_labels={"full": "full (any ellipse)",
+                                     "diag": "diagonal (axis-aligned)",
+                                     "spherical": "spherical (circles)",
+                                     "tied": "tied (one shared ellipse)"},
+                      url="cov", min_features=2),
+            FitOption("reg", "slider", REG_CHOICES, 0.0, "Regularisation reg",
+                      choice_labels={v: "0 (off)" if v == 0 else f"{v:g}" for v in REG_CHOICES},
+                      help="Adds reg to each covariance's scatter before dividing by N_k. This "
+                           "is the M-step of a penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix "
+                           "(an improper prior, defined up to a constant): EM then maximises "
+                           "ℓ + log p, and ℓ alone can fall. 0 is plain maximum likelihood, "
+                           "where a component can collapse onto a single point."),
+        ),
+        hard_em="Replace each responsibility by a 0/1 assignment to the most likely component. "
+                "Hard EM never lowers the classification log-likelihood ℓ_C (ℓ_C + log p when "
+                "reg > 0), but ℓ itself can fall. It is k-means only with one shared, fixed "
+                "spherical covariance and equal weights.")
 
     def __init__(self, covariance_type="full", reg=0.0):
         if covariance_type not in COVARIANCE_TYPES:

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln, xlogy
 
 from .family import LOG0, AlphaPriorFamily, Degenerate, check_weights, softmax
+from .options import FitSpec, alpha_option
 from .params import MultinomialParams
 
 __all__ = ["MultinomialFamily", "LOG0"]
@@ -115,6 +116,16 @@ class MultinomialFamily(AlphaPriorFamily):
     params_type = MultinomialParams
     covariance_type = None
     default_init = "random"
+    #: what a learner may set (``emcore.options``; the user interface is built from it)
+    fit_spec = FitSpec(
+        inits={"random": "random responsibilities",
+               "random_from_data": "random rows as starting profiles",
+               "kmeans++": "k-means++ on the rows' profiles"},
+        options=(alpha_option(
+            "Dirichlet prior α",
+            "α = 1 is plain maximum likelihood; α > 1 adds α − 1 pseudo-counts to every "
+            "category of every segment, so no probability is exactly zero. With α ≠ 1 EM "
+            "maximises ℓ + log p (a Dirichlet prior), and ℓ alone can fall."),))
 
     def __init__(self, alpha=1.0):
         super().__init__(alpha)

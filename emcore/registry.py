@@ -4,7 +4,9 @@ A family is a class following ``emcore.family.MixtureFamily`` whose constructor 
 options as keywords (``GaussianFamily(covariance_type, reg)``, ``MultinomialFamily(alpha)``).
 ``register_family`` makes it reachable by name from ``fit_mixture``, ``fit_restarts`` and
 ``select_n_components``, and by parameter type from the functions of θ in ``api.py``,
-``selection.py`` and ``sampling.py``.
+``selection.py`` and ``sampling.py``. A family's ``fit_spec`` (``emcore.options.FitSpec``,
+plain data) declares what a learner may set; ``fit_spec(name)`` returns it and the user
+interface builds its controls from it alone.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from .bernoulli import BernoulliFamily
 from .em import run_em
 from .gaussian import GaussianFamily
 from .multinomial import MultinomialFamily
+from .options import FitSpec
 
 __all__ = ["register_family", "unregister_family", "family_names", "get_family", "family_class",
-           "family_for_params", "fit_mixture"]
+           "family_for_params", "fit_mixture", "fit_spec"]
 
 _FAMILIES: dict[str, type] = {}
 
@@ -29,6 +32,15 @@ def register_family(cls):
         raise ValueError("a family class needs a non-empty string attribute `name`")
     if name in _FAMILIES and _FAMILIES[name] is not cls:
         raise ValueError(f"a different family is already registered as {name!r}")
+    spec = getattr(cls, "fit_spec", None)
+    if spec is not None:
+        if not isinstance(spec, FitSpec):
+            raise TypeError(f"{cls.__name__}.fit_spec must be an emcore.options.FitSpec")
+        names = _option_names(cls)
+        unknown = [o.name for o in spec.options if names is not None and o.name not in names]
+        if unknown:
+            raise ValueError(f"{cls.__name__}.fit_spec declares {unknown}, which its "
+                             "constructor does not take")
     _FAMILIES[name] = cls
     return cls
 
@@ -50,6 +62,14 @@ def family_class(name):
     except KeyError:
         names = ", ".join(repr(n) for n in _FAMILIES)
         raise ValueError(f"family must be one of {names}, got {name!r}") from None
+
+
+def fit_spec(family):
+    """What a learner may set for ``family`` (a registered name, class or instance): its
+    ``fit_spec``, or a ``FitSpec()`` with the generic initialisations and no options."""
+    cls = family_class(family) if isinstance(family, str) else family
+    spec = getattr(cls, "fit_spec", None)
+    return spec if spec is not None else FitSpec()
 
 
 def _option_names(cls):

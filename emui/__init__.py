@@ -29,7 +29,7 @@ from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
 from emui.landscape import landscape_panel
 from emui.player import Chart, Html, narration, proof, step_player
 from emui.selection import selection_panel
-from emui.settings import INIT_LABELS, FitSettings, parse_means
+from emui.settings import FitSettings, parse_means
 from emui.steps import (
     describe_half_step,
     restarts_chart,
@@ -41,7 +41,7 @@ from emui.steps import (
 from emui.urlstate import Param, fit_params, link_to_step, save_url, url_state
 
 __all__ = [
-    "FitSettings", "INIT_LABELS", "parse_means", "ensure_navigation",
+    "FitSettings", "parse_means", "ensure_navigation",
     "page_header", "dataset_caption", "fit_controls", "widget_key",
     "dataset_picker", "reset_controls", "reset_button",
     "run_fit", "run_restarts", "publish_fit", "data_fingerprint",

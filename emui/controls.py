@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emui.settings import (
-    BERNOULLI_INIT_LABELS,
-    INIT_LABELS,
-    MULTINOMIAL_INIT_LABELS,
-    FitSettings,
-    parse_means,
-)
+import emcore
+from emui.settings import FitSettings, parse_means
 
-REG_OPTIONS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-ALPHA_OPTIONS = (1.0, 1.01, 1.1, 1.5, 2.0, 5.0)
 TOL_OPTIONS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8, 0.0)  # 0.0 = off (run max_iter iterations)
-COV_LABELS = {
-    "full": "full (any ellipse)",
-    "diag": "diagonal (axis-aligned)",
-    "spherical": "spherical (circles)",
-    "tied": "tied (one shared ellipse)",
-}
-
-
-#: Label and help of the prior slider α for each family that has one.
-PRIOR_TEXT = {
-    "multinomial": (
-        "Dirichlet prior α",
-        "α = 1 is plain maximum likelihood; α > 1 adds α − 1 pseudo-counts to every "
-        "category of every segment, so no probability is exactly zero. With α ≠ 1 EM "
-        "maximises ℓ + log p (a Dirichlet prior), and ℓ alone can fall."),
-    "bernoulli": (
-        "Beta prior α",
-        "α = 1 is plain maximum likelihood; α > 1 adds α − 1 imaginary 0s and α − 1 imaginary "
-        "1s to every pixel of every component, so no probability is exactly 0 or 1. With "
-        "α ≠ 1 EM maximises ℓ + log p (a Beta(α, α) prior), and ℓ alone can fall."),
-}
+#: The settings every family has, with the values of a first visit (the family's own options
+#: and its default initialisation come from its ``emcore.FitSpec``).
+LOOP_DEFAULTS = dict(n_components=2, seed=0, max_iter=100, tol=1e-6, hard=False, n_restarts=1)
+HARD_LABEL = "Hard EM (classification EM)"
 
 
 def widget_key(key: str, name: str) -> str:
     """Session-state key of one fit control: ``f"{key}_{name}"``.
 
-    ``name`` is one of ``n_components``, ``init``, ``means``, ``seed``, ``reg``, ``alpha``,
-    ``covariance_type``, ``hard``, ``max_iter``, ``tol``, ``n_restarts``. A page may set
+    ``name`` is one of ``n_components``, ``init``, ``means``, ``seed``, ``hard``,
+    ``max_iter``, ``tol``, ``n_restarts`` or the name of an option the family declares
+    (``reg``, ``covariance_type``, ``alpha``, …; see ``emcore.fit_spec``). A page may set
     ``st.session_state[widget_key(key, "reg")] = 0.0`` *before* calling
     :func:`fit_controls` (e.g. from a preset button's callback) to change a control.
     """
@@ -108,10 +85,6 @@ def _init_state(k: str, value) -> None:
         st.session_state[k] = value
 
 
-def _fmt_reg(v: float) -> str:
-    return "0 (off)" if v == 0 else f"{v:g}"
-
-
 def _fmt_tol(v: float) -> str:
     return "off (run all iterations)" if v == 0 else f"{v:g}"
 
@@ -161,28 +134,36 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
                  container=None, means_help: str | None = None) -> FitSettings:
     """Draw the fit controls in the sidebar and return the chosen :class:`FitSettings`.
 
+    Which controls appear is read from the family's declaration (``emcore.fit_spec(family)``):
+    its initialisations (with "custom", a box for the learner's starting means), one widget
+    per declared option (a drop-down or a select-slider, offered when the data have at least
+    its ``min_features``; otherwise its default is used) and, when the family offers it and
+    ``hard_switch`` is set, the hard-EM switch. Nothing here depends on which family it is.
+
     Parameters
     ----------
     key : str
         Prefix of every widget key (see :func:`widget_key`); one per page.
-    family : {"gaussian", "multinomial"}
-        Gaussian shows regularisation (and covariance type when ``n_features > 1``);
-        multinomial shows the Dirichlet prior α.
+    family : str
+        A registered family name (``emcore.family_names()``).
     defaults : dict, optional
-        Initial values by :class:`FitSettings` field name (``n_components``, ``init``,
-        ``seed``, ``reg``, ``alpha``, ``max_iter``, ``tol``, ``covariance_type``, ``hard``,
-        ``n_restarts``) plus ``means_text`` (initial text of the own-means box) and
-        ``max_components`` (slider maximum, default 8).
+        Initial values by :class:`FitSettings` field or option name (``n_components``,
+        ``init``, ``seed``, ``max_iter``, ``tol``, ``hard``, ``n_restarts``, ``reg``,
+        ``alpha``, ``covariance_type``, …; options the family does not declare are ignored)
+        plus ``means_text`` (initial text of the own-means box) and ``max_components``
+        (slider maximum, default 8). Unset ones: :data:`LOOP_DEFAULTS`, the family's default
+        initialisation and its options' defaults.
     n_features : int
-        D, needed to parse the learner's own starting means.
+        D: parses the learner's own starting means and decides which options are offered.
     hard_switch : bool
-        Show the "hard EM" toggle (Gaussian only).
+        Show the "hard EM" toggle (for a family that offers one).
     container : Streamlit container, optional
         Where to draw (default: the sidebar).
     means_help : str, optional
         Tooltip of the own-starting-means box (e.g. to say which units it takes).
     """
-    d = dict(FitSettings().__dict__)
+    spec = emcore.fit_spec(family)
+    d = dict(LOOP_DEFAULTS, init=emcore.family_class(family).default_init)
     d.update(defaults or {})
     box = container if container is not None else st.sidebar
     k = lambda name: widget_key(key, name)  # noqa: E731
@@ -193,16 +174,13 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
                    key=k("n_components"),
                    help="How many groups (components) the mixture uses.")
 
-    init_options = list(INIT_LABELS) if family == "gaussian" else [
-        "random", "random_from_data", "kmeans++"]
-    labels = {"gaussian": INIT_LABELS, "bernoulli": BERNOULLI_INIT_LABELS}.get(
-        family, MULTINOMIAL_INIT_LABELS)
+    init_options = list(spec.inits)
     init_default = d["init"] if d["init"] in init_options else init_options[0]
     _init_state(k("init"), init_default)
     if st.session_state[k("init")] not in init_options:
         st.session_state[k("init")] = init_options[0]
     init = box.selectbox("Initialisation", init_options, key=k("init"),
-                         format_func=lambda v: labels.get(v, v),
+                         format_func=lambda v: spec.inits.get(v, v),
                          help="How θ⁽⁰⁾, the starting guess, is chosen.")
     custom_means = None
     if init == "custom":
@@ -221,35 +199,12 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
     seed = box.number_input("Seed", min_value=0, max_value=100_000, step=1, key=k("seed"),
                             help="Random seed of the initialisation (restart i uses seed + i).")
 
-    reg, alpha, cov, hard = 0.0, 1.0, "full", False
-    if family == "gaussian":
-        if n_features > 1:
-            _init_state(k("covariance_type"), d["covariance_type"])
-            cov = box.selectbox("Covariance type", list(COV_LABELS), key=k("covariance_type"),
-                                format_func=COV_LABELS.get)
-        reg_default = min(REG_OPTIONS, key=lambda v: abs(v - float(d["reg"])))
-        _init_state(k("reg"), reg_default)
-        reg = box.select_slider(
-            "Regularisation reg", REG_OPTIONS, key=k("reg"), format_func=_fmt_reg,
-            help="Adds reg to each covariance's scatter before dividing by N_k. This is the "
-                 "M-step of a penalty −(reg/2)·tr Σ⁻¹ on each covariance matrix (an improper prior, "
-                 "defined up to a constant): EM then maximises ℓ + log p, and ℓ alone can "
-                 "fall. 0 is plain maximum likelihood, where a component can collapse onto a "
-                 "single point.")
-        if hard_switch:
-            _init_state(k("hard"), bool(d["hard"]))
-            hard = box.toggle("Hard EM (classification EM)", key=k("hard"),
-                              help="Replace each responsibility by a 0/1 assignment to the most "
-                                   "likely component. Hard EM never lowers the classification "
-                                   "log-likelihood ℓ_C (ℓ_C + log p when reg > 0), but ℓ itself "
-                                   "can fall. It is k-means "
-                                   "only with one shared, fixed spherical covariance and equal "
-                                   "weights.")
-    else:
-        alpha_default = min(ALPHA_OPTIONS, key=lambda v: abs(v - float(d["alpha"])))
-        _init_state(k("alpha"), alpha_default)
-        label, help_text = PRIOR_TEXT.get(family, PRIOR_TEXT["multinomial"])
-        alpha = box.select_slider(label, ALPHA_OPTIONS, key=k("alpha"), help=help_text)
+    options = {o.name: option_control(box, o, k(o.name), d.get(o.name, o.default))
+               if n_features >= o.min_features else o.default for o in spec.options}
+    hard = False
+    if hard_switch and spec.hard_em:
+        _init_state(k("hard"), bool(d["hard"]))
+        hard = box.toggle(HARD_LABEL, key=k("hard"), help=spec.hard_em)
 
     _init_state(k("max_iter"), int(d["max_iter"]))
     max_iter = box.number_input("Max iterations", min_value=1, max_value=1000, step=10,
@@ -263,7 +218,22 @@ def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = Non
     n_restarts = box.slider("Restarts shown side by side", 1, 6, key=k("n_restarts"),
                             help="Extra fits with seeds seed+1, seed+2, … to compare local optima.")
     return FitSettings(
-        n_components=int(K), init=init, seed=int(seed), reg=float(reg), max_iter=int(max_iter),
-        tol=None if float(tol) == 0.0 else float(tol), covariance_type=cov, hard=bool(hard),
-        alpha=float(alpha), custom_means=custom_means, n_restarts=int(n_restarts),
+        n_components=int(K), init=init, seed=int(seed), max_iter=int(max_iter),
+        tol=None if float(tol) == 0.0 else float(tol), hard=bool(hard),
+        custom_means=custom_means, n_restarts=int(n_restarts), **options,
     )
+
+
+def option_control(box, option, state_key: str, default):
+    """One widget for a family's declared option (an ``emcore.FitOption``); returns its value.
+
+    ``default`` (a page's value, snapped to the nearest choice) is the value of a first
+    visit; afterwards the widget keeps the learner's choice under ``state_key``.
+    """
+    _init_state(state_key, option.nearest(default))
+    if st.session_state[state_key] not in option.choices:  # e.g. a stale value of a page
+        st.session_state[state_key] = option.default
+    fmt = option.text if option.choice_labels is not None else str
+    draw = box.selectbox if option.kind == "select" else box.select_slider
+    return draw(option.label, list(option.choices), key=state_key, format_func=fmt,
+                help=option.help or None)

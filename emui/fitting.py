@@ -51,14 +51,17 @@ def _cached_fit(data_key: str, fingerprint: str, settings_key: str, family: str,
     import emcore
 
     s = _settings
-    if family != "gaussian":  # multinomial, bernoulli: a prior α, no custom means
-        init = s.init if s.init in ("random", "random_from_data", "kmeans++") else "random"
-        return emcore.fit_mixture(
-            _X, s.n_components, family=family, init=init, max_iter=s.max_iter, tol=s.tol,
-            alpha=s.alpha, seed=s.seed, hard=s.hard)
-    return emcore.fit_gaussian_mixture(
-        _X, s.n_components, covariance_type=s.covariance_type, init=_init_argument(_X, s),
-        max_iter=s.max_iter, tol=s.tol, reg=s.reg, seed=s.seed, hard=s.hard)
+    return emcore.fit_mixture(
+        _X, s.n_components, family=family, init=_init_argument(_X, s), max_iter=s.max_iter,
+        tol=s.tol, seed=s.seed, hard=s.hard, **dict(s.options))
+
+
+def complete(settings: FitSettings, family: str) -> FitSettings:
+    """``settings`` with the family's declared option defaults filled in where unset, so
+    that ``FitSettings(reg=0.0)`` and the sidebar's full settings share one cached fit."""
+    import emcore
+
+    return settings.with_defaults(emcore.fit_spec(family).defaults())
 
 
 def run_fit(X, settings: FitSettings, data_key: str, family: str = "gaussian"):
@@ -66,13 +69,16 @@ def run_fit(X, settings: FitSettings, data_key: str, family: str = "gaussian"):
 
     Parameters
     ----------
-    X : ndarray (N, D) or (N,), or scipy.sparse (N, V) counts for ``family="multinomial"``
+    X : ndarray (N, D) or (N,), or scipy.sparse (N, V) counts, in the family's format
     settings : FitSettings
+        Its ``options`` go to the family as keywords (``emcore.fit_mixture(..., **options)``).
     data_key : str
         A name for the data (e.g. ``"ames"``); the cache key also includes a hash of X, so
         two different arrays never share a fit.
-    family : {"gaussian", "multinomial", "bernoulli"}
+    family : str
+        A registered family name (``emcore.family_names()``).
     """
+    settings = complete(settings, family)
     return _cached_fit(data_key, data_fingerprint(X), settings.cache_key(), family, X, settings)
 
 

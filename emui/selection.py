@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from emui.fitting import data_fingerprint
+from emui.fitting import complete, data_fingerprint
 from emui.settings import FitSettings
 
 K_MAX = 6
@@ -77,12 +77,11 @@ def _selection(data_key: str, fingerprint: str, family: str, k_max: int, n_init:
 
 
 def _fit_args(settings: FitSettings, family: str) -> tuple:
-    """The fit settings the sweep uses (soft EM; a custom start becomes k-means++)."""
+    """The fit settings the sweep uses (soft EM; a custom start becomes k-means++): the loop's
+    and the family's own options (``emcore.fit_spec``), whatever the family."""
     init = settings.init if settings.init != "custom" else "kmeans++"
     common = (("init", init), ("max_iter", int(settings.max_iter)), ("tol", settings.tol))
-    if family == "multinomial":
-        return common + (("alpha", float(settings.alpha)),)
-    return common + (("covariance_type", settings.covariance_type), ("reg", float(settings.reg)))
+    return common + complete(settings, family).options
 
 
 def selection_panel(X, settings: FitSettings, data_key: str, key: str,

@@ -2,57 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-#: Initialisation methods and their on-screen names.
-INIT_LABELS: dict[str, str] = {
-    "kmeans++": "k-means++ (spread-out data points)",
-    "random_from_data": "random data points as means",
-    "random": "random responsibilities",
-    "custom": "my own starting means",
-}
-
-#: The same for the multinomial family (a "mean" there is a row's category profile).
-MULTINOMIAL_INIT_LABELS: dict[str, str] = {
-    "random": "random responsibilities",
-    "random_from_data": "random rows as starting profiles",
-    "kmeans++": "k-means++ on the rows' profiles",
-}
-
-#: The same for the Bernoulli family (a row is a 0/1 vector, e.g. a binary image).
-BERNOULLI_INIT_LABELS: dict[str, str] = {
-    "random": "random responsibilities",
-    "random_from_data": "random rows as starting prototypes",
-    "kmeans++": "k-means++ on the rows",
-}
+from dataclasses import dataclass, fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class FitSettings:
     """Everything that determines a fit (hashable, so it can key a cache).
+
+    The family's own settings (``reg`` and ``covariance_type`` for Gaussians, ``alpha`` for
+    multinomials and Bernoullis, whatever a plug-in family declares in its
+    ``emcore.FitSpec``) are keywords too: ``FitSettings(n_components=3, alpha=1.01)``. They
+    are kept in ``options`` (sorted ``(name, value)`` pairs), read back as attributes
+    (``settings.alpha``) or with :meth:`option`, reach the family as ``name=value``, and
+    ``dataclasses.replace(settings, reg=0.1)`` changes one.
 
     Parameters
     ----------
     n_components : int
         K, the number of mixture components.
     init : str
-        ``"kmeans++"``, ``"random"``, ``"random_from_data"`` or ``"custom"`` (then
-        ``custom_means`` holds the learner's starting means).
+        An initialisation the family offers (``"kmeans++"``, ``"random"``,
+        ``"random_from_data"``) or ``"custom"`` (then ``custom_means`` holds the learner's
+        starting means).
     seed : int
         Random seed of the initialisation; restart ``i`` uses ``seed + i``.
-    reg : float
-        Gaussian regularisation (the prior −reg/2·Σ_k tr Σ_k⁻¹); 0 allows collapse.
     max_iter : int
         Maximum number of EM iterations.
     tol : float or None
         Stop when the objective improves by less than ``tol`` per sample; None runs
         ``max_iter`` iterations.
-    covariance_type : str
-        ``"full"``, ``"diag"``, ``"spherical"`` or ``"tied"`` (Gaussian only).
     hard : bool
         Classification ("hard") EM: responsibilities replaced by one-hot argmax.
-    alpha : float
-        Dirichlet prior of the multinomial family (1 = plain maximum likelihood).
     custom_means : tuple of tuples of float, shape (K, D), or None
         Starting means when ``init == "custom"``.
     n_restarts : int
@@ -60,27 +40,61 @@ class FitSettings:
     custom_sds : tuple of float, shape (K,), or None
         Optional starting standard deviations for ``init == "custom"`` (isotropic
         covariances σ_k²·I); None uses the data covariance for every component.
+    options : tuple of (str, value) pairs
+        The family's own settings (also accepted as keywords, which win).
     """
 
     n_components: int = 2
     init: str = "kmeans++"
     seed: int = 0
-    reg: float = 0.0
     max_iter: int = 100
     tol: float | None = 1e-6
-    covariance_type: str = "full"
     hard: bool = False
-    alpha: float = 1.0
     custom_means: tuple | None = None
     n_restarts: int = 1
     custom_sds: tuple | None = None
+    options: tuple = ()
+
+    def __init__(self, *, n_components=2, init="kmeans++", seed=0, max_iter=100, tol=1e-6,
+                 hard=False, custom_means=None, n_restarts=1, custom_sds=None, options=(),
+                 **family_options):
+        values = dict(n_components=n_components, init=init, seed=seed, max_iter=max_iter,
+                      tol=tol, hard=hard, custom_means=custom_means, n_restarts=n_restarts,
+                      custom_sds=custom_sds)
+        for name, v in values.items():
+            object.__setattr__(self, name, v)
+        merged = dict(options)
+        merged.update(family_options)
+        object.__setattr__(self, "options", tuple(sorted(merged.items())))
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: the family's options read as attributes
+        if not name.startswith("_"):
+            for k, v in self.__dict__.get("options", ()):
+                if k == name:
+                    return v
+        raise AttributeError(f"FitSettings has no field or family option {name!r}")
+
+    def option(self, name, default=None):
+        """The family option ``name`` (``default`` when these settings do not set it)."""
+        return dict(self.options).get(name, default)
+
+    def with_defaults(self, defaults: dict) -> FitSettings:
+        """These settings with every option of ``defaults`` they do not set filled in (so two
+        settings that mean the same fit compare and hash equal)."""
+        missing = {k: v for k, v in defaults.items() if k not in dict(self.options)}
+        if not missing:
+            return self
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["options"] = self.options + tuple(missing.items())
+        return FitSettings(**values)
 
     def cache_key(self) -> str:
         """A stable string identifying the fit (n_restarts does not change a single fit)."""
         return repr(
-            (self.n_components, self.init, int(self.seed), float(self.reg), int(self.max_iter),
-             None if self.tol is None else float(self.tol), self.covariance_type, bool(self.hard),
-             float(self.alpha), self.custom_means, self.custom_sds)
+            (self.n_components, self.init, int(self.seed), int(self.max_iter),
+             None if self.tol is None else float(self.tol), bool(self.hard), self.options,
+             self.custom_means, self.custom_sds)
         )
 
 

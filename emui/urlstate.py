@@ -20,10 +20,10 @@ One mechanism for every page. A page declares what its link holds and calls
 The parameters (all optional; absent ones keep the page's defaults)::
 
     data  dataset key         k     number of components     init  initialisation
-    means own starting means  seed  seed                     reg   regularisation
-    alpha Dirichlet prior     cov   covariance type          hard  hard EM (0/1)
-    iter  max iterations      tol   tolerance (0 = off)      step  half-step s
-    present  presentation mode (0/1), plus any page extras
+    means own starting means  seed  seed                     iter  max iterations
+    tol   tolerance (0 = off) hard  hard EM (0/1)            step  half-step s
+    present  presentation mode (0/1), plus the family's declared options (``emcore.fit_spec``:
+    Gaussian ``cov`` and ``reg``, multinomial and Bernoulli ``alpha``) and any page extras
 
 Each one maps to a session-state key (by default ``emui.widget_key(key, field)``), so the
 page's widgets, presets and callbacks need not know about the URL at all.
@@ -39,10 +39,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+import emcore
 from emui._deeplink import ensure_navigation
-from emui.controls import ALPHA_OPTIONS, COV_LABELS, REG_OPTIONS, TOL_OPTIONS, widget_key
+from emui.controls import TOL_OPTIONS, widget_key
 from emui.screen import PRESENT_KEY
-from emui.settings import INIT_LABELS, MULTINOMIAL_INIT_LABELS
 
 #: Query parameters Streamlit itself may add (embedding); never ours, never reported.
 _STREAMLIT_PARAMS = frozenset({"embed", "embed_options"})
@@ -165,45 +165,53 @@ def parse_means(text: str) -> str:
     return text.strip()
 
 
+def option_param(option) -> tuple[Callable[[str], object], Callable[[object], str]]:
+    """(parse, fmt) of a family's declared option (an ``emcore.FitOption``): one of its
+    choices, compared exactly for text, as numbers for numbers."""
+    if all(isinstance(c, bool) for c in option.choices):
+        return parse_bool, fmt_bool
+    if all(isinstance(c, str) for c in option.choices):
+        return parse_choice(option.choices), str
+    return parse_option(option.choices), fmt_float
+
+
 def fit_params(key: str, family: str = "gaussian", n_features: int = 1,
                max_components: int = 8, names: Mapping[str, str] | None = None) -> list[Param]:
-    """The query parameters of :func:`emui.fit_controls`' widgets.
+    """The query parameters of :func:`emui.fit_controls`' widgets, read from the family's
+    declaration (``emcore.fit_spec(family)``) as ``fit_controls`` reads it.
 
     Parameters
     ----------
     key : str
         The page's widget prefix (as given to ``fit_controls``).
     family, n_features, max_components :
-        As in ``fit_controls``: which controls exist and their ranges.
+        As in ``fit_controls``: which controls exist and their ranges. ``means`` exists when
+        the family offers the "custom" start, ``hard`` when it offers a hard-EM switch, and
+        each option under its ``url`` name when ``n_features`` reaches its ``min_features``.
     names : mapping, optional
         Session-state keys to use instead of ``widget_key(key, field)``, by field
         (``n_components``, ``init``, ``means``, ``seed``, ``reg``, ``alpha``, ...); a
         field mapped to ``None`` has no parameter.
     """
     names = dict(names or {})
+    spec = emcore.fit_spec(family)
 
     def sk(f: str) -> str | None:
         return names.get(f, widget_key(key, f))
 
-    if family == "gaussian":
-        inits = list(INIT_LABELS)
-    else:
-        inits = list(MULTINOMIAL_INIT_LABELS)
     out = [
         ("k", "n_components", parse_int(1, max_components), str),
-        ("init", "init", parse_choice(inits), str),
+        ("init", "init", parse_choice(spec.inits), str),
         ("seed", "seed", parse_int(0, 100_000), str),
         ("iter", "max_iter", parse_int(1, 1000), str),
         ("tol", "tol", parse_option(TOL_OPTIONS), fmt_float),
     ]
-    if family == "gaussian":
+    if "custom" in spec.inits:
         out.insert(2, ("means", "means", parse_means, str))
-        out.append(("reg", "reg", parse_option(REG_OPTIONS), fmt_float))
-        if n_features > 1:
-            out.append(("cov", "covariance_type", parse_choice(COV_LABELS), str))
+    out += [(o.query_name, o.name, *option_param(o)) for o in spec.options
+            if n_features >= o.min_features]
+    if spec.hard_em:
         out.append(("hard", "hard", parse_bool, fmt_bool))
-    else:
-        out.append(("alpha", "alpha", parse_option(ALPHA_OPTIONS), fmt_float))
     return [Param(name, sk(f), parse, fmt) for name, f, parse, fmt in out if sk(f) is not None]
 
 

@@ -343,15 +343,16 @@ def standardise_note(prep) -> str:
             "where units matter.")
 
 
+#: First-visit values (``reg`` is read only by a family that declares it: the Gaussian). The
+#: family brings its default initialisation and which controls exist (``emcore.fit_spec``).
+FIT_DEFAULTS = dict(seed=0, reg=1e-6, max_iter=100, tol=1e-6)
+#: K of a first visit: two groups of measurements, three segments of baskets or answers.
+FIRST_K = {"gaussian": 2}
+
+
 def fit_settings(family: str, D: int):
-    gauss = family == "gaussian"
-    defaults = dict(n_components=2 if gauss else 3, init="kmeans++" if gauss else "random",
-                    seed=0, reg=1e-6 if gauss else 0.0, alpha=1.0, max_iter=100, tol=1e-6)
-    settings = emui.fit_controls(KEY, family=family, defaults=defaults, n_features=D,
-                                 hard_switch=gauss and D >= 2)
-    if gauss and D == 1 and settings.covariance_type != "full":
-        settings = replace(settings, covariance_type="full")
-    return settings
+    return emui.fit_controls(KEY, family=family, n_features=D, hard_switch=D >= 2,
+                             defaults=dict(FIT_DEFAULTS, n_components=FIRST_K.get(family, 3)))
 
 
 def axis_pickers(prep) -> tuple[int, int]:

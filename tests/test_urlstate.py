@@ -15,11 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+import emcore
 from emui import urlstate
-from emui.controls import REG_OPTIONS, TOL_OPTIONS
+from emui.controls import TOL_OPTIONS
 from tests.playertest import player_data, set_step, shown, step_of, text
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the Gaussian's declared choices of reg (every family option's link value is parsed so)
+REG_OPTIONS = emcore.fit_spec("gaussian").option("reg").choices
 
 
 def _page(name: str) -> str:
