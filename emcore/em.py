@@ -397,8 +397,9 @@ def _initial_state(family, data, K, init, rng):
     """Return (state θ₀, description).
 
     Every scheme yields responsibilities (a ``Responsibilities``, replayed chunk by chunk) and
-    the family's ``initial_state`` makes θ₀ from their statistics: "random" draws soft ones; "kmeans++" (in the family's geometry)
-    and "random_from_data" put K seed rows one-hot. Explicit parameters are used as given.
+    the family's ``initial_state`` makes θ₀ from their statistics: "random" draws soft ones;
+    "kmeans++" (in the family's geometry) and "random_from_data" put K seed rows one-hot.
+    Explicit parameters are used as given.
     """
     N = data.n_samples
     if _is_params(init):

@@ -37,12 +37,13 @@ def as_count_data(X):
         data = X
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError("counts must have at least one row and one column")
-    if not np.all(np.isfinite(data)):
-        raise ValueError("counts contain NaN or infinite values")
-    if np.any(data < 0):
-        raise ValueError("counts must be non-negative")
-    if np.any(data != np.round(data)):
-        raise ValueError("counts must be whole numbers")
+    # check in blocks of rows (dense) or stored values (sparse): no data-sized temporaries
+    step = max(1, 2**16 // X.shape[1]) if data.ndim == 2 else 2**16
+    for check, message in ((lambda b: np.all(np.isfinite(b)), "counts contain NaN or infinite values"),
+                           (lambda b: not np.any(b < 0), "counts must be non-negative"),
+                           (lambda b: not np.any(b != np.round(b)), "counts must be whole numbers")):
+        if not all(check(data[lo : lo + step]) for lo in range(0, data.shape[0], step)):
+            raise ValueError(message)
     return X
 
 
@@ -53,7 +54,12 @@ def log_multinomial_coef(X):
         per = X.copy()
         per.data = gammaln(per.data + 1.0)
         return gammaln(n + 1.0) - np.asarray(per.sum(axis=1)).ravel()
-    return gammaln(X.sum(axis=1) + 1.0) - gammaln(X + 1.0).sum(axis=1)
+    out = np.empty(X.shape[0])
+    step = max(1, 2**16 // max(X.shape[1], 1))  # row blocks: no (N, V) temporaries
+    for lo in range(0, X.shape[0], step):
+        b = X[lo : lo + step]
+        out[lo : lo + step] = gammaln(b.sum(axis=1) + 1.0) - gammaln(b + 1.0).sum(axis=1)
+    return out
 
 
 def safe_log_probs(probs):
