@@ -36,13 +36,16 @@ def sample(params, n, seed=None, n_trials=None):
     return family.sample_rows(params, z, rng, **options), z
 
 
-def params_from_means(X, means):
+def params_from_means(X, means, sds=None):
     """θ with the given means, equal weights and the data's (ML) covariance for every component.
 
     Parameters
     ----------
     X : array_like (N, D) or (N,)
     means : array_like (K, D) (or (K,) for D = 1)
+    sds : array_like (K,), optional
+        Standard deviations: component k then has the covariance sds[k]²·I instead of the
+        data's covariance.
 
     Returns
     -------
@@ -52,8 +55,12 @@ def params_from_means(X, means):
     means = np.asarray(means, dtype=float)
     if means.ndim == 1:
         means = means[:, None] if X.shape[1] == 1 else means[None, :]
-    K = means.shape[0]
-    cov = np.cov(X, rowvar=False, bias=True).reshape(X.shape[1], X.shape[1])
+    K, D = means.shape
+    if sds is not None:
+        sds = np.asarray(sds, dtype=float).reshape(K)
+        covs = sds[:, None, None] ** 2 * np.eye(D)
+        return GaussianParams(np.full(K, 1.0 / K), means, covs)
+    cov = np.cov(X, rowvar=False, bias=True).reshape(D, D)
     return GaussianParams(np.full(K, 1.0 / K), means, np.broadcast_to(cov, (K,) + cov.shape))
 
 

@@ -27,7 +27,8 @@ def data_fingerprint(X) -> str:
 
 
 def _init_argument(X, settings: FitSettings):
-    """The ``init`` argument for emcore: a method name or explicit starting parameters."""
+    """The ``init`` argument for emcore: a method name, or for the "custom" start (offered by
+    a family whose θ has means) θ₀ from the learner's means (and spreads)."""
     if settings.init != "custom" or settings.custom_means is None:
         return settings.init if settings.init != "custom" else "kmeans++"
     import emcore
@@ -36,13 +37,7 @@ def _init_argument(X, settings: FitSettings):
     if Xa.ndim == 1:
         Xa = Xa[:, None]
     means = np.asarray(settings.custom_means, dtype=float).reshape(settings.n_components, -1)
-    params = emcore.params_from_means(Xa, means)
-    if settings.custom_sds is not None:
-        D = means.shape[1]
-        sds = np.asarray(settings.custom_sds, dtype=float)
-        covs = np.array([np.eye(D) * s**2 for s in sds])
-        params = emcore.GaussianParams(np.asarray(params.weights), means, covs)
-    return params
+    return emcore.params_from_means(Xa, means, sds=settings.custom_sds)
 
 
 @st.cache_resource(max_entries=64, show_spinner="Running EM…")

@@ -205,3 +205,22 @@ def test_link_parameters_follow_the_declaration(toy_registered):
     assert shp.state_key == "t_shape" and shp.parse("3") == 3.0 and shp.fmt(3.0) == "3"
     with pytest.raises(urlstate.BadValue):
         shp.parse("2.5")
+
+
+def test_the_custom_start_takes_means_and_spreads():
+    """The Gaussian's "custom" start: θ₀ from the learner's means (data covariance) or, with
+    spreads, isotropic covariances σ_k²·I (the house-prices collapse preset)."""
+    from emui.fitting import _init_argument
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 2))
+    means = ((0.0, 1.0), (2.0, -1.0))
+    p = _init_argument(X, FitSettings(n_components=2, init="custom", custom_means=means))
+    np.testing.assert_array_equal(p.means, np.array(means))
+    np.testing.assert_allclose(p.covariances[1], np.cov(X.T, bias=True), rtol=1e-12)
+    q = _init_argument(X, FitSettings(n_components=2, init="custom", custom_means=means,
+                                      custom_sds=(0.5, 3.0)))
+    np.testing.assert_array_equal(q.covariances, [[[0.25, 0], [0, 0.25]], [[9.0, 0], [0, 9.0]]])
+    np.testing.assert_array_equal(q.weights, [0.5, 0.5])
+    assert _init_argument(X, FitSettings(init="custom")) == "kmeans++"  # no means typed yet
+    assert _init_argument(X, FitSettings(init="random")) == "random"
