@@ -58,8 +58,11 @@ def _teaser() -> None:
     settings = emui.FitSettings(n_components=2, init="kmeans++", seed=0, reg=0.0, max_iter=100,
                                 tol=1e-6)
     trace = emui.run_fit(x, settings, "ames")
-    fig = mixture_figure(x, trace, trace.half_step(trace.n_half_steps - 1), axis=price_axis(x), height=430,
-                         max_points=609, title="Ames prices: two hidden neighbourhoods")
+    last = trace.half_step(trace.n_half_steps - 1)
+    # built once per fit for every session (a FrozenFigure: no rebuild or validation per rerun)
+    fig = emui.step_figure("home_teaser", trace, last, lambda: mixture_figure(
+        x, trace, last, axis=price_axis(x), height=430, max_points=609,
+        title="Ames prices: two hidden neighbourhoods"))
     st.plotly_chart(fig, key="home_teaser", theme="streamlit")
     st.caption("Grey bars: the prices. Coloured curves: the two bell curves EM found, each "
                "scaled by its weight π; dashed: their sum. Each tick below is a house, "

@@ -12,8 +12,9 @@ same builder calls as the page's ``step_view``:
 * digits (2, 3, 4): ``prototypes_figure``, ``responsibility_figure``, ``loglik_figure``
 
 For each page it prints the best of ``--repeat`` runs of (a) building every half-step's figures
-and (b) building them and turning each into the player's JSON (``figure_json``). The
-half-steps themselves (one E-step each) are computed once beforehand, as the player does.
+and (b) building them and turning each into the player's JSON (``figure_json``), and the size
+of the packed, compressed payload the browser gets (``pack`` + ``encode``). The half-steps
+themselves (one E-step each) are computed once beforehand, as the player does.
 
 Run: ``.venv/bin/python bench/bench_builders.py [--repeat 3] [--pages house,blobs]``.
 """
@@ -37,7 +38,7 @@ from emviz import digits as V  # noqa: E402
 from emviz import gauss2d as g2  # noqa: E402
 from emviz.common import loglik_figure  # noqa: E402
 from emviz.gauss1d import mixture_figure, price_axis  # noqa: E402
-from emviz.player import figure_json  # noqa: E402
+from emviz.player import encode, figure_json, pack  # noqa: E402
 
 
 def house():
@@ -131,18 +132,28 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+def measure(builders, steps, repeat: int) -> tuple[float, float, int]:
+    """Best build time, best build + figure_json time (s) and the payload's size (bytes)."""
+    t_build = best(lambda: [b(h) for b in builders for h in steps], repeat)
+    t_json = best(lambda: [figure_json(b(h)) for b in builders for h in steps], repeat)
+    figures = {str(i): (lambda s, b=b: b(steps[s])) for i, b in enumerate(builders)}
+    payload = encode(pack(len(steps), figures, {}, [h.label for h in steps]))
+    return t_build, t_json, len(payload)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pages", default=",".join(PAGES))
     args = ap.parse_args()
-    print(f"{'page':8s} {'half-steps':>10s} {'build (ms)':>11s} {'build+json (ms)':>16s}")
+    print(f"{'page':8s} {'half-steps':>10s} {'build (ms)':>11s} {'build+json (ms)':>16s} "
+          f"{'payload (kB)':>13s}")
     for name in args.pages.split(","):
         tr, builders = PAGES[name]()
         steps = [tr.half_step(s) for s in range(tr.n_half_steps)]
-        t_build = best(lambda: [b(h) for b in builders for h in steps], args.repeat)
-        t_json = best(lambda: [figure_json(b(h)) for b in builders for h in steps], args.repeat)
-        print(f"{name:8s} {len(steps):10d} {1e3 * t_build:11.1f} {1e3 * t_json:16.1f}")
+        t_build, t_json, size = measure(builders, steps, args.repeat)
+        print(f"{name:8s} {len(steps):10d} {1e3 * t_build:11.1f} {1e3 * t_json:16.1f} "
+              f"{size / 1e3:13.1f}")
 
 
 if __name__ == "__main__":

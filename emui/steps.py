@@ -152,7 +152,8 @@ def step_figure(name: str, trace, hs, build, options: tuple = ()) -> FrozenFigur
     hs : emcore.HalfStep
         The half-step (its position ``hs.s`` is the cache key).
     build : callable
-        ``build() -> plotly Figure``; called only on a cache miss. It must depend on nothing
+        ``build() -> plotly Figure`` (or a figure dictionary, wrapped once by ``go.Figure``:
+        see ``emviz.common.freeze``); called only on a cache miss. It must depend on nothing
         but (name, trace, hs, options) and the page's data, which the trace identifies.
     options : tuple of hashable values
         Everything else the figure depends on (highlighted point, toggles, ...).

@@ -24,7 +24,6 @@ import plotly.graph_objects as go
 import scipy.sparse as sp
 from plotly.colors import get_colorscale
 
-from emviz import common as _common
 from emviz.common import (
     animation_controls,
     frame_indices,
@@ -306,9 +305,9 @@ def _layout(title: str, height: int, **extra) -> dict:
     return layout
 
 
-def _figure(data, layout) -> go.Figure:
-    """Build the figure in one go (per-property validation only if ``emviz.common.VALIDATE``)."""
-    return go.Figure(data=data, layout=layout, _validate=_common.VALIDATE)
+def _figure(data, layout) -> dict:
+    """A step player figure as a Plotly figure dictionary (see :mod:`emviz.common`)."""
+    return {"data": list(data), "layout": layout}
 
 
 def _colored(name: str, k: int) -> str:
@@ -430,7 +429,7 @@ def default_order(trace, share, max_rows: int = MAX_HEATMAP_ROWS) -> np.ndarray:
 
 
 def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=None,
-                    names=None, value: str = "prob", zrange=None) -> go.Figure:
+                    names=None, value: str = "prob", zrange=None) -> dict:
     """Heatmap of every segment's category probabilities θ_kv at half-step ``s``.
 
     Parameters
@@ -497,7 +496,7 @@ def _max_weight(trace) -> float:
     return max(float(np.max([np.max(p.weights) for p in trace.params])), 1e-9)
 
 
-def segment_sizes(trace, hs, names=None) -> go.Figure:
+def segment_sizes(trace, hs, names=None) -> dict:
     """Bar chart of the segment sizes π_k at the half-step ``hs`` (y-axis fixed over the run)."""
     w = np.asarray(hs.params.weights, dtype=float)
     names = [f"S{j + 1}" for j in range(w.size)] if names is None else list(names)
@@ -591,12 +590,12 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
                      "(dotted line = average shopper)", height=70 + 240 * n_rows,
                      shapes=shapes, annotations=annotations, **layout_axes)
     layout["margin"] = dict(l=10, r=10, t=80, b=10)
-    return _figure(data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def responsibility_heatmap(resp, names, *, n_total: int, rows_label: str = "customers",
                            block_of=None, title_suffix: str = "",
-                           short_labels: bool = False, decimals: int | None = None) -> go.Figure:
+                           short_labels: bool = False, decimals: int | None = None) -> dict:
     """Customers × segments heatmap of responsibilities r_ik, one colour per segment.
 
     Parameters
@@ -730,7 +729,7 @@ def truth_vs_fit(true_params, fitted_params, perm, feature_names: Sequence[str],
                     title=dict(text="segment sizes π: true (light) and fitted")),
         yaxis2=dict(anchor="x2", tickformat=".0%", title=dict(text="share of customers")),
     )
-    return _figure(data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def run_animation(trace, feature_names: Sequence[str], share, *, order=None, names=None,

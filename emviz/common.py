@@ -21,6 +21,7 @@ from scipy.optimize import linear_sum_assignment
 
 from emcore import half_step_label, half_step_position
 from emviz.palette import NEUTRAL, component_color
+from emviz.player import figure_json
 
 #: Colour of curves that belong to no component (log-likelihood, bound). A mid grey reads on
 #: both the light and the dark Streamlit theme.
@@ -36,11 +37,15 @@ FONT = dict(size=15)
 #: reads as the mean μ.
 DENSITY_TICKFORMAT = ".3~g"
 
-#: Validate Plotly properties while building figures. Validation costs ~0.5 ms per trace and
-#: far more per per-point array of strings; a slider step must rerun a page in ~150 ms, so the
-#: builders skip it. The tests switch it on (``emviz.common.VALIDATE = True``) and build every
-#: figure, so an invalid property still fails loudly there.
-VALIDATE = False
+#: How builders return figures. Plotly validates every property of a ``go.Figure`` as it is
+#: built (about three times the cost of building the figure itself); the step player builds
+#: every half-step's figures once per fit, so the builders it calls (``loglik_figure``,
+#: ``gauss1d.mixture_figure``, ``gauss2d.blobs_figure``, the baskets, digits and proof
+#: figures) return the figure as a plain dictionary in Plotly's documented figure schema,
+#: ``{"data": [{"type": "scatter", ...}], "layout": {...}}``, which the player, ``st.plotly_chart``
+#: and the exports take as it is. Where a ``go.Figure`` is needed, the public constructor wraps
+#: it once: ``go.Figure(fig)`` (validated; the tests do this for every builder). The other
+#: builders (drawn once per fit or on request) return a ``go.Figure`` built the ordinary way.
 
 
 # ----------------------------------------------------------------------------------------------
@@ -111,22 +116,24 @@ def rgb_to_scale(rgb: np.ndarray, quantum: int = 4) -> tuple[np.ndarray, list, i
 
     Returns
     -------
-    codes : (N,) int array in 0..cmax
+    codes : (N,) array in 0..cmax of the smallest unsigned integer type that holds cmax
+        (uint8 for up to 256 colours: a compact typed array in the figure's JSON)
     colorscale : list of [position, "#rrggbb"]
     cmax : int (at least 1)
     """
     rgb = np.asarray(rgb, dtype=float).reshape(-1, 3)
     if len(rgb) == 0:
-        return np.zeros(0, dtype=int), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
+        return np.zeros(0, dtype=np.uint8), [[0.0, NEUTRAL], [1.0, NEUTRAL]], 1
     q = np.clip(np.round(rgb / quantum) * quantum, 0, 255).astype(np.int64)
     packed = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]  # one integer per colour: fast unique
     uniq, inv = np.unique(packed, return_inverse=True)
     inv = np.asarray(inv).reshape(-1)
     hexes = [f"#{int(v):06x}" for v in uniq]
     if len(uniq) == 1:
-        return np.zeros(len(rgb), dtype=int), [[0.0, hexes[0]], [1.0, hexes[0]]], 1
+        return np.zeros(len(rgb), dtype=np.uint8), [[0.0, hexes[0]], [1.0, hexes[0]]], 1
     pos = np.linspace(0.0, 1.0, len(uniq))
-    return inv.astype(int), [[float(p), h] for p, h in zip(pos, hexes, strict=True)], len(uniq) - 1
+    codes = inv.astype(np.min_scalar_type(len(uniq) - 1))
+    return codes, [[float(p), h] for p, h in zip(pos, hexes, strict=True)], len(uniq) - 1
 
 
 def colors_to_scale(colors: list[str], quantum: int = 4) -> tuple[np.ndarray, list]:
@@ -266,7 +273,7 @@ def _iteration_ticks(n_half_steps: int) -> dict:
     return dict(tickvals=[2 * t for t in its], ticktext=[str(t) for t in its])
 
 
-def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
+def loglik_figure(trace, hs, height: int = 320) -> dict:
     """The log-likelihood over half-steps with the current half-step marked.
 
     E-steps leave ℓ unchanged (flat segments) and lift the lower bound up to it; M-steps raise
@@ -279,6 +286,11 @@ def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
     trace : emcore Trace
     hs : emcore.HalfStep
         The current half-step (``trace.half_step(s)``).
+
+    Returns
+    -------
+    dict
+        The figure as a Plotly figure dictionary (see the note at the top of this module).
     """
     v = half_step_values(trace)
     S = len(v["loglik"])
@@ -293,16 +305,16 @@ def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
     main = v["objective"] if other else v["loglik"]
     main_name = (objective_symbol(hard, penalised) + " (maximised)") if other \
         else "log-likelihood ℓ(θ)"
-    data = [go.Scatter(_validate=VALIDATE,
+    data = [dict(type="scatter",
         x=x, y=main, mode="lines+markers", name=main_name, customdata=labels,
         line=dict(color=CURVE, width=3), marker=dict(size=5, color=CURVE),
         hovertemplate="%{customdata}<br>%{y:.4f}<extra></extra>")]
     if other:
-        data.append(go.Scatter(_validate=VALIDATE,
+        data.append(dict(type="scatter",
             x=x, y=v["loglik"], mode="lines", name="ℓ alone", customdata=labels,
             line=dict(color=CURVE, width=1.5, dash="dot"),
             hovertemplate="%{customdata}<br>ℓ = %{y:.4f}<extra></extra>"))
-    data.append(go.Scatter(_validate=VALIDATE,
+    data.append(dict(type="scatter",
         x=x, y=v["bound"], mode="markers",
         name="Q with the labels fixed" if hard else "lower bound 𝓛", customdata=labels,
         marker=dict(size=7, symbol="triangle-up-open", color=CURVE, line=dict(color=CURVE, width=1.5)),
@@ -320,7 +332,7 @@ def loglik_figure(trace, hs, height: int = 320) -> go.Figure:
                    rangemode="tozero", **_iteration_ticks(S)),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),
         shapes=vline_shape(s) + [ring])
-    return go.Figure(_validate=VALIDATE, data=data, layout=layout)
+    return {"data": data, "layout": layout}
 
 
 def _component_sd(params) -> np.ndarray:
@@ -377,12 +389,12 @@ def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
     for r, (_, vals, ylab) in enumerate(rows, start=1):
         xa, ya = axis_ref(r)
         for k in range(K):
-            data.append(go.Scatter(_validate=VALIDATE,
+            data.append(go.Scatter(
                 x=t, y=vals[:, k], mode="lines", name=f"component {k + 1}",
                 legendgroup=f"c{k}", showlegend=(r == 1), xaxis=xa, yaxis=ya,
                 line=dict(color=component_color(k), width=2.5),
                 hovertemplate=f"component {k + 1}<br>t = %{{x}}<br>%{{y:.4g}}<extra></extra>"))
-        data.append(go.Scatter(_validate=VALIDATE,
+        data.append(go.Scatter(
             x=[t_idx] * K, y=vals[t_idx, :], mode="markers", showlegend=False,
             hoverinfo="skip", xaxis=xa, yaxis=ya,
             marker=dict(size=9, color=[component_color(k) for k in range(K)],
@@ -392,7 +404,7 @@ def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
     layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
     layout = base_layout(f"Parameters over iterations — {theta_it(t_now)} shown",
                          height or 150 + 170 * n_rows, **layout)
-    return go.Figure(_validate=VALIDATE, data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def restarts_figure(traces, height: int = 340) -> go.Figure:
@@ -406,12 +418,12 @@ def restarts_figure(traces, height: int = 340) -> go.Figure:
         raise ValueError("restarts_figure needs at least one trace")
     finals = np.array([float(tr.objective[-1]) for tr in traces])
     best = int(np.argmax(finals))
-    fig = go.Figure(_validate=VALIDATE)
+    fig = go.Figure()
     for i, tr in enumerate(traces):
         ll = np.asarray(tr.objective if has_penalty(tr) else tr.log_likelihood, dtype=float)
         is_best = i == best
         fig.add_trace(
-            go.Scatter(_validate=VALIDATE,
+            go.Scatter(
                 x=np.arange(len(ll)), y=ll, mode="lines",
                 name=f"restart {i + 1}: ℓ = {ll[-1]:.2f} ({tr.status})" + (" ★ best" if is_best else ""),
                 line=dict(color=CURVE if is_best else NEUTRAL, width=3.5 if is_best else 1.8,
@@ -436,7 +448,7 @@ class FrozenFigure(go.Figure):
     and every animation frame on every rerun. A frozen figure returns the dictionary it was
     made from, so a cached figure costs only its JSON encoding and is never validated again.
 
-    Make one with :func:`freeze` (a finished ``go.Figure``) or :func:`frozen_figure` (traces,
+    Make one with :func:`freeze` (a finished figure) or :func:`frozen_figure` (traces,
     layout and animation frames, the fast way). Read it through ``to_dict()`` /
     ``to_json()``: the graph-object attributes (``.data``, ``.layout``, ``.frames``) stay
     empty. Never modify the dictionary: it is shared by every session that draws the figure.
@@ -453,9 +465,13 @@ class FrozenFigure(go.Figure):
         return self._frozen_dict
 
 
-def freeze(fig: go.Figure) -> FrozenFigure:
-    """A finished figure as a :class:`FrozenFigure` (its ``to_dict()`` computed once)."""
-    return FrozenFigure(fig.to_dict())
+def freeze(fig) -> FrozenFigure:
+    """A finished figure as a :class:`FrozenFigure` (its ``to_dict()`` computed once).
+
+    ``fig`` is a ``go.Figure`` or a figure dictionary; a dictionary is wrapped once by the
+    public constructor ``go.Figure(fig)`` (validated, with the default template, as
+    ``st.plotly_chart`` would on every rerun)."""
+    return FrozenFigure((fig if isinstance(fig, go.Figure) else go.Figure(fig)).to_dict())
 
 
 def frozen_figure(data, layout: dict, frames=()) -> FrozenFigure:
@@ -463,26 +479,25 @@ def frozen_figure(data, layout: dict, frames=()) -> FrozenFigure:
 
     Parameters
     ----------
-    data : list of traces (graph objects built with ``_validate=VALIDATE``, or dicts)
+    data : list of traces (graph objects or dicts)
     layout : dict
     frames : sequence of dict
-        Animation frames as Plotly describes them: ``name``, ``data`` (a list of traces,
-        graph objects or dicts, only the properties that change) and optionally ``traces``
-        (the indices of the traces they update) and ``layout``.
+        Animation frames as Plotly describes them: ``name``, ``data`` (a list of trace
+        dictionaries with their ``type``, only the properties that change) and optionally
+        ``traces`` (the indices of the traces they update) and ``layout``.
 
-    With :data:`VALIDATE` on (the tests), the whole figure, frames included, goes through
-    Plotly's validation. Otherwise nothing is validated: Plotly's ``Figure(frames=...)``
-    would validate every frame (one regular expression per point colour: seconds for a long
-    run), so the frames' traces are serialised by one unvalidated ``go.Figure(...).to_dict()``
-    (the same JSON, numeric arrays base64-encoded) and put in the dictionary as frames.
+    The traces and the layout go through the public ``go.Figure`` constructor (validated
+    once). The frames do not: ``go.Figure(frames=...)`` would validate every frame (one
+    regular expression per point colour: seconds for a long run), so their traces are put
+    in the dictionary as Plotly.js reads them (numeric arrays as typed arrays, by
+    :func:`emviz.player.figure_json`). The tests validate the frames by rebuilding the whole
+    figure with ``go.Figure(fig.to_dict())``.
     """
     frames = list(frames)
-    if VALIDATE:
-        return freeze(go.Figure(data=data, layout=layout, frames=frames or None))
-    fig_dict = go.Figure(data=data, layout=layout, _validate=False).to_dict()
+    fig_dict = go.Figure(data=data, layout=layout).to_dict()
     if frames:
         flat = [tr for fr in frames for tr in fr["data"]]
-        encoded = go.Figure(data=flat, _validate=False).to_dict()["data"]
+        encoded = figure_json({"data": flat})["data"]
         out, start = [], 0
         for fr in frames:
             stop = start + len(fr["data"])

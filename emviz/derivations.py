@@ -39,7 +39,7 @@ def _fmt_vec(values, fmt: str = "{:.4g}") -> str:
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     """Plain dicts wrapped without per-property validation unless the tests switch it on."""
-    return go.Figure({"data": data, "layout": layout}, _validate=_common.VALIDATE)
+    return go.Figure({"data": data, "layout": layout})
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
-from emviz import common as _common
 from emviz.baskets import selection_chart
 from emviz.common import (
     animation_controls,
@@ -67,9 +66,9 @@ def _image_trace(values, i: int, hover: str, zmax: float = 1.0, name: str = "",
                 hovertemplate=hover + "<extra></extra>", xgap=1, ygap=1)
 
 
-def _figure(data, layout) -> go.Figure:
-    """Build the figure in one go (per-property validation only if ``emviz.common.VALIDATE``)."""
-    return go.Figure(data=data, layout=layout, _validate=_common.VALIDATE)
+def _figure(data, layout) -> dict:
+    """A step player figure as a Plotly figure dictionary (see :mod:`emviz.common`)."""
+    return {"data": data, "layout": layout}
 
 
 def _panel_titles(params, names: Sequence[str] | None, n_cols: int, top: float = 1.0,
@@ -89,7 +88,7 @@ def _panel_titles(params, names: Sequence[str] | None, n_cols: int, top: float =
 
 
 def prototypes_figure(params, title: str, names: Sequence[str] | None = None,
-                      n_cols: int | None = None, height: int | None = None) -> go.Figure:
+                      n_cols: int | None = None, height: int | None = None) -> dict:
     """Each component's μ_k as an 8×8 image, its weight π_k above it.
 
     Parameters
@@ -152,7 +151,7 @@ def example_rows(labels, n_per_class: int = 2, seed: int = 0) -> np.ndarray:
 
 
 def responsibility_figure(images, resp, captions: Sequence[str], title: str,
-                          names: Sequence[str] | None = None) -> go.Figure | None:
+                          names: Sequence[str] | None = None) -> dict:
     """Example digits (their binary image) and their responsibilities r_ik as bars.
 
     Parameters
@@ -171,10 +170,14 @@ def responsibility_figure(images, resp, captions: Sequence[str], title: str,
         y0 = y1 - row_h * 0.86
         ix, iy = 2 * i + 1, 2 * i + 1
         bx, by = 2 * i + 2, 2 * i + 2
-        layout_axes[f"xaxis{ix}"] = dict(domain=[0.0, 0.12], visible=False, range=[-0.5, SIDE - 0.5],
-                                         fixedrange=True)
-        layout_axes[f"yaxis{iy}"] = dict(domain=[y0, y1], visible=False, range=[SIDE - 0.5, -0.5],
-                                         scaleanchor=f"x{ix}", constrain="domain", fixedrange=True)
+        # axis 1 is "xaxis" / "x" in the layout, not "xaxis1" / "x1" (the traces' "x1" Plotly
+        # reads as "x")
+        layout_axes["xaxis" if ix == 1 else f"xaxis{ix}"] = dict(
+            domain=[0.0, 0.12], visible=False, range=[-0.5, SIDE - 0.5], fixedrange=True)
+        layout_axes["yaxis" if iy == 1 else f"yaxis{iy}"] = dict(
+            domain=[y0, y1], visible=False, range=[SIDE - 0.5, -0.5],
+            scaleanchor="x" if ix == 1 else f"x{ix}",
+            constrain="domain", fixedrange=True)
         data.append(dict(type="heatmap", z=images[i].reshape(SIDE, SIDE).astype(float).tolist(),
                          xaxis=f"x{ix}", yaxis=f"y{iy}", zmin=0, zmax=1, colorscale=GREYS,
                          showscale=False, hoverinfo="skip", xgap=1, ygap=1))
@@ -239,7 +242,7 @@ def confusion_figure(labels, resp, title: str | None = None) -> go.Figure:
                          yaxis=dict(autorange="reversed", fixedrange=True, automargin=True,
                                     type="category"))
     layout["margin"] = dict(l=10, r=10, t=60, b=10)
-    return _figure(data, layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def samples_figure(samples, z, title: str, n_cols: int = 10) -> go.Figure:
@@ -256,11 +259,11 @@ def samples_figure(samples, z, title: str, n_cols: int = 10) -> go.Figure:
                            y0=-0.5, y1=SIDE - 0.5, line=dict(color=component_color(int(z[i])), width=3)))
     layout = base_layout(title, 60 + 100 * n_rows, shapes=shapes, **axes)
     layout["margin"] = dict(l=10, r=10, t=50, b=10)
-    return _figure(data, layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def probability_heatmap(params, feature_names: Sequence[str], title: str,
-                        names: Sequence[str] | None = None) -> go.Figure:
+                        names: Sequence[str] | None = None) -> dict:
     """Any Bernoulli mixture: μ_kd as a components × features heatmap, π_k in the row names
     (for 0/1 tables that are not images, e.g. survey answers)."""
     K = params.n_components
@@ -284,7 +287,7 @@ def prototypes_gif(trace, names: Sequence[str] | None = None, max_frames: int = 
     """The μ_k images over the run as an animated GIF (matplotlib, for slides)."""
     from emviz.export import run_gif
 
-    def build(s: int) -> go.Figure:
+    def build(s: int) -> dict:
         hs = trace.half_step(int(s))
         return prototypes_figure(hs.params, f"Average digits · {hs.label}", names)
 

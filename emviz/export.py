@@ -6,7 +6,7 @@ same colours, titles and axis labels — for the trace types the app's builders 
 (lines, markers, fills), bar, histogram, heatmap and contour, on one or several subplot axes,
 plus the layout's vertical/horizontal guide lines and subplot titles.
 
-:func:`run_gif` turns any page's figure builder ``s -> go.Figure`` into an animated GIF of
+:func:`run_gif` turns any page's figure builder ``s -> figure`` into an animated GIF of
 the run, one frame per half-step (subsampled for long runs), so the GIF shows exactly the
 colours and half-steps of the page.
 """
@@ -145,14 +145,16 @@ def _plotly_cmap(colorscale, name="plotly") -> LinearSegmentedColormap | str:
     return LinearSegmentedColormap.from_list(name, stops, N=max(256, 4 * len(stops)))
 
 
-def to_matplotlib(fig: go.Figure, width_px: int | None = None, height_px: int | None = None,
+def to_matplotlib(fig: go.Figure | dict, width_px: int | None = None, height_px: int | None = None,
                   dpi: int = 100, dark: bool = False) -> Figure:
     """Redraw a Plotly figure with matplotlib.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
-        Frames, buttons and sliders are ignored: the figure is drawn as it currently stands.
+    fig : plotly.graph_objects.Figure, or a Plotly figure dictionary
+        A dictionary (what the step player's builders return) is wrapped once by the public
+        ``go.Figure`` constructor. Frames, buttons and sliders are ignored: the figure is drawn
+        as it currently stands.
     width_px, height_px : int, optional
         Output size in pixels at ``dpi`` (defaults: 1100 wide, the figure's own height).
     dpi : int
@@ -163,6 +165,8 @@ def to_matplotlib(fig: go.Figure, width_px: int | None = None, height_px: int | 
     -------
     matplotlib.figure.Figure
     """
+    if not isinstance(fig, go.Figure):
+        fig = go.Figure(fig)
     layout = fig.layout
     w = width_px or (layout.width if layout.width else DEFAULT_WIDTH_PX)
     h = height_px or (layout.height if layout.height else DEFAULT_HEIGHT_PX)
@@ -427,7 +431,7 @@ def _draw_contour(ax, tr):
         ax.contourf(x, y, z, levels=ncont, cmap=cmap, alpha=tr.opacity if tr.opacity else 0.6)
 
 
-def figure_png(fig: go.Figure, width_px: int | None = None, height_px: int | None = None,
+def figure_png(fig: go.Figure | dict, width_px: int | None = None, height_px: int | None = None,
                scale: float = 2.0, dark: bool = False) -> bytes:
     """PNG bytes of a Plotly figure redrawn with matplotlib (``scale`` × 100 dpi)."""
     mfig = to_matplotlib(fig, width_px, height_px, dpi=100, dark=dark)
@@ -436,7 +440,7 @@ def figure_png(fig: go.Figure, width_px: int | None = None, height_px: int | Non
     return buf.getvalue()
 
 
-def figure_svg(fig: go.Figure, width_px: int | None = None, height_px: int | None = None,
+def figure_svg(fig: go.Figure | dict, width_px: int | None = None, height_px: int | None = None,
                dark: bool = False) -> bytes:
     """SVG bytes of a Plotly figure redrawn with matplotlib (text kept as text)."""
     import matplotlib as mpl
@@ -448,7 +452,7 @@ def figure_svg(fig: go.Figure, width_px: int | None = None, height_px: int | Non
     return buf.getvalue()
 
 
-def run_gif(builder: Callable[[int], go.Figure], steps: Sequence[int], width_px: int = 900,
+def run_gif(builder: Callable[[int], go.Figure | dict], steps: Sequence[int], width_px: int = 900,
             height_px: int | None = None, dpi: int = 80, frame_ms: int = 500,
             last_frame_ms: int = 2000) -> bytes:
     """An animated GIF: one frame per half-step, each the page's own figure redrawn.

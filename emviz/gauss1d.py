@@ -220,21 +220,22 @@ def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float,
             cd = np.repeat(resp[members], 3, axis=0).astype(np.float32)
             cd[2::3] = np.nan
             extra = dict(customdata=cd)
-        out.append(go.Scatter(_validate=_common.VALIDATE, x=gx, y=gy, mode="lines", name=name,
-                              showlegend=False, line=dict(color=color, width=1.5),
-                              connectgaps=False, hovertemplate=hover, **extra))
+        out.append(dict(type="scatter", x=gx, y=gy, mode="lines", name=name,
+                        showlegend=False, line=dict(color=color, width=1.5),
+                        connectgaps=False, hovertemplate=hover, **extra))
     while len(out) < cap:  # the same number of traces at every half-step
-        out.append(go.Scatter(_validate=_common.VALIDATE, x=[], y=[], mode="lines", name=name,
-                              showlegend=False, line=dict(color=NEUTRAL, width=1.5),
-                              hoverinfo="skip"))
+        out.append(dict(type="scatter", x=[], y=[], mode="lines", name=name,
+                        showlegend=False, line=dict(color=NEUTRAL, width=1.5),
+                        hoverinfo="skip"))
     return out
 
 
 def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int | None = None,
                    true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
                    height: int = 540, title: str | None = None,
-                   show_legend: bool = True) -> go.Figure:
-    """Histogram + weighted component densities + mixture density + responsibility bands.
+                   show_legend: bool = True) -> dict:
+    """Histogram + weighted component densities + mixture density + responsibility bands,
+    as a Plotly figure dictionary (for the step player; ``go.Figure(fig)`` wraps it).
 
     Top panel: the data's density histogram (grey), each component's weighted density
     π_k N(x | μ_k, σ_k²) in its colour, the mixture density (their sum, dashed), and a rug of
@@ -270,28 +271,28 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     data = []
     edges, h = histogram(x, bins)
     centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
-    data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
-                       marker=HIST_MARKER,
-                       hovertemplate="density %{y:.3g}<extra>data</extra>"))
+    data.append(dict(type="bar", x=centres, y=h, width=widths, name="data",
+                     marker=dict(HIST_MARKER),
+                     hovertemplate="density %{y:.3g}<extra>data</extra>"))
     base = data_grid(x)
     grid = _dense_grid(x, theta, base)
     dens = weighted_densities(grid, theta)
     for k in range(K):
         c = component_color(k)
-        data.append(go.Scatter(_validate=_common.VALIDATE,
+        data.append(dict(type="scatter",
             x=grid, y=dens[:, k], mode="lines", name=f"component {k + 1}",
             line=dict(color=c, width=3), fill="tozeroy", fillcolor=rgba(c, 0.12),
             hovertemplate=(f"component {k + 1}<br>π={w[k]:.3f}, μ={mu[k]:.4g}, σ={sd[k]:.3g}"
                            "<br>x=%{x:.4g}<br>weighted density %{y:.3g}<extra></extra>")))
     mix = dens.sum(axis=1)
-    data.append(go.Scatter(_validate=_common.VALIDATE, x=grid, y=mix, mode="lines", name="mixture",
-                           line=dict(color=CURVE, width=2.5, dash="dash"),
-                           hovertemplate="mixture %{y:.3g}<extra></extra>"))
+    data.append(dict(type="scatter", x=grid, y=mix, mode="lines", name="mixture",
+                     line=dict(color=CURVE, width=2.5, dash="dash"),
+                     hovertemplate="mixture %{y:.3g}<extra></extra>"))
     if true_params is not None:
         tdens = weighted_densities(base, true_params).sum(axis=1)
-        data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=tdens, mode="lines", name="true mixture",
-                               line=dict(color=CURVE, width=1.5, dash="dot"),
-                               hovertemplate="true mixture %{y:.3g}<extra></extra>"))
+        data.append(dict(type="scatter", x=base, y=tdens, mode="lines", name="true mixture",
+                         line=dict(color=CURVE, width=1.5, dash="dot"),
+                         hovertemplate="true mixture %{y:.3g}<extra></extra>"))
     # y range: the histogram sets the scale; a collapsing spike is clipped, not rescaled.
     ymax_data = float(h.max()) if len(h) else 1.0
     peak = float(np.max(mix)) if len(mix) else 0.0
@@ -303,10 +304,10 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])
-        data.append(go.Scatter(_validate=_common.VALIDATE, x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
-                               showlegend=False,
-                               marker=dict(symbol="triangle-up", size=13, color=CURVE),
-                               hovertemplate="chosen: x = %{x:.4g}<extra></extra>"))
+        data.append(dict(type="scatter", x=[xi], y=[rug_y * 2.3], mode="markers", name="chosen house",
+                         showlegend=False,
+                         marker=dict(symbol="triangle-up", size=13, color=CURVE),
+                         hovertemplate="chosen: x = %{x:.4g}<extra></extra>"))
         shapes += vline_shape(xi, row=1, color=CURVE, dash="dot")
 
     # Bottom: responsibility bands p(z = k | x) under the parameters the E-step used.
@@ -320,16 +321,16 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
         for k in range(K):
             c = component_color(k)
             cum = cum + bands[:, k]
-            data.append(go.Scatter(_validate=_common.VALIDATE,
+            data.append(dict(type="scatter",
                 x=base, y=cum, mode="lines", showlegend=False, line=dict(color=c, width=0.5),
                 fill="tozeroy" if k == 0 else "tonexty", fillcolor=rgba(c, 0.55),
                 customdata=bands[:, k], xaxis=xa2, yaxis=ya2,
                 hovertemplate=f"p(z={k + 1} | x) = %{{customdata:.3f}}<extra></extra>"))
         band_title = f"p(z=k | x), {_common.theta_it(t)}"
     else:
-        data.append(go.Scatter(_validate=_common.VALIDATE, x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
-                               text=["no responsibilities yet — press ▶ for E-step 1"],
-                               showlegend=False, hoverinfo="skip", xaxis=xa2, yaxis=ya2))
+        data.append(dict(type="scatter", x=[0.5 * (base[0] + base[-1])], y=[0.5], mode="text",
+                         text=["no responsibilities yet — press ▶ for E-step 1"],
+                         showlegend=False, hoverinfo="skip", xaxis=xa2, yaxis=ya2))
         band_title = "responsibilities"
 
     layout = rows_layout(2, row_heights=[0.74, 0.26], vertical_spacing=0.06)
@@ -346,7 +347,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     layout = base_layout(title or f"{hs.label} — {what}", height, **layout)
     if not show_legend:
         layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
-    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
+    return {"data": data, "layout": layout}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -392,16 +393,16 @@ def animation_figure(X, trace, axis: AxisFormat | None = None, max_frames: int =
     codes = codes.reshape(len(steps), len(idx))
 
     first = curves(half_steps[0])
-    data = [go.Bar(_validate=_common.VALIDATE, x=centres, y=h, width=widths, name="data",
+    data = [go.Bar(x=centres, y=h, width=widths, name="data",
                    marker=HIST_MARKER, hoverinfo="skip")]
     for k in range(K):
         c = component_color(k)
-        data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=first[k], mode="lines", line=dict(color=c, width=3),
+        data.append(go.Scatter(x=base, y=first[k], mode="lines", line=dict(color=c, width=3),
                                fill="tozeroy", fillcolor=rgba(c, 0.12), name=f"component {k + 1}",
                                hoverinfo="skip"))
-    data.append(go.Scatter(_validate=_common.VALIDATE, x=base, y=first[K], mode="lines", name="mixture",
+    data.append(go.Scatter(x=base, y=first[K], mode="lines", name="mixture",
                            line=dict(color=CURVE, width=2.5, dash="dash"), hoverinfo="skip"))
-    data.append(go.Scatter(_validate=_common.VALIDATE, x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
+    data.append(go.Scatter(x=x[idx], y=np.full(len(idx), rug_y), mode="markers", showlegend=False,
                            hoverinfo="skip",
                            marker=dict(symbol="line-ns-open", size=14, color=codes[0],
                                        colorscale=cscale, cmin=0, cmax=cmax, showscale=False,
@@ -567,13 +568,13 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
         k = inv.get(name)
         c = component_color(k) if k is not None else NEUTRAL
         hh, _ = np.histogram(x[labs == name], bins=edges)
-        data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=hh, width=widths, name=f"{label_name}: {name}",
+        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"{label_name}: {name}",
                            marker=dict(color=rgba(c, 0.45), line=dict(width=1, color=c)),
                            legendgroup="labels"))
     xa2, ya2 = axis_ref(2)
     for k in range(K):
         hh, _ = np.histogram(x[z == k], bins=edges)
-        data.append(go.Bar(_validate=_common.VALIDATE, x=centres, y=hh, width=widths, name=f"component {k + 1}",
+        data.append(go.Bar(x=centres, y=hh, width=widths, name=f"component {k + 1}",
                            marker=dict(color=rgba(component_color(k), 0.9), line=dict(width=0)),
                            legendgroup="components", xaxis=xa2, yaxis=ya2))
     layout = rows_layout(2, vertical_spacing=0.08)
@@ -582,6 +583,6 @@ def truth_figure(X, labels, resp, axis: AxisFormat | None = None, label_name: st
     layout["xaxis2"].update(_axis_dict(axis))
     layout = base_layout(f"Truth revealed — {100 * ag.fraction:.1f}% agreement", height,
                          barmode="stack", **layout)
-    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 

@@ -397,7 +397,8 @@ def _traces(
     points_xy: bool = True,
     compact_density: bool = False,
 ) -> list:
-    """Plotly traces of one frame, always the same number and order (needed by frames).
+    """Plotly traces (dictionaries) of one frame, always the same number and order (needed
+    by frames).
 
     ``points_xy=False`` leaves the points' coordinates out of the scatter trace: animation
     frames only restyle the colours, Plotly keeps the x and y of the first frame.
@@ -412,8 +413,8 @@ def _traces(
             # of the peak) at a quarter of float32's bytes.
             dens, top = np.round(np.clip(dens / top, 0.0, 1.0) * 250.0).astype(np.uint8), 250.0
         out.append(
-            go.Contour(
-                _validate=_common.VALIDATE,
+            dict(
+                type="contour",
                 x=xs,
                 y=ys,
                 z=dens if compact_density else dens.astype(np.float32),  # plenty for contours
@@ -447,15 +448,15 @@ def _traces(
         scatter["hovertemplate"] = f"{fx}=%{{x}}<br>{fy}=%{{y}}<br>no responsibilities yet<extra></extra>"
     else:
         scatter["hoverinfo"] = "skip"
-    out.append(go.Scatter(**scatter, _validate=_common.VALIDATE))
+    out.append(dict(type="scatter", **scatter))
     if show_ellipses:
         for k in range(K):
             col = component_color(k)
             for n_sigma, dash, width in ((2, "dash", 1.6), (1, "solid", 2.6)):
                 ex, ey = ellipse_xy(fr.means[k], fr.covs[k], n_sigma)
                 out.append(
-                    go.Scatter(
-                _validate=_common.VALIDATE,
+                    dict(
+                type="scatter",
                         x=ex,
                         y=ey,
                         mode="lines",
@@ -469,8 +470,8 @@ def _traces(
     if show_trajectories:
         for k in range(K):
             out.append(
-                go.Scatter(
-                _validate=_common.VALIDATE,
+                dict(
+                type="scatter",
                     x=fr.paths[:, k, 0],
                     y=fr.paths[:, k, 1],
                     mode="lines+markers",
@@ -483,8 +484,8 @@ def _traces(
                 )
             )
     out.append(
-        go.Scatter(
-                _validate=_common.VALIDATE,
+        dict(
+                type="scatter",
             x=fr.means[:, 0],
             y=fr.means[:, 1],
             mode="markers",
@@ -516,7 +517,7 @@ def _legend_keys(show_ellipses: bool, show_trajectories: bool) -> list:
     if show_trajectories:
         keys.append(dict(name="path of a mean", line=dict(color=NEUTRAL, width=2),
                          marker=dict(size=4, color=NEUTRAL), mode="lines+markers"))
-    return [go.Scatter(x=[None], y=[None], hoverinfo="skip", _validate=_common.VALIDATE, **k)
+    return [dict(type="scatter", x=[None], y=[None], hoverinfo="skip", **k)
             for k in keys]
 
 
@@ -528,8 +529,8 @@ def _truth_traces(true_params, K_true: int) -> list:
     for k in range(K_true):
         ex, ey = ellipse_xy(means[k], covs[k], 2.0)
         out.append(
-            go.Scatter(
-                _validate=_common.VALIDATE,
+            dict(
+                type="scatter",
                 x=ex,
                 y=ey,
                 mode="lines",
@@ -541,8 +542,8 @@ def _truth_traces(true_params, K_true: int) -> list:
             )
         )
     out.append(
-        go.Scatter(
-                _validate=_common.VALIDATE,
+        dict(
+                type="scatter",
             x=means[:, 0],
             y=means[:, 1],
             mode="markers",
@@ -599,8 +600,9 @@ def blobs_figure(
     extent=None,
     grid_n: int = GRID_STATIC,
     compact_density: bool = False,
-) -> go.Figure:
-    """The 2-D mixture at the half-step ``hs``.
+) -> dict:
+    """The 2-D mixture at the half-step ``hs``, as a Plotly figure dictionary (for the step
+    player; ``go.Figure(fig)`` wraps it).
 
     Points are coloured by the responsibility-weighted blend of component colours (grey at
     θ₀, before any E-step); each component gets its 1σ (solid) and 2σ (dashed) covariance
@@ -645,9 +647,7 @@ def blobs_figure(
     data += _legend_keys(show_ellipses, show_trajectories)
     if true_params is not None:
         data += _truth_traces(true_params, len(np.asarray(true_params.weights)))
-    fig = go.Figure(data=data, layout=_layout(title or fr.label, feature_names, extent, height),
-                    _validate=_common.VALIDATE)
-    return fig
+    return {"data": data, "layout": _layout(title or fr.label, feature_names, extent, height)}
 
 
 def blobs_animation(
@@ -741,8 +741,8 @@ def restarts_figure(
         for t in _traces(fr, X[idx], K=tr.n_components, feature_names=feature_names,
                          show_ellipses=True, show_trajectories=False, show_contours=False,
                          hover=False, showlegend=False):
-            if isinstance(t, go.Scatter) and t.mode == "markers" and t.marker.size == 7:
-                t.marker.size = 5
+            if t["type"] == "scatter" and t["mode"] == "markers" and t["marker"]["size"] == 7:
+                t["marker"]["size"] = 5
             fig.add_trace(t, row=1, col=i + 1)
     fig.update_layout(height=height, margin=dict(l=50, r=10, t=50, b=45),
                       paper_bgcolor=_TRANSPARENT, plot_bgcolor=_TRANSPARENT, showlegend=False,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from emviz import common as _common
 from emviz.common import CURVE, base_layout, theta_it
 from emviz.palette import component_color
 from emviz.texnum import sub
@@ -86,7 +85,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
     dmax = float(np.nanmax(depth))
     ticks = [d for d in _DEPTHS if np.log10(1 + d) <= dmax + 1e-9]
     data = [go.Contour(
-        _validate=_common.VALIDATE, x=grid, y=grid, z=depth, customdata=Z,
+        x=grid, y=grid, z=depth, customdata=Z,
         colorscale=DEPTH_SCALE, zmin=0.0, zmax=max(dmax, 1e-9), ncontours=22,
         contours=dict(coloring="fill", showlines=True),
         line=dict(width=0.6, color="rgba(0,0,0,0.3)"),
@@ -100,17 +99,17 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
                       "<extra></extra>",
         name="ℓ slice", showlegend=False)]
     data.append(go.Scatter(
-        _validate=_common.VALIDATE, x=[lo, hi], y=[lo, hi], mode="lines", name="μ₁ = μ₂ (mirror line)",
+        x=[lo, hi], y=[lo, hi], mode="lines", name="μ₁ = μ₂ (mirror line)",
         line=dict(color=GUIDE_COLOR, width=1.5, dash="dash"), hoverinfo="skip"))
     for r, (means, ll) in enumerate(restarts):
         means = np.asarray(means, dtype=float)
         data.append(go.Scatter(
-            _validate=_common.VALIDATE, x=means[:, 0], y=means[:, 1], mode="lines",
+            x=means[:, 0], y=means[:, 1], mode="lines",
             name="restarts" if r == 0 else f"restart {r + 2}", legendgroup="restarts",
             showlegend=r == 0, line=dict(color=RESTART_COLOR, width=1.3, dash="dash"),
             opacity=0.9, hoverinfo="skip"))
         data.append(go.Scatter(
-            _validate=_common.VALIDATE, x=[means[-1, 0]], y=[means[-1, 1]], mode="markers",
+            x=[means[-1, 0]], y=[means[-1, 1]], mode="markers",
             legendgroup="restarts", showlegend=False,
             marker=dict(symbol="diamond", size=10, color="#FFFFFF",
                         line=dict(color=RESTART_COLOR, width=1.5)),
@@ -118,7 +117,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
     if ascent is not None and len(ascent.means):
         gm = np.asarray(ascent.means, dtype=float)
         data.append(go.Scatter(
-            _validate=_common.VALIDATE, x=gm[:, 0], y=gm[:, 1], mode="lines+markers",
+            x=gm[:, 0], y=gm[:, 1], mode="lines+markers",
             name=f"gradient ascent, step {ascent.step_size:g}",
             line=dict(color=ASCENT_COLOR, width=2, dash="dot"),
             marker=dict(size=5, symbol="x-thin", line=dict(width=1.5, color=ASCENT_COLOR)),
@@ -127,7 +126,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
                           "<extra></extra>"))
     t_idx = np.arange(len(em_means))
     data.append(go.Scatter(
-        _validate=_common.VALIDATE, x=em_means[:, 0], y=em_means[:, 1], mode="lines+markers",
+        x=em_means[:, 0], y=em_means[:, 1], mode="lines+markers",
         name="EM", line=dict(color=EM_COLOR, width=3),
         marker=dict(size=6, color=EM_COLOR, line=dict(color="#000000", width=0.8)),
         customdata=np.column_stack([t_idx, em_loglik]),
@@ -135,19 +134,19 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
                       "<br>ℓ(θ) = %{customdata[1]:.3f}<extra></extra>"))
     end = em_means[-1]
     data.append(go.Scatter(
-        _validate=_common.VALIDATE, x=[end[1]], y=[end[0]], mode="markers",
+        x=[end[1]], y=[end[0]], mode="markers",
         name="EM's end, labels swapped", showlegend=False,
         marker=dict(symbol="star-open", size=15, color=EM_COLOR, line=dict(width=2.5)),
         hovertemplate="EM's end with the labels swapped:<br>the same fit, the same ℓ = "
                       f"{float(em_loglik[-1]):.3f}<br>once σ and π are swapped too<extra></extra>"))
     data.append(go.Scatter(
-        _validate=_common.VALIDATE, x=[end[0]], y=[end[1]], mode="markers", name="EM's end",
+        x=[end[0]], y=[end[1]], mode="markers", name="EM's end",
         showlegend=False, marker=dict(symbol="star", size=15, color=EM_COLOR,
                                       line=dict(color="#000000", width=1)),
         hovertemplate=f"EM's end<br>ℓ = {float(em_loglik[-1]):.3f}<extra></extra>"))
     at = int(np.clip(at, 0, len(em_means) - 1))
     data.append(go.Scatter(
-        _validate=_common.VALIDATE, x=[em_means[at, 0]], y=[em_means[at, 1]], mode="markers",
+        x=[em_means[at, 0]], y=[em_means[at, 1]], mode="markers",
         name=f"{theta_it(at)}: σ, π held here", showlegend=False,
         marker=dict(symbol="circle-open", size=20, color=RESTART_COLOR,
                     line=dict(width=2.5, color=RESTART_COLOR)),
@@ -162,7 +161,7 @@ def landscape_figure(grid, Z, em_means, em_loglik, at: int, held_label: str,
         legend=dict(font=dict(size=12, color="#222222"), y=-0.34, yanchor="top",
                     bgcolor="rgba(247,249,252,0.92)"),
         margin=dict(l=10, r=10, t=48, b=190))
-    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def ascent_figure(em_loglik, ascent, height: int = 320) -> go.Figure:
@@ -170,11 +169,11 @@ def ascent_figure(em_loglik, ascent, height: int = 320) -> go.Figure:
     em_loglik = np.asarray(em_loglik, dtype=float)
     gl = np.asarray(ascent.loglik, dtype=float)
     data = [
-        go.Scatter(_validate=_common.VALIDATE, x=np.arange(len(em_loglik)), y=em_loglik,
+        go.Scatter(x=np.arange(len(em_loglik)), y=em_loglik,
                    mode="lines+markers", name="EM (no step size)",
                    line=dict(color=EM_COLOR, width=3), marker=dict(size=5, color=EM_COLOR),
                    hovertemplate="EM iteration %{x}<br>ℓ = %{y:.4f}<extra></extra>"),
-        go.Scatter(_validate=_common.VALIDATE, x=np.arange(len(gl)), y=gl, mode="lines+markers",
+        go.Scatter(x=np.arange(len(gl)), y=gl, mode="lines+markers",
                    name=f"gradient ascent, step {ascent.step_size:g}",
                    line=dict(color=ASCENT_COLOR, width=2, dash="dot"),
                    marker=dict(size=5, symbol="x-thin", line=dict(width=1.5, color=ASCENT_COLOR)),
@@ -192,7 +191,7 @@ def ascent_figure(em_loglik, ascent, height: int = 320) -> go.Figure:
         yaxis=dict(title=dict(text="log-likelihood ℓ (nats)"),
                    range=[max(lo, floor) - 0.03 * (hi - max(lo, floor) + 1e-9),
                           hi + 0.05 * (hi - max(lo, floor) + 1e-9)]))
-    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)
 
 
 def _finite_or_none(v: np.ndarray) -> list:
@@ -210,19 +209,19 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
     sig = np.asarray(sl["sigma"], dtype=float)
     ll = np.asarray(sl["loglik"], dtype=float)
     data = [go.Scatter(
-        _validate=_common.VALIDATE, x=sig, y=_finite_or_none(ll), mode="lines",
+        x=sig, y=_finite_or_none(ll), mode="lines",
         name=f"ℓ with μ{sub(k + 1)} on one point", line=dict(color=color, width=3),
         hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}<br>ℓ = %{{y:.3f}}<extra></extra>")]
     if sl.get("reg", 0.0) > 0:
         data.append(go.Scatter(
-            _validate=_common.VALIDATE, x=sig, y=_finite_or_none(sl["objective"]), mode="lines",
+            x=sig, y=_finite_or_none(sl["objective"]), mode="lines",
             name=f"ℓ + log prior (reg = {sl['reg']:g})", line=dict(color=color, width=2, dash="dash"),
             hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}<br>ℓ + log p = %{{y:.3f}}<extra></extra>"))
     now = float(sl["loglik_now"])
     cross = float(sl["sigma_cross"])
     if sig[0] <= cross <= sig[-1]:
         data.append(go.Scatter(
-            _validate=_common.VALIDATE, x=[cross], y=[now], mode="markers",
+            x=[cross], y=[now], mode="markers",
             name="the spike passes the fit",
             marker=dict(symbol="circle-open", size=13, color=color, line=dict(width=2.5)),
             hovertemplate=f"σ{sub(k + 1)} = %{{x:.3g}}: the spike reaches the fit's ℓ"
@@ -250,4 +249,4 @@ def collapse_figure(sl: dict, height: int = 340, unit_fmt=None) -> go.Figure:
                    exponentformat="power"),
         yaxis=dict(title=dict(text="nats"), range=[y_lo - pad, y_hi + pad]),
         shapes=shapes, annotations=annotations)
-    return go.Figure(_validate=_common.VALIDATE, data=data, layout=layout)
+    return go.Figure(data=data, layout=layout)

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
 import emcore
 from emviz.common import has_penalty, objective_symbol
@@ -524,15 +523,15 @@ def bishop_lines(step: ProofStep) -> list[DerivationLine]:
 
 # --- figures --------------------------------------------------------------------------------
 #
-# The figures are written as plain dictionaries and wrapped without Plotly's per-property
-# validation (``_validate=False``), which costs tens of milliseconds per figure and would
-# eat most of a slider step's budget. The tests validate every figure once instead.
+# The figures are Plotly figure dictionaries (see :mod:`emviz.common`): the step player builds
+# them for every half-step, and Plotly's per-property validation would cost tens of
+# milliseconds per figure. The tests validate every figure with ``go.Figure(fig)``.
 
 GRID = "rgba(127,127,127,0.25)"
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+def _figure(data: list[dict], layout: dict) -> dict:
+    return {"data": data, "layout": layout}
 
 
 def _layout(title: str, height: int = 380, **extra) -> dict:
@@ -579,7 +578,7 @@ def _gap_name(step: ProofStep) -> str:
     return "gap (gain from re-assigning points)" if step.hard else "gap KL(q ‖ p(z | x, θ))"
 
 
-def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
+def bishop_bars_figure(step: ProofStep, stage: str = "M") -> dict:
     """Stacked bars ℓ = L(q_t, θ) + KL after the E-step and after the M-step of step t.
 
     The E-step bar (θ = θ_t) has KL = 0 for exact EM; the M-step bar (θ = θ_{t+1}) shows the
@@ -595,7 +594,8 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
 
     Returns
     -------
-    go.Figure
+    dict
+        A Plotly figure dictionary.
         Traces: 0 the bound 𝓛 (bars from ``base``), 1 the gap (bars on top of 𝓛, true
         values in ``customdata``), 2 the top of each bar, ℓ (markers).
     """
@@ -651,7 +651,7 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> go.Figure:
     return _figure(data, layout)
 
 
-def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
+def bound_curve_figure(curve: dict, step: ProofStep) -> dict:
     """ℓ(θ(a)) and the bound L(q_t, θ(a)) along the straight path θ_t (a=0) → θ_{t+1} (a=1).
 
     Parameters
@@ -664,7 +664,8 @@ def bound_curve_figure(curve: dict, step: ProofStep) -> go.Figure:
 
     Returns
     -------
-    go.Figure
+    dict
+        A Plotly figure dictionary.
         Traces: 0 the objective curve, 1 the bound curve, 2 the marked points (ℓ(θ_t),
         𝓛(q_t, θ_{t+1}), ℓ(θ_{t+1})), 3 the KL gap at a = 1; 4 (lower panel) the gap
         objective − bound along the path.
@@ -752,7 +753,7 @@ def _zoom_range(s: ProofStep, obj: np.ndarray, bnd: np.ndarray, a: np.ndarray):
 
 
 def gains_figure(trace, t: int | None = None, log_scale: bool = False,
-                 colour_current: bool = True) -> go.Figure:
+                 colour_current: bool = True) -> dict:
     """Bars of objective(θ_{t+1}) − objective(θ_t) for every step, the current one marked.
 
     Parameters
@@ -769,7 +770,8 @@ def gains_figure(trace, t: int | None = None, log_scale: bool = False,
 
     Returns
     -------
-    go.Figure
+    dict
+        A Plotly figure dictionary.
         One bar trace: x = iteration 1 … n_iter, y = the gains (NaN where a log axis cannot
         draw them), the exact gains in ``customdata``.
     """

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from emviz import common as _common
 from emviz.common import base_layout, rows_layout
 from emviz.palette import NEUTRAL
 
@@ -90,7 +89,7 @@ def selection_figure(ks, bic, icl, *, loglik=None, aic=None, chosen_k: int | Non
                                      xanchor="left"),
                          shapes=shapes, annotations=annotations, **lay)
     layout["margin"] = dict(l=10, r=10, t=60, b=10)
-    return go.Figure(data=data, layout=layout, _validate=_common.VALIDATE)
+    return go.Figure(data=data, layout=layout)
 
 
 __all__ = ["selection_figure"]

@@ -2,7 +2,6 @@
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -14,12 +13,3 @@ settings.register_profile(
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
-
-@pytest.fixture
-def plotly_validation():
-    """Build figures with Plotly's property validation on (the app skips it for speed)."""
-    import emviz.common
-
-    old, emviz.common.VALIDATE = emviz.common.VALIDATE, True
-    yield
-    emviz.common.VALIDATE = old

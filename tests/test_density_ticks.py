@@ -4,6 +4,7 @@ import numpy as np
 
 import emcore
 from emviz import common, derivations, gauss1d
+from tests.figcheck import validated
 
 
 def _d3_g(value: float, fmt: str) -> str:
@@ -24,7 +25,7 @@ def test_small_densities_get_the_plain_format_in_every_density_figure():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(3000, 300, 150), rng.normal(5000, 400, 150)])  # grams
     tr = emcore.fit_gaussian_mixture(x, 2, seed=0, max_iter=5)
-    fig = gauss1d.mixture_figure(x, tr, tr.half_step(3))
+    fig = validated(gauss1d.mixture_figure(x, tr, tr.half_step(3)))
     yaxis = fig.layout.yaxis
     assert yaxis.tickformat == common.DENSITY_TICKFORMAT
     assert max(yaxis.tickvals) < 1e-2  # the values that Plotly's default would print as μ

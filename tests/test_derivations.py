@@ -214,7 +214,7 @@ def test_small_helpers():
 
 # --- figures ---------------------------------------------------------------------------------
 
-def test_figures_are_valid_plotly(fit, plotly_validation):
+def test_figures_are_valid_plotly(fit):
     x, tr = fit
     p = tr.params[-1]
     sx, sz = emcore.sample(p, 200, seed=4)

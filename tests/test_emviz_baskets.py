@@ -22,6 +22,7 @@ import emcore
 import emviz.common
 from emviz import baskets as B
 from emviz.palette import component_color
+from tests.figcheck import same_drawing, validated
 
 
 def decode(value):
@@ -35,13 +36,8 @@ def decode(value):
 
 
 def fig_json(fig) -> dict:
-    return json.loads(fig.to_json())
-
-
-@pytest.fixture(autouse=True)
-def validated_figures(monkeypatch):
-    """Build every figure with Plotly's per-property validation on (the page turns it off)."""
-    monkeypatch.setattr(emviz.common, "VALIDATE", True)
+    """The figure's JSON after Plotly's validation (a figure dictionary or a go.Figure)."""
+    return json.loads(validated(fig).to_json())
 
 
 @pytest.fixture(scope="module")
@@ -321,13 +317,13 @@ def test_figures_export_for_slides(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     probs = trace.params[-1].probs
-    figs = [B.profile_heatmap(trace, trace.half_step(2), names, share), B.segment_sizes(trace, trace.half_step(2)),
-            B.lift_bars(probs, share, names)]
+    figs = [B.profile_heatmap(trace, trace.half_step(2), names, share),
+            B.segment_sizes(trace, trace.half_step(2)), B.lift_bars(probs, share, names)]
     for fig in figs:
         assert export.figure_png(fig, width_px=600, height_px=400).startswith(b"\x89PNG")
     assert b"<svg" in export.figure_svg(figs[0], width_px=600, height_px=400)
-    gif = export.run_gif(lambda j: B.profile_heatmap(trace, trace.half_step(j), names, share), [0, 1, 2],
-                         width_px=400)
+    gif = export.run_gif(lambda j: B.profile_heatmap(trace, trace.half_step(j), names, share),
+                         [0, 1, 2], width_px=400)
     assert gif.startswith(b"GIF8")
 
 
@@ -351,26 +347,22 @@ def test_profile_gif_has_one_frame_per_shown_half_step(small_fit):
         assert np.any(np.all(np.abs(last.astype(int) - rgb) <= 6, axis=-1))
 
 
-def test_fast_unvalidated_figures_equal_validated_ones(small_fit, monkeypatch):
+def test_step_player_figures_draw_what_their_validated_build_draws(small_fit):
+    """The step player's figure dictionaries are exactly what Plotly's validation keeps."""
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
-    probs = trace.params[-1].probs
-    builders = [
-        lambda: B.profile_heatmap(trace, trace.half_step(3), names, share),
-        lambda: B.profile_heatmap(trace, trace.half_step(3), names, share, value="lift"),
-        lambda: B.segment_sizes(trace, trace.half_step(3)),
-        lambda: B.lift_bars(probs, share, names),
-        lambda: B.responsibility_heatmap(trace.responsibilities(1)[:20], ["a", "b", "c"],
-                                         n_total=300),
-        lambda: B.selection_chart([1, 2, 3], [3.0, 1.0, 2.0], [3.5, 1.5, 2.5], chosen_k=2),
-        lambda: B.run_animation(trace, names, share, max_frames=5),
+    figs = [
+        B.profile_heatmap(trace, trace.half_step(3), names, share),
+        B.profile_heatmap(trace, trace.half_step(3), names, share, value="lift"),
+        B.segment_sizes(trace, trace.half_step(3)),
+        B.responsibility_heatmap(trace.responsibilities(1)[:20], ["a", "b", "c"], n_total=300),
+        B.responsibility_heatmap(None, ["a", "b", "c"], n_total=300),
     ]
-    validated = [json.loads(b().to_json()) for b in builders]
-    monkeypatch.setattr(emviz.common, "VALIDATE", False)
-    fast = [json.loads(b().to_json()) for b in builders]
-    assert fast == validated
-    anim = builders[-1]()
+    for fig in figs:
+        assert isinstance(fig, dict) and same_drawing(fig, validated(fig))
+    anim = B.run_animation(trace, names, share, max_frames=5)
     assert isinstance(anim, emviz.common.FrozenFigure) and anim.to_dict() is anim.to_dict()
+    validated(anim)  # frames included
 
 
 def test_segment_summary_rows():
@@ -398,7 +390,7 @@ def test_default_order_caps_the_rows_and_says_so():
     names = [f"item {v}" for v in range(X.shape[1])]
     order = B.default_order(trace, share)
     assert order.size == B.MAX_HEATMAP_ROWS and np.all(np.diff(share[order]) <= 0)
-    fig = B.profile_heatmap(trace, trace.half_step(1), names, share)
+    fig = validated(B.profile_heatmap(trace, trace.half_step(1), names, share))
     assert len(fig.layout.yaxis.ticktext) == B.MAX_HEATMAP_ROWS
     assert f"{B.MAX_HEATMAP_ROWS} of {X.shape[1]} categories" in fig.layout.title.text
 
@@ -423,7 +415,7 @@ def test_profile_heatmap_has_a_narrow_variant_for_phones(small_fit):
     X, _, _, trace, names = small_fit
     share = B.overall_share(X)
     seg = B.segment_names(trace.params[-1].probs, share, names)   # "S1 · cat 4", …
-    fig = B.profile_heatmap(trace, trace.half_step(2), names, share, names=seg).to_dict()
+    fig = B.profile_heatmap(trace, trace.half_step(2), names, share, names=seg)
     narrow = fig["layout"]["meta"]["narrow"]
     assert narrow["below"] == B.NARROW_PX
     short = narrow["layout"]["xaxis"]["ticktext"]

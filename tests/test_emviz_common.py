@@ -1,5 +1,7 @@
 """emviz.common: half-step bookkeeping, shared figures and the fast layout helpers."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -16,9 +18,7 @@ from emviz.common import (
     trajectory_figure,
 )
 from emviz.palette import component_color
-
-# Every figure here is built with Plotly's property validation on (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("plotly_validation")
+from tests.figcheck import same_drawing, validated, values
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +87,14 @@ def test_half_step_values_bound_touches_after_e_and_stays_below_after_m(trace_re
 
 def test_loglik_figure_marks_the_current_half_step(trace_1d):
     for s in (0, 1, 2, trace_1d.n_half_steps - 1):
-        fig = loglik_figure(trace_1d, trace_1d.half_step(s))
+        fig = validated(loglik_figure(trace_1d, trace_1d.half_step(s)))
         ring = fig.layout.shapes[-1]   # a layout shape: a step redraws no curve
         assert ring.type == "circle" and ring.xanchor == s
         assert ring.yanchor == pytest.approx(trace_1d.half_step_loglik(s))
         assert fig.layout.shapes[0].x0 == s
         assert trace_1d.half_step(s).label in fig.layout.title.text
     # E-steps leave ℓ unchanged: the curve is flat between M-step t and E-step t+1.
-    y = np.asarray(loglik_figure(trace_1d, trace_1d.half_step(0)).data[0].y)
+    y = np.asarray(validated(loglik_figure(trace_1d, trace_1d.half_step(0))).data[0].y)
     assert y[1] == y[0] and y[3] == y[2]
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     # Ticks name iterations: iteration t ends at half-step 2t (its M-step).
@@ -104,7 +104,7 @@ def test_loglik_figure_marks_the_current_half_step(trace_1d):
 
 
 def test_loglik_figure_with_penalty_draws_objective_and_plain_loglik(trace_reg):
-    fig = loglik_figure(trace_reg, trace_reg.half_step(4))
+    fig = validated(loglik_figure(trace_reg, trace_reg.half_step(4)))
     names = [d.name for d in fig.data]
     assert names[0] == "ℓ + log p (maximised)" and any("ℓ alone" in n for n in names)
     np.testing.assert_allclose(fig.data[0].y[::2][1:], trace_reg.objective[1:])
@@ -114,7 +114,7 @@ def test_loglik_figure_of_hard_em_draws_the_classification_likelihood():
     rng = np.random.default_rng(4)
     X = np.concatenate([rng.normal(0, 1, (60, 2)), rng.normal(3, 0.5, (40, 2))])
     tr = emcore.fit_gaussian_mixture(X, 2, hard=True, seed=0, max_iter=6, tol=None)
-    fig = loglik_figure(tr, tr.half_step(2))
+    fig = validated(loglik_figure(tr, tr.half_step(2)))
     names = [d.name for d in fig.data]
     assert names[0] == "ℓ_C (maximised)" and "ℓ alone" in names
     assert fig.layout.title.text.startswith("ℓ_C")
@@ -201,52 +201,53 @@ def test_frozen_figure_returns_its_dictionary():
 
 # -- the one frozen-figure mechanism ---------------------------------------------------------------
 
-def _fast_and_validated(monkeypatch, build):
-    """JSON of ``build()`` with validation off (the app) and on (Plotly's full checks)."""
-    import json
-
-    import emviz.common as common
-
-    monkeypatch.setattr(common, "VALIDATE", False)
-    fast = build()
-    monkeypatch.setattr(common, "VALIDATE", True)
-    validated = build()
-    return fast, json.loads(fast.to_json()), json.loads(validated.to_json())
+def _json(fig) -> str:
+    """What the browser gets: the figure's JSON (frames included), typed arrays decoded."""
+    return json.dumps(values(json.loads(fig.to_json())), sort_keys=True)
 
 
-def test_frozen_figure_builds_the_same_json_as_plotlys_validated_figure(monkeypatch):
-    import plotly.graph_objects as go
+def test_frozen_figure_builds_the_same_json_as_plotlys_validated_figure():
     from plotly.tools import return_figure_from_figure_or_data
 
     import emviz.common as common
 
     x = np.linspace(0.0, 1.0, 5)
-
-    def build():
-        data = [go.Scatter(x=x, y=x ** 2, mode="lines", _validate=common.VALIDATE),
-                dict(type="bar", x=[1, 2], y=np.array([3.0, 4.0]))]
-        frames = [dict(name=str(i), traces=[0, 1], layout=dict(title=dict(text=f"frame {i}")),
-                       data=[go.Scatter(y=(x ** 2 + i).astype(np.float32),
-                                        _validate=common.VALIDATE),
-                             dict(type="bar", y=np.array([i, i + 1]))])
-                  for i in range(3)]
-        return common.frozen_figure(data, dict(title=dict(text="t"), height=300), frames)
-
-    fast, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
-    assert fast_json == validated_json
+    data = [dict(type="scatter", x=x, y=x ** 2, mode="lines"),
+            dict(type="bar", x=[1, 2], y=np.array([3.0, 4.0]))]
+    frames = [dict(name=str(i), traces=[0, 1], layout=dict(title=dict(text=f"frame {i}")),
+                   data=[dict(type="scatter", y=(x ** 2 + i).astype(np.float32)),
+                         dict(type="bar", y=np.array([i, i + 1]))])
+              for i in range(3)]
+    fast = common.frozen_figure(data, dict(title=dict(text="t"), height=300), frames)
+    assert _json(fast) == _json(validated(fast))
     d = fast.to_dict()
     assert d["frames"][2]["data"][0]["y"]["dtype"] == "f4"  # numbers travel as base64
     assert [f["name"] for f in d["frames"]] == ["0", "1", "2"]
     # st.plotly_chart's first step takes the dictionary as it is: no copy, no validation
     assert return_figure_from_figure_or_data(fast, validate_figure=True) is d
-    # with validation on, an invalid property in a frame still fails loudly
-    monkeypatch.setattr(common, "VALIDATE", True)
+    # the traces go through Plotly's validation; the frames are checked by validated()
     with pytest.raises(ValueError):
-        common.frozen_figure([go.Scatter(y=[1, 2])], {},
-                             [dict(name="0", data=[dict(type="scatter", colour="red")])])
+        common.frozen_figure([dict(type="scatter", colour="red")], {})
+    bad = common.frozen_figure([dict(type="scatter", y=[1, 2])], {},
+                               [dict(name="0", data=[dict(type="scatter", colour="red")])])
+    with pytest.raises(ValueError):
+        validated(bad)
 
 
-def test_every_animation_is_frozen_and_equals_its_validated_build(monkeypatch):
+def test_freeze_wraps_a_figure_dictionary_with_the_public_constructor():
+    import plotly.graph_objects as go
+
+    import emviz.common as common
+
+    d = {"data": [{"type": "scatter", "y": np.array([1.0, 2.0])}], "layout": {"height": 200}}
+    frozen = common.freeze(d)
+    assert isinstance(frozen, FrozenFigure)
+    assert frozen.to_dict() == go.Figure(d).to_dict()   # template included, as plotly_chart's
+    with pytest.raises(ValueError):
+        common.freeze({"data": [{"type": "scatter", "colour": "red"}], "layout": {}})
+
+
+def test_every_animation_is_frozen_and_equals_its_validated_build():
     from emviz import digits as V
     from emviz.gauss1d import animation_figure
 
@@ -255,16 +256,10 @@ def test_every_animation_is_frozen_and_equals_its_validated_build(monkeypatch):
     tr1 = emcore.fit_gaussian_mixture(x[:, None], 2, seed=0, max_iter=6, tol=None)
     B = (rng.random((60, 64)) < np.where(np.arange(60)[:, None] < 30, 0.2, 0.7)).astype(np.uint8)
     trb = emcore.fit_bernoulli_mixture(B, 2, seed=0, max_iter=4, tol=None)
-    builders = [lambda: animation_figure(x, tr1), lambda: V.prototypes_animation(trb)]
-    for build in builders:
-        fig, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
+    for fig in (animation_figure(x, tr1), V.prototypes_animation(trb)):
         assert isinstance(fig, FrozenFigure) and fig.to_dict() is fig.to_dict()
-        assert fast_json == validated_json and len(fast_json["frames"]) > 2
-    # the digits page's static figures: an unvalidated build draws what a validated one does
-    # (a named colour scale would differ between plotly.py and plotly.js)
-    resp = trb.responsibilities(trb.n_iter - 1)
-    labels = np.repeat([2, 3], 30)
-    for build in (lambda: V.prototypes_figure(trb.params[-1], "t"),
-                  lambda: V.confusion_figure(labels, resp)):
-        _, fast_json, validated_json = _fast_and_validated(monkeypatch, build)
-        assert fast_json == validated_json
+        assert _json(fig) == _json(validated(fig)) and len(fig.to_dict()["frames"]) > 2
+    # the digits page's step-player figures: the dictionary draws what its validated build
+    # does (a named colour scale would differ between plotly.py and plotly.js)
+    assert same_drawing(V.prototypes_figure(trb.params[-1], "t"),
+                        validated(V.prototypes_figure(trb.params[-1], "t")))

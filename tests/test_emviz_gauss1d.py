@@ -24,9 +24,7 @@ from emviz.gauss1d import (
     weighted_densities,
 )
 from emviz.palette import component_color, hex_to_rgb
-
-# Every figure here is built with Plotly's property validation on (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("plotly_validation")
+from tests.figcheck import same_drawing, validated
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +63,9 @@ def test_weighted_densities_match_scipy(trace):
 def test_mixture_figure_curves_colours_and_rug(data, trace):
     x, _ = data
     s = 5  # E-step 3: θ⁽²⁾ drawn, coloured by q_2
-    fig = mixture_figure(x, trace, trace.half_step(s), axis=price_axis(x), highlight=7)
+    raw = mixture_figure(x, trace, trace.half_step(s), axis=price_axis(x), highlight=7)
+    fig = validated(raw)  # Plotly accepts every property ...
+    assert same_drawing(raw, fig)  # ... and keeps every value as the builder wrote it
     theta = trace.params[2]
     w, mu, sd = params_1d(theta)
     comps = [d for d in fig.data if d.name and d.name.startswith("component")]
@@ -110,9 +110,9 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
 
 def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, trace):
     x, _ = data
-    f0 = mixture_figure(x, trace, trace.half_step(0))
-    f1 = mixture_figure(x, trace, trace.half_step(1))   # E-step 1: same curves, new colours
-    f2 = mixture_figure(x, trace, trace.half_step(2))   # M-step 1: new curves, same colours
+    f0 = validated(mixture_figure(x, trace, trace.half_step(0)))
+    f1 = validated(mixture_figure(x, trace, trace.half_step(1)))   # E-step 1: new colours
+    f2 = validated(mixture_figure(x, trace, trace.half_step(2)))   # M-step 1: new curves
     comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
     rug = lambda f: [d.line.color for d in f.data  # noqa: E731
                      if d.name == "points (colour = responsibilities)" and len(d.x)]
@@ -191,6 +191,7 @@ def test_animation_has_one_frame_per_half_step_and_stays_small():
     codes = _decode(last[-1]["marker"]["color"])
     assert codes.max() <= rug["cmax"] and len(codes) <= 600
     json.loads(pio.to_json(d, validate=False))  # valid JSON
+    validated(fig)  # and valid Plotly, frames included
 
 
 def test_blend_rgb_of_one_hot_responsibilities_is_the_component_colour():
@@ -212,7 +213,7 @@ def test_data_histogram_is_opaque_enough_for_the_dark_theme(data, trace):
     from emviz.gauss1d import mixture_figure
 
     x, _ = data
-    fig = mixture_figure(x, trace, trace.half_step(0))
+    fig = validated(mixture_figure(x, trace, trace.half_step(0)))
     bars = [t for t in fig.data if t.type == "bar" or t.type == "histogram"]
     assert bars
     from tests.test_palette import DARK_BG, LIGHT_BG, ratio

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import emcore
 from emviz import gauss2d as g
 from emviz.palette import COMPONENT_COLORS, hex_to_rgb
+from tests.figcheck import validated
 
 
 @st.composite
@@ -188,11 +189,12 @@ def test_compact_density_draws_the_same_contour_levels():
     tr = emcore.fit_gaussian_mixture(X, 2, seed=0, max_iter=5, tol=None)
 
     def contour(fig):
-        (c,) = [t for t in fig.data if t.type == "contour"]
+        (c,) = [t for t in validated(fig).data if t.type == "contour"]
         return c
 
     full = contour(g.blobs_figure(X, tr, tr.half_step(4), grid_n=g.GRID_PLAYER))
-    small = contour(g.blobs_figure(X, tr, tr.half_step(4), grid_n=g.GRID_PLAYER, compact_density=True))
+    small = contour(g.blobs_figure(X, tr, tr.half_step(4), grid_n=g.GRID_PLAYER,
+                                   compact_density=True))
     zf, zc = np.asarray(full.z, float), np.asarray(small.z)
     assert zc.dtype == np.uint8 and zc.max() == 250 and zc.shape == zf.shape
     np.testing.assert_allclose(zc / 250.0, zf / zf.max(), atol=0.5 / 250 + 1e-6)

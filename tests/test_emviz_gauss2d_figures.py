@@ -5,15 +5,14 @@ import base64
 import json
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 from scipy.stats import multivariate_normal
 
 import emcore
-import emviz.common
 from emviz import gauss2d as g
 from emviz.common import frame_indices
 from emviz.palette import NEUTRAL, hex_to_rgb
+from tests.figcheck import same_drawing, validated, values
 
 
 def _arr(v):
@@ -81,7 +80,7 @@ def test_density_grid_integrates_to_one(fit):
 def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
     X, sc, trace = fit
     s = 5  # E-step 3: θ_2 with its responsibilities q_2
-    fig = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
+    fig = validated(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc)).to_dict()
     colors = _scatter(fig)["marker"]["color"]
     R = _responsibilities_scipy(sc.to_fit(X), trace.params[2])
     pal = np.array([hex_to_rgb(c) for c in ("#0072B2", "#E69F00")], dtype=float)
@@ -92,7 +91,7 @@ def test_point_colours_are_the_blend_of_scipy_responsibilities(fit):
 
 def test_start_is_grey_and_means_drawn(fit):
     X, sc, trace = fit
-    fig = g.blobs_figure(X, trace, trace.half_step(0), scaling=sc).to_dict()
+    fig = validated(g.blobs_figure(X, trace, trace.half_step(0), scaling=sc)).to_dict()
     assert set(_scatter(fig)["marker"]["color"]) == {NEUTRAL}
     (mu,) = [t for t in fig["data"] if t.get("name") == "means μk"]
     np.testing.assert_allclose(np.column_stack([_arr(mu["x"]), _arr(mu["y"])]),
@@ -102,7 +101,7 @@ def test_start_is_grey_and_means_drawn(fit):
 def test_ellipses_are_the_display_covariances(fit):
     X, sc, trace = fit
     s = 2 * trace.n_iter  # the last M-step: θ_n
-    fig = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
+    fig = validated(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc)).to_dict()
     p = trace.params[-1]
     for k in range(2):
         # independent: display covariance = cov of the linearly mapped Gaussian
@@ -121,7 +120,7 @@ def test_e_step_changes_colours_m_step_moves_ellipses(fit):
     X, sc, trace = fit
 
     def parts(s):
-        f = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
+        f = validated(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc)).to_dict()
         (ell,) = _by_name(f, "component 1: 1σ")
         return _scatter(f)["marker"]["color"], _arr(ell["x"])
 
@@ -135,7 +134,7 @@ def test_e_step_changes_colours_m_step_moves_ellipses(fit):
 def test_mean_paths_follow_the_trace(fit):
     X, sc, trace = fit
     for s in (0, 1, 2, 7, 2 * trace.n_iter):
-        f = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
+        f = validated(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc)).to_dict()
         (path,) = _by_name(f, "path of μ2")
         t = trace.half_step(s).theta_index
         want = np.array([sc.center + sc.scale * trace.params[j].means[1] for j in range(t + 1)])
@@ -144,16 +143,16 @@ def test_mean_paths_follow_the_trace(fit):
 
 def test_toggles_and_truth_layers(fit):
     X, sc, trace = fit
-    full = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc).to_dict()
-    bare = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, show_ellipses=False,
-                          show_trajectories=False, show_contours=False).to_dict()
+    full = validated(g.blobs_figure(X, trace, trace.half_step(3), scaling=sc)).to_dict()
+    bare = validated(g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, show_ellipses=False,
+                          show_trajectories=False, show_contours=False)).to_dict()
     # contour, points, ellipses, paths, means, then legend keys (1σ, 2σ, path)
     assert len(full["data"]) == 1 + 1 + 2 * 2 + 2 + 1 + 3
     assert [t["name"] for t in full["data"][-3:]] == ["1σ ellipse", "2σ ellipse", "path of a mean"]
     assert [t.get("name") for t in bare["data"]] == ["data (colour = responsibilities)", "means μk"]
     truth = emcore.GaussianParams(np.array([0.4, 0.6]), np.array([[2.0, 54.0], [4.3, 80.0]]),
                                   np.array([np.eye(2), np.eye(2)]))
-    with_truth = g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, true_params=truth).to_dict()
+    with_truth = validated(g.blobs_figure(X, trace, trace.half_step(3), scaling=sc, true_params=truth)).to_dict()
     assert len(_by_name(with_truth, "true 2σ ellipses")) == 2
     (tm,) = _by_name(with_truth, "true means")
     np.testing.assert_allclose(_arr(tm["x"]), [2.0, 4.3])
@@ -172,7 +171,7 @@ def test_animation_frames_match_the_static_figure(fit):
     # a frame's colours and ellipses equal the static figure at that half-step
     s = steps[len(steps) // 2]
     frame = d["frames"][len(steps) // 2]
-    static = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc).to_dict()
+    static = validated(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc)).to_dict()
     assert _scatter(frame)["marker"]["color"] == _scatter(static)["marker"]["color"]
     assert "x" not in _scatter(frame) and len(_arr(_scatter(d)["x"])) == len(X)  # static xy
     (a,) = _by_name(frame, "component 2: 2σ")
@@ -188,34 +187,34 @@ def test_figure_json_stays_small_for_large_n_and_long_runs():
     static = g.blobs_figure(X, trace, trace.half_step(7))
     anim = g.blobs_animation(X, trace)
     rest = g.restarts_figure(X, [trace, trace])
-    for fig, limit in ((static, 1e6), (anim, 5e6), (rest, 1e6)):
+    for fig, limit in ((validated(static), 1e6), (anim, 5e6), (rest, 1e6)):
         assert len(fig.to_json()) <= limit
-    assert len(_arr(_scatter(static.to_dict())["x"])) == g.MAX_POINTS < len(X)  # sampled
+    assert len(_arr(_scatter(static)["x"])) == g.MAX_POINTS < len(X)  # sampled
     assert len(anim.to_dict()["frames"]) <= g.MAX_FRAMES
 
 
-def test_validated_build_of_every_figure(fit, monkeypatch):
-    """With Plotly's validation on, every builder produces a valid figure."""
+def test_validated_build_of_every_figure(fit):
+    """Plotly's validation accepts every figure and keeps every value as the builder wrote
+    it (the step player sends the figure dictionary itself)."""
     X, sc, trace = fit
-    monkeypatch.setattr(emviz.common, "VALIDATE", True)
     truth = trace.params[-1]
     for s in (0, 1, 2, trace.n_half_steps - 1):
-        assert isinstance(g.blobs_figure(X, trace, trace.half_step(s), scaling=sc, true_params=truth), go.Figure)
-    g.blobs_animation(X, trace, scaling=sc, max_frames=6)
-    g.restarts_figure(X, [trace, trace], scaling=sc, seeds=[0, 1])
+        fig = g.blobs_figure(X, trace, trace.half_step(s), scaling=sc, true_params=truth)
+        assert isinstance(fig, dict) and same_drawing(fig, validated(fig))
+    validated(g.blobs_animation(X, trace, scaling=sc, max_frames=6))
+    validated(g.restarts_figure(X, [trace, trace], scaling=sc, seeds=[0, 1]))
 
 
-def test_frozen_animation_equals_the_validated_build(fit, monkeypatch):
-    """The fast build (frames attached unvalidated) is the same JSON as Plotly's validated
-    figure with frames, and is computed once."""
+def test_frozen_animation_equals_the_validated_build(fit):
+    """The fast build (frames attached unvalidated) draws what Plotly's validated figure with
+    frames draws, and is computed once."""
     X, sc, trace = fit
     anim = g.blobs_animation(X, trace, scaling=sc, max_frames=5)
     first = anim.to_dict()
     assert anim.to_dict() is first  # computed once, then reused
     assert len(first["frames"]) == 5
-    monkeypatch.setattr(emviz.common, "VALIDATE", True)
-    validated = g.blobs_animation(X, trace, scaling=sc, max_frames=5)
-    assert json.loads(anim.to_json()) == json.loads(validated.to_json())
+    assert (values(json.loads(anim.to_json()))
+            == values(json.loads(validated(anim).to_json())))
     rest = g.restarts_figure(X, [trace, trace], scaling=sc)
     assert rest.to_dict() is rest.to_dict() and len(rest.to_dict()["data"]) > 2
 

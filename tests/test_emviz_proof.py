@@ -17,6 +17,7 @@ from scipy.stats import multinomial, multivariate_normal
 import emcore
 from emviz import proof
 from emviz.texnum import fmt_small
+from tests.figcheck import same_drawing, validated
 
 # --- independent computations ----------------------------------------------------------------
 
@@ -278,7 +279,7 @@ def test_rounding_level_negative_is_equal_not_violated():
 def test_bars_figure_carries_the_numbers(fit_1d):
     X, trace = fit_1d
     s = proof.proof_step(X, trace, 2)
-    fig = proof.bishop_bars_figure(s, "M")
+    fig = validated(proof.bishop_bars_figure(s, "M"))
     bound, kl, top = fig.data[0], fig.data[1], fig.data[2]
     tops = decode(bound.base) + decode(bound.y)
     np.testing.assert_allclose(tops, [s.bound_e, s.bound_m], rtol=0, atol=1e-9)
@@ -292,7 +293,7 @@ def test_bars_figure_carries_the_numbers(fit_1d):
     assert tops[1] + decode(kl.y)[1] == pytest.approx(trace.objective[3], abs=1e-8)
     # the E-step bar is faded on the M half-step, and the other way round
     assert list(bound.marker.opacity) == [0.35, 1.0]
-    assert list(proof.bishop_bars_figure(s, "E").data[0].marker.opacity) == [1.0, 0.35]
+    assert list(validated(proof.bishop_bars_figure(s, "E")).data[0].marker.opacity) == [1.0, 0.35]
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert f"{trace.objective[3]:.4f}" in texts
     # the axis starts below both bars and leaves room above ℓ(θ_{t+1})
@@ -305,7 +306,7 @@ def test_bound_curve_figure_plots_emcore_bound_curve(fit_1d):
     t = 1
     s = proof.proof_step(X, trace, t)
     curve = emcore.bound_curve(trace, t)
-    fig = proof.bound_curve_figure(curve, s)
+    fig = validated(proof.bound_curve_figure(curve, s))
     np.testing.assert_array_equal(decode(fig.data[0].x), curve["a"])
     np.testing.assert_array_equal(decode(fig.data[0].y), curve["objective"])
     np.testing.assert_array_equal(decode(fig.data[1].y), curve["bound"])
@@ -327,7 +328,7 @@ def test_bound_curve_figure_plots_emcore_bound_curve(fit_1d):
 def test_gains_figure(fit_1d, log_scale):
     _, trace = fit_1d
     t = 3
-    fig = proof.gains_figure(trace, t, log_scale=log_scale)
+    fig = validated(proof.gains_figure(trace, t, log_scale=log_scale))
     bar = fig.data[0]
     gains = np.array([trace.objective[i + 1] - trace.objective[i] for i in range(trace.n_iter)])
     np.testing.assert_array_equal(decode(bar.x), np.arange(1, trace.n_iter + 1))
@@ -344,7 +345,7 @@ def test_gains_figure(fit_1d, log_scale):
     assert colors.count(proof.CURRENT_COLOR) == 1
     assert "≥ 0 ✓" in fig.layout.title.text
     # for the step player: the bars are the same at every t, only the layout's band moves
-    a, b = (proof.gains_figure(trace, u, log_scale=log_scale, colour_current=False)
+    a, b = (validated(proof.gains_figure(trace, u, log_scale=log_scale, colour_current=False))
             for u in (t, t + 1))
     assert a.data == b.data and set(a.data[0].marker.color) == {proof.OTHER_COLOR}
     (band_a,), (band_b,) = ([sh for sh in f.layout.shapes if sh.type == "rect"] for f in (a, b))
@@ -358,23 +359,23 @@ def test_gains_figure_flags_a_decrease():
         family = "gaussian"
         reg = 0.0
 
-    fig = proof.gains_figure(FakeTrace(), 0)
+    fig = validated(proof.gains_figure(FakeTrace(), 0))
     assert "went DOWN" in fig.layout.title.text
     assert list(fig.data[0].marker.color)[1] == "#CC0000"
 
 
 @pytest.mark.parametrize("stage", ["init", "E", "M"])
 def test_every_figure_is_valid_plotly(fit_1d, fit_hard, fit_2d_reg, stage):
-    # the builders skip Plotly's validation for speed; validate every figure here instead
-    import plotly.graph_objects as go
-
+    # the builders return figure dictionaries (no validation, for speed): Plotly's validation
+    # accepts every property and keeps every value as the builder wrote it
     for X, trace in (fit_1d, fit_hard, fit_2d_reg):
         s = proof.proof_step(X, trace, 1)
         figs = [proof.bishop_bars_figure(s, stage),
                 proof.bound_curve_figure(emcore.bound_curve(trace, 1, n_points=11), s),
                 proof.gains_figure(trace, 1), proof.gains_figure(trace, 1, log_scale=True)]
-        for fig in figs:
-            go.Figure(fig.to_dict())  # raises on any invalid property
+        for raw in figs:
+            fig = validated(raw)
+            assert same_drawing(raw, fig)
             assert fig.layout.title.text and len(fig.to_json()) < 5_000_000
 
 
@@ -391,11 +392,11 @@ def test_a_fit_that_collapses_still_obeys_every_line():
         s = proof.proof_step(x, trace, t)
         assert all(line.holds is not False for line in proof.keng_lines(s) + proof.bishop_lines(s))
         curve = emcore.bound_curve(trace, t, n_points=proof.CURVE_POINTS)
-        fig = proof.bound_curve_figure(curve, s)
+        fig = validated(proof.bound_curve_figure(curve, s))
         assert np.isfinite(decode(fig.data[0].y)).all() and np.isfinite(decode(fig.data[1].y)).all()
         lo, hi = fig.layout.yaxis.range
         assert np.isfinite([lo, hi]).all() and lo < s.objective_t < s.objective_next < hi
-    assert "≥ 0 ✓" in proof.gains_figure(trace).layout.title.text
+    assert "≥ 0 ✓" in validated(proof.gains_figure(trace)).layout.title.text
 
 
 def _luminance(hex_color: str) -> float:
@@ -414,7 +415,7 @@ def test_bound_curve_arrows_read_on_light_and_dark(fit_1d):
     backgrounds (Plotly's default #444 is 1.8:1 on the dark one)."""
     X, trace = fit_1d
     curve = emcore.bound_curve(trace, 1, n_points=11)
-    fig = proof.bound_curve_figure(curve, proof.proof_step(X, trace, 1))
+    fig = validated(proof.bound_curve_figure(curve, proof.proof_step(X, trace, 1)))
     arrows = [a for a in fig.layout.annotations if a.showarrow]
     assert len(arrows) == 3
     for a in arrows:

@@ -13,9 +13,6 @@ from emviz.common import loglik_figure, trajectory_figure
 from emviz.gauss1d import mixture_figure
 from emviz.palette import component_color, hex_to_rgb
 
-# Every figure here is built with Plotly's property validation on (tests/conftest.py).
-pytestmark = pytest.mark.usefixtures("plotly_validation")
-
 
 @pytest.fixture(scope="module")
 def fit():

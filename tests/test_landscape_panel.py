@@ -30,7 +30,7 @@ def test_depth_transform():
     assert np.allclose(d, [[0, np.log10(2)], [1, 2]])
 
 
-def test_landscape_figure(fit, plotly_validation):
+def test_landscape_figure(fit):
     x, tr = fit
     path = land.mean_path(tr)
     rs = [land.mean_path(r) for r in emcore.fit_restarts(x, 2, n_init=2, seed=5,
@@ -68,7 +68,7 @@ def test_swapped_slice_is_the_transpose(fit):
     assert np.allclose(land.mean_slice(x, sw, g), land.mean_slice(x, p, g).T, rtol=1e-12)
 
 
-def test_ascent_and_collapse_figures(fit, plotly_validation):
+def test_ascent_and_collapse_figures(fit):
     x, tr = fit
     ga = land.gradient_ascent(x, tr.params[0], 0.5, n_steps=30)
     fig = ascent_figure(tr.log_likelihood, ga)

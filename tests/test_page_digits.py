@@ -154,7 +154,7 @@ def test_controls_classes_threshold_alpha_restarts_and_bic(page):
 
 
 def test_figures_are_valid_plotly_and_confusion_counts():
-    import plotly.graph_objects as go
+    from tests.figcheck import validated
 
     d = digits_subset((2, 3, 4), 8)
     tr = emcore.fit_bernoulli_mixture(d.X, 4, init="kmeans++", seed=0, max_iter=30)
@@ -171,7 +171,7 @@ def test_figures_are_valid_plotly_and_confusion_counts():
             V.responsibility_figure(d.X[rows], None, ["x"] * len(rows), "r"),
             V.confusion_figure(d.labels, R), V.samples_figure(Xs, z, "s")]
     for fig in figs:
-        go.Figure(fig.to_dict())  # raises on any invalid property
+        validated(fig)  # raises on any invalid property
 
 
 def test_your_data_proposes_a_bernoulli_mixture_for_a_0_1_table():

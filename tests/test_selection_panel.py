@@ -32,7 +32,7 @@ def test_selection_figure_marks_minima_and_draws_ell():
     assert "How many components?" in fig["layout"]["title"]["text"]
 
 
-def test_selection_figure_is_valid_plotly(plotly_validation):
+def test_selection_figure_is_valid_plotly():
     selection_figure([1, 2, 3], [3.0, 1.0, 2.0], [3.0, 2.0, 2.5], loglik=[-3, -1, -0.5],
                      chosen_k=3)
     selection_figure([1, 2, 3], [3.0, 1.0, 2.0], [3.0, 2.0, 2.5])
