@@ -27,7 +27,7 @@ from emui.downloads import downloads, responsibilities_csv_bytes, trace_json_byt
 from emui.exercise import exercise_panel
 from emui.fitting import data_fingerprint, publish_fit, run_fit, run_restarts
 from emui.landscape import landscape_panel
-from emui.player import Chart, Html, narration, proof, step_player
+from emui.player import Chart, Html, narration, proof, step_now, step_player, step_view
 from emui.selection import selection_panel
 from emui.settings import FitSettings, parse_means
 from emui.steps import (
@@ -50,7 +50,7 @@ __all__ = [
     "downloads", "trace_json_bytes", "responsibilities_csv_bytes",
     "landscape_panel", "exercise_panel",
     "url_state", "save_url", "link_to_step", "fit_params", "Param", "animation_chart",
-    "step_player", "Chart", "Html", "narration", "proof",
+    "step_player", "step_view", "step_now", "Chart", "Html", "narration", "proof",
 ]
 
 # Bind the submodules as attributes explicitly: the call below may stop this import with

@@ -54,6 +54,21 @@ def responsibilities_csv_bytes(trace, X, feature_names=None, row_names=None, t=N
     return emdata.safe_csv(df, list(df.columns))
 
 
+class _at_step:
+    """A figure builder bound to "the half-step the learner last stopped on"."""
+
+    def __init__(self, build, trace, now) -> None:
+        self.build, self.trace, self.now = build, trace, now
+
+    def __call__(self):
+        s = min(max(self.now(), 0), int(self.trace.n_half_steps) - 1)
+        return self.build(self.trace.half_step(s))
+
+
+def _figure(fig):
+    return fig() if isinstance(fig, _at_step) else fig
+
+
 def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
               feature_names=None, row_names=None) -> None:
     """Download buttons (all generated lazily, on click — a slider step stays fast).
@@ -65,8 +80,10 @@ def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
         The fitted data (dense features are included in the responsibilities CSV).
     key : str
         Page prefix for widget keys (``f"{key}_dl_..."``).
-    figures : dict[str, plotly Figure], optional
-        Figures to offer as PNG and SVG (redrawn with matplotlib by :mod:`emviz.export`).
+    figures : dict[str, plotly Figure or callable], optional
+        Figures to offer as PNG and SVG (redrawn with matplotlib by :mod:`emviz.export`): a
+        figure, or ``build(hs)`` for a HalfStep, called on click with the half-step the
+        learner last stopped on (for a part of the page that does not rerun on a step).
     gif : callable () -> bytes, optional
         Draws the animated GIF of the whole run.
     """
@@ -81,14 +98,19 @@ def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
                            key=f"{key}_dl_resp", on_click="ignore", icon="📊")
         if figures:
             st.caption("Figures for slides — redrawn with matplotlib at the current step.")
+            from emui.player import step_now
+
+            now = step_now(key)
             for name, fig in figures.items():
+                if callable(fig):
+                    fig = _at_step(fig, trace, now)
                 slug = _slug(name)
                 a, b, c = st.columns([3, 1, 1], vertical_alignment="center")
                 a.markdown(name)
-                b.download_button("PNG", data=lambda fig=fig: _export().figure_png(fig),
+                b.download_button("PNG", data=lambda fig=fig: _export().figure_png(_figure(fig)),
                                   file_name=f"{key}_{slug}.png", mime="image/png",
                                   key=f"{key}_dl_png_{slug}", on_click="ignore")
-                c.download_button("SVG", data=lambda fig=fig: _export().figure_svg(fig),
+                c.download_button("SVG", data=lambda fig=fig: _export().figure_svg(_figure(fig)),
                                   file_name=f"{key}_{slug}.svg", mime="image/svg+xml",
                                   key=f"{key}_dl_svg_{slug}", on_click="ignore")
         if gif is not None:

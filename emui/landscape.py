@@ -140,10 +140,11 @@ def _panel(x, trace, settings, key, axis, unit) -> None:
         built = _built(fp, sk, s_at, float(step), free, bool(swapped), k, x, trace, settings,
                        axis, unit)
         st.plotly_chart(built["landscape"], key=f"{key}_land_fig", theme="streamlit")
-        cur = int(st.session_state.get(f"{key}_step", 0))
-        if cur != s_at:
-            st.button(f"Re-slice at the slider's step ({half_step_label(cur)})",
-                      key=f"{key}_land_repin", on_click=_pin, args=(key,))
+        # The panel does not rerun when the learner steps, so the button does not name the
+        # step: it re-slices at whatever half-step the player shows when it is pressed.
+        st.button("Re-slice at the half-step on screen", key=f"{key}_land_repin",
+                  on_click=_pin, args=(key,),
+                  help=f"The slice is now taken at {half_step_label(s_at)}.")
         st.caption(built["path_caption"])
         st.caption(built["mirror_caption"])
         left, right = st.columns(2, gap="medium")

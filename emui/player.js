@@ -9,10 +9,15 @@
 //
 // data = {v: payload version, base: URL prefix of its windows, window: half-steps per window,
 //         n: half-steps, labels: their labels, step: the server's step, plotly: URL of
-//         plotly.min.js, present: presentation mode, rows: layout}
+//         plotly.min.js, present: presentation mode, rows: layout, key: the page key;
+//         or, for a view that follows the player of page key K, follow: K instead)
 
 const G = (window.__emPlayer = window.__emPlayer || { windows: new Map(), plotly: null });
+// Views that follow a page's player (emui.player.step_view) hear its steps here.
+G.bus = G.bus || new EventTarget();
+G.steps = G.steps || new Map();   // page key -> the step its player shows
 const SYNC_MS = 40;     // report the step this long after the last change (coalesces key repeat)
+const LEAD_MS = 400;    // ... but a press after this long without a report is reported at once
 const PLAY_MS = 1100;   // one half-step per this many ms while playing
 const KEEP = 64;        // windows kept in this tab (the browser's HTTP cache keeps them too)
 const ASK_MS = 2500;    // a window still missing after this long is asked for (trigger "need")
@@ -215,9 +220,12 @@ class Player {
     this.onKey = (e) => this.key(e);
   }
 
-  mount(rows, present) {
+  mount(rows, present, follower) {
     this.root.replaceChildren();
     this.root.classList.toggle("emp-present", !!present);
+    this.cells = {};
+    this.range = null;
+    if (follower) { this.mountRows(rows); return; }
     const bar = el("div", "emp-bar", { role: "group", "aria-label": "Half-step" });
     const mk = (txt, title, fn, cls) => {
       const b = el("button", "emp-btn " + (cls || ""), { type: "button", title, "aria-label": title });
@@ -240,7 +248,6 @@ class Player {
       this.play = mk("⏯ Play", "Play the run (Space)", () => this.toggle(), "emp-play");
     }
     this.root.appendChild(bar);
-    this.cells = {};
     // Presentation mode: one screen holds the main chart and, beside it, the narration and
     // the proof's current line (the other charts wait for the normal layout).
     let layoutRows = rows;
@@ -251,6 +258,12 @@ class Player {
       layoutRows = [[...charts.map((c) => ({ ...c, flex: 2.2 / charts.length })),
                      { kind: "column", name: "side", flex: 1, cells: texts }]];
     }
+    this.mountRows(layoutRows);
+    document.removeEventListener("keydown", this.onKey);
+    if (present) document.addEventListener("keydown", this.onKey);
+  }
+
+  mountRows(layoutRows) {
     const makeCell = (cell) => {
       const c = el("div", "emp-cell emp-" + cell.kind + " st-key-" + cell.name);
       c.style.flex = String(cell.flex || 1);
@@ -271,8 +284,6 @@ class Player {
       for (const cell of row) r.appendChild(makeCell(cell));
       this.root.appendChild(r);
     }
-    document.removeEventListener("keydown", this.onKey);
-    if (present) document.addEventListener("keydown", this.onKey);
     // Redraw on a width change, for figures with a narrow variant (phone ↔ wider).
     if (this.resize) this.resize.disconnect();
     let lastW = this.root.clientWidth;
@@ -313,11 +324,21 @@ class Player {
     if (!this.meta) return;
     s = Math.max(0, Math.min(this.meta.n - 1, Math.round(s)));
     if (s === this.s && this.drawn) return;
-    this.draw(s);
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.reported !== this.s) { this.reported = this.s; this.setStateValue("step", this.s); }
-    }, SYNC_MS);
+    const now = performance.now();
+    if (now - (this.lastReport || -1e9) > LEAD_MS) {
+      // A single press: tell the server first, so that its rerun overlaps this drawing.
+      this.report(s, now);
+      this.draw(s);
+      return;
+    }
+    this.draw(s);  // a key held down or a drag: report where it ends
+    this.timer = setTimeout(() => this.report(this.s, performance.now()), SYNC_MS);
+  }
+
+  report(s, now) {
+    this.lastReport = now;
+    if (this.reported !== s) { this.reported = s; this.setStateValue("step", s); }
   }
 
   // A new fit (or new view options): its windows are fetched afresh.
@@ -354,16 +375,12 @@ class Player {
     const M = this.meta;
     this.s = s;
     this.drawn = true;
-    this.range.max = String(M.n - 1);
-    this.range.value = String(s);
+    if (this.key) {  // the page's player: its views follow
+      G.steps.set(this.key, s);
+      G.bus.dispatchEvent(new CustomEvent("em-step", { detail: { key: this.key, s } }));
+    }
     const lab = M.labels[s];
-    this.range.setAttribute("aria-valuenow", String(s));
-    this.range.setAttribute("aria-valuemin", "0");
-    this.range.setAttribute("aria-valuemax", String(M.n - 1));
-    this.range.setAttribute("aria-valuetext", lab);
-    this.label.textContent = lab + "  (" + (s + 1) + " of " + M.n + ")";
-    this.prev.disabled = s <= 0;
-    this.next.disabled = s >= M.n - 1;
+    if (this.range) this.drawBar(s, lab);
     const w = Math.floor(s / M.window);
     const win = this.loaded.get(w);
     if (win) { this.render(win, s); return; }
@@ -376,7 +393,23 @@ class Player {
     this.win(w).then((got) => {
       clearTimeout(ask);
       if (this.meta.v === v && this.s === s) this.render(got, s);
-    }).catch((err) => { this.root.classList.remove("emp-wait"); this.label.textContent = lab + " — " + err.message; });
+    }).catch((err) => {
+      this.root.classList.remove("emp-wait");
+      if (this.label) this.label.textContent = lab + " — " + err.message;
+    });
+  }
+
+  drawBar(s, lab) {
+    const M = this.meta;
+    this.range.max = String(M.n - 1);
+    this.range.value = String(s);
+    this.range.setAttribute("aria-valuenow", String(s));
+    this.range.setAttribute("aria-valuemin", "0");
+    this.range.setAttribute("aria-valuemax", String(M.n - 1));
+    this.range.setAttribute("aria-valuetext", lab);
+    this.label.textContent = lab + "  (" + (s + 1) + " of " + M.n + ")";
+    this.prev.disabled = s <= 0;
+    this.next.disabled = s >= M.n - 1;
   }
 
   render(win, s) {
@@ -404,24 +437,42 @@ export default function (component) {
   let p = root.__player;
   if (!p) { p = root.__player = new Player(root, setStateValue); }
   p.setStateValue = setStateValue;
-  const layoutKey = JSON.stringify([data.rows, !!data.present]);
-  if (p.layoutKey !== layoutKey) { p.mount(data.rows, data.present); p.layoutKey = layoutKey; p.drawn = false; }
+  const follow = data.follow || null;
+  p.key = follow ? null : (data.key || null);
+  const layoutKey = JSON.stringify([data.rows, !!data.present, follow]);
+  if (p.layoutKey !== layoutKey) { p.mount(data.rows, data.present, !!follow); p.layoutKey = layoutKey; p.drawn = false; }
+  if (follow && !p.onBus) {
+    p.onBus = (e) => {
+      if (e.detail.key === follow && p.meta && p.drawn && e.detail.s !== p.s) p.draw(Math.min(e.detail.s, p.meta.n - 1));
+    };
+    G.bus.addEventListener("em-step", p.onBus);
+  }
   const serverStep = Number(data.step);
+  const known = follow ? G.steps.get(follow) : undefined;
+  const first = known !== undefined && known < Number(data.n) ? known : serverStep;
   // The window on screen downloads while Plotly.js loads.
-  fetchWindow(data.base + "-" + Math.floor(serverStep / Number(data.window)) + ".bin").catch(() => {});
+  fetchWindow(data.base + "-" + Math.floor(first / Number(data.window)) + ".bin").catch(() => {});
   loadPlotly(data.plotly).then(() => {
     const fresh = !p.meta || p.meta.v !== data.v;
     if (fresh) p.setMeta(data, setTriggerValue);
     p.setTriggerValue = setTriggerValue;
+    let s = p.s;
+    if (follow) {
+      // A view shows what its page's player shows (the server's step until that draws).
+      const now = G.steps.get(follow);
+      s = now !== undefined && now < p.meta.n ? now : serverStep;
+    } else if (fresh || !p.drawn) s = serverStep;
     // Adopt the server's step when it changed it itself (a reset, a link, "Reveal"), not when
     // it only echoes a step this player reported.
-    let s = p.s;
-    if (fresh || !p.drawn) s = serverStep;
     else if (serverStep !== p.serverStep && serverStep !== p.reported) s = serverStep;
     p.serverStep = serverStep;
     if (fresh || !p.drawn || s !== p.s) { p.drawn = false; p.reported = s; p.draw(Math.min(s, p.meta.n - 1)); }
   }).catch((err) => {
     root.textContent = "The step player could not start: " + err.message;
   });
-  return () => { document.removeEventListener("keydown", p.onKey); if (p.playing) p.toggle(); };
+  return () => {
+    document.removeEventListener("keydown", p.onKey);
+    if (p.onBus) { G.bus.removeEventListener("em-step", p.onBus); p.onBus = null; }
+    if (p.playing) p.toggle();
+  };
 }

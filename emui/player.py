@@ -283,6 +283,19 @@ def _on_step(key: str, n: int) -> None:
     s = state.get("step")
     if s is not None:
         st.session_state[f"{key}_step"] = int(np.clip(int(s), 0, n - 1))
+        _box(key)["s"] = st.session_state[f"{key}_step"]
+
+
+def _box(key: str) -> dict:
+    return st.session_state.setdefault(f"{key}_step_box", {})
+
+
+def step_now(key: str) -> Callable[[], int]:
+    """A function that returns the half-step the learner last stopped on, readable from any
+    thread (a download's deferred data runs outside the page's run), for a part of the page
+    that does not rerun when the learner steps."""
+    box = _box(key)
+    return lambda: int(box.get("s", 0))
 
 
 def preload() -> None:
@@ -293,6 +306,38 @@ def preload() -> None:
             f'{{const s = document.createElement("script"); s.src = "{PLOTLY_URL}"; '
             f's.async = true; s.dataset.emPlotly = "1"; document.head.appendChild(s);}}</script>',
             unsafe_allow_javascript=True)
+
+
+def _mount(trace, key: str, element_key: str, rows, options: tuple, s: int, extra: dict,
+           **callbacks) -> None:
+    """Publish the rows' windows (the one of step ``s`` now) and place the component."""
+    n = int(trace.n_half_steps)
+    version = hashlib.sha1(f"{element_key}|{trace_key(trace)}|{tuple(options)!r}|{WINDOW}"
+                           .encode()).hexdigest()[:20]
+    rows = tuple(tuple(r) for r in rows)
+    if not _PUBLISHER.exists(f"{version}-{s // WINDOW}.bin"):
+        with st.spinner("Preparing this fit's half-steps for the step player (once per fit, "
+                        "for everyone on this server)…"):
+            _publish(version, rows, trace, s)
+    else:
+        _publish(version, rows, trace, s)
+    meta = [[{"kind": c.kind, "name": c.name, "flex": c.flex,
+              **({"height": c.height} if getattr(c, "height", None) else {}),
+              **({"minw": c.minw} if c.minw else {}),
+              **({"box": True} if getattr(c, "box", False) else {})} for c in row]
+            for row in rows]
+    result = _COMPONENT(key=element_key,
+                        data={"v": version, "base": f"{PUBLISH_URL}/{version}",
+                              "window": WINDOW, "step": s, "n": n,
+                              "labels": [half_step_label(i) for i in range(n)],
+                              "plotly": PLOTLY_URL, "rows": meta, **extra},
+                        default={"step": s} if "on_step_change" in callbacks else None,
+                        on_need_change=lambda: None, height="content", **callbacks)
+    # Windows the browser could not fetch (deleted to save disk, or a background job that
+    # failed) are packed again now, in this run, so that an error would show on the page.
+    need = getattr(result, "need", None)
+    if isinstance(need, dict) and need.get("v") == version:
+        _publish(version, rows, trace, s, [w for w in need.get("w", []) if isinstance(w, int)])
 
 
 def step_player(trace, key: str, rows: Sequence[Sequence[Chart | Html]], options: tuple = (),
@@ -325,36 +370,37 @@ def step_player(trace, key: str, rows: Sequence[Sequence[Chart | Html]], options
         st.session_state[state_key] = 0 if start == "init" else n - 1
     s = int(np.clip(int(st.session_state[state_key]), 0, n - 1))
     st.session_state[state_key] = s
-    version = hashlib.sha1(f"{key}|{trace_key(trace)}|{tuple(options)!r}|{WINDOW}".encode()
-                           ).hexdigest()[:20]
-    rows = tuple(tuple(r) for r in rows)
-    if not _PUBLISHER.exists(f"{version}-{s // WINDOW}.bin"):
-        with st.spinner("Preparing this fit's half-steps for the step player (once per fit, "
-                        "for everyone on this server)…"):
-            _publish(version, rows, trace, s)
-    else:
-        _publish(version, rows, trace, s)
-    meta = [[{"kind": c.kind, "name": c.name, "flex": c.flex,
-              **({"height": c.height} if getattr(c, "height", None) else {}),
-              **({"minw": c.minw} if c.minw else {}),
-              **({"box": True} if getattr(c, "box", False) else {})} for c in row]
-            for row in rows]
+    _box(key)["s"] = s
     screen.step_anchor()  # the target of the "Skip to the step control" link
-    result = _COMPONENT(key=f"{key}_player",
-               data={"v": version, "base": f"{PUBLISH_URL}/{version}", "window": WINDOW,
-                     "step": s, "n": n, "labels": [half_step_label(i) for i in range(n)],
-                     "plotly": PLOTLY_URL, "present": screen.presenting(), "rows": meta},
-               default={"step": s}, on_step_change=partial(_on_step, key, n),
-               on_need_change=lambda: None, height="content")
-    # Windows the browser could not fetch (deleted to save disk, or a background job that
-    # failed) are packed again now, in this run, so that an error would show on the page.
-    need = getattr(result, "need", None)
-    if isinstance(need, dict) and need.get("v") == version:
-        _publish(version, rows, trace, s, [w for w in need.get("w", []) if isinstance(w, int)])
+    _mount(trace, key, f"{key}_player", rows, options, s,
+           {"key": key, "present": screen.presenting()},
+           on_step_change=partial(_on_step, key, n))
     urlstate.link_to_step(key)
     urlstate.save_url(key)
     return trace.half_step(s)
 
 
-__all__ = ["step_player", "Chart", "Html", "narration", "proof", "proof_html",
+def step_view(trace, key: str, name: str, rows: Sequence[Sequence[Chart | Html]],
+              options: tuple = ()) -> None:
+    """More blocks drawn per half-step, anywhere on the page (in a tab, say), that follow the
+    step of the page's player ``key`` **in the browser**: a step the learner takes redraws
+    them with the player's own charts, and no rerun is needed for them to be true. Their
+    builders, like the player's, depend only on the half-step, the fit and ``options``.
+
+    Parameters
+    ----------
+    trace : emcore Trace of the player's fit
+    key : str
+        The page prefix of the :func:`step_player` to follow.
+    name : str
+        Names this view (part of its element key and of its windows' version).
+    rows, options
+        As for :func:`step_player`.
+    """
+    n = int(trace.n_half_steps)
+    s = int(np.clip(int(st.session_state.get(f"{key}_step", 0)), 0, n - 1))
+    _mount(trace, key, f"{key}_view_{name}", rows, options, s, {"follow": key})
+
+
+__all__ = ["step_player", "step_view", "step_now", "Chart", "Html", "narration", "proof", "proof_html",
            "ensure_plotly_js", "preload", "PLOTLY_URL", "WINDOW", "window_path"]

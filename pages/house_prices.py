@@ -21,6 +21,7 @@ from emviz.gauss1d import (
     truth_figure,
 )
 from emviz.palette import component_color
+from emviz.player import md_html, tex_html
 from emviz.texnum import fmt_small
 
 KEY = "hp"
@@ -125,68 +126,90 @@ def chosen_house(x, trace) -> int:
     return int(order[int(st.session_state[key]) - 1])
 
 
-def house_panel(x, ds, trace, hs, axis_fmt) -> None:
-    """One house, chosen by the learner, with the E- and M-step formulas filled in."""
+def _house_moved() -> None:
+    """The house slider moved: the main chart highlights the house, so the whole page reruns."""
+    st.session_state[_k("house_moved")] = True
+
+
+def house_panel(x, ds, trace, data_id: str) -> None:
+    """One house, chosen by the learner; its E- and M-step formulas, filled in at the half-step
+    on screen, are a view of the step player (they follow ◀ / ▶ in the browser)."""
     n = len(x)
     label = "house" if ds.display_transform == "log10(price)" else "point"
-    i = chosen_house(x, trace)
+    chosen_house(x, trace)
     st.slider(f"Choose a {label} by its rank, from the cheapest (1) to the dearest ({n})"
               if label == "house" else f"Choose a point by its rank, smallest (1) to largest ({n})",
-              min_value=1, max_value=n, key=_k("house_rank"))
+              min_value=1, max_value=n, key=_k("house_rank"), on_change=_house_moved)
     i = chosen_house(x, trace)
-    t = hs.t  # at θ⁽⁰⁾ the panel shows iteration 1
     if trace.n_iter == 0:
         st.info("The fit stopped before its first iteration, so there is no step to show.")
         return
+    rank = int(st.session_state[_k("house_rank")])
+    emui.step_view(trace, KEY, "house", [[emui.Html(
+        "hp_house", lambda h: house_html(x, ds, trace, h, i, rank))]], options=(data_id, i))
+
+
+def house_html(x, ds, trace, hs, i: int, rank: int) -> str:
+    """The one-house panel at half-step ``hs`` as HTML: the E-step of iteration t for point
+    ``i`` (price rank ``rank``), then the M-step, every number from :func:`house_numbers`,
+    checked against the engine's θ⁽ᵗ⁺¹⁾."""
+    md, tex = md_html, tex_html
+    n = len(x)
+    label = "house" if ds.display_transform == "log10(price)" else "point"
+    t = hs.t  # at θ⁽⁰⁾ the panel shows iteration 1
     hn = house_numbers(x, trace, t, i)
     K = len(hn.weights)
     sub = lambda k: f"{k + 1}"  # noqa: E731
-    rank = int(st.session_state[_k("house_rank")])
-    st.markdown(f"**E-step {t + 1}** for the {label} of rank {rank} (of {n}, by price): "
-                f"x = log₁₀({_price(hn.x_i, ds)}) = {hn.x_i:.4f}" if label == "house" else
-                f"**E-step {t + 1}** for the point of rank {rank} (of {n}): x = {hn.x_i:.4f}")
-    st.caption(f"Parameters {theta_it(t)} used: " + "; ".join(
-        f"π{k + 1} = {hn.weights[k]:.3f}, μ{k + 1} = {hn.means[k]:.4f}, σ{k + 1} = {hn.sds[k]:.4f}"
-        for k in range(K)))
-    st.latex(r"r_{ik} = \frac{\pi_k\,\mathcal{N}(x_i \mid \mu_k, \sigma_k^2)}"
-             r"{\sum_j \pi_j\,\mathcal{N}(x_i \mid \mu_j, \sigma_j^2)},\qquad"
-             r"\mathcal{N}(x\mid\mu,\sigma^2)=\frac{1}{\sigma\sqrt{2\pi}}"
-             r"e^{-(x-\mu)^2/2\sigma^2}")
-    terms = " + ".join(rf"{hn.weights[j]:.3f}\times{fmt_small(hn.densities[j])}" for j in range(K)) \
-        if K <= 4 else fmt_small(hn.evidence)
+    out = [md(f"**E-step {t + 1}** for the {label} of rank {rank} (of {n}, by price): "
+              f"x = log₁₀({_price(hn.x_i, ds)}) = {hn.x_i:.4f}" if label == "house" else
+              f"**E-step {t + 1}** for the point of rank {rank} (of {n}): x = {hn.x_i:.4f}"),
+           _cap(f"Parameters {theta_it(t)} used: " + "; ".join(
+               f"π{k + 1} = {hn.weights[k]:.3f}, μ{k + 1} = {hn.means[k]:.4f}, "
+               f"σ{k + 1} = {hn.sds[k]:.4f}" for k in range(K))),
+           tex(r"r_{ik} = \frac{\pi_k\,\mathcal{N}(x_i \mid \mu_k, \sigma_k^2)}"
+               r"{\sum_j \pi_j\,\mathcal{N}(x_i \mid \mu_j, \sigma_j^2)},\qquad"
+               r"\mathcal{N}(x\mid\mu,\sigma^2)=\frac{1}{\sigma\sqrt{2\pi}}"
+               r"e^{-(x-\mu)^2/2\sigma^2}")]
+    terms = " + ".join(rf"{hn.weights[j]:.3f}\times{fmt_small(hn.densities[j])}"
+                       for j in range(K)) if K <= 4 else fmt_small(hn.evidence)
     for k in range(K):
-        st.latex(
+        out.append(tex(
             rf"r_{{i{sub(k)}}} = \frac{{{hn.weights[k]:.3f}\times{fmt_small(hn.densities[k])}}}"
             rf"{{{terms}}} = \frac{{{fmt_small(hn.numerators[k])}}}{{{fmt_small(hn.evidence)}}}"
-            rf" = \mathbf{{{hn.resp_i[k]:.4f}}}")
-    st.markdown(f"**M-step {t + 1}**: every point votes with its responsibility; this {label} "
-                f"contributes r_ik to N_k and r_ik·x_i to the weighted sum.")
-    st.latex(r"N_k=\sum_i r_{ik},\quad \mu_k^{\text{new}}=\frac{1}{N_k}\sum_i r_{ik}x_i,\quad"
-             r"\sigma_k^{2,\text{new}}=\frac{\sum_i r_{ik}(x_i-\mu_k^{\text{new}})^2"
-             + (r" + \text{reg}" if hn.reg > 0 else "") + r"}{N_k},\quad"
-             r"\pi_k^{\text{new}}=\frac{N_k}{N}")
+            rf" = \mathbf{{{hn.resp_i[k]:.4f}}}"))
+    out.append(md(f"**M-step {t + 1}**: every point votes with its responsibility; this {label} "
+                  f"contributes r_ik to N_k and r_ik·x_i to the weighted sum."))
+    out.append(tex(r"N_k=\sum_i r_{ik},\quad \mu_k^{\text{new}}=\frac{1}{N_k}\sum_i r_{ik}x_i,"
+                   r"\quad\sigma_k^{2,\text{new}}=\frac{\sum_i r_{ik}(x_i-\mu_k^{\text{new}})^2"
+                   + (r" + \text{reg}" if hn.reg > 0 else "") + r"}{N_k},\quad"
+                   r"\pi_k^{\text{new}}=\frac{N_k}{N}"))
     new = trace.params[t + 1]
     w1, mu1, sd1 = params_1d(new)
     for k in range(K):
         reg_txt = rf" + {hn.reg:g}" if hn.reg > 0 else ""
-        st.latex(
+        out.append(tex(
             rf"\textcolor{{{component_color(k)}}}{{\blacksquare}}\;"
             rf"N_{sub(k)} = {hn.Nk[k]:.2f}\;(\text{{this {label}: }}{hn.resp_i[k]:.3f}),\quad"
             rf"\mu_{sub(k)} = \frac{{{hn.sum_rx[k]:.3f}}}{{{hn.Nk[k]:.2f}}} = {hn.new_means[k]:.4f}"
-            rf"\;(\text{{this {label}: }}{hn.resp_i[k] * hn.x_i:.3f}),")
-        st.latex(
+            rf"\;(\text{{this {label}: }}{hn.resp_i[k] * hn.x_i:.3f}),"))
+        out.append(tex(
             rf"\sigma^2_{sub(k)} = \frac{{{hn.scatter[k]:.4f}{reg_txt}}}{{{hn.Nk[k]:.2f}}}"
             rf" = {hn.new_vars[k]:.5f}\;(\sigma_{sub(k)} = {np.sqrt(hn.new_vars[k]):.4f}),\quad"
-            rf"\pi_{sub(k)} = \frac{{{hn.Nk[k]:.2f}}}{{{hn.N}}} = {hn.new_weights[k]:.4f}")
+            rf"\pi_{sub(k)} = \frac{{{hn.Nk[k]:.2f}}}{{{hn.N}}} = {hn.new_weights[k]:.4f}"))
     ok = np.allclose(hn.new_means, mu1, rtol=1e-6, atol=1e-9) and \
         np.allclose(hn.new_weights, w1, rtol=1e-6, atol=1e-9) and \
         np.allclose(np.sqrt(hn.new_vars), sd1, rtol=1e-5, atol=1e-9)
     if ok:
-        st.caption(f"✓ These hand-computed numbers equal {theta_it(t + 1)} from the EM engine "
-                   f"(μ = {', '.join(f'{m:.4f}' for m in mu1)}).")
+        out.append(_cap(f"✓ These hand-computed numbers equal {theta_it(t + 1)} from the EM "
+                        f"engine (μ = {', '.join(f'{m:.4f}' for m in mu1)})."))
     else:
-        st.caption("These hand-computed numbers differ from the engine's θ — a degenerate step "
-                   "(a variance hit zero) cannot be redone by hand.")
+        out.append(_cap("These hand-computed numbers differ from the engine's θ — a degenerate "
+                        "step (a variance hit zero) cannot be redone by hand."))
+    return "".join(out)
+
+
+def _cap(text: str) -> str:
+    return md_html(text).replace("<p>", '<p class="cap">')
 
 
 def _data(data_key: str):
@@ -274,23 +297,20 @@ def main() -> None:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     _collapse_news(trace, settings, collapse)
     step_view(x, ds, trace, settings, data_id, axis_fmt)
+    panels(x, ds, trace, settings, data_id, axis_fmt)
     emui.selection_panel(x, settings, data_id, KEY)
     emui.publish_fit("house_prices", x.reshape(-1, 1), trace, ds.title)
 
 
 @st.fragment
 def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
-    """Everything that depends on the half-step. A step reruns only this fragment: the
-    sidebar, the header and the fit stay as they are, and only the open tab is built."""
-    # The chosen house's slider lives in a tab that is not always built; keep its value.
-    if _k("house_rank") in st.session_state:
-        st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
+    """The step player and the exercise (whose question is about the half-step on screen):
+    when the learner stops on a half-step, only this small fragment reruns. The panels below
+    are the same at every half-step, or are views that follow the player in the browser."""
     is_price = ds.display_transform == "log10(price)"
-    unit = "log₁₀ $" if is_price else None
-    n_shown = min(len(x), 2000)
     highlight = chosen_house(x, trace)
     # The chart, the narration, ℓ and the proof for every half-step go to the browser once;
-    # ◀ / ▶ then redraw them there (emui.player), and only the panels below rerun here.
+    # ◀ / ▶ then redraw them there (emui.player).
     hs = emui.step_player(trace, KEY, [
         [emui.Chart("hp_mixture", lambda h: mixture_figure(
             x, trace, h, axis=axis_fmt, highlight=highlight, true_params=ds.true_params),
@@ -299,12 +319,28 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
          emui.Chart("hp_loglik", lambda h: loglik_figure(trace, h))],
         [emui.proof(trace)],
     ], options=(data_id, highlight))
-    if trace.status != "degenerate":
-        emui.status_banner(trace)
-    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
     emui.exercise_panel(trace, hs, KEY, X=x, fmt=(lambda v: _price(v, ds)) if is_price else None,
                         restarts=lambda: emui.run_restarts(x, settings, data_id, n_restarts=4),
                         title=ds.title)
+
+
+@st.fragment
+def panels(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
+    """Everything below the player. It reruns on its own widgets (a tab, the house slider),
+    not when the learner steps: what it shows is the same at every half-step, or is a view of
+    the player (emui.step_view) that follows the step in the browser."""
+    if st.session_state.pop(_k("house_moved"), False):
+        st.rerun(scope="app")  # the main chart highlights the chosen house
+    # The chosen house's slider lives in a tab that is not always built; keep its value.
+    if _k("house_rank") in st.session_state:
+        st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
+    is_price = ds.display_transform == "log10(price)"
+    unit = "log₁₀ $" if is_price else None
+    n_shown = min(len(x), 2000)
+    highlight = chosen_house(x, trace)
+    if trace.status != "degenerate":
+        emui.status_banner(trace)
+    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
     emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
 
     # Only the open tab is built (switching tabs reruns this fragment).
@@ -313,12 +349,12 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
                    key=_k("tab"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            house_panel(x, ds, trace, hs, axis_fmt)
+            house_panel(x, ds, trace, data_id)
     if tabs[1].open:
         with tabs[1]:
-            st.plotly_chart(emui.step_figure(
-                "hp_traj", trace, hs, lambda: trajectory_figure(trace, hs, unit=unit)),
-                key=_k("traj"), theme="streamlit")
+            emui.step_view(trace, KEY, "traj", [[emui.Chart(
+                "hp_traj", lambda h: trajectory_figure(trace, h, unit=unit))]],
+                options=(data_id, unit))
     if tabs[2].open:
         with tabs[2]:
             st.caption("Plays in your browser: one frame per half-step (long runs are "
@@ -330,16 +366,16 @@ def step_view(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
             restarts_tab(x, settings, data_id, axis_fmt)
     if tabs[4].open:
         with tabs[4]:
-            truth_tab(x, ds, trace, hs, axis_fmt)
+            truth_tab(x, ds, trace, axis_fmt)
     if tabs[5].open:
         with tabs[5]:
             emui.downloads(
                 trace, x, KEY,
-                figures={"Histogram and components": mixture_figure(
-                             x, trace, hs, axis=axis_fmt, highlight=highlight,
+                figures={"Histogram and components": lambda h: mixture_figure(
+                             x, trace, h, axis=axis_fmt, highlight=highlight,
                              true_params=ds.true_params),
-                         "Parameter trajectories": trajectory_figure(trace, hs, unit=unit),
-                         "Log-likelihood": loglik_figure(trace, hs)},
+                         "Parameter trajectories": lambda h: trajectory_figure(trace, h, unit=unit),
+                         "Log-likelihood": lambda h: loglik_figure(trace, h)},
                 gif=lambda: _gif(x, trace, axis_fmt),
                 feature_names=ds.feature_names)
 
@@ -361,16 +397,14 @@ def restarts_tab(x, settings, data_id: str, axis_fmt) -> None:
                     title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
                 options=(data_id, i)), key=_k(f"restart_fig_{i}"), theme="streamlit")
 
-def truth_tab(x, ds, trace, hs, axis_fmt) -> None:
+def truth_tab(x, ds, trace, axis_fmt) -> None:
+    """The final fit (whatever half-step is on screen) against the known groups."""
     if ds.labels is None:
         st.info("This dataset has no known groups to compare with. Try Ames (neighbourhoods) "
                 "or the synthetic data (true components).")
         return
-    final = hs.s == trace.n_half_steps - 1
-    if not final:
-        st.info("Move the Step slider to the last half-step (the fitted result) to reveal the "
-                f"true {ds.label_name.lower()}s.")
-        return
+    st.caption(f"The fitted result — the last half-step, {theta_it(trace.n_iter)} — against "
+               f"the true {ds.label_name.lower()}s.")
     R = np.asarray(trace.responsibilities(trace.n_iter))
     ag = agreement(ds.labels, R.argmax(axis=1), R.shape[1])
     st.metric("Agreement with the truth", f"{100 * ag.fraction:.1f}%",

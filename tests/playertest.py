@@ -14,11 +14,28 @@ from emviz import player as packer
 
 
 def player_data(at) -> dict:
-    """The data of the page's step player (the first ``em_step_player`` element)."""
+    """The data of the page's step player (the first ``em_step_player`` element that is not
+    a view following it)."""
     for el in at.get("bidi_component"):
         if el.proto.component_name == "em_step_player":
-            return json.loads(el.proto.json)
+            data = json.loads(el.proto.json)
+            if not data.get("follow"):
+                return data
     raise AssertionError("no step player on the page")
+
+
+def _views(at) -> list[dict]:
+    return [json.loads(el.proto.json) for el in at.get("bidi_component")
+            if el.proto.component_name == "em_step_player"
+            and json.loads(el.proto.json).get("follow")]
+
+
+def view_data(at, name: str) -> dict:
+    """The data of the view ``name`` (emui.player.step_view) on the page."""
+    for el in at.get("bidi_component"):
+        if el.proto.component_name == "em_step_player" and el.proto.id.endswith(f"_view_{name}"):
+            return json.loads(el.proto.json)
+    raise AssertionError(f"no step view {name!r} on the page")
 
 
 def window_of(data: dict, s: int) -> dict:
@@ -41,11 +58,22 @@ def shown(at) -> dict:
     return {"step": s, "label": data["labels"][s], "n": int(data["n"]), **out}
 
 
+def view(at, name: str) -> dict:
+    """What the view ``name`` draws when its player shows the server's step (the browser
+    draws the view at the player's step): ``{"step", "figures", "texts"}``."""
+    data = view_data(at, name)
+    s = int(player_data(at)["step"])
+    return {"step": s, **packer.unpack(window_of(data, s), s)}
+
+
 def chart(at, key_part: str) -> dict:
     """The Plotly spec of the chart whose key contains ``key_part``: a player chart at the
     current step, else a keyed ``st.plotly_chart``."""
     try:
-        figs = shown(at)["figures"]
+        figs = dict(shown(at)["figures"])
+        s = int(player_data(at)["step"])
+        for data in _views(at):
+            figs.update(packer.unpack(window_of(data, s), s)["figures"])
     except AssertionError:
         figs = {}
     for name, fig in figs.items():
@@ -61,7 +89,11 @@ def text(at, name: str) -> str:
     """An HTML block of the player at the current step, tags removed."""
     import re
 
-    return re.sub(r"<[^>]+>", "", shown(at)["texts"][name])
+    texts = dict(shown(at)["texts"])
+    s = int(player_data(at)["step"])
+    for data in _views(at):
+        texts.update(packer.unpack(window_of(data, s), s)["texts"])
+    return re.sub(r"<[^>]+>", "", texts[name])
 
 
 def set_step(at, key: str, s: int):
@@ -81,6 +113,10 @@ def page_text(at) -> str:
     parts += [lt.value for lt in at.latex]
     try:
         parts += [re.sub(r"<[^>]+>", "", h) for h in shown(at)["texts"].values()]
+        s = int(player_data(at)["step"])
+        for data in _views(at):
+            parts += [re.sub(r"<[^>]+>", "", h)
+                      for h in packer.unpack(window_of(data, s), s)["texts"].values()]
     except AssertionError:
         pass
     return "\n".join(parts)

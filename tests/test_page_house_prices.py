@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 import emdata
 from emviz.gauss1d import agreement
-from tests.playertest import chart, set_step, shown, text
+from tests.playertest import chart, set_step, shown, text, view
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "house_prices.py")
 
@@ -38,7 +38,8 @@ def test_default_page_renders_the_ames_fit(at):
     assert shown(at)["step"] == 0 and shown(at)["label"].startswith("θ⁽⁰⁾")
     spec = _chart(at, "hp_mixture")
     assert spec["layout"]["title"]["text"].startswith("θ⁽⁰⁾ (start)")
-    assert at.latex  # the chosen house's formulas
+    house = view(at, "house")["texts"]["hp_house"]  # the chosen house's formulas
+    assert "E-step 1" in house and "equal θ⁽¹⁾" in house
     assert "cannot go down" in text(at, "proof") and "ℓ(θ⁽⁰⁾)" in text(at, "narration")
     assert "em_fits" in at.session_state and "house_prices" in at.session_state["em_fits"]
 
@@ -51,9 +52,10 @@ def test_only_the_open_tab_is_built(at):
     assert set(shown(at)["figures"]) == {"hp_mixture", "hp_loglik"}
     _open_tab(at, "μ, σ, π")
     assert not at.exception
-    keys = [el.proto.id for el in at.get("plotly_chart")]
-    assert len(keys) == 1 and any("hp_traj" in k for k in keys), keys
-    assert not any("E-step" in m.value and "for house" in m.value for m in at.markdown)
+    assert [el.proto.id for el in at.get("plotly_chart")] == []
+    assert set(view(at, "traj")["figures"]) == {"hp_traj"}
+    with pytest.raises(AssertionError):
+        view(at, "house")  # the one-house view is not built while its tab is closed
     _open_tab(at, "Animation")
     anim = _chart(at, "hp_anim")
     assert len(anim["frames"]) == at.session_state["em_fits"]["house_prices"]["trace"].n_half_steps
@@ -98,9 +100,9 @@ def test_each_half_step_changes_the_figure(at):
     assert ring["type"] == "circle" and ring["xanchor"] == n - 1
 
 
-def test_truth_reveal_at_the_end(at):
+def test_truth_reveal_shows_the_final_fit(at):
     trace = at.session_state["em_fits"]["house_prices"]["trace"]
-    set_step(at, "hp", trace.n_half_steps - 1)
+    set_step(at, "hp", 3)  # whatever the half-step on screen, the tab shows the final fit
     _open_tab(at, "Reveal the truth")
     ds = emdata.load_dataset("ames")
     R = trace.responsibilities(trace.n_iter)
@@ -118,9 +120,12 @@ def test_house_choice_shows_its_numbers(at):
     _open_tab(at, "One house")
     at.slider(key="hp_house_rank").set_value(len(x)).run()
     assert not at.exception
-    text = " ".join(m.value for m in at.markdown)
-    assert f"log₁₀(${10 ** x[i]:,.0f})" in text
-    assert any("equal θ" in c.value for c in at.caption)
+    house = view(at, "house")["texts"]["hp_house"]
+    assert f"log₁₀(${10 ** x[i]:,.0f})" in house and "equal θ" in house
+    # the main chart marks the chosen house (the whole page reran for it)
+    marker = [d for d in shown(at)["figures"]["hp_mixture"]["data"]
+              if d.get("name") == "chosen house"]
+    assert len(marker) == 1 and marker[0]["x"] == [pytest.approx(x[i])]
     # The choice survives a visit to another tab (whose run does not build this slider).
     _open_tab(at, "Downloads")
     _open_tab(at, "One house")

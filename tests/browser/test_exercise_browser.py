@@ -35,7 +35,7 @@ def test_predict_check_reveal_and_landscape(page, app_server):
     assert "σ, π of E-step 1" in fig["title"]
     click_player(pg, "hp", "Next half-step")
     assert step_label(pg) == "M-step 1"
-    _click(pg, pg.get_by_role("button", name="Re-slice at the slider's step (M-step 1)"))
+    _click(pg, pg.get_by_role("button", name="Re-slice at the half-step on screen"))
     assert "σ, π of M-step 1" in figure(pg, "hp_land_fig", min_traces=5)["title"]
     figure(pg, "hp_land_spike")
     figure(pg, "hp_land_ga", min_traces=2)
