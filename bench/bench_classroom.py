@@ -126,6 +126,8 @@ class Learner:
     fragment_id: str = ""
     player: bool = False
     cached_hashes: set[str] = field(default_factory=set)
+    windows: set[str] = field(default_factory=set)   # step-player windows on the page
+    fetched: set[str] = field(default_factory=set)   # ... already fetched (browser cache)
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     late: int = 0
@@ -138,10 +140,34 @@ class Learner:
                                            max_size=None, open_timeout=self.timeout)
         t0 = time.perf_counter()
         await self._rerun(widgets=[], fragment_id="")
+        await self._fetch_windows()
         self.load_time = time.perf_counter() - t0
         if self.slider_id is None:
             raise SessionError(f"learner {self.index}: no {self.slider_label!r} slider on "
                                f"the page {self.page!r}")
+
+    async def _fetch_windows(self) -> None:
+        """GET the step player's windows the page named, once each (as a browser does, whose
+        HTTP cache then keeps them); the static files cost the server a little CPU too."""
+        root = self.ws_url.replace("ws://", "http://", 1).split("/_stcore/")[0] + "/"
+        for rel in sorted(self.windows - self.fetched):
+            await asyncio.to_thread(self._get, root + rel)
+            self.fetched.add(rel)
+
+    def _get(self, url: str) -> None:
+        import urllib.error
+        import urllib.request
+
+        for _ in range(600):  # 404 while the server's background thread packs it
+            try:
+                with urllib.request.urlopen(url, timeout=self.timeout) as r:
+                    r.read()
+                    return
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+                time.sleep(0.1)
+        raise SessionError(f"learner {self.index}: {url} never appeared")
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -168,6 +194,7 @@ class Learner:
         t0 = time.perf_counter()
         await self._rerun(widgets=[state], fragment_id=self.fragment_id)
         dt = time.perf_counter() - t0
+        await self._fetch_windows()  # a view opened by the rerun (not timed)
         if self.position != target:
             raise SessionError(f"learner {self.index}: asked for half-step {target}, the page "
                                f"shows {self.position}")
@@ -232,6 +259,11 @@ class Learner:
             self.errors.append(f"error box: {el.alert.body[:120]}")
         elif etype == "bidi_component" and el.bidi_component.component_name == "em_step_player":
             data = json.loads(el.bidi_component.json)
+            # the browser fetches every window of half-steps of the player and of its views
+            self.windows.update(f"{data['base']}-{w}.bin"
+                                for w in range(-(-int(data["n"]) // int(data["window"]))))
+            if data.get("follow"):
+                return  # a view that follows the player: no control of its own
             self.player = True
             self.slider_id = el.bidi_component.id
             self.options = [str(i) for i in range(int(data["n"]))]
