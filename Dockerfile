@@ -27,8 +27,11 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
 # The step player's Plotly.js: the installed plotly wheel's own copy, put into static/ now
-# (the app cannot write there at run time; emui/player.py, server.enableStaticServing).
-RUN python -c "from emui.player import ensure_plotly_js; print(ensure_plotly_js())"
+# (the app cannot write the code's folders at run time; emui/player.py,
+# server.enableStaticServing). The one folder it writes: static/emp/, where each server
+# process publishes the packed half-steps of the fits it shows (at most 256 MB per process).
+RUN python -c "from emui.player import ensure_plotly_js; print(ensure_plotly_js())" \
+    && mkdir -p static/emp && chown app:app static/emp
 
 USER app
 # Build the derived data sets once, now, so that the first learner does not wait for them.

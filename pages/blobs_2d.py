@@ -13,7 +13,7 @@ import emui
 from emcore import half_step_label
 from emviz import export
 from emviz import gauss2d as g2
-from emviz.common import frame_indices, loglik_figure
+from emviz.common import frame_indices, loglik_figure, theta_it
 from emviz.player import md_html
 
 KEY = "blobs"
@@ -93,8 +93,8 @@ def _standardise_note(ds, sc: g2.Scaling, on: bool) -> str:
     )
 
 
-def _truth_tab(ds, X, trace, hs, sc, labels_name) -> None:
-    last = trace.n_half_steps - 1
+def _truth_tab(ds, X, trace, sc, labels_name) -> None:
+    """The final fit (whatever half-step is on screen) against the known groups."""
     if ds.labels is None:
         st.info(
             "Old Faithful has no recorded truth: nobody labelled the eruptions. The two "
@@ -103,10 +103,8 @@ def _truth_tab(ds, X, trace, hs, sc, labels_name) -> None:
             "wait."
         )
         return
-    if hs.s != last:
-        st.info(f"Move the Step slider to the last half-step (the fitted result) to compare "
-                f"with the true {labels_name}.")
-        return
+    st.caption(f"The fitted result — the last half-step, {theta_it(trace.n_iter)} — against "
+               f"the true {labels_name}.")
     R = np.asarray(trace.responsibilities(trace.n_iter))
     agree, pairing = g2.label_agreement(ds.labels, R)
     st.metric(f"Agreement with the true {labels_name}", f"{100 * agree:.1f}%",
@@ -185,6 +183,7 @@ def main() -> None:
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on, show_truth)
+    panels(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on, show_truth)
     emui.selection_panel(Z, settings, data_id, KEY)
     emui.publish_fit(PAGE, Z, trace, ds.title + (" (standardised)" if std else ""),
                      feature_names=names, standardised=std)
@@ -222,24 +221,17 @@ def _soft_vs_hard_html(trace, hard, hs) -> str:
 @st.fragment
 def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on,
               show_truth) -> None:
-    """Everything that depends on the half-step. The main chart(s), the narration, ℓ and the
-    proof of every half-step go to the browser once and ◀ / ▶ redraw them there
-    (emui.step_player); when the learner stops, only this fragment reruns: the sidebar, the
-    header, the toggles and the fit stay as they are, and only the open tab is built."""
-    show_ell, show_paths, show_dens = flags
+    """The step player and the exercise (whose question is about the half-step on screen).
+    The main chart(s), the narration, ℓ and the proof of every half-step go to the browser and
+    ◀ / ▶ redraw them there (emui.step_player); when the learner stops, only this small
+    fragment reruns. The panels below are the same at every half-step."""
     cov_name = settings.covariance_type
-    # the "what changed" text quotes means in the figure's units
-    shown = g2.DisplayTrace(trace, sc) if std else trace
-    fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
-                  show_trajectories=show_paths, show_contours=show_dens,
-                  true_params=ds.true_params if show_truth else None)
+    shown, fig_kw = _view(ds, names, sc, std, trace, flags, show_truth)
     soft_chart = emui.Chart("blobs_fig_soft", lambda h: g2.blobs_figure(
         X, trace, h, title=f"Soft EM ({cov_name} covariances) — {h.label}",
         grid_n=g2.GRID_PLAYER, compact_density=True, **fig_kw), height=520)
-    hard = None
-    if hard_on:
-        hard = emui.run_fit(Z, replace(settings, hard=True, covariance_type="spherical"),
-                            data_id)
+    hard = _hard_fit(Z, settings, data_id) if hard_on else None
+    if hard is not None:
         rows = [[soft_chart,
                  emui.Chart("blobs_fig_hard",
                             lambda h: _hard_view(X, hard, h, fig_kw, player=True)[1],
@@ -252,6 +244,33 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
               emui.Chart("blobs_loglik", lambda h: loglik_figure(trace, h))],
              [emui.proof(trace)]]
     hs = emui.step_player(trace, KEY, rows, options=(data_id, flags, show_truth, hard_on))
+    emui.exercise_panel(shown, hs, KEY, X=X, feature_names=names, title=ds.title,
+                        restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
+
+
+def _view(ds, names, sc, std, trace, flags, show_truth):
+    """The trace the texts quote (means in the figure's units) and the figure options."""
+    show_ell, show_paths, show_dens = flags
+    shown = g2.DisplayTrace(trace, sc) if std else trace
+    fig_kw = dict(feature_names=names, scaling=sc, show_ellipses=show_ell,
+                  show_trajectories=show_paths, show_contours=show_dens,
+                  true_params=ds.true_params if show_truth else None)
+    return shown, fig_kw
+
+
+def _hard_fit(Z, settings, data_id):
+    return emui.run_fit(Z, replace(settings, hard=True, covariance_type="spherical"), data_id)
+
+
+@st.fragment
+def panels(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on,
+           show_truth) -> None:
+    """Everything below the player. It reruns on its own widgets (a tab), not when the
+    learner steps: nothing in it depends on the half-step on screen (the truth tab shows the
+    final fit; the downloads draw the half-step on screen when clicked)."""
+    cov_name = settings.covariance_type
+    _, fig_kw = _view(ds, names, sc, std, trace, flags, show_truth)
+    hard = _hard_fit(Z, settings, data_id) if hard_on else None
     emui.status_banner(trace)
     emui.dataset_caption(ds)
     st.caption(f"{ds.description} Covariance type **{cov_name}**: {COV_NOTES[cov_name]}.")
@@ -261,8 +280,6 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
     with st.expander("Standardising is " + ("on" if std else "off") + " — why it matters here",
                      expanded=False):
         st.markdown(_standardise_note(ds, sc, std))
-    emui.exercise_panel(shown, hs, KEY, X=X, feature_names=names, title=ds.title,
-                        restarts=lambda: emui.run_restarts(Z, settings, data_id, n_restarts=4))
 
     # Only the open tab is built (switching tabs reruns this fragment); the first one is
     # cheap, so a step does not re-send the animation unless it is open.
@@ -270,7 +287,7 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                    key=_k("tab"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            _truth_tab(ds, X, trace, hs, sc,
+            _truth_tab(ds, X, trace, sc,
                        (ds.label_name or "group").lower().removeprefix("true "))
     if tabs[1].open:
         with tabs[1]:
@@ -290,10 +307,10 @@ def step_view(X, Z, ds, names, sc, std, trace, settings, data_id, flags, hard_on
                 st.caption("The trace's parameters are in standardised units (see "
                            "“Standardising” above); the responsibilities CSV lists the data in "
                            "original units.")
-            figures = {"Mixture at this step": g2.blobs_figure(
-                X, trace, hs, title=f"Soft EM ({cov_name} covariances) — {hs.label}", **fig_kw)}
+            figures = {"Mixture at this step": lambda h: g2.blobs_figure(
+                X, trace, h, title=f"Soft EM ({cov_name} covariances) — {h.label}", **fig_kw)}
             if hard is not None:
-                figures["Hard EM at this step"] = _hard_view(X, hard, hs, fig_kw)[1]
+                figures["Hard EM at this step"] = lambda h: _hard_view(X, hard, h, fig_kw)[1]
             gif_steps = frame_indices(trace.n_half_steps, 40)
             emui.downloads(
                 trace, X, KEY, figures=figures, feature_names=names,

@@ -122,16 +122,24 @@ def main() -> None:
         st.error(f"EM could not start: {err}", icon="⚠️")
         return
     step_view(data, X, settings, data_key, trace)
+    panels(data, X, settings, data_key, trace)
     emui.publish_fit("digits", X, trace, f"Handwritten digits {', '.join(map(str, data.classes))}")
+
+
+def _names(data, trace) -> tuple[np.ndarray, float, list[str]]:
+    """The final responsibilities, the agreement with the labels, and each component's name
+    (the digit it is paired with at the end of the run)."""
+    final_resp = np.asarray(trace.responsibilities(trace.n_iter))
+    agreement, names, _, _ = V.match_labels(data.labels, final_resp)
+    return final_resp, agreement, [f"{k + 1} {names[k]}" for k in range(trace.n_components)]
 
 
 @st.fragment
 def step_view(data, X, settings, data_key: str, trace) -> None:
-    """Everything that depends on the half-step: a step reruns only this fragment, and only
-    the open tab is built."""
-    final_resp = np.asarray(trace.responsibilities(trace.n_iter))
-    agreement, names, _, _ = V.match_labels(data.labels, final_resp)
-    comp_names = [f"{k + 1} {names[k]}" for k in range(trace.n_components)]
+    """The step player and the exercise (whose question is about the half-step on screen):
+    when the learner stops on a half-step, only this small fragment reruns. The panels below
+    are the same at every half-step."""
+    _, _, comp_names = _names(data, trace)
     rows = V.example_rows(data.labels, N_EXAMPLES)
     captions = [f"a '{data.labels[i]}'" for i in rows]
     n_rows = int(np.ceil(trace.n_components / min(trace.n_components, 6)))
@@ -151,12 +159,20 @@ def step_view(data, X, settings, data_key: str, trace) -> None:
         [emui.Chart("dg_loglik", lambda h: loglik_figure(trace, h), height=320)],
         [emui.proof(trace)],
     ], options=(data_key,))
+    emui.exercise_panel(trace, hs, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
+        X, settings, data_key, n_restarts=4, family="bernoulli"))
+
+
+@st.fragment
+def panels(data, X, settings, data_key: str, trace) -> None:
+    """Everything below the player. It reruns on its own widgets (a tab), not when the
+    learner steps: nothing in it depends on the half-step on screen (the downloads draw it
+    when clicked)."""
+    final_resp, agreement, comp_names = _names(data, trace)
     emui.status_banner(trace)
     st.caption("Average digits: white = never ink, black = always ink. Names: the digit each "
                "component is paired with at the end of the run (for reading only; EM never "
                "saw the labels).")
-    emui.exercise_panel(trace, hs, KEY, title="Handwritten digits", restarts=lambda: emui.run_restarts(
-        X, settings, data_key, n_restarts=4, family="bernoulli"))
 
     tab_names = ["🎯 Against the true digits", "🎲 Samples from the model",
                  "📊 How many components?", "▶ Animation", "🔁 Restarts", "⬇ Downloads"]
@@ -200,8 +216,8 @@ def step_view(data, X, settings, data_key: str, trace) -> None:
     if tabs[tab_names[5]].open:
         with tabs[tab_names[5]]:
             emui.downloads(trace, X, KEY,
-                           figures={"Average digits": V.prototypes_figure(
-                               hs.params, f"Each component's ink probabilities μ_k · {hs.label}",
+                           figures={"Average digits": lambda h: V.prototypes_figure(
+                               h.params, f"Each component's ink probabilities μ_k · {h.label}",
                                comp_names), "Confusion": fig_conf},
                            gif=lambda: V.prototypes_gif(trace, comp_names),
                            feature_names=[f"r{r + 1}c{c + 1}" for r in range(8) for c in range(8)])
