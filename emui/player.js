@@ -375,9 +375,9 @@ class Player {
     const M = this.meta;
     this.s = s;
     this.drawn = true;
-    if (this.key) {  // the page's player: its views follow
-      G.steps.set(this.key, s);
-      G.bus.dispatchEvent(new CustomEvent("em-step", { detail: { key: this.key, s } }));
+    if (this.pageKey) {  // the page's player: its views follow
+      G.steps.set(this.pageKey, s);
+      G.bus.dispatchEvent(new CustomEvent("em-step", { detail: { key: this.pageKey, s } }));
     }
     const lab = M.labels[s];
     if (this.range) this.drawBar(s, lab);
@@ -438,7 +438,7 @@ export default function (component) {
   if (!p) { p = root.__player = new Player(root, setStateValue); }
   p.setStateValue = setStateValue;
   const follow = data.follow || null;
-  p.key = follow ? null : (data.key || null);
+  p.pageKey = follow ? null : (data.key || null);
   const layoutKey = JSON.stringify([data.rows, !!data.present, follow]);
   if (p.layoutKey !== layoutKey) { p.mount(data.rows, data.present, !!follow); p.layoutKey = layoutKey; p.drawn = false; }
   if (follow && !p.onBus) {
