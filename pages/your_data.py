@@ -171,20 +171,6 @@ def load(source: Source):
     return st.session_state["yd_digest"], table, proposal
 
 
-@st.cache_resource(max_entries=16, show_spinner="Drawing the animation…")
-def _animation(kind: str, data_key: str, settings_key: str, extra: tuple, _build):
-    """Animations are the heaviest figures: build each once per (data, settings, view)."""
-    return _build()
-
-
-def animation_tab(kind, data_key, settings, extra, build) -> None:
-    """The client-side animation, built on request (it costs ~1 s; the slider stays fast)."""
-    st.caption("Plays in your browser, one frame per half-step (long runs are thinned).")
-    if st.toggle("Build the animation", key=_k("anim_on")):
-        st.plotly_chart(_animation(kind, data_key, settings.cache_key(), extra, build),
-                        key=_k("anim"), theme="streamlit")
-
-
 # ----------------------------------------------------------------------------------------------
 # the page
 # ----------------------------------------------------------------------------------------------
@@ -421,7 +407,11 @@ def fit_and_show(prep, data_key: str, file_name: str, model: str, dims: tuple[in
     # Everything the player's figures and texts depend on besides the fit: the file (its
     # digest), the model, the columns (their names), z-scores or not, the two plotted axes.
     view = View(data_key, model, tuple(prep.feature_names), bool(prep.standardised), dims)
-    step_view(X, prep, trace, settings, view)
+    if prep.family == "gaussian" and X.shape[1] > 1 and dims[0] == dims[1]:
+        st.warning("Pick two different columns for the axes.")
+    else:
+        step_view(X, prep, trace, view)
+        panels(X, prep, trace, settings, view)
     if prep.family == "gaussian":
         emui.selection_panel(X, settings, data_key, KEY)
     # the file name travels to another page: keep only harmless characters
@@ -431,7 +421,8 @@ def fit_and_show(prep, data_key: str, file_name: str, model: str, dims: tuple[in
 
 @dataclass(frozen=True)
 class View:
-    """What the step player's figures depend on besides the fit (its cache key)."""
+    """What the step player's figures depend on besides the fit (its cache key, and the key
+    of every view that follows it)."""
 
     data_key: str
     model: str
@@ -440,21 +431,60 @@ class View:
     dims: tuple[int, int]
 
 
-@st.fragment
-def step_view(X, prep, trace, settings, view: View) -> None:
-    """Everything that depends on the half-step. The main chart, the narration, ℓ and the
-    proof of every half-step go to the browser once, and ◀ / ▶ redraw them there
-    (emui.step_player); when the learner stops, only this fragment reruns, and the views
-    build only their open tab."""
-    family, D = prep.family, X.shape[1]
-    if family == "gaussian" and D == 1:
-        views_1d(X, prep, trace, settings, view)
-    elif family == "gaussian":
-        views_2d(X, prep, trace, settings, view)
-    elif family == "bernoulli":
-        views_binary(X, prep, trace, settings, view)
-    else:
-        views_baskets(X, prep, trace, settings, view)
+# ----------------------------------------------------------------------------------------------
+# figure builders: build(hs) for an emcore HalfStep of the fit, shared by the player, the
+# views in the tabs and the downloads (which draw the half-step the learner stopped on)
+# ----------------------------------------------------------------------------------------------
+
+
+def _axis_1d(prep):
+    return v1.AxisFormat(title=plot_names(prep.feature_names)[0])
+
+
+def mixture_1d(X, prep, trace):
+    """The one column's histogram and the fitted components."""
+    x, axis = X[:, 0], _axis_1d(prep)
+    return lambda h: v1.mixture_figure(x, trace, h, axis=axis)
+
+
+def plane(X, prep, trace, dims):
+    """A Gaussian fit seen on the two plotted columns ``dims``: their data, the fit's marginal
+    on them (the fit itself when it has two columns) and their names for Plotly."""
+    marginal = emcore.MarginalTrace(trace, dims) if X.shape[1] > 2 else trace
+    return X[:, list(dims)], marginal, plot_names([prep.feature_names[d] for d in dims])
+
+
+def blobs_2d(X, prep, trace, dims, grid_n=v2.GRID_PLAYER):
+    """The points and the mixture on the plotted columns, at a half-step of the full fit."""
+    Xp, marginal, names = plane(X, prep, trace, dims)
+    full = X.shape[1] == 2
+
+    def build(h):  # θ of the full fit's half-step, on the plotted columns
+        h = h if full else replace(h, params=marginal.params[h.theta_index])
+        return v2.blobs_figure(Xp, marginal, h, feature_names=names, grid_n=grid_n,
+                               title="Your data: mixture at this step")
+
+    return build
+
+
+def basket_names(X, prep, trace):
+    """(item names for Plotly, each item's overall share, the segments' names from the fit)."""
+    names = plot_names(prep.feature_names)
+    share = vb.overall_share(X)
+    return names, share, vb.segment_names(np.asarray(trace.params[-1].probs), share, names)
+
+
+def profile(X, prep, trace):
+    """The segments' item profiles (baskets and counts)."""
+    names, share, seg = basket_names(X, prep, trace)
+    return lambda h: vb.profile_heatmap(trace, h, names, share, names=seg)
+
+
+def binary_heatmap(prep):
+    """Each component's chance of a 1 per 0/1 column."""
+    names = plot_names(prep.feature_names)
+    return lambda h: vd.probability_heatmap(
+        h.params, names, f"Each component's chance of a 1 per column · {h.label}")
 
 
 def narration(trace, names):
@@ -463,21 +493,81 @@ def narration(trace, names):
     return emui.narration(trace, feature_names=[md_escape(n) for n in names])
 
 
-def play(trace, view: View, main_rows, panels=None, exercise_X=None, exercise=True):
-    """The step player: the page's main chart(s), then the narration beside ℓ (or the given
-    middle row), then the proof; then the optional exercise mode. Returns the server's
-    HalfStep. ``exercise_X``: the points a question may name (the fitted data, as on screen)."""
-    middle = panels or [[narration(trace, view.names), _loglik(trace, flex=1.5)]]
-    hs = emui.step_player(trace, KEY, [*main_rows, *middle, [emui.proof(trace)]],
-                          options=astuple(view))
-    if exercise:
-        emui.exercise_panel(trace, hs, KEY, X=exercise_X, feature_names=list(view.names),
-                            title=f"Your data ({view.model})")
-    return hs
-
-
 def _loglik(trace, flex: float = 1.0):
     return emui.Chart(_k("loglik"), lambda h: loglik_figure(trace, h), flex=flex, height=320)
+
+
+def player_rows(X, prep, trace, view: View) -> list:
+    """What the step player draws for this fit: the main chart, the narration beside ℓ (for
+    baskets, the segments' sizes beside ℓ, then the narration), then the proof."""
+    gauss, D = prep.family == "gaussian", X.shape[1]
+    middle = [[narration(trace, view.names), _loglik(trace, flex=1.5)]]
+    if gauss and D == 1:
+        top = emui.Chart(_k("mixture"), mixture_1d(X, prep, trace), height=540)
+    elif gauss:
+        top = emui.Chart(_k("blobs"), blobs_2d(X, prep, trace, view.dims), height=520)
+    elif prep.family == "bernoulli":
+        top = emui.Chart(_k("bernoulli"), binary_heatmap(prep),
+                         height=140 + 44 * trace.n_components)
+    else:
+        seg = basket_names(X, prep, trace)[2]
+        # the boxes keep the figures' own heights (vb: 160 px + 24 per item; sizes 340 px)
+        top = emui.Chart(_k("profile"), profile(X, prep, trace),
+                         height=max(380, 160 + 24 * len(view.names)))
+        middle = [[emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg),
+                              height=340), _loglik(trace)],
+                  [narration(trace, view.names)]]
+    return [[top], *middle, [emui.proof(trace)]]
+
+
+# ----------------------------------------------------------------------------------------------
+# the two fragments: the player (reruns when the learner stops on a half-step), the panels
+# ----------------------------------------------------------------------------------------------
+
+
+@st.fragment
+def step_view(X, prep, trace, view: View) -> None:
+    """The step player and the exercise (whose question is about the half-step on screen):
+    when the learner stops on a half-step, only this small fragment reruns. The main chart,
+    the narration, ℓ and the proof of every half-step go to the browser once, and ◀ / ▶
+    redraw them there (emui.step_player)."""
+    hs = emui.step_player(trace, KEY, player_rows(X, prep, trace, view), options=astuple(view))
+    gauss, D = prep.family == "gaussian", X.shape[1]
+    if not gauss or D <= 2:  # a question names a point by all its coordinates: only when
+        # the chart shows them all (the fitted data, as on screen)
+        emui.exercise_panel(trace, hs, KEY, X=(X[:, 0] if D == 1 else X) if gauss else None,
+                            feature_names=list(view.names), title=f"Your data ({view.model})")
+
+
+@st.fragment
+def panels(X, prep, trace, settings, view: View) -> None:
+    """Everything below the player: the status, the tabs. It reruns on its own widgets (a tab,
+    the animation's switch), not when the learner steps: what it shows is the same at every
+    half-step, or is a view of the player (emui.step_view) that follows the step in the
+    browser. Only the open tab is built."""
+    gauss, D = prep.family == "gaussian", X.shape[1]
+    if gauss and D == 1:
+        tabs_1d(X, prep, trace, settings, view)
+    elif gauss:
+        tabs_2d(X, prep, trace, settings, view)
+    elif prep.family == "bernoulli":
+        tabs_binary(X, prep, trace, settings, view)
+    else:
+        tabs_baskets(X, prep, trace, settings, view)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Drawing the animation…")
+def _animation(kind: str, data_key: str, settings_key: str, extra: tuple, _build):
+    """Animations are the heaviest figures: build each once per (data, settings, view)."""
+    return _build()
+
+
+def animation_tab(kind, data_key, settings, extra, build) -> None:
+    """The client-side animation, built on request (it costs ~1 s; the slider stays fast)."""
+    st.caption("Plays in your browser, one frame per half-step (long runs are thinned).")
+    if st.toggle("Build the animation", key=_k("anim_on")):
+        st.plotly_chart(_animation(kind, data_key, settings.cache_key(), extra, build),
+                        key=_k("anim"), theme="streamlit")
 
 
 def restarts_tab(X, settings, data_key, family, draw=None):
@@ -491,138 +581,111 @@ def restarts_tab(X, settings, data_key, family, draw=None):
                 "fits from different seeds.")
 
 
-def views_1d(X, prep, trace, settings, view: View):
+def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: str, main,
+                  traj, animation, restarts_X, restarts_draw=None) -> None:
+    """The tabs under a Gaussian fit, 1-D or 2-D: its parameters over iterations (a view that
+    follows the player), the animation, restarts from other seeds, the downloads.
+
+    ``kind`` ("1d", "2d") names the tab widget and the animation's cache entry; ``main`` and
+    ``traj`` are (name among the downloads, build(hs)) of the main figure and of the
+    trajectories; ``animation()`` builds the animation; ``restarts_X`` is the data the restarts
+    fit and ``restarts_draw(traces)`` draws more under their ℓ chart.
+    """
+    tabs = st.tabs([f"📈 {traj_tab}", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
+                   key=_k(f"tab{kind}"), on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            emui.step_view(trace, KEY, "traj", [[emui.Chart(_k("traj"), traj[1])]],
+                           options=astuple(view))
+    if tabs[1].open:
+        with tabs[1]:
+            animation_tab(kind, view.data_key, settings, view.dims, animation)
+    if tabs[2].open:
+        with tabs[2]:
+            restarts_tab(restarts_X, settings, view.data_key, "gaussian", draw=restarts_draw)
+    if tabs[3].open:
+        with tabs[3]:
+            emui.downloads(trace, X, KEY, figures=dict([main, traj]),
+                           feature_names=prep.feature_names)
+
+
+def tabs_1d(X, prep, trace, settings, view: View) -> None:
     x = X[:, 0]
-    data_key = view.data_key
-    axis = v1.AxisFormat(title=plot_names(prep.feature_names)[0])
     n_shown = min(len(x), v1.MAX_RUG_POINTS)
-    mixture = lambda h: v1.mixture_figure(x, trace, h, axis=axis)  # noqa: E731
-    hs = play(trace, view, [[emui.Chart(_k("mixture"), mixture, height=540)]], exercise_X=x)
     if n_shown < len(x):
         st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
                    f"the fit uses all {len(x):,}.")
     emui.status_banner(trace)
-    tabs = st.tabs(["📈 μ, σ, π over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
-                   key=_k("tab1d"), on_change="rerun")
-    fig_traj = (trajectory_figure(trace, hs, feature_names=plot_names(prep.feature_names))
-                if tabs[0].open or tabs[3].open else None)
-    if tabs[0].open:
-        with tabs[0]:
-            st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
-    if tabs[1].open:
-        with tabs[1]:
-            animation_tab("1d", data_key, settings, (), lambda: v1.animation_figure(x, trace, axis=axis))
-    if tabs[2].open:
-        with tabs[2]:
-            restarts_tab(x, settings, data_key, "gaussian")
-    if tabs[3].open:
-        with tabs[3]:
-            emui.downloads(trace, X, KEY, figures={"Histogram and components": mixture(hs),
-                                                   "Parameter trajectories": fig_traj},
-                           feature_names=prep.feature_names)
+    axis, names = _axis_1d(prep), plot_names(prep.feature_names)
+    gaussian_tabs(
+        X, prep, trace, settings, view, kind="1d", traj_tab="μ, σ, π over iterations",
+        main=("Histogram and components", mixture_1d(X, prep, trace)),
+        traj=("Parameter trajectories", lambda h: trajectory_figure(trace, h, feature_names=names)),
+        animation=lambda: v1.animation_figure(x, trace, axis=axis), restarts_X=x)
 
 
-def views_2d(X, prep, trace, settings, view: View):
-    names, data_key, dims = prep.feature_names, view.data_key, view.dims
-    D = X.shape[1]
-    if dims[0] == dims[1]:
-        st.warning("Pick two different columns for the axes.")
-        return
-    marginal = emcore.MarginalTrace(trace, dims) if D > 2 else trace
-    Xp = X[:, list(dims)]
-    fnames = plot_names([names[dims[0]], names[dims[1]]])
-    def blobs(h, grid_n=v2.GRID_PLAYER):  # the full fit's half-step, θ on the plotted columns
-        h = replace(h, params=marginal.params[h.theta_index]) if D > 2 else h
-        return v2.blobs_figure(Xp, marginal, h, feature_names=fnames, grid_n=grid_n,
-                               title="Your data: mixture at this step")
-
-    # a question names a point by all its coordinates: only when the chart shows them all
-    hs = play(trace, view, [[emui.Chart(_k("blobs"), blobs, height=520)]], exercise_X=X,
-              exercise=D == 2)
+def tabs_2d(X, prep, trace, settings, view: View) -> None:
+    dims, D = view.dims, X.shape[1]
+    Xp, marginal, names = plane(X, prep, trace, dims)
     if note := v2.sampling_note(len(Xp)):
         st.caption(note)
     emui.status_banner(trace)
-    tabs = st.tabs(["📈 Means over iterations", "▶ Animation", "🎲 Restarts", "⬇ Downloads"],
-                   key=_k("tab2d"), on_change="rerun")
-    # means of the two plotted columns (a panel per fitted column would not fit on screen)
-    fig_traj = (trajectory_figure(marginal, hs, feature_names=fnames)
-                if tabs[0].open or tabs[3].open else None)
-    if tabs[0].open:
-        with tabs[0]:
-            st.plotly_chart(fig_traj, key=_k("traj"), theme="streamlit")
-    if tabs[1].open:
-        with tabs[1]:
-            animation_tab("2d", data_key, settings, dims,
-                          lambda: v2.blobs_animation(Xp, marginal, feature_names=fnames))
-    if tabs[2].open:
-        with tabs[2]:
-            restarts_tab(X, settings, data_key, "gaussian", draw=lambda traces: st.plotly_chart(
-                v2.restarts_figure(Xp, [emcore.MarginalTrace(t, dims) if D > 2 else t for t in traces],
-                                   feature_names=fnames, seeds=[settings.seed + i for i in range(len(traces))]),
-                key=_k("restarts_2d"), theme="streamlit"))
-    if tabs[3].open:
-        with tabs[3]:
-            emui.downloads(trace, X, KEY, figures={"Mixture": blobs(hs, v2.GRID_STATIC), "Mean trajectories": fig_traj},
-                           feature_names=names)
+
+    def restarts(traces) -> None:  # each restart's final mixture on the plotted columns
+        st.plotly_chart(v2.restarts_figure(
+            Xp, [emcore.MarginalTrace(t, dims) if D > 2 else t for t in traces],
+            feature_names=names, seeds=[settings.seed + i for i in range(len(traces))]),
+            key=_k("restarts_2d"), theme="streamlit")
+
+    gaussian_tabs(
+        X, prep, trace, settings, view, kind="2d", traj_tab="Means over iterations",
+        main=("Mixture", blobs_2d(X, prep, trace, dims, grid_n=v2.GRID_STATIC)),
+        # means of the two plotted columns (a panel per fitted column would not fit on screen)
+        traj=("Mean trajectories", lambda h: trajectory_figure(marginal, h, feature_names=names)),
+        animation=lambda: v2.blobs_animation(Xp, marginal, feature_names=names),
+        restarts_X=X, restarts_draw=restarts)
 
 
-def views_baskets(X, prep, trace, settings, view: View):
-    raw_names, data_key = prep.feature_names, view.data_key
-    names = plot_names(raw_names)
-    share = vb.overall_share(X)
-    final = np.asarray(trace.params[-1].probs)
-    seg = vb.segment_names(final, share, names)
-    profile = lambda h: vb.profile_heatmap(trace, h, names, share, names=seg)  # noqa: E731
-    # the boxes keep the figures' own heights (vb: 160 px + 24 per item; sizes 340 px)
-    hs = play(trace, view, [[emui.Chart(_k("profile"), profile,
-                                        height=max(380, 160 + 24 * len(names)))]], panels=[
-        [emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg), height=340),
-         _loglik(trace)],
-        [narration(trace, raw_names)]])
+def tabs_baskets(X, prep, trace, settings, view: View) -> None:
+    names, share, seg = basket_names(X, prep, trace)
     emui.status_banner(trace)
     tabs = st.tabs(["🏷 Top items by lift", "🧺 Baskets × segments", "▶ Animation", "🎲 Restarts",
                     "⬇ Downloads"],
                    key=_k("tabbk"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            probs_s = np.asarray(hs.params.probs)
-            st.plotly_chart(vb.lift_bars(probs_s, share, names, names=seg), key=_k("lift"),
-                            theme="streamlit")
+            emui.step_view(trace, KEY, "lift", [[emui.Chart(_k("lift"), lambda h: vb.lift_bars(
+                np.asarray(h.params.probs), share, names, names=seg))]], options=astuple(view))
     if tabs[1].open:
-        with tabs[1]:
+        with tabs[1]:  # the fitted result's responsibilities: the same at every half-step
             R = np.asarray(trace.responsibilities(trace.n_iter))
             rows = vb.display_rows(R)
-            st.plotly_chart(vb.responsibility_heatmap(R[rows], seg, n_total=len(R), rows_label="baskets"),
+            st.plotly_chart(vb.responsibility_heatmap(R[rows], seg, n_total=len(R),
+                                                      rows_label="baskets"),
                             key=_k("resp"), theme="streamlit")
     if tabs[2].open:
         with tabs[2]:
-            animation_tab("baskets", data_key, settings, (),
+            animation_tab("baskets", view.data_key, settings, (),
                           lambda: vb.run_animation(trace, names, share, names=seg))
     if tabs[3].open:
         with tabs[3]:
-            restarts_tab(X, settings, data_key, "multinomial")
+            restarts_tab(X, settings, view.data_key, "multinomial")
     if tabs[4].open:
         with tabs[4]:
-            emui.downloads(trace, X, KEY, figures={"Segment profiles": profile(hs)},
-                           feature_names=raw_names, row_names=prep.row_names)
+            emui.downloads(trace, X, KEY, figures={"Segment profiles": profile(X, prep, trace)},
+                           feature_names=prep.feature_names, row_names=prep.row_names)
 
 
-def views_binary(X, prep, trace, settings, view: View):
-    raw_names = prep.feature_names
-    heatmap = lambda h: vd.probability_heatmap(  # noqa: E731
-        h.params, plot_names(raw_names), f"Each component's chance of a 1 per column · {h.label}")
-    hs = play(trace, view, [[emui.Chart(_k("bernoulli"), heatmap,
-                                        height=140 + 44 * trace.n_components)]])
+def tabs_binary(X, prep, trace, settings, view: View) -> None:
     emui.status_banner(trace)
-    tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"],
-                   key=_k("tabbin"), on_change="rerun")
+    tabs = st.tabs(["🎲 Restarts", "⬇ Downloads"], key=_k("tabbin"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
             restarts_tab(X, settings, view.data_key, "bernoulli")
     if tabs[1].open:
         with tabs[1]:
-            emui.downloads(trace, X, KEY, figures={"Component profiles": heatmap(hs)},
-                           feature_names=raw_names)
+            emui.downloads(trace, X, KEY, figures={"Component profiles": binary_heatmap(prep)},
+                           feature_names=prep.feature_names)
 
 
 main()

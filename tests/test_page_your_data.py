@@ -2,6 +2,7 @@
 
 import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.playertest import chart, set_step, shown, step_of
+from tests.playertest import chart, set_step, shown, step_of, view
 from tests.test_emdata_csv import BAD, CATALOGUE, K_FOR
 
 PAGE = str(Path(__file__).parents[1] / "pages" / "your_data.py")
@@ -157,15 +158,22 @@ def test_gaussian_3d_upload_plots_two_fits_all_and_slider_moves_figure():
     # ... and entity-escaped in the chart's axis title (Plotly reads a few tags in text)
     assert chart(at, "yd_blobs")["layout"]["xaxis"]["title"]["text"] == \
         "&lt;img src=x onerror=alert(1)&gt;"
-    # other axes
-    # only the open tab is built: opening the animation's tab drops the trajectories chart
-    charts = at.get("plotly_chart")
-    assert any("yd_traj" in c.proto.id for c in charts)
+    # the means over iterations are a view that follows the player: at M-step 1, θ⁽¹⁾'s
+    # means of the two plotted columns, marked
+    traj = view(at, "traj")["figures"]["yd_traj"]
+    assert traj["layout"]["title"]["text"].endswith("θ⁽¹⁾ shown")
+    marks = [t for t in traj["data"] if t.get("mode") == "markers"]
+    np.testing.assert_allclose([_floats(m["y"]) for m in marks[:2]], tr.params[1].means[:, :2].T,
+                               rtol=1e-9)
+    # only the open tab is built: opening the animation's tab drops the trajectories' view
+    assert not at.get("plotly_chart")
     at.session_state["yd_tab2d"] = next(t.label for t in at.tabs if "Animation" in t.label)
     at.run()
-    assert not at.exception and len(at.get("plotly_chart")) == len(charts) - 1
+    assert not at.exception and not at.get("plotly_chart")
+    with pytest.raises(AssertionError):
+        view(at, "traj")
     at.toggle(key="yd_anim_on").set_value(True).run()
-    assert not at.exception and len(at.get("plotly_chart")) == len(charts)
+    assert not at.exception and len(at.get("plotly_chart")) == 1
     v01 = _version(at)
     at.selectbox(key="yd_ay").set_value(2).run()
     assert not at.exception and _version(at) != v01  # the axes are part of the player's key
@@ -377,3 +385,66 @@ def test_density_axis_never_prints_an_si_prefix():
     assert max(yaxis["tickvals"]) < 1e-2  # ticks Plotly would otherwise print as 250μ, 500μ
     labels = [f"{v:{DENSITY_TICKFORMAT.replace('~', '')}}" for v in yaxis["tickvals"]]
     assert not [lab for lab in labels if "μ" in lab or "µ" in lab]
+
+
+# --- a stop on a half-step reruns only the player: the rest must be true at every half-step ----
+
+
+def _besides_the_player(at) -> list[str]:
+    """Everything on the page but the step player, as protos; a view without the half-step it
+    is first drawn at (the browser draws it at the player's step), a download button without
+    the id of its deferred file."""
+    out = []
+
+    def walk(node):
+        if node.type == "bidi_component":
+            data = json.loads(node.proto.json)
+            if data.pop("follow", None):
+                data.pop("step")
+                out.append(json.dumps(data, sort_keys=True))
+            return
+        if getattr(node, "proto", None) is not None:  # a download's file id is new each run
+            out.append(re.sub(r'deferred_file_id: "\w+"', "", str(node.proto)))
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+@pytest.mark.parametrize("example, model, tab_key", [
+    ("faithful", "gmm1d", "yd_tab1d"), ("penguins", None, "yd_tab2d"),
+    ("survey", None, "yd_tabbin"), ("baskets", None, "yd_tabbk")])
+def test_every_tab_is_the_same_at_every_half_step(example, model, tab_key):
+    """The panels under the player do not rerun when the learner stops on a half-step: every
+    tab of every variant (1-D, 2-D, 0/1, baskets) draws the same thing at two half-steps,
+    its step-dependent charts being views that follow the player in the browser."""
+    at = new_app(max_iter=6)
+    at.button_group(key="yd_example").set_value(example).run()
+    if model:
+        at.selectbox(key="yd_model").set_value(model).run()
+    assert not at.exception
+    labels = [t.label for t in at.tabs]
+    assert len(labels) >= 2
+    for label in labels:
+        at.session_state[tab_key] = label
+        set_step(at, "yd", 1)
+        first = _besides_the_player(at)
+        set_step(at, "yd", 4)
+        assert not at.exception and step_of(at, "yd") == 4
+        assert _besides_the_player(at) == first, label
+
+
+def test_baskets_lift_view_follows_the_step():
+    at = new_app(max_iter=6)
+    at.button_group(key="yd_example").set_value("baskets").run()
+    tr, X = _fit(at)["trace"], _fit(at)["X"]
+    share = np.asarray(X.sum(axis=0)).ravel() / X.sum()  # each item's share of all items
+    for s in (0, 2):  # θ⁽⁰⁾, then M-step 1 (θ⁽¹⁾)
+        set_step(at, "yd", s)
+        bars = [t for t in view(at, "lift")["figures"]["yd_lift"]["data"] if t["type"] == "bar"]
+        probs = np.asarray(tr.params[tr.half_step(s).theta_index].probs)
+        assert len(bars) == tr.n_components
+        for k, bar in enumerate(bars):  # each segment's bars are its items' lifts p_kv / share_v
+            lifts = probs[k] / share
+            assert all(np.isclose(v, lifts).any() for v in _floats(bar["x"])), (s, k)
