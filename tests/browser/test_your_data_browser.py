@@ -159,3 +159,19 @@ def test_density_ticks_in_grams_carry_no_micro_sign(page, app_server):
         ".yaxislayer-above .ytick text").evaluate_all("els => els.map(e => e.textContent)")
     assert ticks and not [t for t in ticks if "μ" in t or "µ" in t], ticks
     assert any("0.000" in t or "e-" in t for t in ticks), ticks  # small densities, plainly
+
+
+def test_the_trajectories_follow_the_player_in_the_browser(page, app_server):
+    """Old Faithful: the means over iterations sit in a tab below the player that does not
+    rerun on a step; they are a view of the player, so ▶ moves their guide in the browser."""
+    open_page(page, app_server, "your_data")
+    wait_for_rerun(page, lambda: page.get_by_role("radio", name="Old Faithful").click())
+    _wait_for_plots(page, n=3)  # the blobs, ℓ and the trajectories (the open tab)
+    title = ".st-key-yd_traj .gtitle"
+    page.wait_for_selector(title, timeout=60_000)
+    assert page.locator(title).text_content().endswith("θ⁽⁰⁾ shown")
+    assert press_step(page) == "E-step 1"
+    assert press_step(page) == "M-step 1"
+    page.wait_for_function(f"() => document.querySelector('{title}').textContent"
+                           ".endsWith('θ⁽¹⁾ shown')", timeout=30_000)
+    assert_no_exception(page)
