@@ -59,7 +59,7 @@ def test_digits_page_in_the_browser(page, app_server):
     assert step_label(page) == "M-step 1"
 
     open_tab(page, "Animation")
-    seen, reruns = play_animation(page, "dg_anim", seconds=2.5)
+    seen, reruns = play_animation(page, "dg_anim", seconds=8)
     assert len(seen) >= 3, f"animation showed {len(seen)} distinct frames"
     assert reruns == 0, "the animation asked the server to rerun the script"
     assert_no_exception(page)
