@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
@@ -143,28 +145,34 @@ def main() -> None:
     if st.session_state.get(_k("step"), 0) >= trace.n_half_steps:
         st.session_state[_k("step")] = trace.n_half_steps - 1
     step_view(ds, X, labels, rows_word, settings, data_key, trace, value, order_by, int(n_show))
+    panels(ds, X, labels, rows_word, settings, data_key, trace, value, order_by, int(n_show))
     # Where the data comes from, below the run (the step control stays on the first screen).
     emui.dataset_caption(ds)
     st.caption(ds.description)
     emui.publish_fit("baskets", X, trace, ds.title)
 
 
-@st.fragment
-def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, value: str,
-              order_by: str, n_show: int) -> None:
-    """Everything that depends on the half-step. A step reruns only this fragment: the
-    sidebar, the intro and the fit stay as they are, and only the open tab is built."""
+def _layout_of(X, labels, trace, order_by: str):
+    """What both fragments draw with: the overall basket, the segments' names (from the end of
+    the run), the heatmap's category rows in display order."""
     share = B.overall_share(X)
     final = trace.params[-1]
     names = B.segment_names(final.probs, share, labels)
     shown = B.heatmap_categories(final.probs, share, B.MAX_HEATMAP_ROWS)
     full_order = B.category_order(final.probs, share, by=order_by)
-    order = full_order[np.isin(full_order, shown)]
-    rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
+    return share, names, full_order[np.isin(full_order, shown)]
 
+
+@st.fragment
+def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, value: str,
+              order_by: str, n_show: int) -> None:
+    """The step player and the exercise (whose question is about the half-step on screen):
+    when the learner stops on a half-step, only this small fragment reruns. The panels below
+    are the same at every half-step, or are views that follow the player in the browser."""
+    share, names, order = _layout_of(X, labels, trace, order_by)
+    rows, block = _rows(data_key, settings.cache_key(), int(n_show), trace)
     # The profile, the narration, the sizes, the responsibilities, ℓ and the proof of every
-    # half-step go to the browser once; ◀ / ▶ then redraw them there (emui.player), and only
-    # the panels below rerun here.
+    # half-step go to the browser once; ◀ / ▶ then redraw them there (emui.player).
     narration = emui.narration(trace)
     hs = emui.step_player(trace, KEY, [
         [emui.Chart("bk_profile", lambda h: B.profile_heatmap(
@@ -180,19 +188,37 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
          emui.Chart("bk_loglik", lambda h: loglik_figure(trace, h), height=320)],
         [emui.proof(trace)],
     ], options=(data_key, value, order_by, int(n_show)))
+    emui.exercise_panel(trace, hs, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
+        X, settings, data_key, n_restarts=4, family="multinomial"))
+
+
+def _lift_figure(share, labels, names, hs):
+    """The top categories by lift at half-step ``hs``. Titled by the parameters it shows
+    (θ⁽ᵗ⁾), not the half-step: an E-step leaves θ, and so this figure, as it was."""
+    return B.lift_bars(hs.params.probs, share, labels, names,
+                       title=f"Top categories per segment by lift · {theta_it(hs.theta_index)} "
+                             "(dotted line = the average shopper)")
+
+
+@st.fragment
+def panels(ds, X, labels, rows_word: str, settings, data_key: str, trace, value: str,
+           order_by: str, n_show: int) -> None:
+    """Everything below the player. It reruns on its own widgets (a tab, a button), not when
+    the learner steps: what it shows is the same at every half-step, or is a view of the
+    player (emui.step_view) that follows the step in the browser."""
+    share, names, order = _layout_of(X, labels, trace, order_by)
+    final = trace.params[-1]
     emui.status_banner(trace)
     if len(order) < X.shape[1]:
         st.caption(f"The profile shows {len(order)} of {X.shape[1]} categories: each "
                    "segment's highest-lift favourites, then the biggest categories overall.")
-    n_rows = len(rows)
+    n_rows = len(_rows(data_key, settings.cache_key(), int(n_show), trace)[0])
     sample_txt = (f"a random sample of {n_rows:,} of the {X.shape[0]:,} {rows_word}"
                   if n_rows < X.shape[0] else f"all {n_rows:,} {rows_word}")
     st.caption(f"Each row of the responsibilities is one of {sample_txt} (the fit uses all of "
                "them), sorted by the segment they end up in and, within it, by how sure the "
                "fit is. An E-step changes that picture; an M-step changes the baskets and the "
                "sizes.")
-    emui.exercise_panel(trace, hs, KEY, title=ds.title, restarts=lambda: emui.run_restarts(
-        X, settings, data_key, n_restarts=4, family="multinomial"))
 
     # Only the open tab is built (switching tabs reruns this fragment).
     tab_names = ["🏷️ Top categories by lift", "🔢 How many segments?", "▶ Animation",
@@ -202,20 +228,14 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
     tab_names.append("⬇ Downloads")
     tabs = dict(zip(tab_names, st.tabs(tab_names, key=_k("tab"), on_change="rerun"),
                     strict=True))
-
-    def lift_figure():
-        # Titled by the parameters it shows (θ⁽ᵗ⁾), not the half-step: an E-step leaves θ
-        # and so this figure as it was, and the browser need not redraw it.
-        return B.lift_bars(hs.params.probs, share, labels, names,
-                           title=f"Top categories per segment by lift · "
-                                 f"{theta_it(hs.theta_index)} (dotted line = the average "
-                                 "shopper)")
+    lift_figure = partial(_lift_figure, share, labels, names)
 
     if tabs[tab_names[0]].open:
         with tabs[tab_names[0]]:
-            st.plotly_chart(emui.step_figure("bk_lift", trace, hs, lift_figure,
-                                             options=(data_key,)),
-                            key=_k("lift"), theme="streamlit")
+            # θ of the half-step on screen, drawn in the browser with the player's step
+            emui.step_view(trace, KEY, "lift", [[emui.Chart(
+                "bk_lift", lift_figure, height=lift_figure(trace.half_step(0)).layout.height)]],
+                options=(data_key,))
             st.markdown(f"**The segments at the end of the run** — what a marketing team would "
                         f"take away: who they are, how many {rows_word}, what they buy more of.")
             st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
@@ -245,10 +265,10 @@ def step_view(ds, X, labels, rows_word: str, settings, data_key: str, trace, val
         with tabs["⬇ Downloads"]:
             emui.downloads(
                 trace, X, KEY,
-                figures={"Category profile": B.profile_heatmap(
-                             trace, hs, labels, share, order=order, names=names, value=value),
-                         "Segment sizes": B.segment_sizes(trace, hs, names),
-                         "Top categories by lift": lift_figure()},
+                figures={"Category profile": lambda h: B.profile_heatmap(
+                             trace, h, labels, share, order=order, names=names, value=value),
+                         "Segment sizes": lambda h: B.segment_sizes(trace, h, names),
+                         "Top categories by lift": lift_figure},
                 gif=lambda: B.profile_gif(trace, labels, share, order=order, names=names,
                                           value=value),
                 feature_names=ds.feature_names, row_names=ds.row_names)
@@ -313,6 +333,8 @@ def truth_tab(ds, trace, labels, names, rows_word: str) -> None:
         st.info(f"The data were generated by {true.probs.shape[0]} segments; set K = "
                 f"{true.probs.shape[0]} in the sidebar to compare the fit with the truth.")
         return
+    st.caption(f"The fitted result — the last half-step, {theta_it(trace.n_iter)} — against "
+               "the segments that generated the data.")
     perm = B.best_permutation(true.probs, final.probs)
     st.plotly_chart(B.truth_vs_fit(true, final, perm, labels, names), key=_k("truth"),
                     theme="streamlit")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.playertest import chart, set_step, shown, text
+from emviz.common import theta_it
+from tests.playertest import chart, set_step, shown, text, view
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baskets.py")
 
@@ -46,18 +47,20 @@ def test_default_page_renders_complete_journey(default_page):
     at = default_page
     assert at.title[0].value.startswith("🛒 Market baskets")
     assert at.session_state["bk_data"] == "completejourney"
-    # The step's charts and texts are the step player's; the open tab's chart is the page's.
+    # The step's charts and texts are the step player's; the open tab's lift chart is a view
+    # that follows the player in the browser.
     assert shown(at)["step"] == 0 and shown(at)["label"].startswith("θ⁽⁰⁾")
     assert set(shown(at)["figures"]) == {"bk_profile", "bk_sizes", "bk_resp", "bk_loglik"}
     assert set(shown(at)["texts"]) == {"narration", "proof"}
     assert "cannot go down" in text(at, "proof")
     assert "No segment has learnt anything yet" in text(at, "narration")
+    assert set(view(at, "lift")["figures"]) == {"bk_lift"}
+    assert not at.get("plotly_chart")  # every chart on the first screen is drawn by the player
+    _open_tab(at, "Animation")  # hidden tabs are built only when opened
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    assert len(keys) == 1 and any("bk_lift" in k for k in keys), keys
-    assert not any("bk_anim" in k for k in keys)  # hidden tabs are not built ...
-    _open_tab(at, "Animation")  # ... until opened
-    keys = {el.proto.id for el in at.get("plotly_chart")}
-    assert any("bk_anim" in k for k in keys) and not any("bk_lift" in k for k in keys)
+    assert any("bk_anim" in k for k in keys)
+    with pytest.raises(AssertionError, match="no step view"):
+        view(at, "lift")
     _open_tab(at, "Top categories")
     assert "em_fits" in at.session_state and "baskets" in at.session_state["em_fits"]
     assert at.session_state["em_fits"]["baskets"]["trace"].family == "multinomial"
@@ -102,6 +105,40 @@ def test_each_half_step_changes_the_figures(default_page):
     assert ring["type"] == "circle" and ring["xanchor"] == n - 1
     set_step(at, "bk", 10**6)  # a step beyond the run is clamped
     assert at.session_state["bk_step"] == n - 1
+
+
+def test_panels_below_the_player_hold_no_step(default_page):
+    """Below the player the page reruns only on its own widgets, never on a step: its text is
+    the same at every half-step, and the lift chart is a view whose bars, at each half-step,
+    are θ_kv / (category share of all purchases) of that half-step's θ (numpy here)."""
+    at = default_page
+    _open_tab(at, "Top categories")
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    X = at.session_state["em_fits"]["baskets"]["X"]
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, float)
+    share = X.sum(axis=0) / X.sum()
+
+    def below():  # every element outside the player's own blocks
+        return ([m.value for m in at.markdown], [c.value for c in at.caption],
+                [e.value for kind in (at.success, at.warning, at.info, at.error) for e in kind],
+                [d.value.to_dict() for d in at.dataframe])
+
+    set_step(at, "bk", 0)
+    first = below()
+    for s in (1, 2, 7, trace.n_half_steps - 1):
+        set_step(at, "bk", s)
+        assert below() == first, s
+        hs = trace.half_step(s)
+        lifts = np.asarray(trace.params[hs.theta_index].probs, float) / share
+        fig = view(at, "lift")["figures"]["bk_lift"]
+        assert view(at, "lift")["step"] == s
+        assert len(fig["data"]) == trace.n_components
+        for k, bars in enumerate(fig["data"]):
+            got = np.asarray(bars["x"], float)
+            # bars above the average shopper only (or the single best when none is)
+            assert got.size == 1 or (got.size and np.all(got > 1.0))
+            # each bar is one of segment k's lifts at this half-step's θ
+            assert np.all(np.min(np.abs(got[:, None] - lifts[k][None, :]), axis=1) < 1e-9)
 
 
 def test_narration_names_the_biggest_basket_change(default_page):
@@ -163,7 +200,10 @@ def test_fit_controls_refit(default_page):
 def test_synthetic_truth_tab_and_selection():
     at = _new("synthetic_baskets")
     assert at.session_state["bk_n_components"] == 3
+    set_step(at, "bk", 3)  # whatever the half-step on screen, the tab shows the final fit
     _open_tab(at, "Truth vs fit")
+    trace = at.session_state["em_fits"]["baskets"]["trace"]
+    assert any(f"the last half-step, {theta_it(trace.n_iter)} —" in c.value for c in at.caption)
     truth = _chart(at, "bk_truth")
     assert truth["layout"]["title"]["text"].startswith("Synthetic shoppers")
     metrics = {m.label: m.value for m in at.metric}
