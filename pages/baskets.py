@@ -234,7 +234,7 @@ def panels(ds, X, labels, rows_word: str, settings, data_key: str, trace, value:
         with tabs[tab_names[0]]:
             # θ of the half-step on screen, drawn in the browser with the player's step
             emui.step_view(trace, KEY, "lift", [[emui.Chart(
-                "bk_lift", lift_figure, height=lift_figure(trace.half_step(0)).layout.height)]],
+                "bk_lift", lift_figure, height=lift_figure(trace.half_step(0))["layout"]["height"])]],
                 options=(data_key,))
             st.markdown(f"**The segments at the end of the run** — what a marketing team would "
                         f"take away: who they are, how many {rows_word}, what they buy more of.")
