@@ -581,6 +581,12 @@ def restarts_tab(X, settings, data_key, family, draw=None):
                 "fits from different seeds.")
 
 
+def _view_chart(name: str, build, trace):
+    """A chart of a step view, its box as tall as its figure (the same at every half-step;
+    read at θ⁽⁰⁾): a box without a height collapses when the page's width changes."""
+    return emui.Chart(name, build, height=int(build(trace.half_step(0))["layout"]["height"]))
+
+
 def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: str, main,
                   traj, animation, restarts_X, restarts_draw=None) -> None:
     """The tabs under a Gaussian fit, 1-D or 2-D: its parameters over iterations (a view that
@@ -595,7 +601,7 @@ def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: 
                    key=_k(f"tab{kind}"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            emui.step_view(trace, KEY, "traj", [[emui.Chart(_k("traj"), traj[1])]],
+            emui.step_view(trace, KEY, "traj", [[_view_chart(_k("traj"), traj[1], trace)]],
                            options=astuple(view))
     if tabs[1].open:
         with tabs[1]:
@@ -654,8 +660,9 @@ def tabs_baskets(X, prep, trace, settings, view: View) -> None:
                    key=_k("tabbk"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            emui.step_view(trace, KEY, "lift", [[emui.Chart(_k("lift"), lambda h: vb.lift_bars(
-                np.asarray(h.params.probs), share, names, names=seg))]], options=astuple(view))
+            emui.step_view(trace, KEY, "lift", [[_view_chart(_k("lift"), lambda h: vb.lift_bars(
+                np.asarray(h.params.probs), share, names, names=seg), trace)]],
+                options=astuple(view))
     if tabs[1].open:
         with tabs[1]:  # the fitted result's responsibilities: the same at every half-step
             R = np.asarray(trace.responsibilities(trace.n_iter))

@@ -174,4 +174,9 @@ def test_the_trajectories_follow_the_player_in_the_browser(page, app_server):
     assert press_step(page) == "M-step 1"
     page.wait_for_function(f"() => document.querySelector('{title}').textContent"
                            ".endsWith('θ⁽¹⁾ shown')", timeout=30_000)
+    # a width change redraws the view: its box keeps the figure's height (nothing overlaps)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(1500)
+    box, svg = (_top_bottom(page, f".st-key-yd_traj {sel}") for sel in (".emp-chart", ".main-svg"))
+    assert box[1] - box[0] >= svg[1] - svg[0] > 300, (box, svg)
     assert_no_exception(page)
