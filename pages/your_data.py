@@ -24,7 +24,7 @@ from emviz import baskets as vb
 from emviz import digits as vd
 from emviz import gauss1d as v1
 from emviz import gauss2d as v2
-from emviz.common import loglik_figure, trajectory_figure
+from emviz.common import loglik_figure, theta_it, trajectory_figure
 
 KEY = "yd"
 MAX_PREVIEW_ROWS = 10
@@ -664,7 +664,10 @@ def tabs_baskets(X, prep, trace, settings, view: View) -> None:
                 np.asarray(h.params.probs), share, names, names=seg), trace)]],
                 options=astuple(view))
     if tabs[1].open:
-        with tabs[1]:  # the fitted result's responsibilities: the same at every half-step
+        with tabs[1]:
+            st.caption(f"The fitted result — the last half-step, {theta_it(trace.n_iter)} — "
+                       "whatever half-step the player shows: each basket's responsibilities "
+                       "p(segment | basket).")
             R = np.asarray(trace.responsibilities(trace.n_iter))
             rows = vb.display_rows(R)
             st.plotly_chart(vb.responsibility_heatmap(R[rows], seg, n_total=len(R),

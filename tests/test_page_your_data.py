@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emviz.common import theta_it
 from tests.playertest import chart, set_step, shown, step_of, view
 from tests.test_emdata_csv import BAD, CATALOGUE, K_FOR
 
@@ -448,3 +449,8 @@ def test_baskets_lift_view_follows_the_step():
         for k, bar in enumerate(bars):  # each segment's bars are its items' lifts p_kv / share_v
             lifts = probs[k] / share
             assert all(np.isclose(v, lifts).any() for v in _floats(bar["x"])), (s, k)
+    # the responsibilities' tab shows the fitted result, and says so, at any half-step
+    at.session_state["yd_tabbk"] = next(t.label for t in at.tabs if "segments" in t.label)
+    at.run()
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert f"The fitted result — the last half-step, {theta_it(tr.n_iter)} —" in said
