@@ -21,9 +21,11 @@ Plotly.js itself is the copy inside the installed plotly wheel, served as one st
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
+import os
 import secrets
 import shutil
 import threading
@@ -201,6 +203,10 @@ class _Publisher:
             self._wake.notify()
 
     def _work(self) -> None:
+        # Background work yields to the learners' own requests: on Linux a thread has its own
+        # nice value, and the scheduler then runs it mostly while the page threads wait.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while True:
             with self._lock:
                 while not self._queued:
