@@ -474,9 +474,8 @@ def basket_names(X, prep, trace):
     return names, share, vb.segment_names(np.asarray(trace.params[-1].probs), share, names)
 
 
-def profile(X, prep, trace):
-    """The segments' item profiles (baskets and counts)."""
-    names, share, seg = basket_names(X, prep, trace)
+def profile(trace, names, share, seg):
+    """The segments' item profiles (baskets and counts; the arguments from basket_names)."""
     return lambda h: vb.profile_heatmap(trace, h, names, share, names=seg)
 
 
@@ -510,9 +509,9 @@ def player_rows(X, prep, trace, view: View) -> list:
         top = emui.Chart(_k("bernoulli"), binary_heatmap(prep),
                          height=140 + 44 * trace.n_components)
     else:
-        seg = basket_names(X, prep, trace)[2]
+        names, share, seg = basket_names(X, prep, trace)
         # the boxes keep the figures' own heights (vb: 160 px + 24 per item; sizes 340 px)
-        top = emui.Chart(_k("profile"), profile(X, prep, trace),
+        top = emui.Chart(_k("profile"), profile(trace, names, share, seg),
                          height=max(380, 160 + 24 * len(view.names)))
         middle = [[emui.Chart(_k("sizes"), lambda h: vb.segment_sizes(trace, h, names=seg),
                               height=340), _loglik(trace)],
@@ -682,7 +681,8 @@ def tabs_baskets(X, prep, trace, settings, view: View) -> None:
             restarts_tab(X, settings, view.data_key, "multinomial")
     if tabs[4].open:
         with tabs[4]:
-            emui.downloads(trace, X, KEY, figures={"Segment profiles": profile(X, prep, trace)},
+            emui.downloads(trace, X, KEY,
+                           figures={"Segment profiles": profile(trace, names, share, seg)},
                            feature_names=prep.feature_names, row_names=prep.row_names)
 
 
