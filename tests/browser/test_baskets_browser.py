@@ -112,6 +112,27 @@ def test_baskets_slider_buttons_animation(page, app_server):
     assert reruns == 0, "the animation asked the server to rerun the script"
     assert_no_exception(page)
 
+    # The lift bars sit in a tab below the player that does not rerun on a step: they are a
+    # view of the player, so ◀ / ▶ redraw them in the browser with the θ on screen.
+    open_tab(page, "Top categories")
+    assert press_step(page, "Home") == "θ⁽⁰⁾ (start)"
+    share = X.sum(axis=0) / X.sum()  # X's columns in the heatmap's row order
+    for want, theta in (("E-step 1", theta0), ("M-step 1", theta2)):
+        assert press_step(page) == want
+        theta_it = f"θ⁽{'¹' if want.startswith('M') else '⁰'}⁾"
+        page.wait_for_function(
+            "(t) => { const gd = document.querySelector('.st-key-bk_lift .js-plotly-plot');"
+            " return gd && gd.layout && String(gd.layout.title.text).includes(t); }",
+            arg=theta_it, timeout=30_000)
+        lift = figure(page, "bk_lift")
+        bars = [t for t in lift["traces"] if t["type"] == "bar"]
+        assert len(bars) == theta.shape[0]
+        for k, t in enumerate(bars):  # each bar is one of segment k's lifts θ_kv / share_v
+            got = np.asarray(t["x"], float)
+            assert got.size and np.all(np.min(np.abs(
+                got[:, None] - (theta[k] / share)[None, :]), axis=1) < 1e-6), (want, k)
+    assert_no_exception(page)
+
     # The end of the run with the top categories by lift, for the README.
     assert press_step(page, "End").startswith("M-step")
     assert "M-step" in figure(page, "bk_profile")["title"]
