@@ -276,7 +276,7 @@ class Player {
       if (cell.kind === "chart" && cell.height) inner.style.minHeight = cell.height + "px";
       if (cell.kind !== "chart" && cell.box) c.classList.add("emp-box");
       c.appendChild(inner);
-      this.cells[cell.name] = { kind: cell.kind, node: inner };
+      this.cells[cell.name] = { kind: cell.kind, node: inner, sized: !!cell.height };
       return c;
     };
     for (const row of layoutRows) {
@@ -419,6 +419,10 @@ class Player {
       if (cell.kind === "chart") {
         if (!win.figures[name]) continue;
         const f = narrowed(build(win, name, s, theme), cell.node.clientWidth);
+        // A chart without a given height keeps its figure's: a responsive Plotly chart in a
+        // box of no height would shrink to nothing after a width change.
+        const h = !cell.sized && f.layout.height ? f.layout.height + "px" : null;
+        if (h && cell.node.style.minHeight !== h) cell.node.style.minHeight = h;
         window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
       } else if (win.texts[name]) {
         const htmlText = val(win, win.texts[name][s - win.start]);
