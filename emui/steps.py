@@ -406,16 +406,28 @@ def describe_half_step(trace, hs, feature_names: list[str] | None = None, fmt=No
         else:
             names = feature_names or [f"x{d + 1}" for d in range(m0.shape[1])]
             coords = ", ".join(f"{n} {a:.3g}→{b:.3g}" for n, a, b in zip(names, m0[k], m1[k], strict=False))
-            text += (f" The biggest move: the mean of component {k + 1} ({coords}); its weight went "
-                     f"from {w0[k]:.3f} to {w1[k]:.3f}.")
+            text += (f" The biggest move: the mean of component {k + 1} ({coords}); its weight "
+                     f"{_went(w0[k], w1[k])}.")
     else:
         k = int(np.argmax(np.abs(w1 - w0)))
         who = f"Segment {k + 1}'s size" if family == "multinomial" else \
             f"Component {k + 1}'s weight π{sub(k + 1)}"
-        text += f" {who} changed most: from {w0[k]:.3f} to {w1[k]:.3f}."
+        moved = _went(w0[k], w1[k])
+        text += (f" {who} changed most: it {moved}." if moved.startswith("went") else
+                 " No weight changed (to 10 decimals).")
     if s == 2 * int(trace.n_iter) and getattr(trace, "status", "") == "degenerate":
         text += f" The fit stopped here: {getattr(trace, 'message', '')}"
     return text
+
+
+def _went(a: float, b: float) -> str:
+    """"went from a to b", with as many decimals (3 to 10) as it takes for two different
+    values to read differently; "stayed at a" when they agree to 10 decimals."""
+    for places in range(3, 11):
+        fa, fb = f"{a:.{places}f}", f"{b:.{places}f}"
+        if fa != fb:
+            return f"went from {fa} to {fb}"
+    return f"stayed at {a:.3f}"
 
 
 __all__ = [

@@ -255,7 +255,17 @@ def test_m_step_narration_names_each_familys_parameters():
     w0, w1 = tb.params[0].weights, tb.params[1].weights
     k = int(np.argmax(np.abs(w1 - w0)))
     assert "weights and pixel probabilities" in text and "egment" not in text
-    assert f"Component {k + 1}'s weight π{'₁₂'[k]} changed most: from {w0[k]:.3f}" in text
+    assert f"Component {k + 1}'s weight π{'₁₂'[k]} changed most: it went from {w0[k]:.3f}" in text
     Xm = rng.multinomial(20, [0.5, 0.3, 0.2], size=80)
     tm = emcore.fit_multinomial_mixture(Xm, 2, seed=0, max_iter=5, tol=None)
     assert "segment sizes and probabilities" in describe_half_step(tm, tm.half_step(2))
+
+
+def test_a_change_too_small_for_three_decimals_is_printed_with_more():
+    """Two different numbers never read the same: "from 0.354 to 0.354" cannot be printed."""
+    from emui.steps import _went
+
+    assert _went(0.3541, 0.3542) == "went from 0.3541 to 0.3542"
+    assert _went(0.35411, 0.35412) == "went from 0.35411 to 0.35412"
+    assert _went(0.2, 0.71) == "went from 0.200 to 0.710"
+    assert _went(0.5, 0.5 + 1e-12) == "stayed at 0.500"
