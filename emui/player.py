@@ -267,9 +267,14 @@ def _packer(rows, trace, steps: range) -> Callable[[], bytes]:
     return make
 
 
+def _file(version: str, w: int) -> str:
+    """The file name of window ``w`` of a payload version."""
+    return f"{version}-{w}.bin"
+
+
 def window_path(version: str, w: int) -> Path:
     """The published file of window ``w`` of a payload version (for the tests)."""
-    return PUBLISH_DIR / f"{version}-{w}.bin"
+    return PUBLISH_DIR / _file(version, w)
 
 
 def _publish(version: str, rows, trace, s: int, wanted: Sequence[int] = ()) -> None:
@@ -278,10 +283,10 @@ def _publish(version: str, rows, trace, s: int, wanted: Sequence[int] = ()) -> N
     wins = _windows(int(trace.n_half_steps))
     now = {s // WINDOW, *(int(w) for w in wanted if 0 <= int(w) < len(wins))}
     for w in sorted(now):
-        _PUBLISHER.ensure(f"{version}-{w}.bin", _packer(rows, trace, wins[w]))
+        _PUBLISHER.ensure(_file(version, w), _packer(rows, trace, wins[w]))
     for w in sorted(range(len(wins)), key=lambda w: (abs(w - s // WINDOW), w)):
         if w not in now:
-            _PUBLISHER.queue(f"{version}-{w}.bin", _packer(rows, trace, wins[w]))
+            _PUBLISHER.queue(_file(version, w), _packer(rows, trace, wins[w]))
 
 
 def _on_step(key: str, n: int) -> None:
@@ -321,11 +326,9 @@ def _mount(trace, key: str, element_key: str, rows, options: tuple, s: int, extr
     version = hashlib.sha1(f"{element_key}|{trace_key(trace)}|{tuple(options)!r}|{WINDOW}"
                            .encode()).hexdigest()[:20]
     rows = tuple(tuple(r) for r in rows)
-    if not _PUBLISHER.exists(f"{version}-{s // WINDOW}.bin"):
-        with st.spinner("Preparing this fit's half-steps for the step player (once per fit, "
-                        "for everyone on this server)…"):
-            _publish(version, rows, trace, s)
-    else:
+    cold = not _PUBLISHER.exists(_file(version, s // WINDOW))
+    with st.spinner("Preparing this fit's half-steps for the step player (once per fit, for "
+                    "everyone on this server)…") if cold else contextlib.nullcontext():
         _publish(version, rows, trace, s)
     meta = [[{"kind": c.kind, "name": c.name, "flex": c.flex,
               **({"height": c.height} if getattr(c, "height", None) else {}),
