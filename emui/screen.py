@@ -123,6 +123,38 @@ _FIT_JS = """
 </script>
 """
 
+# Streamlit marks the tabs of a tab list disabled for a moment while the fragment that holds
+# them reruns (a tab switch with on_change="rerun" starts such a run). If the keyboard focus
+# is on a tab then, Chrome drops it to <body>, and a learner arrowing through the tabs would
+# start again from the top of the page. The tab gets it back as soon as it is enabled again,
+# unless the learner has put the focus somewhere else meanwhile.
+_TAB_FOCUS_JS = """
+<script>
+(() => {
+  if (window.__emTabFocus) return;
+  window.__emTabFocus = true;
+  document.addEventListener('focusout', (e) => {
+    const tab = e.target;
+    if (e.relatedTarget || !(tab instanceof Element) || tab.getAttribute('role') !== 'tab') return;
+    // only a tab that lost the focus by being disabled (a click elsewhere leaves it be)
+    if (tab.getAttribute('aria-disabled') !== 'true' && tab.hasAttribute('tabindex')) return;
+    const list = tab.closest('[role="tablist"]');
+    if (!list) return;
+    const index = [...list.querySelectorAll('[role="tab"]')].indexOf(tab);
+    const until = performance.now() + 3000;
+    const retry = () => {
+      const lost = document.activeElement === document.body || document.activeElement === null;
+      if (!lost || !list.isConnected || performance.now() > until) return;
+      const again = list.querySelectorAll('[role="tab"]')[index];
+      if (again && again.getAttribute('aria-disabled') !== 'true') again.focus();
+      if (document.activeElement !== again) requestAnimationFrame(retry);
+    };
+    requestAnimationFrame(retry);
+  }, true);
+})();
+</script>
+"""
+
 
 def presenting() -> bool:
     """Whether presentation mode is on for this session."""
@@ -160,6 +192,7 @@ def apply() -> None:
     skip_link()
     st.html(_CSS)
     st.html(_FIT_JS, unsafe_allow_javascript=True)
+    st.html(_TAB_FOCUS_JS, unsafe_allow_javascript=True)
     if presenting():
         st.html(_PRESENT_CSS)
         st.button("✕ Exit presentation", key="em_present_exit", on_click=_toggle_present,
