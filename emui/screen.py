@@ -191,8 +191,8 @@ def apply() -> None:
     _read_present_param()
     skip_link()
     st.html(_CSS)
-    st.html(_FIT_JS, unsafe_allow_javascript=True)
-    st.html(_TAB_FOCUS_JS, unsafe_allow_javascript=True)
+    # one element for both scripts: each element on the page takes a row gap of height
+    st.html(_FIT_JS + _TAB_FOCUS_JS, unsafe_allow_javascript=True)
     if presenting():
         st.html(_PRESENT_CSS)
         st.button("✕ Exit presentation", key="em_present_exit", on_click=_toggle_present,
