@@ -61,13 +61,13 @@ def _teaser() -> None:
     last = trace.half_step(trace.n_half_steps - 1)
     # built once per fit for every session (a FrozenFigure: no rebuild or validation per rerun)
     fig = emui.step_figure("home_teaser", trace, last, lambda: mixture_figure(
-        x, trace, last, axis=price_axis(x), height=430, max_points=609,
+        x, trace, last, axis=price_axis(x), height=430,
         title="Ames prices: two hidden neighbourhoods"))
     st.plotly_chart(fig, key="home_teaser", theme="streamlit")
     st.caption("Grey bars: the prices. Coloured curves: the two bell curves EM found, each "
-               "scaled by its weight π; dashed: their sum. Each tick below is a house, "
-               "coloured by how much each curve claims it; the bottom band shows those shares "
-               "for every price.")
+               "scaled by its weight π; dashed: their sum. The strip under the bars holds "
+               "every house, coloured by how much each curve claims the houses at that price; "
+               "the bottom band shows those shares for every price.")
 
 
 def home() -> None:

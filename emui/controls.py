@@ -105,15 +105,12 @@ def page_header(title: str, intro_markdown: str) -> None:
         st.markdown(intro_markdown)
 
 
-def dataset_caption(dataset, n_shown: int | None = None) -> None:
-    """One caption line about a dataset: title, N, source, licence, transform, sampling.
+def dataset_caption(dataset) -> None:
+    """One caption line about a dataset: title, N, source, licence, transform.
 
     Parameters
     ----------
     dataset : emdata.Dataset
-    n_shown : int, optional
-        Number of points actually drawn when the display is sampled; the caption then says
-        "showing n_shown of N points (the fit uses all N)".
     """
     X = dataset.X
     n = X.shape[0]
@@ -124,9 +121,6 @@ def dataset_caption(dataset, n_shown: int | None = None) -> None:
     if getattr(dataset, "licence", None):
         parts.append(f"licence: {dataset.licence}")
     st.caption(" · ".join(parts))
-    if n_shown is not None and n_shown < n:
-        st.caption(f"Showing {n_shown:,} of {n:,} points in the figures (a random sample, for "
-                   f"speed); the fit uses all {n:,}.")
 
 
 def fit_controls(key: str, family: str = "gaussian", defaults: dict | None = None,

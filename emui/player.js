@@ -92,8 +92,12 @@ function typed(v) {
     const bytes = Uint8Array.from(atob(v.bdata), (c) => c.charCodeAt(0));
     const arr = new DTYPES[v.dtype](bytes.buffer);
     if (!v.shape) return arr;
-    const [rows, cols] = String(v.shape).split(",").map(Number);
-    return Array.from({ length: rows }, (_, r) => arr.subarray(r * cols, (r + 1) * cols));
+    // an n-d array as nested arrays of typed rows (the last axis), as Plotly.js decodes it
+    const shape = String(v.shape).split(",").map(Number);
+    const nest = (off, d) => d === shape.length - 1 ? arr.subarray(off, off + shape[d])
+      : Array.from({ length: shape[d] }, (_, i) =>
+          nest(off + i * shape.slice(d + 1).reduce((a, b) => a * b, 1), d + 1));
+    return nest(0, 0);
   }
   const out = {};
   for (const [k, x] of Object.entries(v)) out[k] = typed(x);

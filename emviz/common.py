@@ -102,6 +102,15 @@ def vline_shape(x: float, row: int | None = None, color: str = MARKER_LINE, dash
     return shapes
 
 
+def display_sample(n: int, max_points: int, seed: int = 0) -> np.ndarray:
+    """Indices of the rows drawn: all of them when ``n <= max_points``, else a fixed
+    random subset of ``max_points`` rows (sorted), the same on every step."""
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
 def rgb_to_scale(rgb: np.ndarray, quantum: int = 4) -> tuple[np.ndarray, list, int]:
     """Per-point RGB colours as integer codes on a colour scale that reproduces them.
 

@@ -401,6 +401,11 @@ def _draw_heatmap(ax, tr, mfig):
     cmap = _plotly_cmap(tr.colorscale)
     x = _arr(tr.x)
     y = _arr(tr.y)
+    if x is not None and y is not None and x.dtype.kind in "fi" and y.dtype.kind in "fi":
+        # numeric x and y (cell edges or centres, as Plotly takes them); NaN cells stay clear
+        ax.pcolormesh(x, y, np.ma.masked_invalid(z), cmap=cmap, vmin=tr.zmin, vmax=tr.zmax,
+                      shading="flat" if len(x) == z.shape[1] + 1 else "nearest")
+        return
     im = ax.imshow(z, aspect="auto", cmap=cmap, origin="lower" if y is not None and y.dtype.kind in "fi"
                    else "upper", vmin=tr.zmin, vmax=tr.zmax, interpolation="nearest")
     if x is not None and x.dtype.kind in "OUS":

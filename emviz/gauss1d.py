@@ -19,6 +19,7 @@ from emviz.common import (
     animation_controls,
     axis_ref,
     base_layout,
+    display_sample,
     frame_indices,
     frozen_figure,
     nice_ticks,
@@ -37,7 +38,6 @@ HIST_ALPHA = 0.5
 HIST_EDGE = "#8C8C8C"
 HIST_MARKER = dict(color=rgba(NEUTRAL, HIST_ALPHA), line=dict(color=HIST_EDGE, width=1))
 
-MAX_RUG_POINTS = 2000      # points drawn in the static figure (the fit always uses all)
 MAX_ANIM_POINTS = 600      # points drawn in each animation frame
 MAX_ANIM_FRAMES = 100
 GRID_POINTS = 240
@@ -55,14 +55,6 @@ def as_1d(X) -> np.ndarray:
             raise ValueError(f"expected one feature, got shape {x.shape}")
         x = x[:, 0]
     return x
-
-
-def display_sample(n: int, max_points: int = MAX_RUG_POINTS, seed: int = 0) -> np.ndarray:
-    """Sorted indices of at most ``max_points`` of ``n`` rows (all rows when n is small)."""
-    if n <= max_points:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
 
 
 def params_1d(params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,74 +156,65 @@ def _axis_dict(fmt: AxisFormat | None) -> dict:
     return d
 
 
-#: Rug colours use responsibilities rounded to multiples of 1 / RUG_LEVELS (invisible on
-#: screen), so that ticks fall into few colour groups.
-RUG_LEVELS = 16
+#: Columns of the rug strip across the x range (2–3 screen pixels each on a laptop).
+RUG_COLUMNS = 480
 
 
-def rug_trace_count(n_components: int) -> int:
-    """How many traces :func:`rug_traces` returns for K components (the same at every
-    half-step, so a step only changes the traces' data: Plotly then restyles, not rebuilds)."""
-    return RUG_LEVELS + 1 if n_components <= 2 else 4 * RUG_LEVELS
+def rug_strip(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float,
+              x_range: tuple[float, float], columns: int = RUG_COLUMNS) -> dict:
+    """The rug, as one strip of ``columns`` equal columns across ``x_range``.
 
+    A column that holds points is painted in the responsibility-weighted blend of the
+    component colours, with the responsibilities averaged over its points (grey before the
+    first E-step); a column without points is left clear. Hovering a column shows how many
+    points it holds and their mean r_ik. Every point is in the strip, whatever N: it is one
+    heatmap trace, which the browser paints as one image (a rug of ticks costs it a path
+    segment per point, and most of a redraw of this chart).
 
-def rug_traces(xs: np.ndarray, resp: np.ndarray | None, y0: float, y1: float,
-               n_components: int | None = None) -> list:
-    """The rug: one short vertical tick per point, coloured by the responsibility-weighted
-    blend of the component colours (grey while there are no responsibilities).
-
-    Ticks of the same colour (responsibilities rounded to 1 / RUG_LEVELS) share one line
-    trace, drawn as one SVG path with gaps, so a rug of thousands of points is a few dozen
-    elements for the browser, not thousands: a step that recolours it redraws quickly. There
-    are always :func:`rug_trace_count` traces (unused ones empty; with many components the
-    rounding is coarsened until the colours fit). Every trace is named
-    ``"points (colour = responsibilities)"``; hovering a tick shows x and its r_ik.
+    Parameters
+    ----------
+    xs : (N,) array of the points
+    resp : (N, K) array of responsibilities, or None before the first E-step
+    y0, y1 : the strip's bottom and top, in the y axis' units
+    x_range : (lo, hi), the x axis' range; points outside it go to the end columns
+    columns : int
     """
-    name = "points (colour = responsibilities)"
     xs = np.asarray(xs, dtype=float)
-    K = int(n_components if n_components is not None else
-            (2 if resp is None else resp.shape[1]))
-    cap = rug_trace_count(K)
+    lo, hi = float(x_range[0]), float(x_range[1])
+    edges = np.linspace(lo, hi, columns + 1)
+    col = np.clip(np.floor((xs - lo) / (hi - lo) * columns), 0, columns - 1).astype(np.intp)
+    counts = np.bincount(col, minlength=columns)
+    full = counts > 0
     if resp is None:
-        groups = [(NEUTRAL, np.arange(len(xs)))]
-        hover = "x = %{x:.4g}<extra>no responsibilities yet</extra>"
+        mean = None
+        rgb = np.tile(np.array(hex_to_rgb(NEUTRAL), dtype=float), (int(full.sum()), 1))
     else:
-        levels = RUG_LEVELS
-        while True:
-            rgb = blend_rgb(np.round(resp * levels) / levels).round().astype(int)
-            keys, inverse = np.unique(rgb, axis=0, return_inverse=True)
-            if len(keys) <= cap or levels <= 1:
-                break
-            levels //= 2
-        groups = [("#{:02x}{:02x}{:02x}".format(*keys[g]), np.flatnonzero(inverse.ravel() == g))
-                  for g in range(len(keys))]
-        hover = "x = %{x:.4g}<br>" + "<br>".join(
-            f"r{sub(k + 1)} = %{{customdata[{k}]:.3f}}" for k in range(K)) + "<extra></extra>"
-    out = []
-    # Single precision is plenty for a tick's position and for r_ik shown to 3 decimals, and
-    # halves what the step player sends for every E-step.
-    for color, members in groups[:cap]:
-        n = len(members)
-        gx = np.repeat(xs[members], 3).astype(np.float32)
-        gx[2::3] = np.nan
-        gy = np.tile(np.array([y0, y1, np.nan], dtype=np.float32), n)
-        extra = {}
-        if resp is not None:
-            cd = np.repeat(resp[members], 3, axis=0).astype(np.float32)
-            cd[2::3] = np.nan
-            extra = dict(customdata=cd)
-        out.append(dict(type="scatter", x=gx, y=gy, mode="lines", name=name,
-                        showlegend=False, line=dict(color=color, width=1.5),
-                        connectgaps=False, hovertemplate=hover, **extra))
-    while len(out) < cap:  # the same number of traces at every half-step
-        out.append(dict(type="scatter", x=[], y=[], mode="lines", name=name,
-                        showlegend=False, line=dict(color=NEUTRAL, width=1.5),
-                        hoverinfo="skip"))
-    return out
+        resp = np.asarray(resp, dtype=float)
+        K = resp.shape[1]
+        sums = np.stack([np.bincount(col, weights=resp[:, k], minlength=columns)
+                         for k in range(K)], axis=1)
+        mean = sums[full] / counts[full, None]
+        rgb = blend_rgb(mean)
+    codes, scale, cmax = rgb_to_scale(rgb)
+    z = np.full((1, columns), np.nan, dtype=np.float32)
+    z[0, full] = codes
+    # per column: the number of points, then their mean r_ik (single precision: shown to 3 decimals)
+    cd = np.full((1, columns, 1 + (0 if mean is None else mean.shape[1])), np.nan, np.float32)
+    cd[0, full, 0] = counts[full]
+    if mean is None:
+        hover = "%{customdata[0]} points near x = %{x:.4g}<extra>no responsibilities yet</extra>"
+    else:
+        cd[0, full, 1:] = mean
+        hover = ("%{customdata[0]} points near x = %{x:.4g}<br>" + "<br>".join(
+            f"mean r{sub(k + 1)} = %{{customdata[{k + 1}]:.3f}}" for k in range(mean.shape[1]))
+            + "<extra></extra>")
+    return dict(type="heatmap", name="points (colour = responsibilities)", x=edges,
+                y=np.array([y0, y1]), z=z, customdata=cd, colorscale=scale, zmin=0, zmax=cmax,
+                zsmooth=False, showscale=False, hoverongaps=False, hovertemplate=hover)
 
 
 def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int | None = None,
-                   true_params=None, bins: int | None = None, max_points: int = MAX_RUG_POINTS,
+                   true_params=None, bins: int | None = None,
                    height: int = 540, title: str | None = None,
                    show_legend: bool = True) -> dict:
     """Histogram + weighted component densities + mixture density + responsibility bands,
@@ -239,7 +222,8 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
 
     Top panel: the data's density histogram (grey), each component's weighted density
     π_k N(x | μ_k, σ_k²) in its colour, the mixture density (their sum, dashed), and a rug of
-    the points coloured by the blend of component colours weighted by their responsibilities.
+    all the points (:func:`rug_strip`) coloured by the blend of component colours weighted by
+    their responsibilities.
     Bottom panel: the responsibility bands p(z = k | x) over x that the E-step computed
     (stacked, so the bands fill [0, 1]).
 
@@ -255,8 +239,6 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
         Index of a point to mark (the learner's chosen house).
     true_params : GaussianParams, optional
         Generating parameters of synthetic data, drawn dotted.
-    max_points : int
-        Cap on rug points (a random sample; the caption on the page says so).
     title : str, optional
         Replaces the default title (the half-step and what it did).
     show_legend : bool
@@ -298,9 +280,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     peak = float(np.max(mix)) if len(mix) else 0.0
     y_top = 1.25 * (max(ymax_data, peak) if peak < 3 * ymax_data else ymax_data)
     rug_y = -0.06 * y_top
-    idx = display_sample(len(x), max_points)
-    R = None if hs.resp is None else np.asarray(hs.resp, dtype=float)[idx]
-    data += rug_traces(x[idx], R, rug_y * 0.55, rug_y * 1.45, n_components=K)
+    data.append(rug_strip(x, hs.resp, rug_y * 0.55, rug_y * 1.45, (base[0], base[-1])))
     shapes = []
     if highlight is not None and 0 <= int(highlight) < len(x):
         xi = float(x[int(highlight)])

@@ -226,12 +226,8 @@ def hex_strings(rgb: np.ndarray) -> list[str]:
 
 
 def display_sample(n: int, max_points: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
-    """Indices of the rows drawn: all of them when ``n <= max_points``, else a fixed
-    random subset of ``max_points`` rows (sorted), the same on every step."""
-    if n <= max_points:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
+    """:func:`emviz.common.display_sample`, with this module's default cap."""
+    return _common.display_sample(n, max_points, seed)
 
 
 def sampling_note(n: int, max_points: int = MAX_POINTS) -> str | None:

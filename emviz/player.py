@@ -62,12 +62,12 @@ def _plain(v):
         if v.dtype.kind == "i" and v.dtype.itemsize == 8:
             v = v.astype(np.int32) if np.abs(v).max(initial=0) < 2**31 else v.astype(float)
         code = _DTYPES.get(v.dtype.name)
-        if code is None or v.ndim > 2:
+        if code is None or v.ndim > 3:  # Plotly.js decodes up to 3 dimensions
             return _plain(v.tolist())
         out = {"dtype": code,
                "bdata": base64.b64encode(np.ascontiguousarray(v).tobytes()).decode("ascii")}
-        if v.ndim == 2:
-            out["shape"] = f"{v.shape[0]}, {v.shape[1]}"
+        if v.ndim >= 2:
+            out["shape"] = ", ".join(str(n) for n in v.shape)
         return out
     if isinstance(v, np.generic):
         return v.item()

@@ -336,11 +336,10 @@ def panels(x, ds, trace, settings, data_id: str, axis_fmt) -> None:
         st.session_state[_k("house_rank")] = st.session_state[_k("house_rank")]
     is_price = ds.display_transform == "log10(price)"
     unit = "log₁₀ $" if is_price else None
-    n_shown = min(len(x), 2000)
     highlight = chosen_house(x, trace)
     if trace.status != "degenerate":
         emui.status_banner(trace)
-    emui.dataset_caption(ds, n_shown=n_shown if n_shown < len(x) else None)
+    emui.dataset_caption(ds)
     emui.landscape_panel(x, trace, settings, KEY, axis=axis_fmt)
 
     # Only the open tab is built (switching tabs reruns this fragment).
@@ -393,7 +392,7 @@ def restarts_tab(x, settings, data_id: str, axis_fmt) -> None:
             last = tr.half_step(tr.n_half_steps - 1)
             st.plotly_chart(emui.step_figure(
                 "hp_restart", tr, last, lambda tr=tr, last=last, i=i: mixture_figure(
-                    x, tr, last, axis=axis_fmt, height=340, max_points=300, show_legend=False,
+                    x, tr, last, axis=axis_fmt, height=340, show_legend=False,
                     title=f"Restart {i + 1}: ℓ = {tr.log_likelihood[-1]:.1f}"),
                 options=(data_id, i)), key=_k(f"restart_fig_{i}"), theme="streamlit")
 

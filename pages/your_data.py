@@ -616,10 +616,6 @@ def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: 
 
 def tabs_1d(X, prep, trace, settings, view: View) -> None:
     x = X[:, 0]
-    n_shown = min(len(x), v1.MAX_RUG_POINTS)
-    if n_shown < len(x):
-        st.caption(f"Showing {n_shown:,} of {len(x):,} points in the rug (a random sample); "
-                   f"the fit uses all {len(x):,}.")
     emui.status_banner(trace)
     axis, names = _axis_1d(prep), plot_names(prep.feature_names)
     gaussian_tabs(

@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 import emcore
 from emviz.gauss1d import (
-    RUG_LEVELS,
+    RUG_COLUMNS,
     agreement,
     animation_figure,
     blend_rgb,
@@ -19,11 +19,11 @@ from emviz.gauss1d import (
     mixture_figure,
     params_1d,
     price_axis,
-    rug_trace_count,
+    rug_strip,
     truth_figure,
     weighted_densities,
 )
-from emviz.palette import component_color, hex_to_rgb
+from emviz.palette import NEUTRAL, component_color, hex_to_rgb
 from tests.figcheck import same_drawing, validated
 
 
@@ -78,34 +78,74 @@ def test_mixture_figure_curves_colours_and_rug(data, trace):
     # The histogram is density-normalised: its bars integrate to 1.
     bars = fig.data[0]
     assert np.sum(np.asarray(bars.y) * np.asarray(bars.width)) == pytest.approx(1.0)
-    # Rug colours: the responsibility-weighted blend of the component colours.
-    # Rug: one tick per point, in the responsibility-weighted blend of the component colours
-    # (rounded to RUG_LEVELS steps per channel); ticks of one colour share one line trace.
-    rugs = [d for d in fig.data if d.name == "points (colour = responsibilities)"]
-    R = trace.responsibilities(2)
-    rgb = np.array([hex_to_rgb(component_color(k)) for k in range(2)], dtype=float)
-    expected = (np.round(R * RUG_LEVELS) / RUG_LEVELS) @ rgb
-    assert np.max(np.abs(expected - R @ rgb)) <= 255 / RUG_LEVELS  # rounding is invisible
-    xs, got, cds = [], [], []
-    assert len(rugs) == rug_trace_count(2)  # the same number at every half-step
-    rugs = [d for d in rugs if len(d.x)]
-    for d in rugs:
-        assert d.mode == "lines"
-        gx, cd = np.asarray(d.x, dtype=float), np.asarray(d.customdata, dtype=float)
-        assert np.all(np.isnan(gx[2::3])) and np.all(gx[0::3] == gx[1::3])
-        xs += list(gx[0::3])
-        got += [[int(d.line.color[i:i + 2], 16) for i in (1, 3, 5)]] * len(gx[0::3])
-        cds += list(cd[0::3])
-    order = np.argsort(np.asarray(xs), kind="stable")
-    assert len(xs) == len(x) and len(rugs) <= RUG_LEVELS + 1
-    np.testing.assert_allclose(np.asarray(xs)[order], np.sort(x))
-    ix = np.argsort(x, kind="stable")
-    np.testing.assert_allclose(np.asarray(cds)[order], R[ix])
-    assert np.max(np.abs(np.asarray(got)[order] - expected[ix])) <= 0.5 + 1e-9
+    # Rug: every point, in a strip of RUG_COLUMNS columns across the x axis' range; a column
+    # holding points has the blend of the component colours weighted by their mean r_ik.
+    (rug,) = [d for d in fig.data if d.name == "points (colour = responsibilities)"]
+    _check_rug(rug, x, trace.responsibilities(2), tuple(fig.layout.xaxis.range))
     # The bands panel stacks p(z=k|x) to exactly 1.
     bands = [d for d in fig.data if d.yaxis == "y2" and d.fill in ("tozeroy", "tonexty")]
     np.testing.assert_allclose(bands[-1].y, 1.0, atol=1e-12)
     assert fig.layout.xaxis2.title.text and fig.layout.yaxis.title.text == "density"
+
+
+def _rug_colours(rug) -> list:
+    """Each column's colour as drawn: its z code looked up in the strip's colour scale
+    (None for a clear column)."""
+    stops = [c for _, c in rug.colorscale]
+    z = np.asarray(rug.z, dtype=float)[0]
+    assert rug.zmin == 0 and rug.zmax == max(len(stops) - 1, 1)
+    return [None if np.isnan(v) else stops[int(v)] for v in z]
+
+
+def _check_rug(rug, x, R, x_range) -> None:
+    """The strip against a direct count: for each column, its points (x in [edge_j, edge_j+1)),
+    their number and mean responsibilities, and the blended colour of that mean."""
+    assert rug.type == "heatmap" and rug.zsmooth is False and rug.hoverongaps is False
+    lo, hi = x_range
+    edges = np.asarray(rug.x, dtype=float)
+    assert len(edges) == RUG_COLUMNS + 1 and edges[0] == lo and edges[-1] == hi
+    assert np.allclose(np.diff(edges), (hi - lo) / RUG_COLUMNS)
+    colours = _rug_colours(rug)
+    cd = np.asarray(rug.customdata, dtype=float)[0]
+    rgb = np.array([hex_to_rgb(component_color(k)) for k in range(R.shape[1])], dtype=float)
+    total = 0
+    for j in range(RUG_COLUMNS):
+        inside = (x >= edges[j]) & ((x < edges[j + 1]) if j < RUG_COLUMNS - 1 else (x <= hi))
+        n = int(inside.sum())
+        total += n
+        if n == 0:
+            assert colours[j] is None and np.isnan(cd[j, 0])
+            continue
+        mean = R[inside].mean(axis=0)
+        assert cd[j, 0] == n
+        np.testing.assert_allclose(cd[j, 1:], mean, atol=1e-6)  # float32
+        got = np.array([int(colours[j][i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.max(np.abs(got - mean @ rgb)) <= 2 + 1e-9  # colours rounded to 4 per channel
+    assert total == len(x)  # every point, none sampled away
+
+
+def test_rug_strip_puts_every_point_in_its_column():
+    """A hand-made case: 3 columns over [0, 3]; two points in column 0, one in column 2
+    (3.0 sits on the last edge, and belongs to the last column)."""
+    xs = np.array([0.1, 0.9, 3.0])
+    R = np.array([[1.0, 0.0], [0.0, 1.0], [0.25, 0.75]])
+    rug = validated({"data": [rug_strip(xs, R, -1.0, -0.5, (0.0, 3.0), columns=3)],
+                     "layout": {}}).data[0]
+    cd = np.asarray(rug.customdata, dtype=float)[0]
+    assert list(cd[:, 0][[0, 2]]) == [2, 1] and np.isnan(cd[1, 0])
+    np.testing.assert_allclose(cd[0, 1:], [0.5, 0.5])
+    np.testing.assert_allclose(cd[2, 1:], [0.25, 0.75])
+    colours = _rug_colours(rug)
+    assert colours[1] is None
+    c0, c1 = (np.array(hex_to_rgb(component_color(k)), dtype=float) for k in (0, 1))
+    for j, mean in ((0, 0.5 * c0 + 0.5 * c1), (2, 0.25 * c0 + 0.75 * c1)):
+        got = np.array([int(colours[j][i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.max(np.abs(got - mean)) <= 2
+    assert list(np.asarray(rug.y, dtype=float)) == [-1.0, -0.5]
+    grey = rug_strip(xs, None, -1.0, -0.5, (0.0, 3.0), columns=3)  # before the first E-step
+    assert "no responsibilities yet" in grey["hovertemplate"]
+    assert {c for c in _rug_colours(validated({"data": [grey], "layout": {}}).data[0]) if c} \
+        == {"#" + "".join(f"{round(v / 4) * 4:02x}" for v in hex_to_rgb(NEUTRAL))}
 
 
 def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, trace):
@@ -114,8 +154,8 @@ def test_mixture_figure_changes_with_the_step_and_is_grey_at_the_start(data, tra
     f1 = validated(mixture_figure(x, trace, trace.half_step(1)))   # E-step 1: new colours
     f2 = validated(mixture_figure(x, trace, trace.half_step(2)))   # M-step 1: new curves
     comp = lambda f: np.asarray(f.data[1].y)  # noqa: E731
-    rug = lambda f: [d.line.color for d in f.data  # noqa: E731
-                     if d.name == "points (colour = responsibilities)" and len(d.x)]
+    rug = lambda f: {c for c in _rug_colours(next(  # noqa: E731
+        d for d in f.data if d.name == "points (colour = responsibilities)")) if c}
     np.testing.assert_allclose(comp(f0), comp(f1))
     assert not np.allclose(comp(f1)[:50], comp(f2)[:50])
     assert len(rug(f0)) == 1  # one neutral colour before the first E-step

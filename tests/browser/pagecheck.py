@@ -39,6 +39,7 @@ _JS_FIGURE = """(sel) => {
       x: arr(t.x), y: arr(t.y), z: arr(t.z), text: arr(t.text),
       color: t.marker ? arr(t.marker.color) : null,
       line_color: t.line ? t.line.color : null,
+      colorscale: t.colorscale || null,
     })),
   };
 }"""

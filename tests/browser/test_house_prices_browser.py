@@ -51,11 +51,16 @@ def _em_step(x, comps):
 
 
 def _rug(fig) -> list:
-    """The rug's ticks as (x, colour) pairs, sorted (ticks of one colour share a trace)."""
-    pairs = []
-    for t in traces_named(fig, "points"):
-        pairs += [(round(v, 9), t["line_color"]) for v in t["x"][0::3]]
-    return sorted(pairs)
+    """The rug strip's columns as drawn: (left edge, colour) for each column holding points,
+    the colour looked up in the strip's own colour scale."""
+    (t,) = traces_named(fig, "points")
+    stops = [c for _, c in t["colorscale"]]
+    z = np.asarray(t["z"], dtype=float)[0]
+    # x holds the columns' edges: one more than z; each column by its left edge
+    pairs = [(round(x0, 9), stops[int(v)])
+             for x0, v in zip(t["x"][:-1], z, strict=True) if not np.isnan(v)]
+    assert len(pairs) > 20  # Ames' prices fill many columns
+    return pairs
 
 
 def test_house_prices_slider_buttons_animation_truth(page, app_server):
