@@ -97,8 +97,11 @@ _SETTLED_JS = """([quiet, noRun, needRun]) => {
   const start = b.t0 === null ? 0 : b.t0;
   if (needRun && !b.runSeen && now - start < noRun) return false;
   if (document.querySelector('[data-testid="stException"]')) return true;
-  const plots = [...document.querySelectorAll('.js-plotly-plot, .emp-cell > .emp-chart')];
-  if (!plots.every(gd => gd._fullLayout !== undefined)) return false;
+  // every chart on screen is drawn (a step player draws its charts off screen when they come near)
+  const onScreen = (e) => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
+  const plots = [...document.querySelectorAll('.js-plotly-plot, .emp-cell > .emp-chart')].filter(onScreen);
+  if (!plots.every(gd => gd._fullLayout !== undefined && !gd.classList.contains('emp-stale'))) return false;
   if (document.querySelector('.emp-wait')) return false;
   return now - b.last >= quiet;
 }"""

@@ -260,7 +260,8 @@ def _upload_outcome(pg, timeout: float = LOAD_TIMEOUT) -> str:
     uploader reports a failed upload."""
     pg.wait_for_function(
         f"""() => document.querySelector('{UPLOAD_FAILED}') ||
-                 (document.querySelectorAll('.js-plotly-plot').length >= 2 &&
+                 (document.querySelectorAll(
+                     '.js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)').length >= 2 &&
                   document.querySelector('[data-testid="stApp"]')
                           .getAttribute('data-test-script-state') === 'notRunning')""",
         timeout=timeout)

@@ -21,6 +21,7 @@ const LEAD_MS = 400;    // ... but a press after this long without a report is r
 const PLAY_MS = 1100;   // one half-step per this many ms while playing
 const KEEP = 64;        // windows kept in this tab (the browser's HTTP cache keeps them too)
 const ASK_MS = 2500;    // a window still missing after this long is asked for (trigger "need")
+const NEAR_PX = 150;    // a chart is drawn when it is on screen or this close to it
 
 function loadPlotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -268,6 +269,14 @@ class Player {
   }
 
   mountRows(layoutRows) {
+    if (this.seen) this.seen.disconnect();
+    this.seen = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        const cell = Object.values(this.cells).find((c) => c.node === e.target);
+        if (cell && cell.want && cell.node.classList.contains("emp-stale")) this.drawChart(cell, ...cell.want);
+      }
+    }, { rootMargin: NEAR_PX + "px 0px" });
     const makeCell = (cell) => {
       const c = el("div", "emp-cell emp-" + cell.kind + " st-key-" + cell.name);
       c.style.flex = String(cell.flex || 1);
@@ -281,8 +290,10 @@ class Player {
       if (cell.kind !== "chart" && cell.box) c.classList.add("emp-box");
       c.appendChild(inner);
       this.cells[cell.name] = { kind: cell.kind, node: inner, sized: !!cell.height };
+      if (cell.kind === "chart") this.seen.observe(inner);
       return c;
     };
+
     for (const row of layoutRows) {
       const r = el("div", "emp-row");
       for (const cell of row) r.appendChild(makeCell(cell));
@@ -416,18 +427,43 @@ class Player {
     this.next.disabled = s >= M.n - 1;
   }
 
+  // Whether a chart's box is on screen or within NEAR_PX of it (a closed tab's is not).
+  near(node) {
+    const r = node.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return false;
+    return r.bottom > -NEAR_PX && r.top < window.innerHeight + NEAR_PX;
+  }
+
+  // Draw chart ``name`` at half-step s of window win.
+  drawChart(cell, name, win, s) {
+    const theme = themeLayout(this.root, this.root.classList.contains("emp-present"));
+    const f = narrowed(build(win, name, s, theme), cell.node.clientWidth);
+    this.holdHeight(cell, f);
+    window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
+    cell.node.classList.remove("emp-stale");
+  }
+
+  // A chart without a given height keeps its figure's: a responsive Plotly chart in a box of
+  // no height would shrink to nothing after a width change, and an undrawn one would make
+  // the page jump when it is drawn.
+  holdHeight(cell, f) {
+    const h = !cell.sized && f.layout.height ? f.layout.height + "px" : null;
+    if (h && cell.node.style.minHeight !== h) cell.node.style.minHeight = h;
+  }
+
   render(win, s) {
     this.root.classList.remove("emp-wait");
-    const theme = themeLayout(this.root, this.root.classList.contains("emp-present"));
     for (const [name, cell] of Object.entries(this.cells)) {
       if (cell.kind === "chart") {
         if (!win.figures[name]) continue;
-        const f = narrowed(build(win, name, s, theme), cell.node.clientWidth);
-        // A chart without a given height keeps its figure's: a responsive Plotly chart in a
-        // box of no height would shrink to nothing after a width change.
-        const h = !cell.sized && f.layout.height ? f.layout.height + "px" : null;
-        if (h && cell.node.style.minHeight !== h) cell.node.style.minHeight = h;
-        window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
+        cell.want = [name, win, s];
+        if (this.near(cell.node)) { this.drawChart(cell, name, win, s); continue; }
+        cell.node.classList.add("emp-stale");
+        this.seen.unobserve(cell.node);  // observed afresh: its first report says where it is now
+        this.seen.observe(cell.node);
+        if (!cell.sized && !cell.node.style.minHeight) {
+          this.holdHeight(cell, build(win, name, s, themeLayout(this.root, false)));
+        }
       } else if (win.texts[name]) {
         const htmlText = val(win, win.texts[name][s - win.start]);
         if (cell.html !== htmlText) { cell.node.innerHTML = htmlText; cell.html = htmlText; }

@@ -220,4 +220,6 @@ def assert_no_exception(pg) -> None:
 
 
 def plot_count(pg) -> int:
-    return pg.locator(".js-plotly-plot").count()
+    """Charts on the page: drawn ones, and a step player's charts that wait off screen to be
+    drawn when they come near it."""
+    return pg.locator(".js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)").count()

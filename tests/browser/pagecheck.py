@@ -50,13 +50,17 @@ def chart_selector(key: str) -> str:
 
 
 def wait_for_chart(pg, key: str, timeout: float = 60_000, min_traces: int = 1) -> None:
-    """Wait until the chart with Streamlit key ``key`` is drawn with ``min_traces`` traces.
+    """Wait until the chart with Streamlit key ``key`` is drawn with ``min_traces`` traces
+    (a step player's chart that waits off screen is scrolled to first).
 
     Fails at once, with the message, if the page shows a Python exception instead.
     """
     pg.wait_for_function(
         """([sel, n]) => {
              if (document.querySelector('[data-testid="stException"]')) return true;
+             // A step player's chart off screen is drawn when it comes near the screen.
+             const stale = document.querySelector(sel + ' .emp-stale');
+             if (stale) { stale.scrollIntoView({block: 'center'}); return false; }
              const gd = document.querySelector(sel + ' .js-plotly-plot');
              return gd && gd._fullData && gd._fullData.length >= n
                     && gd._fullLayout !== undefined; }""",

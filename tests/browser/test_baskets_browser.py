@@ -120,6 +120,13 @@ def test_baskets_slider_buttons_animation(page, app_server):
     for want, theta in (("E-step 1", theta0), ("M-step 1", theta2)):
         assert press_step(page) == want
         theta_it = f"θ⁽{'¹' if want.startswith('M') else '⁰'}⁾"
+        # Off screen, the chart waits (marked emp-stale) and draws the half-step shown then
+        # when it comes near the screen.
+        where = page.evaluate("""() => { const c = document.querySelector('.st-key-bk_lift .emp-chart');
+            return {below: c.getBoundingClientRect().top - window.innerHeight,
+                    stale: c.classList.contains('emp-stale')}; }""")
+        assert where["stale"] == (where["below"] > 150), where
+        page.locator(".st-key-bk_lift").first.scroll_into_view_if_needed()
         page.wait_for_function(
             "(t) => { const gd = document.querySelector('.st-key-bk_lift .js-plotly-plot');"
             " return gd && gd.layout && String(gd.layout.title.text).includes(t); }",

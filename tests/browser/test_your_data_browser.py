@@ -13,7 +13,7 @@ from tests.browser.conftest import (
     wait_for_app,
     wait_for_rerun,
 )
-from tests.browser.pagecheck import press_step
+from tests.browser.pagecheck import press_step, wait_for_chart
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -32,13 +32,15 @@ def _upload(pg, name, data):
 
 
 def _wait_for_plots(pg, n=2, timeout=120_000):
-    """Wait until the upload's fit is drawn: at least ``n`` charts and the script idle.
+    """Wait until the upload's fit is drawn: at least ``n`` charts (or step player charts
+    waiting off screen to be drawn when near) and the script idle.
 
     The upload may take more than one script run (parse, then fit), so one finished rerun
     is not enough to know the charts are there.
     """
     pg.wait_for_function(
-        f"""() => document.querySelectorAll('.js-plotly-plot').length >= {n} &&
+        f"""() => document.querySelectorAll(
+                     '.js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)').length >= {n} &&
                  document.querySelector('[data-testid="stApp"]')
                          .getAttribute('data-test-script-state') === 'notRunning'""",
         timeout=timeout,
@@ -163,20 +165,26 @@ def test_density_ticks_in_grams_carry_no_micro_sign(page, app_server):
 
 def test_the_trajectories_follow_the_player_in_the_browser(page, app_server):
     """Old Faithful: the means over iterations sit in a tab below the player that does not
-    rerun on a step; they are a view of the player, so ▶ moves their guide in the browser."""
+    rerun on a step; they are a view of the player, so ▶ moves their guide in the browser.
+    Off screen, the view waits: it draws the half-step shown when it comes near the screen."""
     open_page(page, app_server, "your_data")
     wait_for_rerun(page, lambda: page.get_by_role("radio", name="Old Faithful").click())
-    _wait_for_plots(page, n=3)  # the blobs, ℓ and the trajectories (the open tab)
+    for key in ("yd_blobs", "yd_loglik", "yd_traj"):  # the last two are drawn when near
+        wait_for_chart(page, key, timeout=120_000)
+    traj = page.locator(".st-key-yd_traj").first
     title = ".st-key-yd_traj .gtitle"
     page.wait_for_selector(title, timeout=60_000)
     assert page.locator(title).text_content().endswith("θ⁽⁰⁾ shown")
     assert press_step(page) == "E-step 1"
     assert press_step(page) == "M-step 1"
+    traj.scroll_into_view_if_needed()
     page.wait_for_function(f"() => document.querySelector('{title}').textContent"
                            ".endsWith('θ⁽¹⁾ shown')", timeout=30_000)
     # a width change redraws the view: its box keeps the figure's height (nothing overlaps)
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(1500)
+    traj.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     box, svg = (_top_bottom(page, f".st-key-yd_traj {sel}") for sel in (".emp-chart", ".main-svg"))
     assert box[1] - box[0] >= svg[1] - svg[0] > 300, (box, svg)
     assert_no_exception(page)
