@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from plotly.colors import get_colorscale
 
 from emviz.common import (
+    NARROW_PX,
     animation_controls,
     frame_indices,
     frozen_figure,
@@ -413,8 +414,6 @@ def _profile_axes(names, labels, max_chars: int | None = None) -> tuple[dict, di
     return xaxis, yaxis
 
 
-#: Below this chart width (px) the step player draws the profile heatmap's narrow variant.
-NARROW_PX = 560
 
 #: Most category rows in one heatmap (more would not be readable on a projector).
 MAX_HEATMAP_ROWS = 30
@@ -556,16 +555,10 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
     # only categories the segment buys *more* of than the average shopper (at least one bar)
     tops = [t[lifts[k, t] > 1.0] if np.any(lifts[k, t] > 1.0) else t[:1]
             for k, t in enumerate(top_lift(probs, share, n_top=n_top, min_prob=min_prob))]
-    # Two panels per row at most: each panel's category names (left of it) then have room
-    # beside the previous panel's "×1.0" labels on a tablet as on a projector.
-    n_cols = min(k_count, LIFT_COLUMNS)
-    domains, n_rows = _grid(k_count, n_cols, h_space=0.3 if n_cols > 1 else 0.0,
-                            v_space=0.22 if k_count > n_cols else 0.0)
     x_max = max([1.0] + [float(np.nanmax(lifts[k, t])) for k, t in enumerate(tops) if t.size])
-    data, layout_axes, shapes, annotations = [], {}, [], []
+    data = []
     for k, idx in enumerate(tops):
         sfx = "" if k == 0 else str(k + 1)
-        (x0, x1), (y0, y1) = domains[k]
         data.append(dict(
             type="bar", orientation="h", x=lifts[k, idx].tolist(),
             y=[pretty_label(feature_names[v], 18) for v in idx], xaxis=f"x{sfx}",
@@ -575,21 +568,38 @@ def lift_bars(probs, share, feature_names: Sequence[str], names=None, *, n_top: 
             hovertemplate=("%{y}: lift ×%{x:.2f}<br>%{customdata[0]:.2%} of this segment's "
                            "basket vs %{customdata[1]:.2%} overall<extra></extra>"),
         ))
-        layout_axes[f"xaxis{sfx}"] = dict(domain=[x0, x1], anchor=f"y{sfx}",
-                                          range=[0, x_max * 1.35])
-        if y0 < 0.05:  # the bottom row names its axis
-            layout_axes[f"xaxis{sfx}"]["title"] = dict(text="lift")
-        layout_axes[f"yaxis{sfx}"] = dict(domain=[y0, y1], anchor=f"x{sfx}", type="category",
-                                          autorange="reversed")
-        shapes.append(dict(type="line", xref=f"x{sfx}", yref=f"y{sfx} domain", x0=1, x1=1,
-                           y0=0, y1=1, line=dict(color=NEUTRAL, dash="dot", width=1)))
-        annotations.append(dict(text=f"<b>{names[k]}</b>", x=(x0 + x1) / 2, y=y1,
-                                xref="paper", yref="paper", xanchor="center", yanchor="bottom",
-                                showarrow=False, font=dict(color=component_color(k), size=14)))
+
+    def grid(n_cols: int) -> dict:
+        """The panels' axes, dotted lines, names and height with ``n_cols`` panels a row."""
+        domains, n_rows = _grid(k_count, n_cols, h_space=0.3 if n_cols > 1 else 0.0,
+                                v_space=(0.22 if n_cols > 1 else 0.12) if k_count > n_cols
+                                else 0.0)
+        out = {"height": 70 + 240 * n_rows, "shapes": [], "annotations": []}
+        for k, ((x0, x1), (y0, y1)) in enumerate(domains):
+            sfx = "" if k == 0 else str(k + 1)
+            # the bottom row names its axis
+            out[f"xaxis{sfx}"] = dict(domain=[x0, x1], anchor=f"y{sfx}", range=[0, x_max * 1.35],
+                                      title=dict(text="lift" if y0 < 0.05 else ""))
+            out[f"yaxis{sfx}"] = dict(domain=[y0, y1], anchor=f"x{sfx}", type="category",
+                                      autorange="reversed")
+            out["shapes"].append(dict(type="line", xref=f"x{sfx}", yref=f"y{sfx} domain", x0=1,
+                                      x1=1, y0=0, y1=1,
+                                      line=dict(color=NEUTRAL, dash="dot", width=1)))
+            out["annotations"].append(dict(
+                text=f"<b>{names[k]}</b>", x=(x0 + x1) / 2, y=y1, xref="paper", yref="paper",
+                xanchor="center", yanchor="bottom", showarrow=False,
+                font=dict(color=component_color(k), size=14)))
+        return out
+
+    # Two panels per row at most: each panel's category names (left of it) then have room
+    # beside the previous panel's "×1.0" labels on a tablet as on a projector. On a phone the
+    # step player draws one panel a row (layout.meta.narrow): two would crowd the names.
+    wide = grid(min(k_count, LIFT_COLUMNS))
     layout = _layout(title or "Top categories per segment, by lift over the overall basket "
-                     "(dotted line = average shopper)", height=70 + 240 * n_rows,
-                     shapes=shapes, annotations=annotations, **layout_axes)
+                     "(dotted line = average shopper)", **wide)
     layout["margin"] = dict(l=10, r=10, t=80, b=10)
+    if k_count > 1:
+        layout["meta"] = {"narrow": {"below": NARROW_PX, "layout": grid(1)}}
     return go.Figure(data=data, layout=layout)
 
 

@@ -241,6 +241,11 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
     return {"loglik": ll[idx], "objective": obj[idx], "bound": bound}
 
 
+#: Below this chart width (px) the step player draws a figure's narrow variant, when it has
+#: one (``layout.meta.narrow = {"below": NARROW_PX, "layout": {...}, "data": {...}}``).
+NARROW_PX = 560
+
+
 def base_layout(title: str, height: int, **extra) -> dict:
     """The layout every figure shares: title, height, font, transparent backgrounds, legend.
 
@@ -411,8 +416,13 @@ def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
         layout[("yaxis" if r == 1 else f"yaxis{r}")]["title"] = dict(text=ylab)
     layout[("xaxis" if n_rows == 1 else f"xaxis{n_rows}")]["title"] = dict(text="iteration t")
     layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
-    layout = base_layout(f"Parameters over iterations — {theta_it(t_now)} shown",
-                         height or 150 + 170 * n_rows, **layout)
+    h = height or 150 + 170 * n_rows
+    layout = base_layout(f"Parameters over iterations — {theta_it(t_now)} shown", h, **layout)
+    # On a phone the legend wraps over the first panel's title: lift it above that title.
+    plot_h = h - layout["margin"]["t"] - layout["margin"]["b"] - 26
+    layout["meta"] = {"narrow": {"below": NARROW_PX, "layout": {
+        "margin": {"t": layout["margin"]["t"] + 26},
+        "legend": {"y": 1.0 + 26 / max(plot_h, 1)}}}}
     return go.Figure(data=data, layout=layout)
 
 

@@ -228,6 +228,35 @@ def test_lift_bars_show_top_lifts_above_one(small_fit):
         assert bar["marker"]["color"] == component_color(k)
 
 
+def test_lift_bars_stack_the_panels_on_a_phone(small_fit):
+    """Two panels a row, and one a row in the narrow variant the step player draws below
+    NARROW_PX: there no panel shares its height with another (side by side, the category
+    names of the right-hand panel ran over the left-hand panel's bars at 390 px)."""
+    X, _, _, trace, names = small_fit
+    fig = fig_json(B.lift_bars(trace.params[-1].probs, B.overall_share(X), names))
+    K = len(fig["data"])
+    lay, narrow = fig["layout"], fig["layout"]["meta"]["narrow"]
+    assert K == 3 and narrow["below"] == B.NARROW_PX
+
+    def panels(layout):
+        return [(tuple(layout[f"xaxis{'' if k == 0 else k + 1}"]["domain"]),
+                 tuple(layout[f"yaxis{'' if k == 0 else k + 1}"]["domain"])) for k in range(K)]
+
+    wide, one = panels(lay), panels(narrow["layout"])
+    assert wide[0][1] == wide[1][1] and wide[0][0][1] < wide[1][0][0]  # side by side
+    for (x, y), (x2, y2) in itertools.combinations(one, 2):
+        assert x == x2 == (0.0, 1.0)
+        assert y[1] <= y2[0] or y2[1] <= y[0]  # one above the other, not overlapping
+    assert narrow["layout"]["height"] > lay["height"]
+    # the names sit over their own panels, and only the bottom panel titles its axis
+    for k, (_, y) in enumerate(one):
+        ann = narrow["layout"]["annotations"][k]
+        assert ann["x"] == 0.5 and ann["y"] == y[1]
+    titles = [narrow["layout"][f"xaxis{'' if k == 0 else k + 1}"]["title"]["text"]
+              for k in range(K)]
+    assert titles == ["", "", "lift"]
+
+
 def test_responsibility_heatmap_columns_are_responsibilities(small_fit):
     X, _, _, trace, _ = small_fit
     final = trace.responsibilities(trace.n_iter)
