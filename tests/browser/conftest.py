@@ -195,7 +195,8 @@ def screenshot(pg, name: str, full_page: bool = True) -> Path:
     """Save ``artifacts/screenshots/<name>.png``.
 
     Streamlit scrolls inside its main container, not the document, so a "full page" shot
-    temporarily grows the viewport to the height of the content (capped at 6000 px).
+    temporarily grows the viewport to the height of the content (capped at 6000 px), and
+    waits for the step player's charts that come on screen to be drawn.
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -207,6 +208,12 @@ def screenshot(pg, name: str, full_page: bool = True) -> Path:
         )
         pg.set_viewport_size({"width": size["width"], "height": int(min(max(height, 400), 6000))})
         pg.wait_for_timeout(500)
+        # the step player's charts that waited off screen are on screen now: let them draw
+        pg.wait_for_function(
+            """() => [...document.querySelectorAll('.emp-stale')].every(e => {
+                       const r = e.getBoundingClientRect();
+                       return r.width === 0 || r.top > window.innerHeight; })""",
+            timeout=15_000)
     pg.screenshot(path=str(path))
     if full_page and size:
         pg.set_viewport_size(size)
