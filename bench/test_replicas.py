@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 
 from tests.browser.conftest import (
+    CHARTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
@@ -260,8 +261,7 @@ def _upload_outcome(pg, timeout: float = LOAD_TIMEOUT) -> str:
     uploader reports a failed upload."""
     pg.wait_for_function(
         f"""() => document.querySelector('{UPLOAD_FAILED}') ||
-                 (document.querySelectorAll(
-                     '.js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)').length >= 2 &&
+                 (document.querySelectorAll('{CHARTS}').length >= 2 &&
                   document.querySelector('[data-testid="stApp"]')
                           .getAttribute('data-test-script-state') === 'notRunning')""",
         timeout=timeout)

@@ -54,19 +54,13 @@ def responsibilities_csv_bytes(trace, X, feature_names=None, row_names=None, t=N
     return emdata.safe_csv(df, list(df.columns))
 
 
-class _at_step:
-    """A figure builder bound to "the half-step the learner last stopped on"."""
-
-    def __init__(self, build, trace, now) -> None:
-        self.build, self.trace, self.now = build, trace, now
-
-    def __call__(self):
-        s = min(max(self.now(), 0), int(self.trace.n_half_steps) - 1)
-        return self.build(self.trace.half_step(s))
-
-
-def _figure(fig):
-    return fig() if isinstance(fig, _at_step) else fig
+def figure_at(fig, trace, now):
+    """A maker of the figure to export: ``fig`` itself, or ``fig(hs)`` called (on click) with
+    the half-step ``now()`` returns, the one the learner last stopped on (kept in the run)."""
+    if not callable(fig):
+        return lambda: fig
+    last = int(trace.n_half_steps) - 1
+    return lambda: fig(trace.half_step(min(max(int(now()), 0), last)))
 
 
 def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
@@ -102,15 +96,14 @@ def downloads(trace, X, key: str, figures: dict | None = None, gif=None,
 
             now = step_now(key)
             for name, fig in figures.items():
-                if callable(fig):
-                    fig = _at_step(fig, trace, now)
+                make = figure_at(fig, trace, now)
                 slug = _slug(name)
                 a, b, c = st.columns([3, 1, 1], vertical_alignment="center")
                 a.markdown(name)
-                b.download_button("PNG", data=lambda fig=fig: _export().figure_png(_figure(fig)),
+                b.download_button("PNG", data=lambda make=make: _export().figure_png(make()),
                                   file_name=f"{key}_{slug}.png", mime="image/png",
                                   key=f"{key}_dl_png_{slug}", on_click="ignore")
-                c.download_button("SVG", data=lambda fig=fig: _export().figure_svg(_figure(fig)),
+                c.download_button("SVG", data=lambda make=make: _export().figure_svg(make()),
                                   file_name=f"{key}_{slug}.svg", mime="image/svg+xml",
                                   key=f"{key}_dl_svg_{slug}", on_click="ignore")
         if gif is not None:

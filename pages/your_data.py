@@ -580,12 +580,6 @@ def restarts_tab(X, settings, data_key, family, draw=None):
                 "fits from different seeds.")
 
 
-def _view_chart(name: str, build, trace):
-    """A chart of a step view, its box as tall as its figure (the same at every half-step;
-    read at θ⁽⁰⁾): a box without a height collapses when the page's width changes."""
-    return emui.Chart(name, build, height=int(build(trace.half_step(0))["layout"]["height"]))
-
-
 def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: str, main,
                   traj, animation, restarts_X, restarts_draw=None) -> None:
     """The tabs under a Gaussian fit, 1-D or 2-D: its parameters over iterations (a view that
@@ -600,7 +594,7 @@ def gaussian_tabs(X, prep, trace, settings, view: View, *, kind: str, traj_tab: 
                    key=_k(f"tab{kind}"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            emui.step_view(trace, KEY, "traj", [[_view_chart(_k("traj"), traj[1], trace)]],
+            emui.step_view(trace, KEY, "traj", [[emui.Chart(_k("traj"), traj[1])]],
                            options=astuple(view))
     if tabs[1].open:
         with tabs[1]:
@@ -655,8 +649,8 @@ def tabs_baskets(X, prep, trace, settings, view: View) -> None:
                    key=_k("tabbk"), on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
-            emui.step_view(trace, KEY, "lift", [[_view_chart(_k("lift"), lambda h: vb.lift_bars(
-                np.asarray(h.params.probs), share, names, names=seg), trace)]],
+            emui.step_view(trace, KEY, "lift", [[emui.Chart(_k("lift"), lambda h: vb.lift_bars(
+                np.asarray(h.params.probs), share, names, names=seg))]],
                 options=astuple(view))
     if tabs[1].open:
         with tabs[1]:

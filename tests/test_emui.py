@@ -247,3 +247,21 @@ def test_dataset_picker_resets_the_controls_to_the_new_datasets_defaults():
     at.session_state["pk_step"] = 2
     at.button(key="pk_reset").click().run()
     assert at.session_state["out"] == ("b", 3, 5, "", False, 0, False)
+
+
+def test_a_download_draws_the_half_step_the_learner_last_stopped_on(trace):
+    """The Downloads tab does not rerun on a step: a figure builder is called on click with
+    the half-step ``now()`` gives then (kept within the run); a figure is exported as is."""
+    from emui.downloads import figure_at
+
+    stopped = {"s": 5}
+    make = figure_at(lambda hs: ("built at", hs.s, hs.label), trace, lambda: stopped["s"])
+    assert make() == ("built at", 5, trace.half_step(5).label)
+    stopped["s"] = 2  # the learner stepped back: the next click draws that half-step
+    assert make()[1] == 2
+    stopped["s"] = 10**6  # never past the last half-step, nor before the first
+    assert make()[1] == trace.n_half_steps - 1
+    stopped["s"] = -3
+    assert make()[1] == 0
+    fig = {"data": [], "layout": {}}
+    assert figure_at(fig, trace, lambda: 5)() is fig

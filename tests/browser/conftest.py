@@ -226,7 +226,10 @@ def assert_no_exception(pg) -> None:
     assert not pg.console_errors, pg.console_errors  # type: ignore[attr-defined]
 
 
+#: Charts on the page: drawn ones, and a step player's charts that wait off screen to be drawn
+#: when they come near it.
+CHARTS = ".js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)"
+
+
 def plot_count(pg) -> int:
-    """Charts on the page: drawn ones, and a step player's charts that wait off screen to be
-    drawn when they come near it."""
-    return pg.locator(".js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)").count()
+    return pg.locator(CHARTS).count()

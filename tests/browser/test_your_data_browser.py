@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from tests.browser.conftest import (
+    CHARTS,
     assert_no_exception,
     open_page,
     plot_count,
@@ -39,8 +40,7 @@ def _wait_for_plots(pg, n=2, timeout=120_000):
     is not enough to know the charts are there.
     """
     pg.wait_for_function(
-        f"""() => document.querySelectorAll(
-                     '.js-plotly-plot, .emp-chart.emp-stale:not(.js-plotly-plot)').length >= {n} &&
+        f"""() => document.querySelectorAll('{CHARTS}').length >= {n} &&
                  document.querySelector('[data-testid="stApp"]')
                          .getAttribute('data-test-script-state') === 'notRunning'""",
         timeout=timeout,
