@@ -245,6 +245,9 @@ def half_step_values(trace) -> dict[str, np.ndarray]:
 #: one (``layout.meta.narrow = {"below": NARROW_PX, "layout": {...}, "data": {...}}``).
 NARROW_PX = 560
 
+#: Room (px) for a subplot's title between the top panel and a legend above it.
+TITLE_ROOM_PX = 26
+
 
 def base_layout(title: str, height: int, **extra) -> dict:
     """The layout every figure shares: title, height, font, transparent backgrounds, legend.
@@ -418,11 +421,11 @@ def trajectory_figure(trace, hs, feature_names: list[str] | None = None,
     layout["shapes"] = vline_shape(t_now, n_rows=n_rows)
     h = height or 150 + 170 * n_rows
     layout = base_layout(f"Parameters over iterations — {theta_it(t_now)} shown", h, **layout)
-    # On a phone the legend wraps over the first panel's title: lift it above that title.
-    plot_h = h - layout["margin"]["t"] - layout["margin"]["b"] - 26
-    layout["meta"] = {"narrow": {"below": NARROW_PX, "layout": {
-        "margin": {"t": layout["margin"]["t"] + 26},
-        "legend": {"y": 1.0 + 26 / max(plot_h, 1)}}}}
+    # The legend sits above the first panel's title, not on it (the title is centred, the
+    # legend starts at the left: they met at 1024 px with long column names, and on a phone).
+    layout["margin"]["t"] += TITLE_ROOM_PX
+    plot_h = h - layout["margin"]["t"] - layout["margin"]["b"]
+    layout["legend"]["y"] = 1.0 + TITLE_ROOM_PX / max(plot_h, 1)
     return go.Figure(data=data, layout=layout)
 
 
