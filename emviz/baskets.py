@@ -27,9 +27,11 @@ from plotly.colors import get_colorscale
 from emviz.common import (
     NARROW_PX,
     animation_controls,
+    colorbar_room,
     frame_indices,
     frozen_figure,
     match_by_cost,
+    y_axis_room,
 )
 from emviz.palette import (
     NEUTRAL,
@@ -468,7 +470,12 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
     layout = _layout(f"Category profile of each segment<br><sup>{what} · {hs.label}"
                      f"{subset}</sup>",
                      height=max(380, 160 + 24 * len(order)), xaxis=xaxis, yaxis=yaxis)
-    layout["margin"] = dict(l=10, r=10, t=100, b=10)
+    heat = _profile_trace(probs, share, feature_names, names, order, value, zrange)
+    # Room for the category names (left) and the colour bar (right) asked for up front, so that
+    # Plotly's automargin does not draw the figure a second time to make it (emviz.fontmetrics).
+    layout["margin"] = dict(l=y_axis_room(yaxis["ticktext"], _FONT["size"]),
+                            r=colorbar_room(heat["colorbar"]["ticktext"], _FONT["size"]),
+                            t=100, b=10)
     # On a narrow screen (a phone) the step player shows only "S1", "S2", … over the columns
     # and leaves the numbers to the hover: full names and cell labels would overlap there.
     layout["meta"] = {"narrow": {
@@ -476,9 +483,7 @@ def profile_heatmap(trace, hs, feature_names: Sequence[str], share, *, order=Non
         "layout": {"xaxis": {"ticktext": [_colored(n.partition(" · ")[0], j)
                                           for j, n in enumerate(names)]}},
         "data": {"1": {"texttemplate": ""}, "2": {"texttemplate": ""}}}}
-    return _figure(data=contrast_text_layers(_profile_trace(probs, share, feature_names, names,
-                                                            order, value, zrange)),
-                   layout=layout)
+    return _figure(data=contrast_text_layers(heat), layout=layout)
 
 
 def _bar_trace(weights, names, **extra) -> dict:

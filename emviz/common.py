@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from scipy.optimize import linear_sum_assignment
 
 from emcore import half_step_label, half_step_position
+from emviz.fontmetrics import text_px
 from emviz.palette import NEUTRAL, component_color
 from emviz.player import figure_json
 
@@ -161,6 +162,61 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
     start = np.ceil(lo / step) * step
     return [float(v) for v in np.arange(start, hi + step * 1e-9, step)]
+
+
+#: Room that Plotly's automargin takes beside a y axis with a title, besides the widest tick
+#: label: the title's line (0.92 of the font size: Plotly sets an axis title 7/6 as big as the
+#: tick labels) and fixed gaps. Measured in chromium (37 px at the app's 15 px font, 34 px at
+#: Plotly's default 12 px), and 3 px asked for to spare (see :mod:`emviz.fontmetrics`).
+Y_TITLE_GAP_PX = 26
+Y_TITLE_EM = 0.92
+#: Room below an x axis with a title and one line of tick labels, measured the same way
+#: (57 px, and 3 to spare).
+X_TITLE_ROOM_PX = 60
+
+
+def tick_labels(lo: float, hi: float, n: int = 6) -> list[str]:
+    """The tick labels Plotly draws on a linear axis over [lo, hi] with no tick format of its
+    own, near enough to size a margin: ticks about as :func:`nice_ticks` spaces them, printed
+    with the decimals the spacing needs, 10 000 and above as 10k, 1.5M, … (Plotly's default
+    exponent format), a minus sign as "−"."""
+    ticks = nice_ticks(lo, hi, n)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else max(abs(hi - lo), 1.0)
+    out = []
+    for v in ticks:
+        a, unit, suffix = abs(v), 1.0, ""
+        if a >= 1e4:
+            unit, suffix = max((u, x) for u, x in ((1e3, "k"), (1e6, "M"), (1e9, "G")) if a >= u)
+        dec = max(0, int(np.ceil(-np.log10(step / unit) - 1e-9))) if step / unit < 1 else 0
+        out.append(("−" if v < 0 else "") + f"{a / unit:.{dec}f}" + suffix)
+    return out
+
+
+def y_axis_room(labels, size: float = FONT["size"]) -> int:
+    """Left margin (px) for a titled y axis with these tick labels: what Plotly's automargin
+    would take, and a little more (see :mod:`emviz.fontmetrics` for why a figure asks for it
+    up front)."""
+    widest = max((text_px(str(t), size) for t in labels), default=0.0)
+    return int(np.ceil(Y_TITLE_GAP_PX + Y_TITLE_EM * size + widest))
+
+
+#: Room that a colour bar to the right of the plot takes besides its widest tick label (its
+#: bar, gaps and title), measured in chromium with the chart 820 px wide; the gap before the
+#: bar is 2 % of the plot's width, so a much wider chart still widens the margin itself.
+COLORBAR_ROOM_PX = 72
+
+
+def colorbar_room(labels, size: float = FONT["size"]) -> int:
+    """Right margin (px) for a colour bar with these tick labels (see :func:`y_axis_room`)."""
+    widest = max((text_px(str(t), size) for t in labels), default=0.0)
+    return int(np.ceil(COLORBAR_ROOM_PX + widest))
+
+
+def _span(*series) -> tuple[float, float]:
+    """Smallest and largest finite value over the series."""
+    vals = np.concatenate([np.asarray(a, dtype=float).ravel() for a in series])
+    vals = vals[np.isfinite(vals)]
+    return (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 1.0)
 
 
 def has_penalty(trace) -> bool:
@@ -348,7 +404,10 @@ def loglik_figure(trace, hs, height: int = 320) -> dict:
         xaxis=dict(title=dict(text="iteration t (one E-step + one M-step each)"),
                    rangemode="tozero", **_iteration_ticks(S)),
         yaxis=dict(title=dict(text="log-likelihood (nats)")),
-        shapes=vline_shape(s) + [ring])
+        shapes=vline_shape(s) + [ring],
+        # room for the tick labels up front (automargin would otherwise draw the figure twice)
+        margin=dict(l=y_axis_room(tick_labels(*_span(main, v["loglik"], v["bound"]))),
+                    b=X_TITLE_ROOM_PX))
     return {"data": data, "layout": layout}
 
 

@@ -316,11 +316,17 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
     layout = rows_layout(2, row_heights=[0.74, 0.26], vertical_spacing=0.06)
     layout["xaxis"].update(range=[base[0], base[-1]])
     layout["xaxis2"].update(range=[base[0], base[-1]], **_axis_dict(axis))
+    density_ticks = nice_ticks(0.0, y_top * 0.98, 4)
     layout["yaxis"].update(range=[rug_y * 3.4, y_top], title=dict(text="density"),
-                           tickvals=nice_ticks(0.0, y_top * 0.98, 4),
-                           tickformat=_common.DENSITY_TICKFORMAT)
+                           tickvals=density_ticks, tickformat=_common.DENSITY_TICKFORMAT)
     layout["yaxis2"].update(range=[0, 1], title=dict(text=band_title), tickvals=[0, 0.5, 1])
     layout["shapes"] = shapes
+    # Room for the tick labels up front (automargin would otherwise draw the figure twice).
+    layout["margin"] = dict(l=_common.y_axis_room([f"{v:.3g}" for v in density_ticks] + ["0.5"]),
+                            b=_common.X_TITLE_ROOM_PX)
+    # on a phone the price labels take a second line
+    layout["meta"] = dict(narrow=dict(below=_common.NARROW_PX,
+                                      layout=dict(margin=dict(b=_common.X_TITLE_ROOM_PX + 17))))
     what = {"init": "starting guess θ⁽⁰⁾",
             "E": f"responsibilities recomputed from {_common.theta_it(hs.theta_index)}",
             "M": f"{_common.theta_it(hs.theta_index)} re-estimated from q{sub(hs.t)}"}[kind]

@@ -40,6 +40,8 @@ from emviz.common import (
     frozen_figure,
     match_by_cost,
     match_counts,
+    tick_labels,
+    y_axis_room,
 )
 from emviz.palette import NEUTRAL, component_color, hex_to_rgb
 
@@ -560,7 +562,9 @@ def _layout(title: str, feature_names, extent, height: int) -> dict:
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
         height=height,
         font=FONT,
-        margin=dict(l=60, r=20, t=50, b=110),
+        # the legend under the plot takes 165 px with the axis title: asked for up front, so
+        # that Plotly's automargin does not draw the figure a second time to make room
+        margin=dict(l=max(60, y_axis_room(tick_labels(*extent[1]))), r=20, t=50, b=165),
         paper_bgcolor=_TRANSPARENT,
         plot_bgcolor=_TRANSPARENT,
         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0,

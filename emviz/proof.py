@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import emcore
-from emviz.common import has_penalty, objective_symbol
+from emviz.common import has_penalty, nice_ticks, objective_symbol, y_axis_room
 from emviz.texnum import fmt, fmt_plain, fmt_small
 
 # Colours of the three quantities of the proof. They are Okabe–Ito colours (colour-blind
@@ -638,10 +638,14 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> dict:
              "align": "left", "font": {"size": 13},
              "text": f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}"})
     pad = 0.15 * (top - base)
+    # Room for the y labels (six significant digits, trailing zeros kept, in Plotly's default
+    # 12 px font) and, below, the two-line bar labels and the legend, asked for up front:
+    # automargin would otherwise draw the figure twice.
+    ylabels = [f"{v:#.6g}".replace("-", "−") for v in nice_ticks(base, top + pad, 6)]
     layout = _layout(
         f"{_ell(s)} = 𝓛(q, θ) + {gap} at this step (Bishop's picture)",
         barmode="overlay", annotations=annotations, height=420,
-        margin={"l": 70, "r": 20, "t": 50, "b": 40},
+        margin={"l": max(70, y_axis_room(ylabels, 12)), "r": 20, "t": 50, "b": 100},
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0, "xanchor": "left"},
         shapes=[_hline(s.objective_t, LOGLIK_COLOR)],
         yaxis={"title": {"text": "nats (axis zoomed to this step)"}, "range": [base, top + pad],

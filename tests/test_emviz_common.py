@@ -279,3 +279,53 @@ def test_every_animation_is_frozen_and_equals_its_validated_build():
     # does (a named colour scale would differ between plotly.py and plotly.js)
     assert same_drawing(V.prototypes_figure(trb.params[-1], "t"),
                         validated(V.prototypes_figure(trb.params[-1], "t")))
+
+
+# --- margins asked for up front (tick_labels, y_axis_room) ---------------------------------
+
+def test_tick_labels_as_plotly_prints_them():
+    from emviz.common import tick_labels
+
+    assert tick_labels(150, 300) == ["150", "175", "200", "225", "250", "275", "300"]
+    assert tick_labels(-600, -380) == ["−600", "−550", "−500", "−450", "−400"]
+    assert tick_labels(-1.2e5, -1.0e5) == ["−120k", "−115k", "−110k", "−105k", "−100k"]
+    assert tick_labels(0, 1) == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    assert tick_labels(0.001, 0.004) == ["0.0010", "0.0015", "0.0020", "0.0025", "0.0030",
+                                         "0.0035", "0.0040"]
+    assert tick_labels(2.5e6, 3.5e6)[0] == "2.6M"
+
+
+def test_y_axis_and_colorbar_room_from_the_widest_label():
+    from emviz.common import (
+        COLORBAR_ROOM_PX,
+        Y_TITLE_EM,
+        Y_TITLE_GAP_PX,
+        colorbar_room,
+        y_axis_room,
+    )
+    from emviz.fontmetrics import EM, OTHER_EM, text_px
+
+    # Source Sans: every digit and the minus sign 0.497 em, a point 0.249 em
+    assert text_px("−600", 15) == pytest.approx(15 * 4 * 0.497)
+    assert text_px("0.5", 10) == pytest.approx(10 * (2 * 0.497 + 0.249))
+    assert text_px("Wi", 20) == pytest.approx(20 * (EM["W"] + EM["i"]))
+    assert text_px("☃", 10) == pytest.approx(10 * OTHER_EM)
+    room = Y_TITLE_GAP_PX + Y_TITLE_EM * 15  # the axis title's line and the gaps
+    assert y_axis_room(["150", "−600", "2"], 15) == int(np.ceil(room + 15 * 4 * 0.497))
+    assert y_axis_room([], 15) == int(np.ceil(room))
+    assert y_axis_room(["−1180.00"], 12) == int(np.ceil(Y_TITLE_GAP_PX + Y_TITLE_EM * 12
+                                                        + 12 * (6 * 0.497 + 0.249 + 0.497)))
+    assert colorbar_room(["10%", "100%"], 14) == int(np.ceil(COLORBAR_ROOM_PX
+                                                           + 14 * (3 * 0.497 + 0.824)))
+
+
+def test_loglik_figure_asks_for_its_tick_labels_room(trace_reg):
+    from emviz.common import X_TITLE_ROOM_PX, loglik_figure, tick_labels, y_axis_room
+
+    trace = trace_reg  # three curves: the objective, ℓ and the bound
+    fig = loglik_figure(trace, trace.half_step(0))
+    ys = np.concatenate([np.asarray(t["y"], dtype=float) for t in fig["data"]])
+    ys = ys[np.isfinite(ys)]  # the bound has no value before the first E-step
+    assert len(fig["data"]) == 3 and len(ys) > 0
+    assert fig["layout"]["margin"]["l"] == y_axis_room(tick_labels(ys.min(), ys.max()))
+    assert fig["layout"]["margin"]["b"] == X_TITLE_ROOM_PX

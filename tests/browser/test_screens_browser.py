@@ -42,7 +42,17 @@ _JS_CHECK = """(key) => {
     return e ? e.getBoundingClientRect() : null; };
   const prev = btn(key + '_prev', 'Previous half-step'), next = btn(key + '_next', 'Next half-step');
   const main = document.querySelector('[data-testid="stMain"]');
-  return {bad, row: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right},
+  // Step-player charts that ask for their margins up front (more than the 10 px default):
+  // the margins Plotly drew with, which automargin widens (drawing again) if they fall short.
+  const pushed = [];
+  for (const gd of document.querySelectorAll('.emp .emp-chart.js-plotly-plot')) {
+    const m = (gd.layout || {}).margin || {}, got = gd._fullLayout && gd._fullLayout._size;
+    if (!got || !(m.l > 10) || gd.classList.contains('emp-stale')) continue;
+    const want = [m.l, m.r, m.t, m.b], drawn = [got.l, got.r, got.t, got.b].map(Math.round);
+    if (want.some((v, i) => v !== undefined && drawn[i] > v))
+      pushed.push([gd.parentElement.className.split(' ').pop(), want.join('/'), drawn.join('/')]);
+  }
+  return {bad, pushed, row: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right},
           prev: prev && {top: prev.top, right: prev.right},
           next: next && {top: next.top, left: next.left},
           scrollTop: main ? main.scrollTop : 0,
@@ -57,6 +67,7 @@ def _check_sizes(page, key: str, name: str) -> None:
         page.wait_for_timeout(900)
         info = page.evaluate(_JS_CHECK, key)
         assert not info["bad"], f"{name} at {w}×{h}: formula cut {info['bad']}"
+        assert not info["pushed"], f"{name} at {w}×{h}: margins too small, drawn twice {info['pushed']}"
         row, prev, nxt = info["row"], info["prev"], info["next"]
         assert row is not None, f"{name}: no step row"
         assert row["bottom"] <= h, f"{name} at {w}×{h}: step control below the first screen {row}"
@@ -75,6 +86,24 @@ def test_every_size_no_cut_formula_and_step_on_first_screen(page, app_server, na
     assert_no_exception(page)
     _check_sizes(page, key, name)
     assert_no_exception(page)
+
+
+def test_font_widths_match_the_browser(page, app_server):
+    """emviz.fontmetrics sizes margins from Source Sans' advance widths: the charts' own font,
+    measured here again, must give the same widths (within 1 %)."""
+    from emviz.fontmetrics import text_px
+
+    open_app_page(page, app_server, "house_prices", "hp_mixture")
+    samples = ["0123456789", "−600", "0.5", "Drug & general merch.", "log-likelihood (nats)",
+               "Seafood (packaged)", "WMm%@…", "μσπθℓ"]
+    measured = page.evaluate("""(samples) => {
+      const gd = document.querySelector('.emp .js-plotly-plot');
+      const c = document.createElement('canvas').getContext('2d');
+      c.font = '100px ' + gd._fullLayout.font.family;
+      return samples.map(t => c.measureText(t).width);
+    }""", samples)
+    for text, width in zip(samples, measured, strict=True):
+        assert text_px(text, 100) == pytest.approx(width, rel=0.01), text
 
 
 def test_phone_starts_with_the_sidebar_collapsed(browser, app_server):
