@@ -55,6 +55,11 @@ body:not(:has(#em-step)) a.em-skip { display: none; }
 [data-testid="stElementContainer"]:has(#em-step) { position: absolute; width: 0; height: 0;
   overflow: hidden; }
 #em-step:focus { outline: none !important; box-shadow: none !important; }
+/* nor does an element that holds only scripts (the page-wide scripts, Plotly.js's download):
+   each took a row gap of 16 px at the top of every page */
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script):not(
+  :has(> [data-testid="stHtml"] > :not(script))) {
+  position: absolute; width: 0; height: 0; overflow: hidden; }
 </style>
 """
 
@@ -191,8 +196,7 @@ def apply() -> None:
     _read_present_param()
     skip_link()
     st.html(_CSS)
-    # one element for both scripts: each element on the page takes a row gap of height
-    st.html(_FIT_JS + _TAB_FOCUS_JS, unsafe_allow_javascript=True)
+    st.html(_FIT_JS + _TAB_FOCUS_JS, unsafe_allow_javascript=True)  # takes no room (_CSS)
     if presenting():
         st.html(_PRESENT_CSS)
         st.button("✕ Exit presentation", key="em_present_exit", on_click=_toggle_present,

@@ -52,7 +52,12 @@ _JS_CHECK = """(key) => {
     if (want.some((v, i) => v !== undefined && drawn[i] > v))
       pushed.push([gd.parentElement.className.split(' ').pop(), want.join('/'), drawn.join('/')]);
   }
-  return {bad, pushed, row: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right},
+  // elements that hold only scripts take no room (each would add a row gap at the top)
+  const roomy = [...document.querySelectorAll('[data-testid="stElementContainer"]')].filter(e => {
+    const h = e.querySelector(':scope > [data-testid="stHtml"]');
+    return h && h.children.length && [...h.children].every(c => c.tagName === 'SCRIPT')
+      && getComputedStyle(e).position !== 'absolute'; }).length;
+  return {bad, pushed, roomy, row: r && {top: r.top, bottom: r.bottom, left: r.left, right: r.right},
           prev: prev && {top: prev.top, right: prev.right},
           next: next && {top: next.top, left: next.left},
           scrollTop: main ? main.scrollTop : 0,
@@ -68,6 +73,7 @@ def _check_sizes(page, key: str, name: str) -> None:
         info = page.evaluate(_JS_CHECK, key)
         assert not info["bad"], f"{name} at {w}×{h}: formula cut {info['bad']}"
         assert not info["pushed"], f"{name} at {w}×{h}: margins too small, drawn twice {info['pushed']}"
+        assert info["roomy"] == 0, f"{name} at {w}×{h}: a script element takes room"
         row, prev, nxt = info["row"], info["prev"], info["next"]
         assert row is not None, f"{name}: no step row"
         assert row["bottom"] <= h, f"{name} at {w}×{h}: step control below the first screen {row}"
