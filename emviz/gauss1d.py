@@ -332,7 +332,7 @@ def mixture_figure(X, trace, hs, axis: AxisFormat | None = None, highlight: int 
             "M": f"{_common.theta_it(hs.theta_index)} re-estimated from q{sub(hs.t)}"}[kind]
     layout = base_layout(title or f"{hs.label} — {what}", height, **layout)
     if not show_legend:
-        layout.update(showlegend=False, margin=dict(l=10, r=10, t=45, b=10))
+        layout.update(showlegend=False, margin={**layout["margin"], "t": 45})
     return {"data": data, "layout": layout}
 
 
