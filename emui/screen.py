@@ -56,7 +56,8 @@ body:not(:has(#em-step)) a.em-skip { display: none; }
   overflow: hidden; }
 #em-step:focus { outline: none !important; box-shadow: none !important; }
 /* nor does an element that holds only scripts (the page-wide scripts, Plotly.js's download):
-   each took a row gap of 16 px at the top of every page */
+   each took a row gap of 16 px at the top of every page. (Bare text beside a script would be
+   hidden with it: an st.html with visible content wraps it in an element.) */
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script):not(
   :has(> [data-testid="stHtml"] > :not(script))) {
   position: absolute; width: 0; height: 0; overflow: hidden; }

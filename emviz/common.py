@@ -176,19 +176,26 @@ X_TITLE_ROOM_PX = 60
 
 
 def tick_labels(lo: float, hi: float, n: int = 6) -> list[str]:
-    """The tick labels Plotly draws on a linear axis over [lo, hi] with no tick format of its
-    own, near enough to size a margin: ticks about as :func:`nice_ticks` spaces them, printed
-    with the decimals the spacing needs, 10 000 and above as 10k, 1.5M, … (Plotly's default
-    exponent format), a minus sign as "−"."""
-    ticks = nice_ticks(lo, hi, n)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else max(abs(hi - lo), 1.0)
+    """The tick labels Plotly prints on a linear axis over [lo, hi] with no tick format of its
+    own, near enough to size a margin: about ``n`` ticks 1, 2 or 5 times a power of ten apart,
+    with the decimals that spacing needs and trailing zeros dropped; from 10 000 on, the whole
+    axis in thousands, millions or billions (10k, 1.5M, 2B: Plotly's default exponent format);
+    a minus sign as "−"."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return [f"{lo:g}".replace("-", "−")]
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** np.floor(np.log10(raw))
+    step = min(m * mag for m in (1, 2, 5, 10) if m * mag >= raw * (1 - 1e-12))
+    big = max(abs(lo), abs(hi))
+    unit, suffix = next(((u, x) for u, x in ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+                         if big >= 1e4 and big >= u), (1.0, ""))
+    dec = max(0, int(np.ceil(-np.log10(step / unit) - 1e-9)))
     out = []
-    for v in ticks:
-        a, unit, suffix = abs(v), 1.0, ""
-        if a >= 1e4:
-            unit, suffix = max((u, x) for u, x in ((1e3, "k"), (1e6, "M"), (1e9, "G")) if a >= u)
-        dec = max(0, int(np.ceil(-np.log10(step / unit) - 1e-9))) if step / unit < 1 else 0
-        out.append(("−" if v < 0 else "") + f"{a / unit:.{dec}f}" + suffix)
+    for v in np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step):
+        text = f"{abs(v) / unit:.{dec}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        out.append("0" if text == "0" else ("−" if v < 0 else "") + text + suffix)
     return out
 
 

@@ -638,8 +638,9 @@ def bishop_bars_figure(step: ProofStep, stage: str = "M") -> dict:
              "align": "left", "font": {"size": 13},
              "text": f"{gap} = {fmt_plain(kls[i])}<br>{_ell(s)} = {tops[i]:.4f}"})
     pad = 0.15 * (top - base)
-    # Room for the y labels (six significant digits, trailing zeros kept, in Plotly's default
-    # 12 px font) and, below, the two-line bar labels and the legend, asked for up front:
+    # Room for the y labels (the axis's ".6g" tick format: six significant digits, trailing
+    # zeros kept; an estimate of what Plotly prints, not text shown, so not emviz.texnum's;
+    # in Plotly's default 12 px font) and, below, the two-line bar labels and the legend, asked for up front:
     # automargin would otherwise draw the figure twice.
     ylabels = [f"{v:#.6g}".replace("-", "−") for v in nice_ticks(base, top + pad, 6)]
     layout = _layout(

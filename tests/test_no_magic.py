@@ -24,14 +24,21 @@ def shown_by_magic(source: str) -> list[int]:
     """Lines of the expression statements magic would write (docstrings excepted)."""
     lines = []
     for node in ast.walk(ast.parse(source)):
-        body = getattr(node, "body", None)
-        if not isinstance(body, list):
-            continue
+        for field in ("body", "orelse", "finalbody"):  # the blocks magic rewrites
+            lines += _shown_in(node, field)
+    return lines
+
+
+def _shown_in(node, field: str) -> list[int]:
+    lines = []
+    body = getattr(node, field, None)
+    if isinstance(body, list):
         for i, stmt in enumerate(body):
             if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, SILENT):
                 continue
-            docstring = (i == 0 and isinstance(node, (ast.Module, ast.FunctionDef,
-                                                      ast.AsyncFunctionDef, ast.ClassDef))
+            docstring = (field == "body" and i == 0
+                         and isinstance(node, (ast.Module, ast.FunctionDef,
+                                               ast.AsyncFunctionDef, ast.ClassDef))
                          and isinstance(stmt.value, ast.Constant)
                          and isinstance(stmt.value.value, str))
             if not docstring:
@@ -42,8 +49,11 @@ def shown_by_magic(source: str) -> list[int]:
 def test_the_finder_sees_what_magic_would_write():
     src = ('"""doc"""\nimport streamlit as st\nx = 1\nx\nst.write(x)\n(1, 2)\n'
            'def f():\n    """doc"""\n    "not a docstring"\n    3\n    g()\n'
-           'with st.sidebar:\n    [i for i in range(2)]\n')
-    assert shown_by_magic(src) == [4, 6, 9, 10, 13]
+           'with st.sidebar:\n    [i for i in range(2)]\n'
+           'if x:\n    f()\nelse:\n    x\n'
+           'for i in []:\n    f()\nelse:\n    i\n'
+           'try:\n    f()\nexcept ValueError:\n    x\nfinally:\n    x\n')
+    assert sorted(shown_by_magic(src)) == [4, 6, 9, 10, 13, 17, 21, 25, 27]
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
