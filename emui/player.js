@@ -270,11 +270,14 @@ class Player {
 
   mountRows(layoutRows) {
     if (this.seen) this.seen.disconnect();
+    this.byNode = new Map();  // a chart's box -> its cell
     this.seen = new IntersectionObserver((entries) => {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
-        const cell = Object.values(this.cells).find((c) => c.node === e.target);
-        if (cell && cell.want && cell.node.classList.contains("emp-stale")) this.drawChart(cell, ...cell.want);
+        const cell = this.byNode.get(e.target);
+        if (cell && cell.want && cell.node.classList.contains("emp-stale")) {
+          this.drawChart(cell, ...cell.want, this.theme());
+        }
       }
     }, { rootMargin: NEAR_PX + "px 0px" });
     const makeCell = (cell) => {
@@ -290,7 +293,7 @@ class Player {
       if (cell.kind !== "chart" && cell.box) c.classList.add("emp-box");
       c.appendChild(inner);
       this.cells[cell.name] = { kind: cell.kind, node: inner, sized: !!cell.height };
-      if (cell.kind === "chart") this.seen.observe(inner);
+      if (cell.kind === "chart") { this.byNode.set(inner, this.cells[cell.name]); this.seen.observe(inner); }
       return c;
     };
 
@@ -434,11 +437,14 @@ class Player {
     return r.bottom > -NEAR_PX && r.top < window.innerHeight + NEAR_PX;
   }
 
-  // Draw chart ``name`` at half-step s of window win.
-  drawChart(cell, name, win, s) {
-    const theme = themeLayout(this.root, this.root.classList.contains("emp-present"));
+  theme() {
+    return themeLayout(this.root, this.root.classList.contains("emp-present"));
+  }
+
+  // Draw chart ``name`` at half-step s of window win, in ``theme`` (this.theme()).
+  drawChart(cell, name, win, s, theme) {
     const f = narrowed(build(win, name, s, theme), cell.node.clientWidth);
-    this.holdHeight(cell, f);
+    this.holdHeight(cell, f.layout.height);
     window.Plotly.react(cell.node, f.data, f.layout, CONFIG);
     cell.node.classList.remove("emp-stale");
   }
@@ -446,23 +452,25 @@ class Player {
   // A chart without a given height keeps its figure's: a responsive Plotly chart in a box of
   // no height would shrink to nothing after a width change, and an undrawn one would make
   // the page jump when it is drawn.
-  holdHeight(cell, f) {
-    const h = !cell.sized && f.layout.height ? f.layout.height + "px" : null;
+  holdHeight(cell, height) {
+    const h = !cell.sized && height ? height + "px" : null;
     if (h && cell.node.style.minHeight !== h) cell.node.style.minHeight = h;
   }
 
   render(win, s) {
     this.root.classList.remove("emp-wait");
+    const theme = this.theme();  // read once per step: it reads the page's computed style
     for (const [name, cell] of Object.entries(this.cells)) {
       if (cell.kind === "chart") {
         if (!win.figures[name]) continue;
         cell.want = [name, win, s];
-        if (this.near(cell.node)) { this.drawChart(cell, name, win, s); continue; }
+        if (this.near(cell.node)) { this.drawChart(cell, name, win, s, theme); continue; }
         cell.node.classList.add("emp-stale");
         this.seen.unobserve(cell.node);  // observed afresh: its first report says where it is now
         this.seen.observe(cell.node);
-        if (!cell.sized && !cell.node.style.minHeight) {
-          this.holdHeight(cell, build(win, name, s, themeLayout(this.root, false)));
+        if (!cell.sized && !cell.node.style.minHeight) {  // the figure's height, from the pool
+          const i = win.figures[name][s - win.start].l.height;
+          this.holdHeight(cell, i === undefined ? null : val(win, i));
         }
       } else if (win.texts[name]) {
         const htmlText = val(win, win.texts[name][s - win.start]);

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from scipy.optimize import linear_sum_assignment
 
 from emcore import half_step_label, half_step_position
-from emviz.fontmetrics import text_px
+from emviz.fontmetrics import widest_px
 from emviz.palette import NEUTRAL, component_color
 from emviz.player import figure_json
 
@@ -203,8 +203,7 @@ def y_axis_room(labels, size: float = FONT["size"]) -> int:
     """Left margin (px) for a titled y axis with these tick labels: what Plotly's automargin
     would take, and a little more (see :mod:`emviz.fontmetrics` for why a figure asks for it
     up front)."""
-    widest = max((text_px(str(t), size) for t in labels), default=0.0)
-    return int(np.ceil(Y_TITLE_GAP_PX + Y_TITLE_EM * size + widest))
+    return int(np.ceil(Y_TITLE_GAP_PX + Y_TITLE_EM * size + widest_px(labels, size)))
 
 
 #: Room that a colour bar to the right of the plot takes besides its widest tick label (its
@@ -215,8 +214,7 @@ COLORBAR_ROOM_PX = 72
 
 def colorbar_room(labels, size: float = FONT["size"]) -> int:
     """Right margin (px) for a colour bar with these tick labels (see :func:`y_axis_room`)."""
-    widest = max((text_px(str(t), size) for t in labels), default=0.0)
-    return int(np.ceil(COLORBAR_ROOM_PX + widest))
+    return int(np.ceil(COLORBAR_ROOM_PX + widest_px(labels, size)))
 
 
 def _span(*series) -> tuple[float, float]:

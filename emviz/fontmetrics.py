@@ -39,4 +39,9 @@ def text_px(text: str, size: float) -> float:
     return size * sum(EM.get(ch, OTHER_EM) for ch in text)
 
 
-__all__ = ["EM", "OTHER_EM", "text_px"]
+def widest_px(labels, size: float) -> float:
+    """Width in pixels of the widest of ``labels`` (0 for none)."""
+    return max((text_px(str(t), size) for t in labels), default=0.0)
+
+
+__all__ = ["EM", "OTHER_EM", "text_px", "widest_px"]
