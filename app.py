@@ -5,6 +5,7 @@ Run with ``make run`` (or ``streamlit run app.py``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -36,6 +37,13 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/your_data.py", "Your data", "📁",
      "Upload a CSV: pick columns and the app picks the model, then shows the same views."),
 ]
+
+
+#: Set to "1" by ``bench/bench_browser.py`` only: the bare peer page is then served as one more
+#: page of this app, so that the benchmark can measure what the app's shell (navigation, the
+#: notation, the page-wide scripts) and Streamlit's start on a page URL cost a page.
+BENCH_PEER_ENV = "EM_BENCH_PEER_PAGE"
+BENCH_PEER_PATH = "bench_peer"
 
 
 def available_pages() -> list[tuple[str, str, str, str]]:
@@ -147,6 +155,9 @@ def main() -> None:
 
     pages = [st.Page(home, title="Home", icon="🧭", default=True, url_path="home")]
     pages += [st.Page(path, title=title, icon=icon) for path, title, icon, _ in available_pages()]
+    if os.environ.get(BENCH_PEER_ENV) == "1":
+        pages.append(st.Page("bench/peer_page.py", title="Benchmark peer", icon="⏱",
+                             url_path=BENCH_PEER_PATH))
     import emui._deeplink as deeplink
     from emui import player, screen
 

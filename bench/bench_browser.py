@@ -20,6 +20,11 @@ slider. For each page it measures
   (the step player's included).
   Median over ``--loads`` loads (not for Your data, whose fit needs an upload first).
 
+The first row measures the peer page itself served as one more page of the app (app.py adds
+it when the server runs with ``EM_BENCH_PEER_PAGE=1``, which this benchmark sets for the app's
+server only): opened at its page URL, in the app's sidebar, notation and page-wide scripts.
+Its ratios are what the app's shell costs any page, before the page's own content.
+
 The peer is measured the same way, interleaved with each page (peer press, page press, peer
 press, ...; the same for loads), and each page's numbers are printed as ratios to the peer
 samples taken alongside it: the machine is shared, so only such ratios mean much. The peer
@@ -51,6 +56,7 @@ TIMEOUT_MS = 180_000
 
 #: name, URL path, how to prepare a session before stepping (None or an example upload)
 PAGES = [
+    ("peer page in the app's shell", "bench_peer", None),
     ("house prices", "house_prices", None),
     ("2-D blobs", "blobs_2d", None),
     ("baskets", "baskets", None),
@@ -59,7 +65,7 @@ PAGES = [
     ("Your data (Old Faithful example)", "your_data", "faithful"),
 ]
 PEER = "peer: one slider, one chart (all pairings)"
-SHORT = {"hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
+SHORT = {"shell": "bench_peer", "hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
          "digits": "digits", "yd": "your_data"}
 
 # Installed in every document before its scripts run: watches stMain and the script state.
@@ -273,8 +279,15 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
+    if "BENCH_PEER_ENV" not in (Path(args.root) / "app.py").read_text(encoding="utf-8"):
+        pages = [p for p in pages if p[1] != "bench_peer"]  # a checkout without the hook
+
     load_before = os.getloadavg()
-    app = Server("app.py", Path(args.root))
+    os.environ["EM_BENCH_PEER_PAGE"] = "1"  # the app's server serves the peer page too
+    try:
+        app = Server("app.py", Path(args.root))
+    finally:
+        del os.environ["EM_BENCH_PEER_PAGE"]
     peer = Server(str(HERE / "peer_page.py"), HERE)
     results, peers = {}, {}
     try:

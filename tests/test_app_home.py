@@ -29,3 +29,20 @@ def test_switching_to_the_house_prices_page():
     at.switch_page("pages/house_prices.py").run()
     assert not at.exception
     assert "House prices" in at.title[0].value
+
+
+
+def test_the_benchmark_peer_page_is_served_only_when_the_benchmark_asks(monkeypatch):
+    import pytest
+
+    import app
+
+    monkeypatch.setenv(app.BENCH_PEER_ENV, "1")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("bench/peer_page.py").run()
+    assert not at.exception
+    assert [s.label for s in at.select_slider] == ["Step"]  # the peer's one step slider
+    monkeypatch.delenv(app.BENCH_PEER_ENV)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    with pytest.raises(ValueError, match="navigation page"):
+        at.switch_page("bench/peer_page.py")
