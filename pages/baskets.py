@@ -238,8 +238,9 @@ def panels(ds, X, labels, rows_word: str, settings, data_key: str, trace, value:
                 options=(data_key,))
             st.markdown(f"**The segments at the end of the run** — what a marketing team would "
                         f"take away: who they are, how many {rows_word}, what they buy more of.")
-            st.dataframe(B.segment_summary(final, share, labels, names, rows_label=rows_word),
-                         hide_index=True, width="stretch", key=_k("summary"))
+            # a static table wraps its cells, so every favourite category shows on a narrow screen
+            st.table(B.segment_summary(final, share, labels, names, rows_label=rows_word),
+                     hide_index=True)
             st.caption("Lift = the segment's share of its basket in a category ÷ that "
                        "category's share of all purchases. Only categories that make up at "
                        f"least {B.MIN_PROB_FOR_LIFT:.0%} of the segment's basket are ranked, so "

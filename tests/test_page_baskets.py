@@ -121,10 +121,15 @@ def test_panels_below_the_player_hold_no_step(default_page):
     def below():  # every element outside the player's own blocks
         return ([m.value for m in at.markdown], [c.value for c in at.caption],
                 [e.value for kind in (at.success, at.warning, at.info, at.error) for e in kind],
-                [d.value.to_dict() for d in at.dataframe])
+                [d.value.to_dict() for d in at.table])
 
     set_step(at, "bk", 0)
     first = below()
+    # the end-of-run summary is a static table (it wraps on a narrow screen): one row per segment
+    (summary,) = first[3]
+    assert len(summary["segment"]) == trace.n_components
+    assert list(summary) == ["segment", "share of households", "buys more than average",
+                             "biggest category"]
     for s in (1, 2, 7, trace.n_half_steps - 1):
         set_step(at, "bk", s)
         assert below() == first, s
