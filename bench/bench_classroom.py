@@ -15,8 +15,9 @@ Plotly charts per press, would need more CPU than this 2-core machine has and wo
 the server being measured; a protocol client costs a few milliseconds per press. It does
 what the browser does on the wire: it asks for the page, sends the slider's new value in a
 rerun request (with the fragment id when the slider lives in an ``st.fragment``), keeps the
-hashes of the cacheable messages it received and sends them back (so that unchanged big
-elements come back as references, as for a browser), and waits for ``script_finished``.
+cacheable messages it received and sends their hashes back (so that unchanged elements come
+back as references, as for a browser, and it reads a reference as the element it names), and
+waits for ``script_finished``.
 
 What is timed, per press: **rerun round trip** = from sending the new slider value to
 receiving the ``script_finished`` message of that rerun (every delta of the rerun has
@@ -125,7 +126,7 @@ class Learner:
     direction: int = 1
     fragment_id: str = ""
     player: bool = False
-    cached_hashes: set[str] = field(default_factory=set)
+    cached: dict = field(default_factory=dict)       # hash → cacheable ForwardMsg received
     windows: set[str] = field(default_factory=set)   # step-player windows on the page
     fetched: set[str] = field(default_factory=set)   # ... already fetched (browser cache)
     errors: list[str] = field(default_factory=list)
@@ -212,7 +213,7 @@ class Learner:
             rs.widget_states.widgets.append(w)
         if fragment_id:
             rs.fragment_id = fragment_id
-        rs.cached_message_hashes.extend(sorted(self.cached_hashes))
+        rs.cached_message_hashes.extend(sorted(self.cached))
         await self.ws.send(msg.SerializeToString())
         await self._read_until_finished()
 
@@ -231,7 +232,15 @@ class Learner:
             m.ParseFromString(data)
             kind = m.WhichOneof("type")
             if m.metadata.cacheable and m.hash:
-                self.cached_hashes.add(m.hash)
+                self.cached[m.hash] = m
+            if kind == "ref_hash":
+                # an element this learner was sent before (the server sends its hash only, as
+                # to a browser, which takes the element from its own cache)
+                if m.ref_hash not in self.cached:
+                    raise SessionError(f"learner {self.index}: a reference to a message it "
+                                       "was never sent")
+                m = self.cached[m.ref_hash]
+                kind = m.WhichOneof("type")
             if kind == "delta":
                 self._on_delta(m)
             elif kind == "page_not_found":
