@@ -15,6 +15,7 @@ from plotly.colors import get_colorscale
 
 from emviz.baskets import selection_chart
 from emviz.common import (
+    NARROW_PX,
     animation_controls,
     base_layout,
     frame_indices,
@@ -235,13 +236,18 @@ def confusion_figure(labels, resp, title: str | None = None) -> go.Figure:
         type="heatmap", z=np.round(frac, 4).tolist(), x=cols, y=rows, text=table.tolist(),
         texttemplate="%{text}", colorscale=BLUES, zmin=0, zmax=1, showscale=False,
         textfont=dict(size=15), hovertemplate="true %{x}, %{y}: %{text} digits<extra></extra>"))
-    title = title or f"Most likely component against the true digit — {agreement:.1%} agree"
-    layout = base_layout(title, 130 + 46 * K,
+    head, tail = "Most likely component against", f"the true digit — {agreement:.1%} agree"
+    height = 130 + 46 * K
+    layout = base_layout(title or f"{head} {tail}", height,
                          xaxis=dict(title=dict(text="true digit"), side="bottom", fixedrange=True,
                                     type="category"),
                          yaxis=dict(autorange="reversed", fixedrange=True, automargin=True,
                                     type="category"))
     layout["margin"] = dict(l=10, r=10, t=60, b=10)
+    if title is None:  # on a phone (the step player's narrow variant) the title takes two lines
+        layout["meta"] = {"narrow": {"below": NARROW_PX, "layout": {
+            "title": {"text": f"{head}<br>{tail}", "pad": {"t": 20}}, "height": height + 24,
+            "margin": {"t": 84}}}}
     return go.Figure(data=data, layout=layout)
 
 

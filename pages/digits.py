@@ -183,7 +183,11 @@ def panels(data, X, settings, data_key: str, trace) -> None:
         tabs[tab_names[0]].open or tabs[tab_names[5]].open) else None
     if tabs[tab_names[0]].open:
         with tabs[tab_names[0]]:
-            st.plotly_chart(fig_conf, key=_k("confusion"), theme="streamlit")
+            # The end of the run at every half-step, drawn by the step player's code: the page
+            # then loads one Plotly.js, and draws the table only when it comes near the screen.
+            emui.step_view(trace, KEY, "confusion",
+                           [[emui.Chart("dg_confusion", lambda h: fig_conf)]],
+                           options=(data_key,))
             st.caption(f"At the end of the run ({trace.n_iter} iterations). Each digit goes to its "
                        "most likely component; components are paired one-to-one with digits so that "
                        f"as many as possible agree ({agreement:.1%} do). With more components than "

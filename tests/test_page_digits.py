@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import emcore
 from emdata.digits import digits_subset, load_digits8x8
 from emviz import digits as V
-from tests.playertest import chart, set_step, shown, text
+from tests.playertest import chart, set_step, shown, text, view
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "digits.py")
 
@@ -77,8 +77,14 @@ def test_default_page_renders(page):
     assert set(shown(at)["figures"]) == {"dg_proto", "dg_resp", "dg_loglik"}
     assert set(shown(at)["texts"]) == {"narration", "proof"}
     assert "cannot go down" in text(at, "proof") and "ℓ(θ⁽⁰⁾)" in text(at, "narration")
+    # the open tab's table is the end of the run, drawn by the player's code at every half-step
+    conf = view(at, "confusion")["figures"]
+    assert set(conf) == {"dg_confusion"} and "agree" in conf["dg_confusion"]["layout"]["title"]["text"]
+    set_step(at, "dg", shown(at)["n"] - 1)
+    assert view(at, "confusion")["figures"] == conf
+    set_step(at, "dg", 0)
     keys = {el.proto.id for el in at.get("plotly_chart")}
-    assert len(keys) == 1 and any("dg_confusion" in k for k in keys), keys
+    assert not keys, keys  # so the page loads one Plotly.js: the player's
     # hidden tabs are not built until opened
     assert not any("dg_samples" in k or "dg_anim" in k for k in keys)
     fit = at.session_state["em_fits"]["digits"]
@@ -88,7 +94,7 @@ def test_default_page_renders(page):
     _open_tab(at, "Animation")
     anim = _chart(at, "dg_anim")
     assert len(anim["frames"]) >= 3
-    assert not any("dg_confusion" in el.proto.id for el in at.get("plotly_chart"))
+    assert not any(el.proto.id.endswith("_view_confusion") for el in at.get("bidi_component"))
     _open_tab(at, "Against the true digits")
 
 
@@ -216,3 +222,27 @@ def test_prototypes_gif_has_one_frame_per_chosen_half_step():
     gif = V.prototypes_gif(tr, ["a", "b"])
     img = Image.open(io.BytesIO(gif))
     assert img.format == "GIF" and img.n_frames == tr.n_half_steps == 3
+
+
+def test_confusion_title_takes_two_lines_that_fit_a_phone():
+    """The wide title is one line; the step player's narrow variant (a phone's chart, at most
+    NARROW_PX wide) breaks the same words into two lines, each of which fits a 390 px screen's
+    358 px chart (Source Sans widths, checked against chromium in the screens test)."""
+    from emviz.common import NARROW_PX
+    from emviz.fontmetrics import text_px
+
+    d = digits_subset((2, 3, 4), 8)
+    tr = emcore.fit_bernoulli_mixture(d.X, 3, init="kmeans++", seed=0, max_iter=30)
+    lay = V.confusion_figure(d.labels, tr.responsibilities(-1)).to_plotly_json()["layout"]
+    wide = lay["title"]["text"]
+    narrow = lay["meta"]["narrow"]
+    assert narrow["below"] == NARROW_PX
+    lines = narrow["layout"]["title"]["text"].split("<br>")
+    assert len(lines) == 2 and " ".join(lines) == wide and "% agree" in lines[1]
+    size = lay["title"]["font"]["size"]
+    assert text_px(wide, size) > 358 - 20  # why the variant exists
+    assert all(text_px(line, size) <= 358 - 20 for line in lines)
+    assert narrow["layout"]["margin"]["t"] > lay["margin"]["t"]
+    assert narrow["layout"]["height"] - lay["height"] == narrow["layout"]["margin"]["t"] - lay["margin"]["t"]
+    # a title given by the caller (an export's) has no variant
+    assert "meta" not in V.confusion_figure(d.labels, tr.responsibilities(-1), title="t").to_plotly_json()["layout"]
