@@ -11,13 +11,16 @@ slider. For each page it measures
   The page has settled when Streamlit's rerun has ended (``data-test-script-state`` left
   "running"; a press that starts no rerun within 1.5 s counts as a client-side step) and
   nothing in stMain has changed for 300 ms; the time reported is key press → last change, so
-  the 300 ms of quiet are not counted. Median and p90 over ``--presses`` presses.
+  the 300 ms of quiet are not counted. Changes inside a ``<canvas>`` are not counted: that is
+  fallback content, never drawn (st.dataframe keeps an accessible copy of its cells there). Median and p90 over ``--presses`` presses.
 * **server CPU per step**: utime + stime (children included) of the server process, from
   ``/proc/<pid>/stat``, summed over the measured presses and divided by their number.
 * **warm load**: the page is opened again in the same browser (a new Streamlit session; the
   first, unmeasured visit computed and cached the fit and filled the browser's HTTP cache);
   navigation start → last change in stMain, settled as above with every Plotly chart drawn
-  (the step player's included).
+  (the step player's included), the step control on the page and no element still showing
+  Streamlit's loading skeleton (an element whose code has not arrived: before this check, a
+  page could count as settled in a quiet moment before its player and charts appeared).
   Median over ``--loads`` loads (not for Your data, whose fit needs an upload first).
 
 The first row measures the peer page itself served as one more page of the app (app.py adds
@@ -79,8 +82,12 @@ _INIT_JS = """
     const main = document.querySelector('[data-testid="stMain"]');
     const app = document.querySelector('[data-testid="stApp"]');
     if (!main || !app) { setTimeout(install, 10); return; }
-    new MutationObserver(() => { b.last = performance.now(); }).observe(main,
-      {subtree: true, childList: true, attributes: true, characterData: true});
+    // A change inside a <canvas> is fallback content, never drawn (st.dataframe keeps an
+    // accessible copy of its cells there): it is not a change a learner sees.
+    const seen = (r) => { const n = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+                          return !(n && n.closest('canvas')); };
+    new MutationObserver((records) => { if (records.some(seen)) b.last = performance.now(); })
+      .observe(main, {subtree: true, childList: true, attributes: true, characterData: true});
     const seeRun = (state) => { if (state === 'running') b.runSeen = true; };
     seeRun(app.getAttribute('data-test-script-state'));
     new MutationObserver((records) => {
@@ -95,7 +102,7 @@ _INIT_JS = """
 # Settled: the run is over (or none started), charts drawn (the step player's too: a page
 # whose main thread is busy compiling Plotly.js is quiet, not settled), and stMain quiet for
 # QUIET_MS.
-_SETTLED_JS = """([quiet, noRun, needRun]) => {
+_SETTLED_JS = """([quiet, noRun, needRun, needStep]) => {
   const b = window.__bench; if (!b) return false;
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
@@ -103,6 +110,10 @@ _SETTLED_JS = """([quiet, noRun, needRun]) => {
   const start = b.t0 === null ? 0 : b.t0;
   if (needRun && !b.runSeen && now - start < noRun) return false;
   if (document.querySelector('[data-testid="stException"]')) return true;
+  // an element whose code is still loading shows a skeleton (a step player, a chart): the page
+  // is not there yet, however quiet it is
+  if (document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]')) return false;
+  if (needStep && !document.querySelector('[aria-label="Step"]')) return false;
   // every chart on screen is drawn (a step player draws its charts off screen when they come near)
   const onScreen = (e) => { const r = e.getBoundingClientRect();
     return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
@@ -124,9 +135,9 @@ class Server(StreamlitServer):
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _settle(pg, need_run: bool) -> None:
-    pg.wait_for_function(_SETTLED_JS, arg=[QUIET_MS, NO_RUN_MS, need_run], timeout=TIMEOUT_MS,
-                         polling=25)
+def _settle(pg, need_run: bool, need_step: bool = True) -> None:
+    pg.wait_for_function(_SETTLED_JS, arg=[QUIET_MS, NO_RUN_MS, need_run, need_step],
+                         timeout=TIMEOUT_MS, polling=25)
     exc = pg.locator('[data-testid="stException"]')
     if exc.count():
         raise RuntimeError("exception on page: " + exc.first.inner_text()[:400])
@@ -138,12 +149,13 @@ def _new_page(browser):
     return context, context.new_page()
 
 
-def _load(pg, url: str) -> float:
-    """Open ``url`` and wait until settled; seconds from navigation start to the last change."""
+def _load(pg, url: str, need_step: bool = True) -> float:
+    """Open ``url`` and wait until settled (with its step control drawn, if ``need_step``);
+    seconds from navigation start to the last change."""
     pg.goto(url, wait_until="domcontentloaded", timeout=TIMEOUT_MS)
     pg.wait_for_function("() => window.__bench && window.__bench.runSeen", timeout=TIMEOUT_MS,
                          polling=25)
-    _settle(pg, need_run=True)
+    _settle(pg, need_run=True, need_step=need_step)
     return pg.evaluate("() => window.__bench.last") / 1000
 
 
@@ -195,7 +207,7 @@ class Session:
         self.cpu = 0.0
 
     def load(self, record: bool) -> None:
-        t = _load(self.pg, self.url)
+        t = _load(self.pg, self.url, need_step=self.prep is None)
         _prepare(self.pg, self.prep)
         if record and self.prep is None:
             self.loads.append(t)
