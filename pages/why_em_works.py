@@ -364,7 +364,7 @@ def linkage_climb() -> None:
              "θ⁽ᵗ⁺¹⁾ (bound's peak)": f"{lt.theta[t + 1]:.9f}",
              "𝓛(qₜ, θ⁽ᵗ⁺¹⁾)": f"{lt.bound[t]:.9f}",
              "ℓ(θ⁽ᵗ⁺¹⁾)": f"{lt.log_likelihood[t + 1]:.9f}"} for t in range(n)]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.table(rows, hide_index=True)  # a few rows: a static table (no data grid to load)
     st.caption("In every row ℓ(θ⁽ᵗ⁾) ≤ 𝓛(qₜ, θ⁽ᵗ⁺¹⁾) ≤ ℓ(θ⁽ᵗ⁺¹⁾): the M-step raised the bound, "
                "and ℓ lies on or above the bound.")
 

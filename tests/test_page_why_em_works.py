@@ -274,7 +274,7 @@ def test_linkage_climb_shows_emcores_numbers_and_successive_bounds(at):
         at.slider(key="why_dlr_n").set_value(n).run()
         assert not at.exception
         exact = [float(v) for v in exact_iterates(n)]
-        df = at.dataframe[-1].value
+        df = at.table[-1].value
         assert len(df) == n
         for t in range(n):
             row = list(df.iloc[t])

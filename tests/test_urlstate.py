@@ -154,7 +154,8 @@ def test_why_em_works_bounds_round_trip():
     assert query["bounds"] == "4"
     fresh = _open("why_em_works", query=query)
     assert fresh.slider(key="why_dlr_n").value == 4
-    assert [d.value.to_dict() for d in fresh.dataframe] == [d.value.to_dict() for d in at.dataframe]
+    assert [d.value.to_dict() for d in fresh.table] == [d.value.to_dict() for d in at.table]
+    assert len(at.table[-1].value) == 4  # the four bounds asked for
 
 
 def test_digits_round_trip():
