@@ -26,7 +26,8 @@ slider. For each page it measures
 The first row measures the peer page itself served as one more page of the app (app.py adds
 it when the server runs with ``EM_BENCH_PEER_PAGE=1``, which this benchmark sets for the app's
 server only): opened at its page URL, in the app's sidebar, notation and page-wide scripts.
-Its ratios are what the app's shell costs any page, before the page's own content.
+Its ratios are what the app's shell costs any page, before the page's own content. (While
+the benchmark runs, the app's page list in the sidebar shows this one more page.)
 
 The peer is measured the same way, interleaved with each page (peer press, page press, peer
 press, ...; the same for loads), and each page's numbers are printed as ratios to the peer
@@ -51,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from app import BENCH_PEER_ENV, BENCH_PEER_PATH  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, StreamlitServer  # noqa: E402
 
 QUIET_MS = 300
@@ -59,7 +61,7 @@ TIMEOUT_MS = 180_000
 
 #: name, URL path, how to prepare a session before stepping (None or an example upload)
 PAGES = [
-    ("peer page in the app's shell", "bench_peer", None),
+    ("peer page in the app's shell", BENCH_PEER_PATH, None),
     ("house prices", "house_prices", None),
     ("2-D blobs", "blobs_2d", None),
     ("baskets", "baskets", None),
@@ -68,7 +70,7 @@ PAGES = [
     ("Your data (Old Faithful example)", "your_data", "faithful"),
 ]
 PEER = "peer: one slider, one chart (all pairings)"
-SHORT = {"shell": "bench_peer", "hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
+SHORT = {"shell": BENCH_PEER_PATH, "hp": "house_prices", "blobs": "blobs_2d", "baskets": "baskets", "why": "why_em_works",
          "digits": "digits", "yd": "your_data"}
 
 # Installed in every document before its scripts run: watches stMain and the script state.
@@ -84,8 +86,12 @@ _INIT_JS = """
     if (!main || !app) { setTimeout(install, 10); return; }
     // A change inside a <canvas> is fallback content, never drawn (st.dataframe keeps an
     // accessible copy of its cells there): it is not a change a learner sees.
-    const seen = (r) => { const n = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-                          return !(n && n.closest('canvas')); };
+    const seen = (r) => {
+      const n = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (!n) return true;
+      if (r.type === 'attributes' && n.tagName === 'CANVAS') return true;  // its size, its place
+      return !n.closest('canvas');
+    };
     new MutationObserver((records) => { if (records.some(seen)) b.last = performance.now(); })
       .observe(main, {subtree: true, childList: true, attributes: true, characterData: true});
     const seeRun = (state) => { if (state === 'running') b.runSeen = true; };
@@ -113,7 +119,7 @@ _SETTLED_JS = """([quiet, noRun, needRun, needStep]) => {
   // an element whose code is still loading shows a skeleton (a step player, a chart): the page
   // is not there yet, however quiet it is
   if (document.querySelector('[data-testid="stMain"] [data-testid="stSkeleton"]')) return false;
-  if (needStep && !document.querySelector('[aria-label="Step"]')) return false;
+  if (needStep && !document.querySelector('[data-testid="stMain"] [aria-label="Step"]')) return false;
   // every chart on screen is drawn (a step player draws its charts off screen when they come near)
   const onScreen = (e) => { const r = e.getBoundingClientRect();
     return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight; };
@@ -291,15 +297,11 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    if "BENCH_PEER_ENV" not in (Path(args.root) / "app.py").read_text(encoding="utf-8"):
-        pages = [p for p in pages if p[1] != "bench_peer"]  # a checkout without the hook
+    if BENCH_PEER_ENV not in (Path(args.root) / "app.py").read_text(encoding="utf-8"):
+        pages = [p for p in pages if p[1] != BENCH_PEER_PATH]  # a checkout without the hook
 
     load_before = os.getloadavg()
-    os.environ["EM_BENCH_PEER_PAGE"] = "1"  # the app's server serves the peer page too
-    try:
-        app = Server("app.py", Path(args.root))
-    finally:
-        del os.environ["EM_BENCH_PEER_PAGE"]
+    app = Server("app.py", Path(args.root), env={BENCH_PEER_ENV: "1"})  # serves the peer too
     peer = Server(str(HERE / "peer_page.py"), HERE)
     results, peers = {}, {}
     try:

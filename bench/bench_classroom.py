@@ -16,8 +16,9 @@ the server being measured; a protocol client costs a few milliseconds per press.
 what the browser does on the wire: it asks for the page, sends the slider's new value in a
 rerun request (with the fragment id when the slider lives in an ``st.fragment``), keeps the
 cacheable messages it received and sends their hashes back (so that unchanged elements come
-back as references, as for a browser, and it reads a reference as the element it names), and
-waits for ``script_finished``.
+back as references, as for a browser, and it reads a reference as the element it names;
+it keeps them all, where a browser forgets those unused for two runs, so it may be sent a
+few references a browser would get in full), and waits for ``script_finished``.
 
 What is timed, per press: **rerun round trip** = from sending the new slider value to
 receiving the ``script_finished`` message of that rerun (every delta of the rerun has

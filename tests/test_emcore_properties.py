@@ -13,7 +13,7 @@ FIELDS = ("log_likelihood", "log_prior", "objective", "q", "entropy", "elbo", "k
 def _check_trace(tr, slack: float = 0.0):
     """Every recorded number is finite and EM never lowers its objective, to round-off: a
     relative 1e-9 of the objective, plus ``slack`` (what ill-conditioned data cost in float64:
-    see :func:`_round_off`)."""
+    see :func:`_round_off`), never more than a relative 1e-3 of the objective."""
     for name in FIELDS:
         arr = getattr(tr, name)
         assert np.all(np.isfinite(arr)), f"{name} has NaN/inf: {arr}"
@@ -21,7 +21,8 @@ def _check_trace(tr, slack: float = 0.0):
         for arr in vars(p).values():
             assert np.all(np.isfinite(arr))
     obj = tr.objective
-    tol = 1e-9 * np.maximum(np.abs(obj[1:]), np.abs(obj[:-1])) + 1e-12 + slack
+    scale = np.maximum(np.abs(obj[1:]), np.abs(obj[:-1]))
+    tol = 1e-9 * scale + 1e-12 + np.minimum(slack, 1e-3 * np.maximum(scale, 1.0))
     assert np.all(np.diff(obj) >= -tol), f"objective decreased: {np.diff(obj).min()} ({tr.status})"
     assert np.all(tr.kl >= -tol[: len(tr.kl)])
     assert np.all(tr.entropy >= 0)
@@ -69,17 +70,17 @@ def gaussian_problems(draw):
 
 
 def _round_off(X) -> float:
-    """Round-off of a sum of N Gaussian log-densities in float64: N · ε · κ, with κ the
-    condition number of the data's covariance (its non-constant columns). A quadratic form
-    in a covariance of condition κ loses about κ·ε of relative accuracy (Higham, *Accuracy and
-    Stability of Numerical Algorithms*, ch. 7), so ℓ and the bound 𝓛 of data with outliers a
-    million times larger than the rest (κ ≈ 1e11) agree only to about 1e-5 per point, however
-    EM is computed. For well-scaled data this is below 1e-10."""
+    """A round-off allowance for a sum of N Gaussian log-densities in float64: N · ε · κ, with
+    κ the condition number of the data's covariance. Solving with a matrix of condition κ
+    loses up to about κ·ε of relative accuracy, so on data with a few points 1e5–1e6 times
+    farther out than the rest (κ ≈ 1e11) ℓ and the bound 𝓛 can differ by 1e-6–1e-3 where they
+    are equal in exact arithmetic. For well-scaled data this allowance is below 1e-10. A
+    singular covariance (constant, duplicated or too few points) gets none: its κ says
+    nothing about the fit's accuracy."""
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
-    keep = X.var(axis=0) > 0
-    if not keep.any():
+    cov = np.atleast_2d(np.cov(X.T, bias=True))
+    if np.linalg.matrix_rank(cov) < cov.shape[0]:
         return 0.0
-    cov = np.atleast_2d(np.cov(X[:, keep].T, bias=True))
     kappa = float(np.linalg.cond(cov))
     return len(X) * np.finfo(float).eps * kappa if np.isfinite(kappa) else 0.0
 
@@ -90,6 +91,8 @@ def test_round_off_is_small_for_well_scaled_data_and_grows_with_conditioning():
     assert _round_off(X) < 1e-12
     X[0] *= 1e6  # one outlier a million times larger
     assert _round_off(X) > 1e-6
+    assert _round_off(np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])) == 0.0  # singular
+    assert _round_off(np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])) == 0.0  # a constant column
 
 
 @given(gaussian_problems())

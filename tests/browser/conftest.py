@@ -58,7 +58,7 @@ def free_port() -> int:
 class StreamlitServer:
     """A headless ``streamlit run app.py`` on a free loopback port."""
 
-    def __init__(self, script: str = "app.py", cwd: Path = ROOT) -> None:
+    def __init__(self, script: str = "app.py", cwd: Path = ROOT, env: dict | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         (ROOT / "artifacts").mkdir(exist_ok=True)
@@ -73,6 +73,7 @@ class StreamlitServer:
                 "--server.fileWatcherType", "none",
             ],
             cwd=cwd,
+            env={**os.environ, **(env or {})},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
